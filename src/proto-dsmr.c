@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,14 +100,22 @@ static int parse_trailer(const char *p, const char *end, unsigned *ret_crc)
         return k;
 }
 
-static const char *parse_uint(const char *p, const char *end, unsigned *ret)
+/* One group of an OBIS code: 1-3 digits, at most 255. Unrolled: it runs five
+ * times for every line of every telegram. Returns the end of the digits. */
+static inline const char *obis_group(const char *p, const char *end, unsigned *ret)
 {
-        unsigned x = 0;
-        const char *start = p;
+        unsigned x, d;
 
-        while (p < end && *p >= '0' && *p <= '9' && p - start < 3)
-                x = x * 10 + (unsigned) (*p++ - '0');
-        if (p == start || x > 255)
+        if (p >= end || (x = (unsigned) (*p - '0')) > 9)
+                return NULL;
+        if (++p < end && (d = (unsigned) (*p - '0')) <= 9) {
+                x = x * 10 + d;
+                if (++p < end && (d = (unsigned) (*p - '0')) <= 9) {
+                        x = x * 10 + d;
+                        p++;
+                }
+        }
+        if (x > 255 || (p < end && (unsigned) (*p - '0') <= 9))
                 return NULL;
         *ret = x;
         return p;
@@ -116,50 +125,58 @@ static const char *parse_uint(const char *p, const char *end, unsigned *ret)
  * Returns the end of the code or NULL. */
 static const char *parse_obis(const char *p, const char *end, uint64_t *ret)
 {
-        static const char seps[] = { '-', ':', '.', '.' };
-        unsigned f[5];
+        static const char seps[4] = { '-', ':', '.', '.' };
+        uint64_t code = 0;
+        unsigned x;
 
-        for (unsigned i = 0; i < 5; i++) {
-                p = parse_uint(p, end, &f[i]);
+        for (unsigned g = 0; g < 5; g++) {
+                p = obis_group(p, end, &x);
                 if (!p)
                         return NULL;
-                if (i < 4) {
-                        if (p >= end || *p != seps[i])
+                code = code << 8 | x;
+                if (g < 4) {
+                        if (p >= end || *p != seps[g])
                                 return NULL;
                         p++;
                 }
         }
         if (p < end && (*p == '*' || *p == '.')) {
-                unsigned suffix;
-                p = parse_uint(p + 1, end, &suffix);
+                p = obis_group(p + 1, end, &x);
                 if (!p)
                         return NULL;
         }
 
-        *ret = OBIS(f[0], f[1], f[2], f[3], f[4]);
+        *ret = code;
         return p;
 }
 
-/* Values "(..)(..)" of one line; appended to the last object. */
-static int parse_values(struct dsmr_ctx *c, const char *p, const char *end)
+/* Bytes that end the scan of a value. '!' is among them: the telegram's own
+ * '!' at `end` bounds every scan, so the loop needs no length check. */
+static const bool value_stop[256] = { [')'] = true, ['('] = true, ['\n'] = true, ['!'] = true };
+
+/* Values "(..)(..)" appended to the last object; `end` points at the telegram's
+ * '!'. Returns the end of the last value list, or NULL when a value is not
+ * closed on its line or holds a '('. */
+static const char *parse_values(struct dsmr_ctx *c, const char *p, const char *end, int *ret_err)
 {
         const char *base = c->v->text;
 
-        if (p >= end || *p != '(')
-                return -EINVAL;
-
         while (p < end && *p == '(') {
-                const char *close = memchr(p + 1, ')', (size_t) (end - p - 1));
-                if (!close || memchr(p + 1, '(', (size_t) (close - p - 1)))
-                        return -EINVAL;
-                if (mv_add_value(c->v, (uint16_t) (p + 1 - base), (uint16_t) (close - p - 1)) < 0)
-                        return -ENOBUFS;
-                p = close + 1;
+                const char *q = p + 1;
+
+                while (!value_stop[(unsigned char) *q])
+                        q++;
+                if (q >= end || *q != ')') {
+                        *ret_err = -EINVAL;
+                        return NULL;
+                }
+                if (mv_add_value(c->v, (uint16_t) (p + 1 - base), (uint16_t) (q - p - 1)) < 0) {
+                        *ret_err = -ENOBUFS;
+                        return NULL;
+                }
+                p = q + 1;
         }
-        /* Some meters pad lines with blanks. */
-        while (p < end && *p == ' ')
-                p++;
-        return p == end ? 0 : -EINVAL;
+        return p;
 }
 
 static struct mv_span value_span(const struct meter_values *v, const struct mv_object *obj, unsigned i)
@@ -171,14 +188,11 @@ static struct mv_span value_span(const struct meter_values *v, const struct mv_o
 static bool scaled(const struct dsmr_ctx *c, const struct mv_object *obj, unsigned i, enum mv_quantity q,
                    const char *default_unit, int64_t *ret)
 {
-        struct mv_number num;
-
         if (i >= obj->count)
                 return false;
 
         struct mv_span s = value_span(c->v, obj, i);
-        return mv_parse_number(mv_str(c->v, s), s.len, &num) >= 0 &&
-               mv_scale(&num, q, default_unit, ret) >= 0;
+        return mv_parse_scaled(mv_str(c->v, s), s.len, q, default_unit, ret) >= 0;
 }
 
 static void take_phase(struct dsmr_ctx *c, const struct mv_object *obj, unsigned phase, int64_t *slot,
@@ -345,55 +359,71 @@ static void dispatch(struct dsmr_ctx *c, const struct mv_object *obj, uint64_t c
         }
 }
 
-static int parse_line(struct dsmr_ctx *c, const char *p, const char *end, unsigned lineno)
+/* After the values: optional blanks, then CR LF, a bare LF, or '!' right away.
+ * Returns the start of the next line or NULL. */
+static inline const char *line_end(const char *p, const char *bang)
+{
+        while (p < bang && *p == ' ')
+                p++;
+        if (p < bang && *p == '\r')
+                p++;
+        if (p < bang && *p == '\n')
+                return p + 1;
+        return p == bang ? bang : NULL;
+}
+
+/* One line from p; returns the start of the next line, or NULL with the error set. */
+static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *bang, unsigned lineno)
 {
         struct meter_values *v = c->v;
-        uint64_t code;
-        int r;
-
-        if (p == end)
-                return 0; /* the blank line after the header, or padding */
+        const char *q;
+        uint64_t code = 0;
+        int r = 0;
 
         if (*p == '(') {
                 /* DSMR 2.2/3.0 gas profile: the value continues the previous object. */
-                if (v->n_objects == 0 || parse_values(c, p, end) < 0)
-                        return fail(c, TELEGRAM_ERR_SYNTAX, "line %u: stray value line", lineno);
-                return 0;
+                q = v->n_objects > 0 ? parse_values(c, p, bang, &r) : NULL;
+                if (!q || !(q = line_end(q, bang)))
+                        fail(c, r == -ENOBUFS ? TELEGRAM_ERR_TOO_LONG : TELEGRAM_ERR_SYNTAX,
+                             "line %u: stray value line", lineno);
+                return q;
+        }
+        if (*p == '\r' || *p == '\n' || *p == ' ') {
+                /* The blank line after the header, or padding. */
+                if (!(q = line_end(p, bang)))
+                        fail(c, TELEGRAM_ERR_SYNTAX, "line %u: no OBIS code", lineno);
+                return q;
         }
 
-        const char *id_end = parse_obis(p, end, &code);
-        if (!id_end)
-                return fail(c, TELEGRAM_ERR_SYNTAX, "line %u: no OBIS code", lineno);
+        const char *id_end = parse_obis(p, bang, &code);
+        if (!id_end || id_end >= bang || *id_end != '(') {
+                fail(c, TELEGRAM_ERR_SYNTAX, "line %u: no OBIS code", lineno);
+                return NULL;
+        }
+        if (mv_add_object(v, (uint16_t) (p - v->text), (uint16_t) (id_end - p)) < 0) {
+                fail(c, TELEGRAM_ERR_TOO_LONG, "line %u: too many objects", lineno);
+                return NULL;
+        }
 
-        if (mv_add_object(v, (uint16_t) (p - v->text), (uint16_t) (id_end - p)) < 0)
-                return fail(c, TELEGRAM_ERR_TOO_LONG, "line %u: too many objects", lineno);
-
-        r = parse_values(c, id_end, end);
-        if (r == -ENOBUFS)
-                return fail(c, TELEGRAM_ERR_TOO_LONG, "line %u: too many values", lineno);
-        if (r < 0)
-                return fail(c, TELEGRAM_ERR_SYNTAX, "line %u: bad value list", lineno);
-
+        q = parse_values(c, id_end, bang, &r);
+        if (!q) {
+                fail(c, r == -ENOBUFS ? TELEGRAM_ERR_TOO_LONG : TELEGRAM_ERR_SYNTAX,
+                     r == -ENOBUFS ? "line %u: too many values" : "line %u: bad value list", lineno);
+                return NULL;
+        }
         dispatch(c, &v->objects[v->n_objects - 1], code);
-        return 0;
+
+        if (!(q = line_end(q, bang)))
+                fail(c, TELEGRAM_ERR_SYNTAX, "line %u: bad value list", lineno);
+        return q;
 }
 
 /* Lines between the header and '!'. Line ends are CR LF; a bare LF is accepted. */
 static int parse_body(struct dsmr_ctx *c, const char *p, const char *bang)
 {
-        unsigned lineno = 2;
-
-        while (p < bang) {
-                const char *nl = memchr(p, '\n', (size_t) (bang - p));
-                const char *end = nl ? nl : bang;
-                const char *content_end = end > p && end[-1] == '\r' ? end - 1 : end;
-
-                int r = parse_line(c, p, content_end, lineno++);
-                if (r < 0)
-                        return r;
-                p = nl ? nl + 1 : bang;
-        }
-        return 0;
+        for (unsigned lineno = 2; p && p < bang; lineno++)
+                p = parse_line(c, p, bang, lineno);
+        return p ? 0 : -EBADMSG;
 }
 
 /* Interpret the version objects: "50" → "5.0"; "50217" → e-MUCS 1.7 on DSMR 5.0.2. */
@@ -409,8 +439,12 @@ static void set_version(struct dsmr_ctx *c, bool has_crc)
                          s[2]);
                 v->interval_s = 1;
         } else if (a->p1_version && a->p1_version_len == 2) {
+                /* Built by hand: snprintf would be a tenth of the telegram's cost. */
                 s = a->p1_version;
-                snprintf(v->version, sizeof(v->version), "%c.%c", s[0], s[1]);
+                v->version[0] = s[0];
+                v->version[1] = '.';
+                v->version[2] = s[1];
+                v->version[3] = '\0';
                 /* DSMR 5 sends every second; 4.x and Smarty (which says "42") every 10 s. */
                 v->interval_s = s[0] >= '5' ? 1 : 10;
         } else {

@@ -283,7 +283,7 @@ static void dsmr_byte(struct telegram *t, char c)
                 dsmr_line_end(t);
                 if (t->state == FRAMER_DSMR)
                         t->state = FRAMER_DSMR_TRAILER;
-        } else if (t->v.text_len - t->line_start > TELEGRAM_LINE_MAX + 2)
+        } else if (t->v.text_len - t->line_start > TELEGRAM_LINE_MAX)
                 dsmr_line_end(t); /* reject now, do not wait for the line's end */
 }
 
@@ -405,24 +405,66 @@ static void feed_byte(struct telegram *t, uint8_t b)
         }
 }
 
-/* The common case, a DSMR body: copy bytes until one that needs attention.
- * Everything above '/' (digits, letters, ':') is plain text. Returns the
- * number of bytes consumed. */
+#define BYTES_01 0x0101010101010101ULL
+#define BYTES_80 0x8080808080808080ULL
+
+/* Non-zero when some byte of w equals c (exact for "any", see Hacker's Delight 6-1). */
+static inline uint64_t word_has(uint64_t w, uint8_t c)
+{
+        uint64_t x = w ^ (BYTES_01 * c);
+        return (x - BYTES_01) & ~x & BYTES_80;
+}
+
+/* How many of n input bytes may be copied without passing the frame limit or
+ * the current line's limit; the byte that would is left to dsmr_byte(). */
+static size_t fast_limit(const struct telegram *t, size_t base, size_t n)
+{
+        size_t line_end = t->line_start + TELEGRAM_LINE_MAX;
+
+        if (base >= line_end || base >= MV_TEXT_MAX)
+                return 0;
+        return MIN(MIN(n, MV_TEXT_MAX - base), line_end - base);
+}
+
+/* The common case, a DSMR body: copy bytes until '/' or '!' needs the state
+ * machine, eight at a time while a word holds no '/', '!', LF or byte with bit
+ * 7 set; line ends are handled here too. Stops early at the frame or line limit
+ * so that feed_byte() reports it. Returns the number of bytes consumed. */
 static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
 {
-        size_t room = MV_TEXT_MAX - t->v.text_len;
-        size_t line_room = t->line_start + TELEGRAM_LINE_MAX + 2 - t->v.text_len;
-        size_t max = MIN(MIN(n, room), line_room);
-        char *out = t->v.text + t->v.text_len;
-        size_t i;
+        char *out = t->v.text + t->v.text_len; /* out[i] receives p[i] */
+        size_t base = t->v.text_len, i = 0;
+        size_t max = fast_limit(t, base, n);
 
-        for (i = 0; i < max; i++) {
-                char c = (char) (p[i] & 0x7f);
-                if (c <= '/' && (c == '/' || c == '!' || c == '\n'))
+        while (i < max) {
+                char c;
+
+                if (i + 8 <= max) {
+                        uint64_t w, special;
+
+                        memcpy(&w, p + i, 8);
+                        special = (w & BYTES_80) | word_has(w, '/') | word_has(w, '!') | word_has(w, '\n');
+                        /* The word is stored whole (it fits: i + 8 <= max) but only the
+                         * bytes before the lowest flagged one, which is exact, count. */
+                        memcpy(out + i, &w, 8);
+                        if (!special) {
+                                i += 8;
+                                continue;
+                        }
+                        i += (size_t) __builtin_ctzll(special) >> 3;
+                }
+
+                c = (char) (p[i] & 0x7f);
+                if (c == '/' || c == '!')
                         break;
-                out[i] = c;
+                out[i++] = c;
+                if (c == '\n') {
+                        /* A line ended within the limit: the next one gets its own. */
+                        t->line_start = base + i;
+                        max = fast_limit(t, base, n);
+                }
         }
-        t->v.text_len = (uint16_t) (t->v.text_len + i);
+        t->v.text_len = (uint16_t) (base + i);
         return i;
 }
 

@@ -52,28 +52,6 @@ enum mv_protocol mv_protocol_from_string(const char *s)
         return _MV_PROTO_MAX;
 }
 
-int mv_add_object(struct meter_values *v, uint16_t id_off, uint16_t id_len)
-{
-        if (v->n_objects >= MV_OBJECTS_MAX)
-                return -ENOBUFS;
-
-        v->objects[v->n_objects] = (struct mv_object){
-                .id = { id_off, id_len },
-                .first = v->n_values,
-        };
-        return v->n_objects++;
-}
-
-int mv_add_value(struct meter_values *v, uint16_t off, uint16_t len)
-{
-        if (v->n_values >= MV_VALUES_MAX || v->n_objects == 0)
-                return -ENOBUFS;
-
-        v->values[v->n_values++] = (struct mv_span){ off, len };
-        v->objects[v->n_objects - 1].count++;
-        return 0;
-}
-
 const struct mv_object *mv_find(const struct meter_values *v, const char *id)
 {
         size_t n = strlen(id);
@@ -86,87 +64,124 @@ const struct mv_object *mv_find(const struct meter_values *v, const char *id)
         return NULL;
 }
 
-int mv_parse_number(const char *s, size_t n, struct mv_number *ret)
+/* Sign, digits, optional decimal point; the unit is what follows, unchecked. */
+static inline int parse_digits(const char *s, size_t n, struct mv_number *ret)
 {
-        const char *p = s, *end = s + n;
-        int64_t mant = 0;
-        unsigned decimals = 0, significant = 0, digits = 0;
-        bool neg = false, point = false;
+        const char *p = s, *end = s + n, *point = NULL, *digits;
+        uint64_t mant = 0;
+        bool neg = false;
 
         if (p < end && (*p == '-' || *p == '+'))
                 neg = *p++ == '-';
 
-        for (; p < end; p++) {
-                if (*p >= '0' && *p <= '9') {
-                        digits++;
-                        if ((mant != 0 || *p != '0') && ++significant > 18)
-                                return -ERANGE;
-                        mant = mant * 10 + (*p - '0');
-                        decimals += point;
-                } else if (*p == '.' && !point)
-                        point = true;
-                else
-                        break;
+        digits = p;
+        for (unsigned d; p < end && (d = (unsigned) (*p - '0')) < 10; p++)
+                mant = mant * 10 + d;
+        if (p < end && *p == '.') {
+                point = p++;
+                for (unsigned d; p < end && (d = (unsigned) (*p - '0')) < 10; p++)
+                        mant = mant * 10 + d;
         }
 
         /* At least one digit, and no bare trailing decimal point ("12."). */
-        if (digits == 0 || p[-1] == '.')
+        size_t ndigits = (size_t) (p - digits) - (point != NULL);
+        if (ndigits == 0 || p[-1] == '.')
                 return -EINVAL;
+        if (ndigits > 18) {
+                /* Leading zeros are free; 18 significant digits always fit. */
+                size_t zeros = 0;
+                for (const char *z = digits; z < p && (*z == '0' || *z == '.'); z++)
+                        zeros += *z == '0';
+                if (ndigits - zeros > 18)
+                        return -ERANGE;
+        }
 
+        ret->mant = neg ? -(int64_t) mant : (int64_t) mant;
+        ret->decimals = point ? (unsigned) (p - point - 1) : 0;
         if (p < end && *p == '*')
                 p++;
-        for (const char *u = p; u < end; u++)
-                if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') || (*u >= '0' && *u <= '9')))
-                        return -EINVAL;
-
-        *ret = (struct mv_number){
-                .mant = neg ? -mant : mant,
-                .decimals = decimals,
-                .unit = p,
-                .unit_len = (size_t) (end - p),
-        };
+        ret->unit = p;
+        ret->unit_len = (size_t) (end - p);
         return 0;
 }
 
-static bool unit_is(const char *u, size_t n, const char *name)
+int mv_parse_number(const char *s, size_t n, struct mv_number *ret)
 {
-        size_t k = strlen(name);
+        struct mv_number num;
+        int r = parse_digits(s, n, &num);
 
-        if (n != k)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char a = u[i], b = name[i];
-                if (a >= 'A' && a <= 'Z')
-                        a = (char) (a - 'A' + 'a');
-                if (b >= 'A' && b <= 'Z')
-                        b = (char) (b - 'A' + 'a');
-                if (a != b)
-                        return false;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < num.unit_len; i++) {
+                char u = num.unit[i];
+                if (!((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9')))
+                        return -EINVAL;
         }
-        return true;
+        *ret = num;
+        return 0;
+}
+
+static char lower(char c)
+{
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
 }
 
 /* Power of ten by which a value in `unit` must be multiplied to give millionths
- * of the quantity's base unit; -100 when the unit belongs to another quantity. */
+ * of the quantity's base unit (W, kWh, V, A); -100 when the unit belongs to
+ * another quantity. Units come in mixed case ("kWh", "KWH", "kw"). */
 static int unit_exponent(enum mv_quantity q, const char *u, size_t n)
 {
-        static const struct {
-                enum mv_quantity q;
-                const char *unit;
-                int exp;
-        } table[] = {
-                { MV_Q_POWER, "W", 6 },      { MV_Q_POWER, "kW", 9 },    { MV_Q_POWER, "MW", 12 },
-                { MV_Q_POWER, "VA", 6 },     { MV_Q_POWER, "kVA", 9 },   { MV_Q_ENERGY, "Wh", 3 },
-                { MV_Q_ENERGY, "kWh", 6 },   { MV_Q_ENERGY, "MWh", 9 },  { MV_Q_VOLT, "V", 6 },
-                { MV_Q_VOLT, "kV", 9 },      { MV_Q_VOLT, "mV", 3 },     { MV_Q_AMPERE, "A", 6 },
-                { MV_Q_AMPERE, "mA", 3 },    { MV_Q_AMPERE, "kA", 9 },
-        };
+        int exp = 6;
 
-        for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-                if (table[i].q == q && unit_is(u, n, table[i].unit))
-                        return table[i].exp;
+        if (n >= 2) {
+                switch (u[0]) {
+                case 'k':
+                case 'K':
+                        exp += 3;
+                        u++, n--;
+                        break;
+                case 'M':
+                        exp += 6;
+                        u++, n--;
+                        break;
+                case 'm':
+                        exp -= 3;
+                        u++, n--;
+                        break;
+                default:
+                        break;
+                }
+        }
+
+        char b0 = n > 0 ? lower(u[0]) : 0, b1 = n > 1 ? lower(u[1]) : 0;
+        switch (q) {
+        case MV_Q_POWER:
+                if ((n == 1 && b0 == 'w') || (n == 2 && b0 == 'v' && b1 == 'a'))
+                        return exp;
+                break;
+        case MV_Q_ENERGY:
+                /* Base unit kWh: a value in Wh is a thousandth. */
+                if (n == 2 && b0 == 'w' && b1 == 'h')
+                        return exp - 3;
+                break;
+        case MV_Q_VOLT:
+                if (n == 1 && b0 == 'v')
+                        return exp;
+                break;
+        case MV_Q_AMPERE:
+                if (n == 1 && b0 == 'a')
+                        return exp;
+                break;
+        }
         return -100;
 }
+
+static const int64_t powers_of_ten[19] = {
+        1LL,         10LL,         100LL,         1000LL,         10000LL,         100000LL,         1000000LL,
+        10000000LL,  100000000LL,  1000000000LL,  10000000000LL,  100000000000LL,  1000000000000LL,
+        10000000000000LL, 100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+        1000000000000000000LL,
+};
 
 int mv_scale(const struct mv_number *num, enum mv_quantity q, const char *default_unit, int64_t *ret_micro)
 {
@@ -178,19 +193,22 @@ int mv_scale(const struct mv_number *num, enum mv_quantity q, const char *defaul
                 return -EINVAL;
 
         exp -= (int) num->decimals;
-        for (; exp > 0; exp--) {
-                if (v > INT64_MAX / 10 || v < INT64_MIN / 10)
+        if (exp > 0) {
+                if (exp >= 19 || __builtin_mul_overflow(v, powers_of_ten[exp], &v))
                         return -ERANGE;
-                v *= 10;
-        }
-        for (; exp < 0; exp++) {
+        } else if (exp < 0) {
                 /* Finer than a millionth: round half away from zero. */
-                int64_t r = v % 10;
-                v /= 10;
-                if (r >= 5)
-                        v++;
-                else if (r <= -5)
-                        v--;
+                int64_t d = exp <= -19 ? 0 : powers_of_ten[-exp];
+                if (d == 0)
+                        v = 0;
+                else {
+                        int64_t r = v % d;
+                        v /= d;
+                        if (2 * r >= d)
+                                v++;
+                        else if (2 * r <= -d)
+                                v--;
+                }
         }
 
         *ret_micro = v;
@@ -228,4 +246,13 @@ int mv_hex_to_text(const char *s, size_t n, char *ret, size_t ret_size)
         }
         ret[k] = '\0';
         return (int) k;
+}
+
+int mv_parse_scaled(const char *s, size_t n, enum mv_quantity q, const char *default_unit, int64_t *ret_micro)
+{
+        struct mv_number num;
+        int r = parse_digits(s, n, &num);
+
+        /* No separate unit check: only the exact units of the quantity scale. */
+        return r < 0 ? r : mv_scale(&num, q, default_unit, ret_micro);
 }

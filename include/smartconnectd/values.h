@@ -16,6 +16,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,9 +131,28 @@ const char *mv_protocol_to_string(enum mv_protocol p) __attribute__((const));
 enum mv_protocol mv_protocol_from_string(const char *s);
 
 /* Append an object (id span) and return its index, or -ENOBUFS when full. */
-int mv_add_object(struct meter_values *v, uint16_t id_off, uint16_t id_len);
+static inline int mv_add_object(struct meter_values *v, uint16_t id_off, uint16_t id_len)
+{
+        if (v->n_objects >= MV_OBJECTS_MAX)
+                return -ENOBUFS;
+
+        v->objects[v->n_objects] = (struct mv_object){
+                .id = { id_off, id_len },
+                .first = v->n_values,
+        };
+        return v->n_objects++;
+}
+
 /* Append a value span to the last object. -ENOBUFS when full. */
-int mv_add_value(struct meter_values *v, uint16_t off, uint16_t len);
+static inline int mv_add_value(struct meter_values *v, uint16_t off, uint16_t len)
+{
+        if (v->n_values >= MV_VALUES_MAX || v->n_objects == 0)
+                return -ENOBUFS;
+
+        v->values[v->n_values++] = (struct mv_span){ off, len };
+        v->objects[v->n_objects - 1].count++;
+        return 0;
+}
 
 /* Find an object by exact id; NULL when absent. Linear: frames hold < 100 objects. */
 const struct mv_object *mv_find(const struct meter_values *v, const char *id);
@@ -172,6 +192,9 @@ enum mv_quantity {
  * is taken in `default_unit` (the unit the specification fixes for the object).
  * Returns 0, -EINVAL for a unit of another quantity, -ERANGE on overflow. */
 int mv_scale(const struct mv_number *num, enum mv_quantity q, const char *default_unit, int64_t *ret_micro);
+
+/* mv_parse_number() and mv_scale() in one step, for the decoders' hot path. */
+int mv_parse_scaled(const char *s, size_t n, enum mv_quantity q, const char *default_unit, int64_t *ret_micro);
 
 /* Decode a hex-encoded octet string ("4530...") into printable text. Stops at
  * ret_size - 1. Returns the decoded length, or -EINVAL when the input is not
