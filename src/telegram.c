@@ -468,6 +468,39 @@ static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
         return i;
 }
 
+/* Non-zero when some byte of w is below n (n <= 128, bytes without bit 7). */
+static inline uint64_t word_has_less(uint64_t w, uint8_t n)
+{
+        return (w - BYTES_01 * n) & ~w & BYTES_80;
+}
+
+/* The common case inside a TIC frame: copy until STX, ETX, EOT or a byte with
+ * bit 7 set, eight bytes at a time. Returns the number of bytes consumed. */
+static size_t tic_fast(struct telegram *t, const uint8_t *p, size_t n)
+{
+        char *out = t->v.text + t->v.text_len;
+        size_t base = t->v.text_len, i = 0;
+        size_t max = MIN(n, MV_TEXT_MAX - base);
+
+        while (i + 8 <= max) {
+                uint64_t w;
+
+                memcpy(&w, p + i, 8);
+                if ((w & BYTES_80) | word_has_less(w, EOT + 1))
+                        break;
+                memcpy(out + i, &w, 8);
+                i += 8;
+        }
+        for (; i < max; i++) {
+                char c = (char) (p[i] & 0x7f);
+                if (c <= EOT)
+                        break;
+                out[i] = c;
+        }
+        t->v.text_len = (uint16_t) (base + i);
+        return i;
+}
+
 void telegram_feed(struct telegram *t, const void *buf, size_t n, int64_t now_s)
 {
         const uint8_t *p = buf;
@@ -476,8 +509,8 @@ void telegram_feed(struct telegram *t, const void *buf, size_t n, int64_t now_s)
         t->counters.bytes += n;
 
         for (size_t i = 0; i < n;) {
-                if (t->state == FRAMER_DSMR) {
-                        size_t k = dsmr_fast(t, p + i, n - i);
+                if (t->state == FRAMER_DSMR || t->state == FRAMER_TIC) {
+                        size_t k = t->state == FRAMER_DSMR ? dsmr_fast(t, p + i, n - i) : tic_fast(t, p + i, n - i);
                         i += k;
                         t->offset += k;
                         if (i >= n)
