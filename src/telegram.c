@@ -328,13 +328,17 @@ static void dlms_not_a_frame(struct telegram *t)
 {
         uint8_t again[DLMS_HEADER_LEN];
         size_t n = t->dlms_len - 1;
+        uint64_t start = t->frame_offset; /* offset of the 0xDB */
 
         memcpy(again, t->dlms + 1, n);
         t->counters.noise_bytes++;
         t->state = FRAMER_HUNT;
         t->dlms_len = 0;
-        for (size_t i = 0; i < n; i++)
+        /* The last of these bytes is the one being fed now, at t->offset. */
+        for (size_t i = 0; i < n; i++) {
+                t->offset = start + 1 + i;
                 feed_byte(t, again[i]);
+        }
 }
 
 static void dlms_header_byte(struct telegram *t, uint8_t b)
