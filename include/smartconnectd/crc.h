@@ -15,5 +15,5 @@ uint16_t crc16_arc_update(uint16_t crc, const void *data, size_t n);
 
 static inline uint16_t crc16_arc(const void *data, size_t n)
 {
-        return crc16_arc_update(0, data, n);
+	return crc16_arc_update(0, data, n);
 }

@@ -29,27 +29,27 @@
 
 /* Protocol families the framer hunts for. */
 enum {
-        TELEGRAM_HUNT_DSMR = 1u << 0,
-        TELEGRAM_HUNT_TIC = 1u << 1,
-        TELEGRAM_HUNT_ALL = TELEGRAM_HUNT_DSMR | TELEGRAM_HUNT_TIC,
+	TELEGRAM_HUNT_DSMR = 1u << 0,
+	TELEGRAM_HUNT_TIC = 1u << 1,
+	TELEGRAM_HUNT_ALL = TELEGRAM_HUNT_DSMR | TELEGRAM_HUNT_TIC,
 };
 
 struct telegram_reject {
-        enum telegram_error error;
-        enum mv_protocol protocol; /* MV_PROTO_NONE for encrypted frames */
-        const char *detail;        /* human text, never NULL */
-        const char *raw;           /* the rejected bytes (possibly cut at MV_TEXT_MAX; only the
-                                    * header of an encrypted frame), bit 7 cleared */
-        size_t raw_len;
-        uint64_t offset;           /* stream offset of the frame's first byte */
+	enum telegram_error error;
+	enum mv_protocol protocol; /* MV_PROTO_NONE for encrypted frames */
+	const char *detail;        /* human text, never NULL */
+	const char *raw;           /* the rejected bytes (possibly cut at MV_TEXT_MAX; only the
+				    * header of an encrypted frame), bit 7 cleared */
+	size_t raw_len;
+	uint64_t offset; /* stream offset of the frame's first byte */
 };
 
 struct telegram_counters {
-        uint64_t accepted;
-        uint64_t rejected;                        /* sum of by_error[] */
-        uint64_t by_error[_TELEGRAM_ERR_MAX];
-        uint64_t noise_bytes;                     /* bytes outside any frame */
-        uint64_t bytes;                           /* every byte fed */
+	uint64_t accepted;
+	uint64_t rejected; /* sum of by_error[] */
+	uint64_t by_error[_TELEGRAM_ERR_MAX];
+	uint64_t noise_bytes; /* bytes outside any frame */
+	uint64_t bytes;       /* every byte fed */
 };
 
 /* Borrowed: valid only during the call. Callbacks must not free the framer. */
@@ -60,7 +60,7 @@ struct telegram;
 
 /* -ENOMEM or 0. The framer is owned by the caller; free with telegram_free(). */
 int telegram_new(unsigned hunt, const struct decode_opts *o, telegram_accept_fn on_accept,
-                 telegram_reject_fn on_reject, void *userdata, struct telegram **ret);
+		 telegram_reject_fn on_reject, void *userdata, struct telegram **ret);
 struct telegram *telegram_free(struct telegram *t); /* NULL-safe, returns NULL */
 
 /* Feed bytes; calls the callbacks for each frame that completes. now_s is the

@@ -24,52 +24,52 @@
 #define MV_SCALE 1000000LL
 
 enum mv_field {
-        MV_P,        /* total active power, W, + = import */
-        MV_E_IMPORT, /* kWh, all tariffs */
-        MV_E_EXPORT, /* kWh, all tariffs */
-        MV_U12,      /* line-to-line voltages, V */
-        MV_U31,
-        MV_U32,
-        MV_U1, /* phase voltages, V */
-        MV_U2,
-        MV_U3,
-        MV_I1, /* phase currents, A, signed like P where the sign is known */
-        MV_I2,
-        MV_I3,
-        MV_P1, /* phase active powers, W */
-        MV_P2,
-        MV_P3,
-        _MV_FIELD_MAX,
+	MV_P,        /* total active power, W, + = import */
+	MV_E_IMPORT, /* kWh, all tariffs */
+	MV_E_EXPORT, /* kWh, all tariffs */
+	MV_U12,      /* line-to-line voltages, V */
+	MV_U31,
+	MV_U32,
+	MV_U1, /* phase voltages, V */
+	MV_U2,
+	MV_U3,
+	MV_I1, /* phase currents, A, signed like P where the sign is known */
+	MV_I2,
+	MV_I3,
+	MV_P1, /* phase active powers, W */
+	MV_P2,
+	MV_P3,
+	_MV_FIELD_MAX,
 };
 
 enum mv_protocol {
-        MV_PROTO_NONE,
-        MV_PROTO_DSMR,           /* DSMR, e-MUCS, Smarty and other P1-style text */
-        MV_PROTO_TIC_HISTORIQUE, /* Enedis TIC, historique mode (1200 7E1) */
-        MV_PROTO_TIC_STANDARD,   /* Enedis TIC, standard mode (9600 7E1) */
-        _MV_PROTO_MAX,
+	MV_PROTO_NONE,
+	MV_PROTO_DSMR,           /* DSMR, e-MUCS, Smarty and other P1-style text */
+	MV_PROTO_TIC_HISTORIQUE, /* Enedis TIC, historique mode (1200 7E1) */
+	MV_PROTO_TIC_STANDARD,   /* Enedis TIC, standard mode (9600 7E1) */
+	_MV_PROTO_MAX,
 };
 
 /* Quality flags: how a value was obtained where it is not a plain measurement. */
 enum {
-        MV_FLAG_TS_HOST = 1u << 0,     /* ts is the host's receive time, the frame has no usable clock */
-        MV_FLAG_P_APPARENT = 1u << 1,  /* P, P1..P3 are apparent powers (VA) used as active power */
-        MV_FLAG_I_UNSIGNED = 1u << 2,  /* I1..I3 are magnitudes, their direction is unknown */
-        MV_FLAG_DELTA_GRID = 1u << 3,  /* 3x230 V grid without neutral: U12/U32 instead of phases */
-        MV_FLAG_SHORT_FRAME = 1u << 4, /* TIC three-phase short frame (overcurrent), no power or index */
+	MV_FLAG_TS_HOST = 1u << 0,     /* ts is the host's receive time, the frame has no usable clock */
+	MV_FLAG_P_APPARENT = 1u << 1,  /* P, P1..P3 are apparent powers (VA) used as active power */
+	MV_FLAG_I_UNSIGNED = 1u << 2,  /* I1..I3 are magnitudes, their direction is unknown */
+	MV_FLAG_DELTA_GRID = 1u << 3,  /* 3x230 V grid without neutral: U12/U32 instead of phases */
+	MV_FLAG_SHORT_FRAME = 1u << 4, /* TIC three-phase short frame (overcurrent), no power or index */
 };
 
 struct mv_span {
-        uint16_t off, len;
+	uint16_t off, len;
 };
 
 /* One object of the frame: an OBIS code with its parenthesised values, or a TIC
  * group (label, optional horodate, data). Values are spans into text[]. */
 struct mv_object {
-        struct mv_span id;    /* OBIS code or TIC label, as written */
-        struct mv_span stamp; /* TIC horodate (13 chars), empty otherwise */
-        uint16_t first;       /* index of the first value in values[] */
-        uint16_t count;       /* number of values */
+	struct mv_span id;    /* OBIS code or TIC label, as written */
+	struct mv_span stamp; /* TIC horodate (13 chars), empty otherwise */
+	uint16_t first;       /* index of the first value in values[] */
+	uint16_t count;       /* number of values */
 };
 
 /* Hard limits. A frame larger than MV_TEXT_MAX is rejected by the framer. The
@@ -82,22 +82,22 @@ struct mv_object {
 #define MV_ID_MAX 64
 
 struct meter_values {
-        int64_t field[_MV_FIELD_MAX]; /* millionths of the field's unit */
-        uint32_t valid;               /* bit (1u << enum mv_field) set = known */
-        uint32_t flags;               /* MV_FLAG_* */
-        int64_t ts;                   /* UTC seconds since the epoch */
-        enum mv_protocol protocol;
-        uint32_t interval_s;          /* the protocol's nominal telegram interval */
-        char version[MV_VERSION_MAX]; /* "5.0", "e-MUCS 1.7 (DSMR 5.0.2)", "standard", ... */
-        char id[MV_ID_MAX];           /* equipment identifier, decoded; "" when none */
-        struct mv_span ident;         /* DSMR identification line after '/', empty for TIC */
+	int64_t field[_MV_FIELD_MAX]; /* millionths of the field's unit */
+	uint32_t valid;               /* bit (1u << enum mv_field) set = known */
+	uint32_t flags;               /* MV_FLAG_* */
+	int64_t ts;                   /* UTC seconds since the epoch */
+	enum mv_protocol protocol;
+	uint32_t interval_s;          /* the protocol's nominal telegram interval */
+	char version[MV_VERSION_MAX]; /* "5.0", "e-MUCS 1.7 (DSMR 5.0.2)", "standard", ... */
+	char id[MV_ID_MAX];           /* equipment identifier, decoded; "" when none */
+	struct mv_span ident;         /* DSMR identification line after '/', empty for TIC */
 
-        uint16_t text_len;
-        uint16_t n_objects;
-        uint16_t n_values;
-        struct mv_object objects[MV_OBJECTS_MAX];
-        struct mv_span values[MV_VALUES_MAX];
-        char text[MV_TEXT_MAX]; /* the frame as received, bit 7 cleared */
+	uint16_t text_len;
+	uint16_t n_objects;
+	uint16_t n_values;
+	struct mv_object objects[MV_OBJECTS_MAX];
+	struct mv_span values[MV_VALUES_MAX];
+	char text[MV_TEXT_MAX]; /* the frame as received, bit 7 cleared */
 };
 
 /* Clear everything but text[] (the framer fills text before decoding). */
@@ -105,25 +105,25 @@ void mv_reset(struct meter_values *v);
 
 static inline bool mv_has(const struct meter_values *v, enum mv_field f)
 {
-        return v->valid & (1u << f);
+	return v->valid & (1u << f);
 }
 
 static inline void mv_set(struct meter_values *v, enum mv_field f, int64_t micro)
 {
-        v->field[f] = micro;
-        v->valid |= 1u << f;
+	v->field[f] = micro;
+	v->valid |= 1u << f;
 }
 
 static inline void mv_clear(struct meter_values *v, enum mv_field f)
 {
-        v->field[f] = 0;
-        v->valid &= ~(1u << f);
+	v->field[f] = 0;
+	v->valid &= ~(1u << f);
 }
 
 /* The field as a double in its output unit (W, kWh, V, A). Only meaningful when mv_has(). */
 static inline double mv_get(const struct meter_values *v, enum mv_field f)
 {
-        return (double) v->field[f] / (double) MV_SCALE;
+	return (double) v->field[f] / (double) MV_SCALE;
 }
 
 const char *mv_field_to_string(enum mv_field f) __attribute__((const));
@@ -133,25 +133,25 @@ enum mv_protocol mv_protocol_from_string(const char *s);
 /* Append an object (id span) and return its index, or -ENOBUFS when full. */
 static inline int mv_add_object(struct meter_values *v, uint16_t id_off, uint16_t id_len)
 {
-        if (v->n_objects >= MV_OBJECTS_MAX)
-                return -ENOBUFS;
+	if (v->n_objects >= MV_OBJECTS_MAX)
+		return -ENOBUFS;
 
-        v->objects[v->n_objects] = (struct mv_object){
-                .id = { id_off, id_len },
-                .first = v->n_values,
-        };
-        return v->n_objects++;
+	v->objects[v->n_objects] = (struct mv_object){
+	    .id = {id_off, id_len},
+	    .first = v->n_values,
+	};
+	return v->n_objects++;
 }
 
 /* Append a value span to the last object. -ENOBUFS when full. */
 static inline int mv_add_value(struct meter_values *v, uint16_t off, uint16_t len)
 {
-        if (v->n_values >= MV_VALUES_MAX || v->n_objects == 0)
-                return -ENOBUFS;
+	if (v->n_values >= MV_VALUES_MAX || v->n_objects == 0)
+		return -ENOBUFS;
 
-        v->values[v->n_values++] = (struct mv_span){ off, len };
-        v->objects[v->n_objects - 1].count++;
-        return 0;
+	v->values[v->n_values++] = (struct mv_span){off, len};
+	v->objects[v->n_objects - 1].count++;
+	return 0;
 }
 
 /* Find an object by exact id; NULL when absent. Linear: frames hold < 100 objects. */
@@ -159,7 +159,7 @@ const struct mv_object *mv_find(const struct meter_values *v, const char *id);
 
 static inline const char *mv_str(const struct meter_values *v, struct mv_span s)
 {
-        return v->text + s.off;
+	return v->text + s.off;
 }
 
 /*
@@ -168,10 +168,10 @@ static inline const char *mv_str(const struct meter_values *v, struct mv_span s)
  * kept as mantissa and decimal count so nothing is lost before scaling.
  */
 struct mv_number {
-        int64_t mant;
-        unsigned decimals;
-        const char *unit; /* points into the parsed text, not NUL-terminated */
-        size_t unit_len;
+	int64_t mant;
+	unsigned decimals;
+	const char *unit; /* points into the parsed text, not NUL-terminated */
+	size_t unit_len;
 };
 
 /* Parse "003432.829*kWh", "001247.747kWh", "-040*A", "00092.287". Returns 0, or
@@ -182,10 +182,10 @@ int mv_parse_number(const char *s, size_t n, struct mv_number *ret);
 /* Physical quantities the normalised fields use; the scaler accepts the unit
  * prefixes and spellings meters send (W/kW/MW, Wh/kWh/MWh, V/kV, A/mA, VA/kVA). */
 enum mv_quantity {
-        MV_Q_POWER,  /* to µW */
-        MV_Q_ENERGY, /* to µkWh (mWh) */
-        MV_Q_VOLT,   /* to µV */
-        MV_Q_AMPERE, /* to µA */
+	MV_Q_POWER,  /* to µW */
+	MV_Q_ENERGY, /* to µkWh (mWh) */
+	MV_Q_VOLT,   /* to µV */
+	MV_Q_AMPERE, /* to µA */
 };
 
 /* Scale a number to millionths of the quantity's unit. A number without unit
@@ -194,7 +194,8 @@ enum mv_quantity {
 int mv_scale(const struct mv_number *num, enum mv_quantity q, const char *default_unit, int64_t *ret_micro);
 
 /* mv_parse_number() and mv_scale() in one step, for the decoders' hot path. */
-int mv_parse_scaled(const char *s, size_t n, enum mv_quantity q, const char *default_unit, int64_t *ret_micro);
+int mv_parse_scaled(const char *s, size_t n, enum mv_quantity q, const char *default_unit,
+		    int64_t *ret_micro);
 
 /* Decode a hex-encoded octet string ("4530...") into printable text. Stops at
  * ret_size - 1. Returns the decoded length, or -EINVAL when the input is not

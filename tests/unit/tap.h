@@ -16,40 +16,40 @@ static unsigned tap_n, tap_failed;
 
 __attribute__((format(printf, 2, 3), unused)) static bool tap_ok(bool cond, const char *fmt, ...)
 {
-        va_list ap;
+	va_list ap;
 
-        tap_n++;
-        if (!cond)
-                tap_failed++;
-        printf("%s %u - ", cond ? "ok" : "not ok", tap_n);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
-        fflush(stdout);
-        return cond;
+	tap_n++;
+	if (!cond)
+		tap_failed++;
+	printf("%s %u - ", cond ? "ok" : "not ok", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	return cond;
 }
 
 __attribute__((format(printf, 1, 2), unused)) static void tap_diag(const char *fmt, ...)
 {
-        va_list ap;
+	va_list ap;
 
-        fputs("# ", stdout);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        putchar('\n');
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
 }
 
 __attribute__((unused)) static int tap_done(void)
 {
-        printf("1..%u\n", tap_n);
-        if (tap_failed)
-                printf("# %u of %u checks failed\n", tap_failed, tap_n);
-        return tap_failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	printf("1..%u\n", tap_n);
+	if (tap_failed)
+		printf("# %u of %u checks failed\n", tap_failed, tap_n);
+	return tap_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-#define TAP_EQ_INT(a, b, what)                                                                    \
-        tap_ok((int64_t) (a) == (int64_t) (b), "%s: %" PRId64 " == %" PRId64, what, (int64_t) (a), \
-               (int64_t) (b))
+#define TAP_EQ_INT(a, b, what)                                                                     \
+	tap_ok((int64_t) (a) == (int64_t) (b), "%s: %" PRId64 " == %" PRId64, what, (int64_t) (a), \
+	       (int64_t) (b))
 #define TAP_EQ_STR(a, b, what) tap_ok(strcmp((a), (b)) == 0, "%s: \"%s\" == \"%s\"", what, (a), (b))
