@@ -6,6 +6,7 @@
  *
  * Pure. No I/O. Never logs.
  */
+#include <math.h>
 #include <string.h>
 
 #include "smartconnectd/apijson.h"
@@ -74,6 +75,9 @@ static json_t *number_json(const struct mv_number *num)
 {
 	int64_t div = 1;
 
+	/* More than 18 decimals (leading zeros after the point) only fits a double. */
+	if (num->decimals > 18)
+		return json_real((double) num->mant / pow(10.0, num->decimals));
 	for (unsigned i = 0; i < num->decimals; i++)
 		div *= 10;
 	if (num->mant % div == 0)

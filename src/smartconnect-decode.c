@@ -70,6 +70,11 @@ static int decode_fd(struct decode_run *run, int fd)
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EIO && isatty(fd)) {
+			/* A pty whose other side hung up, or an unplugged adapter: end of input. */
+			telegram_flush(t);
+			break;
+		}
 		if (n < 0) {
 			r = -errno;
 			break;

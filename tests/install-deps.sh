@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install every Debian 12 package that building, testing, fuzzing, benchmarking
+# and packaging smartconnectd need. Runs as root (or through sudo), never reads
+# stdin. The one list of build and test packages: README, demo and CI use it.
+set -euo pipefail
+
+packages=(
+        # build
+        build-essential meson ninja-build pkgconf
+        libsystemd-dev libjansson-dev systemd
+        # the daemon's next subsystems (Modbus, MQTT, HTTP, mDNS, TLS)
+        libmodbus-dev libmosquitto-dev libmicrohttpd-dev libavahi-client-dev libssl-dev
+        # tests, sanitizers, fuzzing, benchmark
+        python3 valgrind clang llvm libclang-rt-14-dev
+        # formatting, man page check, Debian package build
+        clang-format groff-base debhelper
+)
+
+export DEBIAN_FRONTEND=noninteractive
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null; then
+                echo "install-deps.sh: run as root (or install sudo) to install: ${packages[*]}" >&2
+                exit 1
+        fi
+        sudo=(sudo --non-interactive --preserve-env=DEBIAN_FRONTEND)
+fi
+
+"${sudo[@]}" apt-get update -qq </dev/null
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" </dev/null

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install what is needed, build, and run every test: the README's test command,
+# and what CI runs (.ci/run). From a fresh Debian 12 machine, as root:
+#
+#   bash tests/run-all.sh
+#
+# Steps: packages; build with warnings as errors and run all test suites; the
+# same under AddressSanitizer + UndefinedBehaviorSanitizer; libFuzzer on each
+# target (tests/fuzz/run-ci.sh); the decode benchmark; the Debian package;
+# the C formatting against .clang-format.
+# Build directories: build-ci, build-ci-asan (and whatever run-ci.sh uses).
+# SKIP_INSTALL=1 skips the apt-get step on a machine that has the packages.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+# Make sanitizer findings fatal and readable (meson's defaults, spelled out).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_summary=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_summary=1:print_stacktrace=1}"
+
+start=$SECONDS
+step() {
+        printf '\n==== [%dm%02ds] %s\n' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) "$*"
+}
+
+step "packages"
+if [ "${SKIP_INSTALL:-0}" = 1 ]; then
+        echo "SKIP_INSTALL=1: not installing packages"
+else
+        bash tests/install-deps.sh
+fi
+
+step "build (gcc, -Dwerror=true)"
+rm -rf build-ci
+meson setup build-ci -Dwerror=true
+meson compile -C build-ci
+
+step "tests (all suites)"
+meson test -C build-ci --print-errorlogs
+
+step "build (gcc, -Db_sanitize=address,undefined -Dwerror=true)"
+rm -rf build-ci-asan
+meson setup build-ci-asan -Db_sanitize=address,undefined -Dwerror=true
+meson compile -C build-ci-asan
+
+step "tests under ASan and UBSan (all suites)"
+meson test -C build-ci-asan --print-errorlogs
+
+# ---- FUZZING: clang + libFuzzer, 60 s per target. The commands belong to the
+# ---- fuzzing harnesses and live in tests/fuzz/run-ci.sh.
+step "fuzzing (tests/fuzz/run-ci.sh)"
+if [ -f tests/fuzz/run-ci.sh ]; then
+        bash tests/fuzz/run-ci.sh
+else
+        echo "tests/fuzz/run-ci.sh does not exist: no fuzzing step"
+fi
+
+step "benchmark (figures, not a gate)"
+meson test -C build-ci --benchmark --verbose
+
+step "Debian package (dpkg-buildpackage -b, tests already run above)"
+pkgdir=$(mktemp -d)
+trap 'rm -rf "$pkgdir"' EXIT
+mkdir "$pkgdir/src"
+tar --exclude='./build*' --exclude=./.git -cf - . | tar -xf - -C "$pkgdir/src"
+(cd "$pkgdir/src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b)
+for deb in "$pkgdir"/*.deb; do
+        echo "$(basename "$deb"):"
+        dpkg-deb --contents "$deb" | awk '{ print "  " $NF }'
+done
+
+step "formatting (clang-format --dry-run --Werror, .clang-format)"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        mapfile -t sources < <(git ls-files -co --exclude-standard '*.c' '*.h')
+else
+        mapfile -t sources < <(find src include tests -name '*.[ch]')
+fi
+clang-format --dry-run --Werror "${sources[@]}"
+echo "${#sources[@]} files formatted as .clang-format says"
+
+step "all done"
