@@ -58,9 +58,9 @@ static json_t *flags_json(const struct meter_values *v)
 		uint32_t flag;
 		const char *name;
 	} names[] = {
-	    {MV_FLAG_TS_HOST, "ts_host"},         {MV_FLAG_P_APPARENT, "p_apparent"},
-	    {MV_FLAG_I_UNSIGNED, "i_unsigned"},   {MV_FLAG_DELTA_GRID, "delta_grid"},
-	    {MV_FLAG_SHORT_FRAME, "short_frame"},
+		{ MV_FLAG_TS_HOST, "ts_host" },         { MV_FLAG_P_APPARENT, "p_apparent" },
+		{ MV_FLAG_I_UNSIGNED, "i_unsigned" },   { MV_FLAG_DELTA_GRID, "delta_grid" },
+		{ MV_FLAG_SHORT_FRAME, "short_frame" },
 	};
 	json_t *a = json_array();
 

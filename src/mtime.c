@@ -21,7 +21,7 @@ int64_t mtime_days_from_civil(int year, unsigned month, unsigned day)
 
 static unsigned days_in_month(int year, unsigned month)
 {
-	static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
 	return month == 2 && leap ? 29 : dim[month - 1];

@@ -126,7 +126,7 @@ static inline const char *obis_group(const char *p, const char *end, unsigned *r
  * Returns the end of the code or NULL. */
 static const char *parse_obis(const char *p, const char *end, uint64_t *ret)
 {
-	static const char seps[4] = {'-', ':', '.', '.'};
+	static const char seps[4] = { '-', ':', '.', '.' };
 	uint64_t code = 0;
 	unsigned x;
 
@@ -153,7 +153,7 @@ static const char *parse_obis(const char *p, const char *end, uint64_t *ret)
 
 /* Bytes that end the scan of a value. '!' is among them: the telegram's own
  * '!' at `end` bounds every scan, so the loop needs no length check. */
-static const bool value_stop[256] = {[')'] = true, ['('] = true, ['\n'] = true, ['!'] = true};
+static const bool value_stop[256] = { [')'] = true, ['('] = true, ['\n'] = true, ['!'] = true };
 
 /* Values "(..)(..)" appended to the last object; `end` points at the telegram's
  * '!'. Returns the end of the last value list, or NULL when a value is not
@@ -549,7 +549,7 @@ static int check_crc(struct dsmr_ctx *c, size_t bang, unsigned stated)
 int proto_dsmr_decode(struct meter_values *v, const struct decode_opts *o, int64_t now_s,
 		      enum telegram_error *ret_error, char detail[TELEGRAM_DETAIL_MAX])
 {
-	struct dsmr_ctx c = {.v = v, .o = o, .ret_error = ret_error, .detail = detail};
+	struct dsmr_ctx c = { .v = v, .o = o, .ret_error = ret_error, .detail = detail };
 	const char *text = v->text, *end = v->text + v->text_len;
 	unsigned stated = 0;
 	int r;
@@ -572,7 +572,7 @@ int proto_dsmr_decode(struct meter_values *v, const struct decode_opts *o, int64
 	const char *hdr_end = nl ? nl : bang;
 	if (hdr_end > text && hdr_end[-1] == '\r')
 		hdr_end--;
-	v->ident = (struct mv_span){1, (uint16_t) (hdr_end - text - 1)};
+	v->ident = (struct mv_span){ 1, (uint16_t) (hdr_end - text - 1) };
 
 	r = parse_body(&c, nl ? nl + 1 : bang, bang);
 	if (r < 0)

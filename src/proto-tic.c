@@ -85,8 +85,8 @@ static int quotable_label(const char *s, size_t n)
 }
 
 /* "group 17 (EASD01): why", for a group whose body starts at s. */
-_printf_(5, 6) static int group_reject(struct tic_ctx *c, enum telegram_error e, const char *s,
-				       size_t n, const char *fmt, ...)
+_printf_(5, 6) static int group_reject(struct tic_ctx *c, enum telegram_error e, const char *s, size_t n,
+				       const char *fmt, ...)
 {
 	va_list ap;
 	int k;
@@ -116,14 +116,12 @@ static char tic_checksum(const char *s, size_t n)
 static int measure_fail(struct tic_ctx *c, const char *s, size_t n, bool at_etx)
 {
 	if (n > TIC_GROUP_MAX)
-		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "longer than %d characters",
-				    TIC_GROUP_MAX);
+		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "longer than %d characters", TIC_GROUP_MAX);
 	if (at_etx)
 		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "no CR before ETX");
 	if (s[n] == LF)
 		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "no CR before the next LF");
-	return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "control character 0x%02x",
-			    (unsigned char) s[n]);
+	return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "control character 0x%02x", (unsigned char) s[n]);
 }
 
 /*
@@ -165,8 +163,7 @@ static int group_verify(struct tic_ctx *c, const struct tic_group *g)
 	if (g->len == 0)
 		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, 0, "empty");
 	if (g->len < 3 || s[g->len - 2] != c->sep)
-		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->len,
-				    "no separator before the checksum");
+		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->len, "no separator before the checksum");
 
 	computed = tic_checksum(s, c->sep == HT ? g->len - 1u : g->len - 2u);
 	if (computed != s[g->len - 1])
@@ -181,8 +178,8 @@ static int label_check(struct tic_ctx *c, const char *s, size_t n)
 	if (n == 0)
 		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, 0, "empty label");
 	if (n > TIC_LABEL_MAX)
-		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n,
-				    "label longer than %d characters", TIC_LABEL_MAX);
+		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "label longer than %d characters",
+				    TIC_LABEL_MAX);
 	if (memchr(s, SP, n))
 		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, n, "space in the label");
 	return 0;
@@ -202,8 +199,7 @@ static int group_split(struct tic_ctx *c, struct tic_group *g)
 	int r;
 
 	if (!p1)
-		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->len,
-				    "no separator after the label");
+		return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->len, "no separator after the label");
 
 	g->label_len = (uint16_t) (p1 - s);
 	r = label_check(c, s, g->label_len);
@@ -217,8 +213,7 @@ static int group_split(struct tic_ctx *c, struct tic_group *g)
 		size_t stamp_len = (size_t) (p2 - s) - start;
 
 		if (memchr(p2 + 1, HT, last - (size_t) (p2 + 1 - s)))
-			return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->label_len,
-					    "too many fields");
+			return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->label_len, "too many fields");
 		if (stamp_len != TIC_HORODATE_LEN)
 			return group_reject(c, TELEGRAM_ERR_SYNTAX, s, g->label_len,
 					    "horodate of %zu characters", stamp_len);
@@ -328,12 +323,43 @@ static void frame_set_mode(struct meter_values *v, bool standard)
  */
 enum tic_slot {
 	/* historique */
-	T_ADCO, T_PAPP, T_IINST, T_IINST1, T_IINST2, T_IINST3, T_ADIR1, T_ADIR2, T_ADIR3,
-	T_BASE, T_HCHC, T_HCHP, T_EJPHN, T_EJPHPM,
-	T_BBRHCJB, T_BBRHPJB, T_BBRHCJW, T_BBRHPJW, T_BBRHCJR, T_BBRHPJR,
+	T_ADCO,
+	T_PAPP,
+	T_IINST,
+	T_IINST1,
+	T_IINST2,
+	T_IINST3,
+	T_ADIR1,
+	T_ADIR2,
+	T_ADIR3,
+	T_BASE,
+	T_HCHC,
+	T_HCHP,
+	T_EJPHN,
+	T_EJPHPM,
+	T_BBRHCJB,
+	T_BBRHPJB,
+	T_BBRHCJW,
+	T_BBRHPJW,
+	T_BBRHCJR,
+	T_BBRHPJR,
 	/* standard */
-	T_ADSC, T_DATE, T_STGE, T_EAST, T_EAIT, T_SINSTS, T_SINSTI,
-	T_URMS1, T_URMS2, T_URMS3, T_IRMS1, T_IRMS2, T_IRMS3, T_SINSTS1, T_SINSTS2, T_SINSTS3,
+	T_ADSC,
+	T_DATE,
+	T_STGE,
+	T_EAST,
+	T_EAIT,
+	T_SINSTS,
+	T_SINSTI,
+	T_URMS1,
+	T_URMS2,
+	T_URMS3,
+	T_IRMS1,
+	T_IRMS2,
+	T_IRMS3,
+	T_SINSTS1,
+	T_SINSTS2,
+	T_SINSTS3,
 	_T_MAX,
 };
 
@@ -342,7 +368,10 @@ struct tic_name {
 	uint8_t len;
 };
 
-#define NAME(x) { x, sizeof(x) - 1 }
+#define NAME(x)                  \
+	{                        \
+		x, sizeof(x) - 1 \
+	}
 
 static const struct tic_name slot_names[_T_MAX] = {
 	[T_ADCO] = NAME("ADCO"),       [T_PAPP] = NAME("PAPP"),       [T_IINST] = NAME("IINST"),
@@ -453,8 +482,7 @@ static int view_micro(const struct tic_view *tv, enum tic_slot s, enum mv_quanti
 }
 
 /* Set a field from a group when the group is there and numeric. */
-static bool view_set(const struct tic_view *tv, enum mv_field f, enum tic_slot s,
-		     enum mv_quantity q)
+static bool view_set(const struct tic_view *tv, enum mv_field f, enum tic_slot s, enum mv_quantity q)
 {
 	int64_t x;
 
@@ -502,11 +530,10 @@ static int historique_energy(const struct tic_view *tv, int64_t *ret)
 	return 0;
 }
 
-static void set_phases(const struct tic_view *tv, enum mv_field first, enum tic_slot s,
-		       enum mv_quantity q)
+static void set_phases(const struct tic_view *tv, enum mv_field first, enum tic_slot s, enum mv_quantity q)
 {
 	for (unsigned i = 0; i < 3; i++)
-		view_set(tv, (enum mv_field) (first + i), (enum tic_slot) (s + i), q);
+		view_set(tv, (enum mv_field)(first + i), (enum tic_slot)(s + i), q);
 }
 
 static bool any_phase_current(const struct meter_values *v)
@@ -643,8 +670,7 @@ static void standard_phase3(const struct tic_view *tv, bool have_stge, uint32_t 
 		set_phases(tv, MV_P1, T_SINSTS1, MV_Q_POWER);
 }
 
-static void normalise_standard(const struct tic_view *tv, const struct decode_opts *o,
-			       int64_t now_s)
+static void normalise_standard(const struct tic_view *tv, const struct decode_opts *o, int64_t now_s)
 {
 	/* Single-phase meters never send phase 2/3 groups nor per-phase copies (§6). */
 	static const enum tic_slot phases[] = {

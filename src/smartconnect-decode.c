@@ -148,11 +148,11 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct decode_run *run)
 {
 	static const struct option options[] = {
-	    {"utc-offset", required_argument, NULL, 'u'},
-	    {"now", required_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {},
+		{ "utc-offset", required_argument, NULL, 'u' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
 	};
 	int c;
 	char *end;
@@ -189,7 +189,7 @@ static int parse_args(int argc, char **argv, struct decode_run *run)
 
 int main(int argc, char **argv)
 {
-	struct decode_run run = {.opts = DECODE_OPTS_DEFAULT, .now = -1};
+	struct decode_run run = { .opts = DECODE_OPTS_DEFAULT, .now = -1 };
 	int r = parse_args(argc, argv, &run);
 
 	if (r <= 0)

@@ -114,8 +114,8 @@ static uint64_t now_usec(void)
 static struct timespec timespec_from_usec(uint64_t usec)
 {
 	return (struct timespec){
-	    .tv_sec = (time_t) (usec / USEC_PER_SEC),
-	    .tv_nsec = (long) (usec % USEC_PER_SEC) * 1000,
+		.tv_sec = (time_t) (usec / USEC_PER_SEC),
+		.tv_nsec = (long) (usec % USEC_PER_SEC) * 1000,
 	};
 }
 
@@ -148,7 +148,7 @@ static int split_push(struct split *s, uint64_t off, enum mv_protocol p, uint32_
 	}
 
 	c = &src->chunks[src->n_chunks++];
-	*c = (struct chunk){.off = (size_t) off, .frame = true};
+	*c = (struct chunk){ .off = (size_t) off, .frame = true };
 
 	switch (p) {
 	case MV_PROTO_TIC_HISTORIQUE:
@@ -218,7 +218,7 @@ static void split_fill_unknown(struct source *src)
 static int source_split(struct source *src)
 {
 	struct decode_opts opts = DECODE_OPTS_DEFAULT;
-	struct split s = {.src = src};
+	struct split s = { .src = src };
 	int r;
 
 	r = telegram_new(TELEGRAM_HUNT_ALL, &opts, split_on_accept, split_on_reject, &s, &s.framer);
@@ -432,7 +432,7 @@ static int wait_until(struct replay *rp, uint64_t due)
 static int write_all(struct replay *rp, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
-		struct pollfd pfd = {.fd = rp->master, .events = POLLOUT};
+		struct pollfd pfd = { .fd = rp->master, .events = POLLOUT };
 		ssize_t k;
 
 		if (stop_signal)
@@ -599,9 +599,9 @@ static int usage_error(const char *msg, const char *arg)
 static int parse_argv(int argc, char *argv[], struct replay *rp)
 {
 	static const struct option options[] = {
-	    {"interval", required_argument, NULL, 'i'}, {"loop", no_argument, NULL, 'l'},
-	    {"link", required_argument, NULL, 'L'},     {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},        {},
+		{ "interval", required_argument, NULL, 'i' }, { "loop", no_argument, NULL, 'l' },
+		{ "link", required_argument, NULL, 'L' },     { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },        {},
 	};
 	int c;
 
@@ -652,8 +652,8 @@ static int parse_argv(int argc, char *argv[], struct replay *rp)
 
 static int signals_setup(struct replay *rp)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	struct sigaction sa = {.sa_handler = on_signal};
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_signal };
 	sigset_t block;
 
 	/* Blocked except inside ppoll(): no SA_RESTART games, no lost wake-ups. */
@@ -755,7 +755,7 @@ static int run(struct replay *rp)
 
 int main(int argc, char *argv[])
 {
-	struct replay rp = {.master = -EBADF, .slave = -EBADF};
+	struct replay rp = { .master = -EBADF, .slave = -EBADF };
 	int r;
 
 	r = parse_argv(argc, argv, &rp);

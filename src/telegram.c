@@ -53,16 +53,16 @@ struct telegram {
 };
 
 static const char *const error_names[_TELEGRAM_ERR_MAX] = {
-    [TELEGRAM_ERR_CRC] = "CRC mismatch",
-    [TELEGRAM_ERR_CRC_MISSING] = "CRC missing",
-    [TELEGRAM_ERR_CHECKSUM] = "checksum error",
-    [TELEGRAM_ERR_SYNTAX] = "malformed",
-    [TELEGRAM_ERR_LINE_TOO_LONG] = "line too long",
-    [TELEGRAM_ERR_TOO_LONG] = "frame too long",
-    [TELEGRAM_ERR_TRUNCATED] = "truncated",
-    [TELEGRAM_ERR_INTERRUPTED] = "interrupted",
-    [TELEGRAM_ERR_ENCRYPTED] = "encrypted",
-    [TELEGRAM_ERR_EMPTY] = "no data",
+	[TELEGRAM_ERR_CRC] = "CRC mismatch",
+	[TELEGRAM_ERR_CRC_MISSING] = "CRC missing",
+	[TELEGRAM_ERR_CHECKSUM] = "checksum error",
+	[TELEGRAM_ERR_SYNTAX] = "malformed",
+	[TELEGRAM_ERR_LINE_TOO_LONG] = "line too long",
+	[TELEGRAM_ERR_TOO_LONG] = "frame too long",
+	[TELEGRAM_ERR_TRUNCATED] = "truncated",
+	[TELEGRAM_ERR_INTERRUPTED] = "interrupted",
+	[TELEGRAM_ERR_ENCRYPTED] = "encrypted",
+	[TELEGRAM_ERR_EMPTY] = "no data",
 };
 
 const char *telegram_error_to_string(enum telegram_error e)
@@ -88,7 +88,7 @@ int telegram_new(unsigned hunt, const struct decode_opts *o, telegram_accept_fn 
 	t->line_start = t->trailer = 0;
 	t->now_s = 0;
 	t->dlms_len = t->dlms_left = 0;
-	t->counters = (struct telegram_counters){0};
+	t->counters = (struct telegram_counters){ 0 };
 	t->v.text_len = 0;
 	mv_reset(&t->v);
 
@@ -156,12 +156,12 @@ static void reject(struct telegram *t, enum telegram_error e, const char *detail
 
 	if (t->on_reject) {
 		struct telegram_reject r = {
-		    .error = e,
-		    .protocol = proto,
-		    .detail = detail ? detail : "",
-		    .raw = raw,
-		    .raw_len = raw_len,
-		    .offset = t->frame_offset,
+			.error = e,
+			.protocol = proto,
+			.detail = detail ? detail : "",
+			.raw = raw,
+			.raw_len = raw_len,
+			.offset = t->frame_offset,
 		};
 		t->on_reject(&r, t->userdata);
 	}

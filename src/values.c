@@ -20,21 +20,21 @@ void mv_reset(struct meter_values *v)
 }
 
 static const char *const field_names[_MV_FIELD_MAX] = {
-    [MV_P] = "P",
-    [MV_E_IMPORT] = "E_IMPORT",
-    [MV_E_EXPORT] = "E_EXPORT",
-    [MV_U12] = "U12",
-    [MV_U31] = "U31",
-    [MV_U32] = "U32",
-    [MV_U1] = "U1",
-    [MV_U2] = "U2",
-    [MV_U3] = "U3",
-    [MV_I1] = "I1",
-    [MV_I2] = "I2",
-    [MV_I3] = "I3",
-    [MV_P1] = "P1",
-    [MV_P2] = "P2",
-    [MV_P3] = "P3",
+	[MV_P] = "P",
+	[MV_E_IMPORT] = "E_IMPORT",
+	[MV_E_EXPORT] = "E_EXPORT",
+	[MV_U12] = "U12",
+	[MV_U31] = "U31",
+	[MV_U32] = "U32",
+	[MV_U1] = "U1",
+	[MV_U2] = "U2",
+	[MV_U3] = "U3",
+	[MV_I1] = "I1",
+	[MV_I2] = "I2",
+	[MV_I3] = "I3",
+	[MV_P1] = "P1",
+	[MV_P2] = "P2",
+	[MV_P3] = "P3",
 };
 
 const char *mv_field_to_string(enum mv_field f)
@@ -43,10 +43,10 @@ const char *mv_field_to_string(enum mv_field f)
 }
 
 static const char *const protocol_names[_MV_PROTO_MAX] = {
-    [MV_PROTO_NONE] = "none",
-    [MV_PROTO_DSMR] = "dsmr",
-    [MV_PROTO_TIC_HISTORIQUE] = "tic-historique",
-    [MV_PROTO_TIC_STANDARD] = "tic-standard",
+	[MV_PROTO_NONE] = "none",
+	[MV_PROTO_DSMR] = "dsmr",
+	[MV_PROTO_TIC_HISTORIQUE] = "tic-historique",
+	[MV_PROTO_TIC_STANDARD] = "tic-standard",
 };
 
 const char *mv_protocol_to_string(enum mv_protocol p)
@@ -187,25 +187,25 @@ static int unit_exponent(enum mv_quantity q, const char *u, size_t n)
 }
 
 static const int64_t powers_of_ten[19] = {
-    1LL,
-    10LL,
-    100LL,
-    1000LL,
-    10000LL,
-    100000LL,
-    1000000LL,
-    10000000LL,
-    100000000LL,
-    1000000000LL,
-    10000000000LL,
-    100000000000LL,
-    1000000000000LL,
-    10000000000000LL,
-    100000000000000LL,
-    1000000000000000LL,
-    10000000000000000LL,
-    100000000000000000LL,
-    1000000000000000000LL,
+	1LL,
+	10LL,
+	100LL,
+	1000LL,
+	10000LL,
+	100000LL,
+	1000000LL,
+	10000000LL,
+	100000000LL,
+	1000000000LL,
+	10000000000LL,
+	100000000000LL,
+	1000000000000LL,
+	10000000000000LL,
+	100000000000000LL,
+	1000000000000000LL,
+	10000000000000000LL,
+	100000000000000000LL,
+	1000000000000000000LL,
 };
 
 int mv_scale(const struct mv_number *num, enum mv_quantity q, const char *default_unit, int64_t *ret_micro)

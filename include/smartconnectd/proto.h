@@ -42,7 +42,7 @@ struct decode_opts {
 	enum decode_grid grid;
 };
 
-#define DECODE_OPTS_DEFAULT ((struct decode_opts){.std_offset_min = 60, .grid = DECODE_GRID_AUTO})
+#define DECODE_OPTS_DEFAULT ((struct decode_opts){ .std_offset_min = 60, .grid = DECODE_GRID_AUTO })
 
 /* Short explanation of a rejection, e.g. "stated 6796, computed 0E9E". */
 #define TELEGRAM_DETAIL_MAX 96

@@ -137,8 +137,8 @@ static inline int mv_add_object(struct meter_values *v, uint16_t id_off, uint16_
 		return -ENOBUFS;
 
 	v->objects[v->n_objects] = (struct mv_object){
-	    .id = {id_off, id_len},
-	    .first = v->n_values,
+		.id = { id_off, id_len },
+		.first = v->n_values,
 	};
 	return v->n_objects++;
 }
@@ -149,7 +149,7 @@ static inline int mv_add_value(struct meter_values *v, uint16_t off, uint16_t le
 	if (v->n_values >= MV_VALUES_MAX || v->n_objects == 0)
 		return -ENOBUFS;
 
-	v->values[v->n_values++] = (struct mv_span){off, len};
+	v->values[v->n_values++] = (struct mv_span){ off, len };
 	v->objects[v->n_objects - 1].count++;
 	return 0;
 }

@@ -22,7 +22,7 @@ static int decode(const char *body)
 	memcpy(v.text, body, n);
 	n += (size_t) sprintf(v.text + n, "%04X\r\n", crc16_arc(body, n));
 	v.text_len = (uint16_t) n;
-	return proto_dsmr_decode(&v, &(struct decode_opts) DECODE_OPTS_DEFAULT, 1700000000, &e, detail);
+	return proto_dsmr_decode(&v, &DECODE_OPTS_DEFAULT, 1700000000, &e, detail);
 }
 
 static char *dump(json_t *j)

@@ -188,7 +188,7 @@ static void test_normalisation(void)
 	TAP_EQ_INT(v.field[MV_P], F(1000), "P kept");
 	TAP_EQ_STR(v.version, "e-MUCS 1.7 (DSMR 5.0.2)", "e-MUCS version");
 
-	struct decode_opts wye = {.std_offset_min = 60, .grid = DECODE_GRID_WYE};
+	struct decode_opts wye = { .std_offset_min = 60, .grid = DECODE_GRID_WYE };
 	TAP_EQ_INT(decode_opts(delta, true, &wye), 0, "grid forced to wye");
 	tap_ok(!(v.flags & MV_FLAG_DELTA_GRID) && mv_has(&v, MV_U2), "phase values as sent");
 

@@ -89,8 +89,7 @@ static void fb_end(struct fb *f)
 }
 
 /* One group; cs = 0 computes the checksum with the mode's method. */
-static char fb_group_cs(struct fb *f, const char *label, const char *stamp, const char *data,
-			char cs)
+static char fb_group_cs(struct fb *f, const char *label, const char *stamp, const char *data, char cs)
 {
 	size_t start;
 
@@ -175,8 +174,8 @@ static const char *error_name(enum telegram_error e)
 
 static void expect_reject(int r, enum telegram_error want, const char *what)
 {
-	tap_ok(r == -EBADMSG && err == want, "%s: rejected as %s (got %d, %s: %s)", what,
-	       error_name(want), r, error_name(err), detail);
+	tap_ok(r == -EBADMSG && err == want, "%s: rejected as %s (got %d, %s: %s)", what, error_name(want), r,
+	       error_name(err), detail);
 }
 
 /* Everything a rejected or accepted frame leaves must stay inside the arrays. */
@@ -187,8 +186,8 @@ static bool spans_in_bounds(const struct meter_values *v)
 	for (unsigned i = 0; i < v->n_objects; i++) {
 		const struct mv_object *o = &v->objects[i];
 
-		if (o->id.off + o->id.len > v->text_len ||
-		    o->stamp.off + o->stamp.len > v->text_len || o->first + o->count > v->n_values)
+		if (o->id.off + o->id.len > v->text_len || o->stamp.off + o->stamp.len > v->text_len ||
+		    o->first + o->count > v->n_values)
 			return false;
 	}
 	for (unsigned i = 0; i < v->n_values; i++)
@@ -249,9 +248,8 @@ static void test_checksum_examples(void)
 		fb_end(&f);
 		r = fb_decode(&f);
 		tap_ok(r == 0 && V.n_objects == 1 && span_is(&V, obj_data(&V, 0), ex[i].data) &&
-			       span_is(&V, obj_id(&V, 0), ex[i].label),
-		       "checksum example %s '%c' accepted (%d %s)", ex[i].label, ex[i].cs, r,
-		       detail);
+			   span_is(&V, obj_id(&V, 0), ex[i].label),
+		       "checksum example %s '%c' accepted (%d %s)", ex[i].label, ex[i].cs, r, detail);
 
 		fb_begin(&f, ex[i].sep);
 		fb_group_cs(&f, ex[i].label, ex[i].stamp, ex[i].data, wrong);
@@ -259,7 +257,7 @@ static void test_checksum_examples(void)
 		r = fb_decode(&f);
 		snprintf(want, sizeof(want), "computed '%c'", ex[i].cs);
 		tap_ok(r == -EBADMSG && err == TELEGRAM_ERR_CHECKSUM && strstr(detail, want) &&
-			       strstr(detail, ex[i].label),
+			   strstr(detail, ex[i].label),
 		       "checksum example %s with '%c' rejected: %s", ex[i].label, wrong, detail);
 	}
 }
@@ -289,15 +287,15 @@ static void check_groups(const struct meter_values *v, json_t *groups, char sep,
 		const char *data = json_string_value(json_array_get(g, 2));
 		const char *cs = json_string_value(json_array_get(g, 3));
 		struct mv_span d = v->values[o->first];
-		bool ok = o->count == 1 && span_is(v, o->id, label) &&
-			  span_is(v, o->stamp, stamp) && span_is(v, d, data) &&
-			  v->text[d.off + d.len] == sep && v->text[d.off + d.len + 1] == cs[0];
+		bool ok = o->count == 1 && span_is(v, o->id, label) && span_is(v, o->stamp, stamp) &&
+			  span_is(v, d, data) && v->text[d.off + d.len] == sep &&
+			  v->text[d.off + d.len + 1] == cs[0];
 
 		if (!ok && bad++ < 3)
 			tap_diag("%s: group %zu (%s) differs", name, i, label);
 	}
-	tap_ok(bad == 0 && v->n_objects == n, "%s: %zu groups match the sidecar (decoded %u)", name,
-	       n, v->n_objects);
+	tap_ok(bad == 0 && v->n_objects == n, "%s: %zu groups match the sidecar (decoded %u)", name, n,
+	       v->n_objects);
 }
 
 /* Expected UTC of a horodate, computed with libc instead of mtime.c. */
@@ -305,8 +303,8 @@ static int64_t horodate_utc(const char *h, int std_offset_min)
 {
 	struct tm tm = { 0 };
 
-	if (sscanf(h + 1, "%2d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-		   &tm.tm_min, &tm.tm_sec) != 6)
+	if (sscanf(h + 1, "%2d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec) != 6)
 		return -1;
 	tm.tm_year += 100;
 	tm.tm_mon -= 1;
@@ -321,36 +319,35 @@ static void check_historique(const struct meter_values *v, json_t *sum, const ch
 	int64_t total = 0;
 	bool three = json_object_get(cur, "IINST1") != NULL;
 
-	json_object_foreach(idx, key, e) {
+	json_object_foreach (idx, key, e) {
 		total += value_of(e) * 1000;
 	}
 	tap_ok(id && strcmp(v->id, id) == 0, "%s: id = ADCO %s", name, v->id);
 	tap_ok(v->protocol == MV_PROTO_TIC_HISTORIQUE && strcmp(v->version, "historique") == 0 &&
-		       v->interval_s == 3,
+		   v->interval_s == 3,
 	       "%s: historique mode", name);
 	tap_ok(json_object_size(idx) ? field_is(v, MV_E_IMPORT, total) : !mv_has(v, MV_E_IMPORT),
 	       "%s: E_IMPORT = sum of %zu indexes = %" PRId64, name, json_object_size(idx), total);
-	tap_ok(papp ? field_is(v, MV_P, value_of(papp) * MV_SCALE) &&
-			       (v->flags & MV_FLAG_P_APPARENT)
+	tap_ok(papp ? field_is(v, MV_P, value_of(papp) * MV_SCALE) && (v->flags & MV_FLAG_P_APPARENT)
 		    : !mv_has(v, MV_P),
 	       "%s: P = +PAPP", name);
 	tap_ok(v->ts == NOW && (v->flags & MV_FLAG_TS_HOST), "%s: ts is host time", name);
-	tap_ok(!(v->valid & (1u << MV_E_EXPORT | 1u << MV_U1 | 1u << MV_U2 | 1u << MV_U3 |
-			     1u << MV_U12 | 1u << MV_U31 | 1u << MV_U32)),
+	tap_ok(!(v->valid & (1u << MV_E_EXPORT | 1u << MV_U1 | 1u << MV_U2 | 1u << MV_U3 | 1u << MV_U12 |
+			     1u << MV_U31 | 1u << MV_U32)),
 	       "%s: no export, no voltage", name);
 	if (three) {
-		bool ok = (v->flags & MV_FLAG_I_UNSIGNED) && !mv_has(v, MV_P1) &&
-			  !mv_has(v, MV_P2) && !mv_has(v, MV_P3);
+		bool ok = (v->flags & MV_FLAG_I_UNSIGNED) && !mv_has(v, MV_P1) && !mv_has(v, MV_P2) &&
+			  !mv_has(v, MV_P3);
 		const char *lab[3] = { "IINST1", "IINST2", "IINST3" };
 
 		for (int i = 0; i < 3; i++)
-			ok &= field_is(v, (enum mv_field) (MV_I1 + i),
+			ok &= field_is(v, (enum mv_field)(MV_I1 + i),
 				       value_of(json_object_get(cur, lab[i])) * MV_SCALE);
 		tap_ok(ok, "%s: I1..I3 = IINST1..3 unsigned, P1..P3 null", name);
 	} else {
 		tap_ok(field_is(v, MV_I1, value_of(json_object_get(cur, "IINST")) * MV_SCALE) &&
-			       (v->flags & MV_FLAG_I_UNSIGNED) && !mv_has(v, MV_I2) &&
-			       (papp ? field_is(v, MV_P1, v->field[MV_P]) : !mv_has(v, MV_P1)),
+			   (v->flags & MV_FLAG_I_UNSIGNED) && !mv_has(v, MV_I2) &&
+			   (papp ? field_is(v, MV_P1, v->field[MV_P]) : !mv_has(v, MV_P1)),
 		       "%s: I1 = IINST unsigned, P1 = P", name);
 	}
 }
@@ -383,31 +380,27 @@ static void check_standard_phases(const struct meter_values *v, json_t *sum, boo
 		int64_t i1 = micro_of(cur, "IRMS1", MV_SCALE);
 
 		tap_ok(field_is(v, MV_U1, micro_of(volt, "URMS1", MV_SCALE)) &&
-			       field_is(v, MV_I1, inj ? -i1 : i1) &&
-			       !(v->flags & MV_FLAG_I_UNSIGNED) &&
-			       (mv_has(v, MV_P) ? field_is(v, MV_P1, v->field[MV_P])
-						: !mv_has(v, MV_P1)) &&
-			       !mv_has(v, MV_U2) && !mv_has(v, MV_I3) && !mv_has(v, MV_P2),
+			   field_is(v, MV_I1, inj ? -i1 : i1) && !(v->flags & MV_FLAG_I_UNSIGNED) &&
+			   (mv_has(v, MV_P) ? field_is(v, MV_P1, v->field[MV_P]) : !mv_has(v, MV_P1)) &&
+			   !mv_has(v, MV_U2) && !mv_has(v, MV_I3) && !mv_has(v, MV_P2),
 		       "%s: single phase U1, signed I1, P1 = P", name);
 		return;
 	}
 	for (int k = 0; k < 3; k++) {
 		int64_t p = micro_of(pow, s[k], MV_SCALE);
 
-		ok &= field_is_opt(v, (enum mv_field) (MV_U1 + k), micro_of(volt, u[k], MV_SCALE));
-		ok &= field_is_opt(v, (enum mv_field) (MV_I1 + k), micro_of(cur, i[k], MV_SCALE));
-		ok &= field_is_opt(v, (enum mv_field) (MV_P1 + k), prod || inj ? INT64_MIN : p);
+		ok &= field_is_opt(v, (enum mv_field)(MV_U1 + k), micro_of(volt, u[k], MV_SCALE));
+		ok &= field_is_opt(v, (enum mv_field)(MV_I1 + k), micro_of(cur, i[k], MV_SCALE));
+		ok &= field_is_opt(v, (enum mv_field)(MV_P1 + k), prod || inj ? INT64_MIN : p);
 	}
-	tap_ok(ok && (v->flags & MV_FLAG_I_UNSIGNED), "%s: three phases U, unsigned I, P = SINSTSx",
-	       name);
+	tap_ok(ok && (v->flags & MV_FLAG_I_UNSIGNED), "%s: three phases U, unsigned I, P = SINSTSx", name);
 }
 
 static void check_standard(const struct meter_values *v, json_t *sum, const char *name)
 {
 	json_t *idx = json_object_get(sum, "indexes"), *pow = json_object_get(sum, "powers");
 	const char *id = json_string_value(json_object_get(sum, "meter_address_ADSC"));
-	const char *date =
-		json_string_value(json_object_get(json_object_get(sum, "DATE"), "horodate"));
+	const char *date = json_string_value(json_object_get(json_object_get(sum, "DATE"), "horodate"));
 	unsigned long stge = strtoul(json_string_value(json_object_get(sum, "STGE")), NULL, 16);
 	bool prod = stge & 0x100, inj = stge & 0x200;
 	int64_t p = INT64_MIN;
@@ -419,7 +412,7 @@ static void check_standard(const struct meter_values *v, json_t *sum, const char
 
 	tap_ok(id && strcmp(v->id, id) == 0, "%s: id = ADSC %s", name, v->id);
 	tap_ok(v->protocol == MV_PROTO_TIC_STANDARD && strcmp(v->version, "standard") == 0 &&
-		       v->interval_s == 2,
+		   v->interval_s == 2,
 	       "%s: standard mode", name);
 	tap_ok(v->ts == horodate_utc(date, 60) && !(v->flags & MV_FLAG_TS_HOST),
 	       "%s: ts from DATE %s = %" PRId64, name, date, v->ts);
@@ -428,8 +421,8 @@ static void check_standard(const struct meter_values *v, json_t *sum, const char
 	       "%s: E_EXPORT = EAIT on a producer only", name);
 	tap_ok(field_is_opt(v, MV_P, p) && (p == INT64_MIN || (v->flags & MV_FLAG_P_APPARENT)),
 	       "%s: P from SINSTS/SINSTI and STGE %08lx", name, stge);
-	tap_ok(!mv_has(v, MV_U12) && !mv_has(v, MV_U31) && !mv_has(v, MV_U32),
-	       "%s: no line-to-line voltage", name);
+	tap_ok(!mv_has(v, MV_U12) && !mv_has(v, MV_U31) && !mv_has(v, MV_U32), "%s: no line-to-line voltage",
+	       name);
 	check_standard_phases(v, sum, prod, inj, name);
 }
 
@@ -459,7 +452,7 @@ static json_t *integrity_frame(json_t *side, size_t off)
 	json_t *frames = json_object_get(json_object_get(side, "integrity"), "frames"), *f;
 	size_t i;
 
-	json_array_foreach(frames, i, f) {
+	json_array_foreach (frames, i, f) {
 		if ((size_t) json_integer_value(json_object_get(f, "offset")) == off)
 			return f;
 	}
@@ -478,7 +471,7 @@ static unsigned check_frames(const char *buf, size_t n, json_t *side, const char
 	size_t pos = 0, off, len, i, complete = 0;
 	unsigned found = 0, accepted = 0, wrong = 0;
 
-	json_array_foreach(frames, i, f) {
+	json_array_foreach (frames, i, f) {
 		complete += json_is_true(json_object_get(f, "complete"));
 	}
 
@@ -499,8 +492,8 @@ static unsigned check_frames(const char *buf, size_t n, json_t *side, const char
 				 error_name(err), detail, valid ? "valid" : "invalid");
 		}
 	}
-	tap_ok(found == complete && wrong == 0, "%s: %u frames, %u accepted, as the sidecar says",
-	       name, found, accepted);
+	tap_ok(found == complete && wrong == 0, "%s: %u frames, %u accepted, as the sidecar says", name,
+	       found, accepted);
 	return accepted;
 }
 
@@ -558,9 +551,8 @@ static void check_stream(const char *dir)
 	if (!tap_ok(buf && side, "stream: loaded"))
 		goto out;
 
-	json_array_foreach(json_object_get(json_object_get(side, "expected"), "frames"), i, f) {
-		size_t off = (size_t) json_integer_value(json_object_get(f, "offset")), pos = off,
-		       fo, fl;
+	json_array_foreach (json_object_get(json_object_get(side, "expected"), "frames"), i, f) {
+		size_t off = (size_t) json_integer_value(json_object_get(f, "offset")), pos = off, fo, fl;
 		static const char *const bbr[] = { "BBRHCJB", "BBRHPJB", "BBRHCJW",
 						   "BBRHPJW", "BBRHCJR", "BBRHPJR" };
 		const struct mv_object *o;
@@ -574,19 +566,15 @@ static void check_stream(const char *dir)
 		/* The index data are followed by the separator, so strtoll stops there. */
 		for (size_t k = 0; k < 6; k++) {
 			o = mv_find(&V, bbr[k]);
-			sum += o ? strtoll(V.text + V.values[o->first].off, NULL, 10) * 1000
-				 : INT64_MIN / 8;
+			sum += o ? strtoll(V.text + V.values[o->first].off, NULL, 10) * 1000 : INT64_MIN / 8;
 		}
 		o = mv_find(&V, "BBRHCJB");
 		if (!o ||
-		    !span_is(&V, V.values[o->first],
-			     json_string_value(json_object_get(f, "BBRHCJB"))) ||
+		    !span_is(&V, V.values[o->first], json_string_value(json_object_get(f, "BBRHCJB"))) ||
 		    !field_is(&V, MV_P,
-			      strtoll(json_string_value(json_object_get(f, "PAPP")), NULL, 10) *
-				      MV_SCALE) ||
+			      strtoll(json_string_value(json_object_get(f, "PAPP")), NULL, 10) * MV_SCALE) ||
 		    !field_is(&V, MV_I1,
-			      strtoll(json_string_value(json_object_get(f, "IINST")), NULL, 10) *
-				      MV_SCALE) ||
+			      strtoll(json_string_value(json_object_get(f, "IINST")), NULL, 10) * MV_SCALE) ||
 		    !field_is(&V, MV_E_IMPORT, sum)) {
 			tap_diag("stream: frame at %zu differs", off);
 			bad++;
@@ -640,7 +628,7 @@ static void check_incomplete(const char *buf, size_t n, json_t *side, const char
 	json_t *frames = json_object_get(json_object_get(side, "integrity"), "frames"), *f;
 	size_t i;
 
-	json_array_foreach(frames, i, f) {
+	json_array_foreach (frames, i, f) {
 		size_t off = (size_t) json_integer_value(json_object_get(f, "offset"));
 		size_t len = (size_t) json_integer_value(json_object_get(f, "length"));
 		int r;
@@ -648,9 +636,8 @@ static void check_incomplete(const char *buf, size_t n, json_t *side, const char
 		if (json_is_true(json_object_get(f, "complete")) || off + len > n)
 			continue;
 		r = decode(buf + off, len);
-		tap_ok(r == -EBADMSG && spans_in_bounds(&V),
-		       "%s: incomplete frame at %zu refused (%s: %s)", name, off, error_name(err),
-		       detail);
+		tap_ok(r == -EBADMSG && spans_in_bounds(&V), "%s: incomplete frame at %zu refused (%s: %s)",
+		       name, off, error_name(err), detail);
 	}
 }
 
@@ -660,7 +647,7 @@ static void check_first_error(const char *buf, json_t *side, const char *name)
 	json_t *frames = json_object_get(json_object_get(side, "integrity"), "frames"), *f;
 	size_t i;
 
-	json_array_foreach(frames, i, f) {
+	json_array_foreach (frames, i, f) {
 		json_t *inv = json_object_get(f, "invalid_groups");
 		const char *g = json_string_value(json_array_get(inv, 0));
 		char label[32];
@@ -692,13 +679,12 @@ static void check_bad(const char *dir, const char *file)
 	if (!tap_ok(buf && side, "%s: raw and sidecar load", file))
 		goto out;
 
-	json_array_foreach(json_object_get(json_object_get(side, "integrity"), "frames"), i, f) {
+	json_array_foreach (json_object_get(json_object_get(side, "integrity"), "frames"), i, f) {
 		valid += json_is_true(json_object_get(f, "complete")) &&
 			 json_is_true(json_object_get(f, "all_valid"));
 	}
 	accepted = check_frames(buf, n, side, file);
-	tap_ok(accepted == valid, "%s: accepted %u frames = %zu fully valid frames", file, accepted,
-	       valid);
+	tap_ok(accepted == valid, "%s: accepted %u frames = %zu fully valid frames", file, accepted, valid);
 	check_incomplete(buf, n, side, file);
 	check_first_error(buf, side, file);
 out:
@@ -731,8 +717,7 @@ static void test_real_capture_frames(const char *testdata)
 	char *buf;
 	unsigned k = 0, accepted_mask = 0;
 
-	snprintf(path, sizeof(path),
-		 "%s/bad/bad_tic-standard_real-capture-with-line-errors_teleinfo-nom.raw",
+	snprintf(path, sizeof(path), "%s/bad/bad_tic-standard_real-capture-with-line-errors_teleinfo-nom.raw",
 		 testdata);
 	buf = load_file(path, &n);
 	while (buf && next_frame(buf, n, &pos, &off, &len))
@@ -771,13 +756,11 @@ static void test_framing(void)
 
 	expect_reject(decode(no_cr, sizeof(no_cr) - 1), TELEGRAM_ERR_SYNTAX, "group without CR");
 	tap_ok(strstr(detail, "ADCO") != NULL, "missing CR names the group: %s", detail);
-	expect_reject(decode(no_cr_end, sizeof(no_cr_end) - 1), TELEGRAM_ERR_SYNTAX,
-		      "last group without CR");
+	expect_reject(decode(no_cr_end, sizeof(no_cr_end) - 1), TELEGRAM_ERR_SYNTAX, "last group without CR");
 	expect_reject(decode(junk, sizeof(junk) - 1), TELEGRAM_ERR_SYNTAX, "junk between groups");
 	expect_reject(decode(crlf, sizeof(crlf) - 1), TELEGRAM_ERR_SYNTAX, "empty group");
 	expect_reject(decode(high, sizeof(high) - 1), TELEGRAM_ERR_SYNTAX, "byte with bit 7 set");
-	expect_reject(decode(no_sep, sizeof(no_sep) - 1), TELEGRAM_ERR_SYNTAX,
-		      "group without separator");
+	expect_reject(decode(no_sep, sizeof(no_sep) - 1), TELEGRAM_ERR_SYNTAX, "group without separator");
 
 	/* A historique group inside a standard frame has no HT before its checksum. */
 	fb_begin(&f, '\t');
@@ -829,8 +812,7 @@ static void test_sizes(void)
 	for (int i = 0; i < MV_OBJECTS_MAX; i++)
 		fb_group(&f, "IINST", NULL, "001");
 	fb_end(&f);
-	tap_ok(fb_decode(&f) == 0 && V.n_objects == MV_OBJECTS_MAX, "%d groups accepted",
-	       MV_OBJECTS_MAX);
+	tap_ok(fb_decode(&f) == 0 && V.n_objects == MV_OBJECTS_MAX, "%d groups accepted", MV_OBJECTS_MAX);
 
 	memset(label, 'L', sizeof(label));
 	label[20] = '\0';
@@ -853,8 +835,7 @@ static void test_sizes(void)
 	fb_group(&f, "MSG1", NULL, "PAS DE\x01MESSAGE");
 	fb_end(&f);
 	expect_reject(fb_decode(&f), TELEGRAM_ERR_SYNTAX, "control character in data");
-	tap_ok(strstr(detail, "0x01") && strstr(detail, "MSG1"), "control character named: %s",
-	       detail);
+	tap_ok(strstr(detail, "0x01") && strstr(detail, "MSG1"), "control character named: %s", detail);
 }
 
 static void std_frame(struct fb *f, const char *date, const char *stge, const char *east)
@@ -882,9 +863,9 @@ static void test_standard_rules(void)
 	tap_ok(fb_decode(&f) == 0 && !mv_has(&V, MV_E_IMPORT) && mv_find(&V, "EAST"),
 	       "non-numeric EAST: frame kept, E_IMPORT null");
 	tap_ok(field_is(&V, MV_P, 1150 * MV_SCALE) && field_is(&V, MV_P1, 1150 * MV_SCALE) &&
-		       field_is(&V, MV_I1, 5 * MV_SCALE) && field_is(&V, MV_U1, 228 * MV_SCALE) &&
-		       !mv_has(&V, MV_E_EXPORT) && (V.flags & MV_FLAG_P_APPARENT) &&
-		       !(V.flags & MV_FLAG_I_UNSIGNED),
+		   field_is(&V, MV_I1, 5 * MV_SCALE) && field_is(&V, MV_U1, 228 * MV_SCALE) &&
+		   !mv_has(&V, MV_E_EXPORT) && (V.flags & MV_FLAG_P_APPARENT) &&
+		   !(V.flags & MV_FLAG_I_UNSIGNED),
 	       "consumer drawing: P = +SINSTS, I1 positive");
 	tap_ok(span_is(&V, obj_data(&V, 2), "     TEMPO      "), "data with spaces kept untrimmed");
 	tap_ok(span_is(&V, obj_stamp(&V, 8), " 240924060000") && span_is(&V, obj_data(&V, 8), "00"),
@@ -897,9 +878,8 @@ static void test_standard_rules(void)
 	fb_group(&f, "SINSTI", NULL, "01253");
 	fb_end(&f);
 	tap_ok(fb_decode(&f) == 0 && field_is(&V, MV_P, -1253 * MV_SCALE) &&
-		       field_is(&V, MV_P1, -1253 * MV_SCALE) &&
-		       field_is(&V, MV_I1, -5 * MV_SCALE) && field_is(&V, MV_E_EXPORT, 32781000) &&
-		       field_is(&V, MV_E_IMPORT, 1000000),
+		   field_is(&V, MV_P1, -1253 * MV_SCALE) && field_is(&V, MV_I1, -5 * MV_SCALE) &&
+		   field_is(&V, MV_E_EXPORT, 32781000) && field_is(&V, MV_E_IMPORT, 1000000),
 	       "producer injecting: P = -SINSTI, I1 negative, E_EXPORT = EAIT");
 	TAP_EQ_INT(V.ts, horodate_utc("E240924225642", 60), "ts from an 'E' horodate");
 
@@ -908,23 +888,22 @@ static void test_standard_rules(void)
 	fb_group(&f, "SINSTI", NULL, "00000");
 	fb_end(&f);
 	tap_ok(fb_decode(&f) == 0 && field_is(&V, MV_P, 1150 * MV_SCALE) &&
-		       field_is(&V, MV_I1, 5 * MV_SCALE) && field_is(&V, MV_E_EXPORT, 32781000),
+		   field_is(&V, MV_I1, 5 * MV_SCALE) && field_is(&V, MV_E_EXPORT, 32781000),
 	       "producer drawing: P = +SINSTS");
 
 	/* Consumer injecting: bit 9 without bit 8, no SINSTI: magnitude unknown. */
 	std_frame(&f, "E240924225642", "003A0200", "000001000");
 	fb_group(&f, "EAIT", NULL, "000032781");
 	fb_end(&f);
-	tap_ok(fb_decode(&f) == 0 && !mv_has(&V, MV_P) && !mv_has(&V, MV_P1) &&
-		       !mv_has(&V, MV_E_EXPORT) && field_is(&V, MV_I1, -5 * MV_SCALE) &&
-		       !(V.flags & MV_FLAG_P_APPARENT),
+	tap_ok(fb_decode(&f) == 0 && !mv_has(&V, MV_P) && !mv_has(&V, MV_P1) && !mv_has(&V, MV_E_EXPORT) &&
+		   field_is(&V, MV_I1, -5 * MV_SCALE) && !(V.flags & MV_FLAG_P_APPARENT),
 	       "consumer injecting: P null, E_EXPORT null, I1 negative");
 
 	/* Without STGE the direction is unknown. */
 	std_frame(&f, "E240924225642", NULL, "000001000");
 	fb_end(&f);
 	tap_ok(fb_decode(&f) == 0 && !mv_has(&V, MV_P) && field_is(&V, MV_I1, 5 * MV_SCALE) &&
-		       (V.flags & MV_FLAG_I_UNSIGNED),
+		   (V.flags & MV_FLAG_I_UNSIGNED),
 	       "no STGE: P null, I1 unsigned");
 	std_frame(&f, "E240924225642", "0X3A0000", "000001000");
 	fb_end(&f);
@@ -949,9 +928,9 @@ static void test_standard_three_phase_producer(void)
 	fb_group(&f, "STGE", NULL, "003A0300");
 	fb_end(&f);
 	tap_ok(fb_decode(&f) == 0 && field_is(&V, MV_P, -2000 * MV_SCALE) && !mv_has(&V, MV_P1) &&
-		       !mv_has(&V, MV_P2) && field_is(&V, MV_I1, 3 * MV_SCALE) &&
-		       field_is(&V, MV_I2, 6 * MV_SCALE) && !mv_has(&V, MV_I3) &&
-		       !mv_has(&V, MV_U3) && (V.flags & MV_FLAG_I_UNSIGNED),
+		   !mv_has(&V, MV_P2) && field_is(&V, MV_I1, 3 * MV_SCALE) &&
+		   field_is(&V, MV_I2, 6 * MV_SCALE) && !mv_has(&V, MV_I3) && !mv_has(&V, MV_U3) &&
+		   (V.flags & MV_FLAG_I_UNSIGNED),
 	       "three-phase producer: P = -SINSTI, P1..P3 null, I unsigned, absent phase null");
 }
 
@@ -970,16 +949,14 @@ static void test_horodate(void)
 	       "degraded clock 'h': host time");
 	std_frame(&f, "H240230225642", "003A0000", "000001000");
 	fb_end(&f);
-	tap_ok(fb_decode(&f) == 0 && V.ts == NOW && (V.flags & MV_FLAG_TS_HOST),
-	       "30 February: host time");
+	tap_ok(fb_decode(&f) == 0 && V.ts == NOW && (V.flags & MV_FLAG_TS_HOST), "30 February: host time");
 	std_frame(&f, NULL, "003A0000", "000001000");
 	fb_end(&f);
-	tap_ok(fb_decode(&f) == 0 && V.ts == NOW && (V.flags & MV_FLAG_TS_HOST),
-	       "no DATE: host time");
+	tap_ok(fb_decode(&f) == 0 && V.ts == NOW && (V.flags & MV_FLAG_TS_HOST), "no DATE: host time");
 	std_frame(&f, "H240924225642", "003A0000", "000001000");
 	fb_end(&f);
 	tap_ok(decode_with(f.buf, f.n, &utc) == 0 && V.ts == horodate_utc("H240924225642", 0) &&
-		       !(V.flags & MV_FLAG_TS_HOST),
+		   !(V.flags & MV_FLAG_TS_HOST),
 	       "std_offset_min is honoured");
 }
 
@@ -996,9 +973,9 @@ static void test_historique_rules(void)
 	fb_group(&f, "PAPP", NULL, "01610");
 	fb_end(&f);
 	tap_ok(fb_decode(&f) == 0 && field_is(&V, MV_E_IMPORT, 1234567000) &&
-		       field_is(&V, MV_P, 1610 * MV_SCALE) &&
-		       field_is(&V, MV_P1, 1610 * MV_SCALE) && field_is(&V, MV_I1, 7 * MV_SCALE) &&
-		       (V.flags & MV_FLAG_I_UNSIGNED) && strcmp(V.id, "021528603314") == 0,
+		   field_is(&V, MV_P, 1610 * MV_SCALE) && field_is(&V, MV_P1, 1610 * MV_SCALE) &&
+		   field_is(&V, MV_I1, 7 * MV_SCALE) && (V.flags & MV_FLAG_I_UNSIGNED) &&
+		   strcmp(V.id, "021528603314") == 0,
 	       "historique HC: E_IMPORT = HCHC + HCHP");
 	tap_ok(span_is(&V, obj_data(&V, 3), "HP.."), "checksum space after HP..");
 
@@ -1008,9 +985,8 @@ static void test_historique_rules(void)
 	fb_group(&f, "BASE", NULL, "0012A4567");
 	fb_group(&f, "IINST", NULL, "007");
 	fb_end(&f);
-	tap_ok(fb_decode(&f) == 0 && !mv_has(&V, MV_P) && !mv_has(&V, MV_P1) &&
-		       !mv_has(&V, MV_E_IMPORT) && field_is(&V, MV_I1, 7 * MV_SCALE) &&
-		       !(V.flags & MV_FLAG_P_APPARENT),
+	tap_ok(fb_decode(&f) == 0 && !mv_has(&V, MV_P) && !mv_has(&V, MV_P1) && !mv_has(&V, MV_E_IMPORT) &&
+		   field_is(&V, MV_I1, 7 * MV_SCALE) && !(V.flags & MV_FLAG_P_APPARENT),
 	       "CBEMM without PAPP, non-numeric BASE: P and E_IMPORT null");
 
 	/* Three-phase short frame: overcurrent on phase 2 only. */
@@ -1022,9 +998,8 @@ static void test_historique_rules(void)
 	fb_group(&f, "IINST3", NULL, "008");
 	fb_end(&f);
 	tap_ok(fb_decode(&f) == 0 && (V.flags & MV_FLAG_SHORT_FRAME) && !mv_has(&V, MV_P) &&
-		       !mv_has(&V, MV_E_IMPORT) && field_is(&V, MV_I2, 62 * MV_SCALE) &&
-		       field_is(&V, MV_I3, 8 * MV_SCALE) && !mv_has(&V, MV_P1) &&
-		       (V.flags & MV_FLAG_I_UNSIGNED),
+		   !mv_has(&V, MV_E_IMPORT) && field_is(&V, MV_I2, 62 * MV_SCALE) &&
+		   field_is(&V, MV_I3, 8 * MV_SCALE) && !mv_has(&V, MV_P1) && (V.flags & MV_FLAG_I_UNSIGNED),
 	       "three-phase short frame: flagged, absent values null");
 
 	/* No index at all. */
@@ -1041,28 +1016,24 @@ static void test_units(void)
 	static const struct {
 		const char *label, *unit;
 	} u[] = {
-		{ "BASE", "Wh" },   { "HCHP", "Wh" },      { "BBRHPJR", "Wh" },
-		{ "EAST", "Wh" },   { "EASF10", "Wh" },    { "EASD04", "Wh" },
-		{ "EAIT", "Wh" },   { "ERQ3", "VArh" },    { "IINST", "A" },
-		{ "IINST2", "A" },  { "IMAX3", "A" },      { "ADPS", "A" },
-		{ "ADIR1", "A" },   { "ISOUSC", "A" },     { "IRMS3", "A" },
-		{ "URMS2", "V" },   { "UMOY1", "V" },      { "PAPP", "VA" },
-		{ "PMAX", "VA" },   { "SINSTS", "VA" },    { "SINSTS3", "VA" },
-		{ "SINSTI", "VA" }, { "SMAXSN2-1", "VA" }, { "SMAXIN-1", "VA" },
-		{ "CCASN", "W" },   { "CCAIN-1", "W" },    { "PREF", "kVA" },
-		{ "PCOUP", "kVA" }, { "PEJP", "min" },     { "ADCO", NULL },
-		{ "EASF11", NULL }, { "STGE", NULL },      { "DATE", NULL },
-		{ "", NULL },
+		{ "BASE", "Wh" },    { "HCHP", "Wh" },   { "BBRHPJR", "Wh" },   { "EAST", "Wh" },
+		{ "EASF10", "Wh" },  { "EASD04", "Wh" }, { "EAIT", "Wh" },      { "ERQ3", "VArh" },
+		{ "IINST", "A" },    { "IINST2", "A" },  { "IMAX3", "A" },      { "ADPS", "A" },
+		{ "ADIR1", "A" },    { "ISOUSC", "A" },  { "IRMS3", "A" },      { "URMS2", "V" },
+		{ "UMOY1", "V" },    { "PAPP", "VA" },   { "PMAX", "VA" },      { "SINSTS", "VA" },
+		{ "SINSTS3", "VA" }, { "SINSTI", "VA" }, { "SMAXSN2-1", "VA" }, { "SMAXIN-1", "VA" },
+		{ "CCASN", "W" },    { "CCAIN-1", "W" }, { "PREF", "kVA" },     { "PCOUP", "kVA" },
+		{ "PEJP", "min" },   { "ADCO", NULL },   { "EASF11", NULL },    { "STGE", NULL },
+		{ "DATE", NULL },    { "", NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
 		const char *got = proto_tic_unit(u[i].label, strlen(u[i].label));
 
-		tap_ok(u[i].unit ? got && strcmp(got, u[i].unit) == 0 : got == NULL,
-		       "unit of '%s' is %s", u[i].label, u[i].unit ? u[i].unit : "none");
+		tap_ok(u[i].unit ? got && strcmp(got, u[i].unit) == 0 : got == NULL, "unit of '%s' is %s",
+		       u[i].label, u[i].unit ? u[i].unit : "none");
 	}
-	tap_ok(proto_tic_unit("BASEX", 4) && !proto_tic_unit("BAS", 3),
-	       "unit lookup uses the length");
+	tap_ok(proto_tic_unit("BASEX", 4) && !proto_tic_unit("BAS", 3), "unit lookup uses the length");
 }
 
 /* Damage a valid frame at random; whatever happens must stay in bounds. */
@@ -1075,8 +1046,7 @@ static void test_mutations(const char *testdata)
 	char *buf;
 	unsigned bad = 0, accepted = 0;
 
-	snprintf(path, sizeof(path), "%s/tic/fr_tic-standard_three-phase_tempo_teleinfo-nom.raw",
-		 testdata);
+	snprintf(path, sizeof(path), "%s/tic/fr_tic-standard_three-phase_tempo_teleinfo-nom.raw", testdata);
 	buf = load_file(path, &n);
 	if (!tap_ok(buf && n < sizeof(frame), "mutation source loaded"))
 		return;
@@ -1089,14 +1059,13 @@ static void test_mutations(const char *testdata)
 		memcpy(frame, buf, n);
 		for (int k = rand() % 4; k >= 0; k--)
 			frame[rand() % (int) len] =
-				(char) (rand() % 2 ? rand() % 128 : frame[rand() % (int) len]);
+			    (char) (rand() % 2 ? rand() % 128 : frame[rand() % (int) len]);
 		if (rand() % 8 == 0)
 			len = (size_t) rand() % len;
 		r = decode(frame, len);
 		accepted += r == 0;
-		if ((r != 0 &&
-		     (r != -EBADMSG || (unsigned) err >= _TELEGRAM_ERR_MAX || !detail[0] ||
-		      !memchr(detail, '\0', sizeof(detail)) || V.valid != 0)) ||
+		if ((r != 0 && (r != -EBADMSG || (unsigned) err >= _TELEGRAM_ERR_MAX || !detail[0] ||
+				!memchr(detail, '\0', sizeof(detail)) || V.valid != 0)) ||
 		    !spans_in_bounds(&V))
 			bad++;
 	}

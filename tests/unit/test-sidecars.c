@@ -57,7 +57,7 @@ static void collected_free(struct collected *c)
 	for (unsigned i = 0; i < 64; i++)
 		free(c->json[i]);
 	free(c->first);
-	*c = (struct collected){0};
+	*c = (struct collected){ 0 };
 }
 
 static char *read_file(const char *path, size_t *ret_len)
@@ -88,7 +88,7 @@ static void decode_stream(const char *data, size_t len, size_t chunk, unsigned *
 	struct decode_opts o = DECODE_OPTS_DEFAULT;
 	struct telegram *t;
 
-	*out = (struct collected){0};
+	*out = (struct collected){ 0 };
 	if (telegram_new(TELEGRAM_HUNT_ALL, &o, on_accept, on_reject, out, &t) < 0)
 		abort();
 
@@ -220,7 +220,7 @@ static void check_energy(const char *name, const struct meter_values *v, json_t 
 
 static void check_phases(const char *name, const struct meter_values *v, json_t *phases)
 {
-	static const char *const ln[3] = {"L1", "L2", "L3"};
+	static const char *const ln[3] = { "L1", "L2", "L3" };
 
 	for (unsigned x = 0; x < 3; x++) {
 		json_t *ph = json_object_get(phases, ln[x]);
@@ -250,7 +250,8 @@ static int64_t iso_to_utc(const char *iso)
 	if (sscanf(iso, "%d-%d-%dT%d:%d:%d%c%d:%d", &y, &mo, &d, &h, &mi, &s, &sign, &oh, &om) != 9)
 		return -1;
 	struct tm tm = {
-	    .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s};
+		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s
+	};
 	int64_t t = (int64_t) timegm(&tm);
 	return t - (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
 }
@@ -324,23 +325,23 @@ static const struct {
 	enum telegram_error error; /* of the first rejection; _TELEGRAM_ERR_MAX: none expected */
 	const char *crc[2];        /* CRC trailers of the accepted telegrams, in order */
 } bad_expectations[] = {
-    {"bad_dsmr40_overlong-line_then-valid", 1, TELEGRAM_ERR_LINE_TOO_LONG, {"6796"}},
-    {"bad_dsmr42_flipped-byte_bad-crc", 0, TELEGRAM_ERR_CRC, {}},
-    {"bad_dsmr42_line-removed_bad-crc_dsmrparser", 0, TELEGRAM_ERR_CRC, {}},
-    {"bad_dsmr50_capture-starting-mid-telegram_basjes", 2, TELEGRAM_ERR_TRUNCATED, {"D4BA", "3B12"}},
-    {"bad_dsmr50_cut-off-then-new-telegram_basjes", 1, TELEGRAM_ERR_TRUNCATED, {"34B6"}},
-    {"bad_dsmr50_garbage-before-header", 1, _TELEGRAM_ERR_MAX, {"6EEE"}},
-    {"bad_dsmr50_missing-crc", 0, TELEGRAM_ERR_CRC_MISSING, {}},
-    {"bad_dsmr50_truncated", 0, TELEGRAM_ERR_TRUNCATED, {}},
-    {"bad_dsmr_two-telegrams-with-noise-between", 2, _TELEGRAM_ERR_MAX, {"C4B0", "6EEE"}},
-    {"bad_lu_smarty_encrypted_inner-crc-mismatch_openhab", 0, TELEGRAM_ERR_ENCRYPTED, {}},
-    {"bad_lu_smarty_encrypted_inner-crc-mismatch_openhab_plaintext", 0, TELEGRAM_ERR_CRC, {}},
-    {"bad_tic-historique_group-bad-checksum", 0, TELEGRAM_ERR_CHECKSUM, {}},
-    {"bad_tic-historique_incomplete-stream_teleinfo-nom", 0, TELEGRAM_ERR_TRUNCATED, {}},
-    {"bad_tic-standard_group-bad-checksum", 0, TELEGRAM_ERR_CHECKSUM, {}},
-    {"bad_tic-standard_real-capture-with-line-errors_teleinfo-nom", 2, TELEGRAM_ERR_SYNTAX, {}},
-    {"bad_tic-standard_single-group-bad-checksum_linkytic", 0, _TELEGRAM_ERR_MAX, {}},
-    {"bad_tic-standard_truncated-frame-then-next", 1, TELEGRAM_ERR_TRUNCATED, {}},
+	{ "bad_dsmr40_overlong-line_then-valid", 1, TELEGRAM_ERR_LINE_TOO_LONG, { "6796" } },
+	{ "bad_dsmr42_flipped-byte_bad-crc", 0, TELEGRAM_ERR_CRC, {} },
+	{ "bad_dsmr42_line-removed_bad-crc_dsmrparser", 0, TELEGRAM_ERR_CRC, {} },
+	{ "bad_dsmr50_capture-starting-mid-telegram_basjes", 2, TELEGRAM_ERR_TRUNCATED, { "D4BA", "3B12" } },
+	{ "bad_dsmr50_cut-off-then-new-telegram_basjes", 1, TELEGRAM_ERR_TRUNCATED, { "34B6" } },
+	{ "bad_dsmr50_garbage-before-header", 1, _TELEGRAM_ERR_MAX, { "6EEE" } },
+	{ "bad_dsmr50_missing-crc", 0, TELEGRAM_ERR_CRC_MISSING, {} },
+	{ "bad_dsmr50_truncated", 0, TELEGRAM_ERR_TRUNCATED, {} },
+	{ "bad_dsmr_two-telegrams-with-noise-between", 2, _TELEGRAM_ERR_MAX, { "C4B0", "6EEE" } },
+	{ "bad_lu_smarty_encrypted_inner-crc-mismatch_openhab", 0, TELEGRAM_ERR_ENCRYPTED, {} },
+	{ "bad_lu_smarty_encrypted_inner-crc-mismatch_openhab_plaintext", 0, TELEGRAM_ERR_CRC, {} },
+	{ "bad_tic-historique_group-bad-checksum", 0, TELEGRAM_ERR_CHECKSUM, {} },
+	{ "bad_tic-historique_incomplete-stream_teleinfo-nom", 0, TELEGRAM_ERR_TRUNCATED, {} },
+	{ "bad_tic-standard_group-bad-checksum", 0, TELEGRAM_ERR_CHECKSUM, {} },
+	{ "bad_tic-standard_real-capture-with-line-errors_teleinfo-nom", 2, TELEGRAM_ERR_SYNTAX, {} },
+	{ "bad_tic-standard_single-group-bad-checksum_linkytic", 0, _TELEGRAM_ERR_MAX, {} },
+	{ "bad_tic-standard_truncated-frame-then-next", 1, TELEGRAM_ERR_TRUNCATED, {} },
 };
 
 static void check_bad_sample(const char *base, const struct collected *c)

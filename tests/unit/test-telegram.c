@@ -39,7 +39,7 @@ static struct telegram *framer(unsigned hunt, struct result *r)
 {
 	struct telegram *t;
 
-	*r = (struct result){.last_error = _TELEGRAM_ERR_MAX};
+	*r = (struct result){ .last_error = _TELEGRAM_ERR_MAX };
 	if (telegram_new(hunt, NULL, on_accept, on_reject, r, &t) < 0)
 		abort();
 	return t;
@@ -138,7 +138,7 @@ static void test_dlms(void)
 {
 	struct result r;
 	struct telegram *t = framer(TELEGRAM_HUNT_ALL, &r);
-	uint8_t frame[100] = {0xDB, 0x08, 'S', 'Y', 'S', 'T', 'E', 'M', 'I', 'D', 0x82, 0x00, 0x50, 0x30};
+	uint8_t frame[100] = { 0xDB, 0x08, 'S', 'Y', 'S', 'T', 'E', 'M', 'I', 'D', 0x82, 0x00, 0x50, 0x30 };
 	char tg[512];
 	size_t n = telegram(tg, sizeof(tg), "44");
 
@@ -152,7 +152,7 @@ static void test_dlms(void)
 	TAP_EQ_INT(r.accepted, 1, "the telegram after it is accepted");
 
 	/* 0xDB in line noise, a '/' inside what looked like the system title. */
-	uint8_t noise[4] = {0xDB, 0x08, 0x00, 0x01};
+	uint8_t noise[4] = { 0xDB, 0x08, 0x00, 0x01 };
 	feed(t, noise, sizeof(noise));
 	feed(t, tg, n);
 	tap_ok(r.accepted == 2 && r.rejected == 1, "0xDB in noise does not swallow the next telegram");

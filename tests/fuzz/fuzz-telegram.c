@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz target for the whole input path of smartconnect-decode and the
+ * daemon: the framer hunting for every protocol at once, and each accepted
+ * frame turned into its JSON line. The JSON must serialise, parse back to the
+ * same value, list every object of the frame, and be null exactly where the
+ * snapshot field is unknown.
+ */
+#include <jansson.h>
+
+#include "fuzz-framer.h"
+#include "smartconnectd/apijson.h"
+
+/* Key in the object, null iff the field is unknown, a number otherwise. */
+static void check_field(json_t *obj, const char *key, const struct meter_values *v, enum mv_field f)
+{
+	json_t *j = json_object_get(obj, key);
+
+	fuzz_assert(j);
+	if (mv_has(v, f))
+		fuzz_assert(json_is_number(j));
+	else
+		fuzz_assert(json_is_null(j));
+}
+
+static void check_phase(json_t *root, const char *key, const struct meter_values *v, enum mv_field u,
+			enum mv_field i, enum mv_field p)
+{
+	json_t *l = json_object_get(root, key);
+
+	fuzz_assert(json_is_object(l));
+	check_field(l, "U", v, u);
+	check_field(l, "I", v, i);
+	check_field(l, "P", v, p);
+}
+
+static void check_json(const struct meter_values *v, const struct decode_opts *o)
+{
+	json_t *j, *back, *objects;
+	json_error_t error;
+	char *s;
+
+	j = apijson_telegram(v, o);
+	fuzz_assert(j); /* NULL only on OOM */
+
+	check_field(j, "P", v, MV_P);
+	check_field(j, "E_IMPORT", v, MV_E_IMPORT);
+	check_field(j, "E_EXPORT", v, MV_E_EXPORT);
+	check_field(j, "U12", v, MV_U12);
+	check_field(j, "U31", v, MV_U31);
+	check_field(j, "U32", v, MV_U32);
+	check_phase(j, "l1", v, MV_U1, MV_I1, MV_P1);
+	check_phase(j, "l2", v, MV_U2, MV_I2, MV_P2);
+	check_phase(j, "l3", v, MV_U3, MV_I3, MV_P3);
+	fuzz_assert(json_is_object(json_object_get(j, "meter")));
+
+	objects = json_object_get(j, "objects");
+	fuzz_assert(json_is_array(objects));
+	fuzz_assert(json_array_size(objects) == v->n_objects);
+
+	/* The frame text may hold any 7-bit byte, NUL included: a consumer's
+	 * parser must get it back, so allow the escaped NUL when reading. */
+	s = json_dumps(j, JSON_COMPACT);
+	fuzz_assert(s);
+	back = json_loads(s, JSON_ALLOW_NUL, &error);
+	if (!back) {
+		fprintf(stderr, "json_loads: %s at %d: %s\n", error.text, error.position, s);
+		fuzz_fail(__FILE__, __LINE__, "apijson output parses back");
+	}
+	fuzz_assert(json_equal(j, back));
+
+	json_decref(back);
+	free(s);
+	json_decref(j);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_framer(data, size, TELEGRAM_HUNT_ALL, check_json);
+	return 0;
+}
