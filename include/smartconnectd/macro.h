@@ -54,6 +54,8 @@ static inline void closep(int *fd)
 			*p = func(*p);       \
 	}
 
+#undef MIN
+#undef MAX
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's configuration: /etc/smartconnect.conf, INI style.
+ *
+ *   [Section]
+ *   Key=Value            ; comment
+ *   # comment
+ *
+ * A comment starts at ';' or '#' at the beginning of a line or after
+ * whitespace. A value may be written in double quotes ("a ;b", with \" and
+ * \\ as the only escapes) to keep such characters. Line ends LF or CR LF.
+ *
+ * Table driven: one row per key (section, key, type, default, offset in
+ * struct config, what to re-apply when it changes). Every key is parsed and
+ * validated, including keys of subsystems that come later, so a file written
+ * today stays valid. Unknown sections and keys, values of the wrong type or
+ * out of range, and keys set twice are errors; every error is reported, each
+ * naming file, line, section and key, before the parse fails.
+ *
+ * struct config is plain data without pointers: copy it with memcpy, compare
+ * it field by field (config_diff).
+ *
+ * Pure: parse, validate and diff do no I/O and never log; errors go to the
+ * caller's callback. config_load() reads the file, nothing else does.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "smartconnectd/macro.h"
+#include "smartconnectd/proto.h"
+
+#define CONFIG_FILE_MAX (64 * 1024) /* bytes in a config file */
+#define CONFIG_LINE_MAX 1024        /* characters in a line, line end excluded */
+
+/* Sizes of the string fields, terminating NUL included. Small enough that any
+ * accepted value, quoted and escaped by config_dump(), fits in one line. */
+#define CONFIG_PATH_MAX 256
+#define CONFIG_HOST_MAX 256
+#define CONFIG_URL_MAX 512
+#define CONFIG_NAME_MAX 128
+#define CONFIG_TOKEN_MAX 65
+
+enum config_protocol {
+	CONFIG_PROTOCOL_AUTO,
+	CONFIG_PROTOCOL_DSMR,
+	CONFIG_PROTOCOL_TIC_HISTORIQUE,
+	CONFIG_PROTOCOL_TIC_STANDARD,
+	_CONFIG_PROTOCOL_MAX,
+};
+
+enum config_meter_type {
+	CONFIG_METER_TYPE_EMPRO,   /* PhoenixContact-EMPro */
+	CONFIG_METER_TYPE_SDM630,  /* Eastron-SDM630 */
+	CONFIG_METER_TYPE_EM24,    /* CarloGavazzi-EM24 */
+	CONFIG_METER_TYPE_SUNSPEC, /* SunSpec */
+	_CONFIG_METER_TYPE_MAX,
+};
+
+/* What must be re-applied when a key changes (config_diff). */
+enum {
+	CONFIG_APPLY_LOG = 1u << 0,   /* log level */
+	CONFIG_APPLY_TTY = 1u << 1,   /* reopen the tty, detect the protocol again */
+	CONFIG_APPLY_METER = 1u << 2, /* decoder options and staleness, tty untouched */
+	CONFIG_APPLY_MBSRV = 1u << 3,
+	CONFIG_APPLY_HTTP = 1u << 4,
+	CONFIG_APPLY_MQTT = 1u << 5,
+};
+
+/* "host:port"; an IPv6 host is written in brackets, stored without. */
+struct config_listen {
+	char host[CONFIG_HOST_MAX];
+	uint16_t port;
+};
+
+/* "mqtt://host:port" or "mqtts://host:port"; the port defaults to 1883/8883.
+ * url is empty when no broker is configured. */
+struct config_broker {
+	char url[CONFIG_URL_MAX];
+	char host[CONFIG_HOST_MAX];
+	uint16_t port;
+	bool tls;
+};
+
+struct config {
+	/* [Daemon] */
+	int log_level; /* LogLevel: LOG_ERR .. LOG_DEBUG */
+
+	/* [Meter] */
+	char device[CONFIG_PATH_MAX];  /* Device: absolute path of the tty */
+	enum config_protocol protocol; /* Protocol */
+	uint32_t stale_after_sec;      /* StaleAfter: 0 = 3 x the meter's interval */
+	int utc_offset_min;            /* UtcOffset: the meter's standard-time offset */
+	enum decode_grid grid;         /* Grid */
+
+	/* [Modbus] */
+	struct config_listen modbus_listen; /* Listen */
+	enum config_meter_type meter_type;  /* MeterType */
+	uint32_t modbus_max_clients;        /* MaxClients */
+
+	/* [HTTP] */
+	struct config_listen http_listen;    /* Listen */
+	char http_user[CONFIG_NAME_MAX];     /* User */
+	char http_password[CONFIG_NAME_MAX]; /* Password: empty = not set */
+
+	/* [MQTT] */
+	bool mqtt_enabled;                   /* Enabled */
+	struct config_broker mqtt_broker;    /* Broker */
+	char mqtt_site[CONFIG_TOKEN_MAX];    /* Site */
+	char mqtt_username[CONFIG_NAME_MAX]; /* Username */
+	char mqtt_password[CONFIG_NAME_MAX]; /* Password */
+
+	/* [Device] */
+	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */
+};
+
+/* Receives one complete error message, e.g.
+ * "smartconnect.conf:12: [Meter] Protocol: unknown value 'dsmr5', expected ...".
+ * The string is valid only during the call. */
+typedef void (*config_error_fn)(const char *message, void *userdata);
+
+/* A new config holding the built-in defaults. NULL on OOM. */
+struct config *config_new(void);
+struct config *config_free(struct config *c); /* NULL-safe, returns NULL */
+DEFINE_FREEP(struct config, config_free)
+
+/*
+ * Parse n bytes of INI text over c (set keys replace c's values; run it on a
+ * config_new() for file semantics), then run the cross-key checks. fname names
+ * the source in messages. Each problem goes to err (may be NULL).
+ * Returns 0; -EINVAL when anything was wrong (c is then half updated: discard
+ * it); -EFBIG when n > CONFIG_FILE_MAX (nothing parsed).
+ * The buffer need not be NUL-terminated and may contain any bytes.
+ */
+int config_parse(struct config *c, const char *fname, const char *buf, size_t n, config_error_fn err,
+		 void *userdata);
+
+/* Cross-key checks on a complete config (e.g. MQTT enabled needs a broker).
+ * Messages name the keys, without file and line. Returns 0 or -EINVAL. */
+int config_validate(const struct config *c, config_error_fn err, void *userdata);
+
+/*
+ * Defaults, then the file at path, parsed and validated. Reads at most
+ * CONFIG_FILE_MAX bytes. Returns 0 with *ret set; -ENOENT when the file does
+ * not exist (not reported: the caller decides whether that is fine); other
+ * negative errnos after reporting through err (open/read failures, a file
+ * that is too large or not a regular file, -EINVAL for parse errors).
+ */
+int config_load(const char *path, config_error_fn err, void *userdata, struct config **ret);
+
+/* Bitmask of CONFIG_APPLY_* for the keys whose values differ. */
+unsigned config_diff(const struct config *a, const struct config *b);
+
+/* "log, tty, meter" for a CONFIG_APPLY_* mask; "nothing" for 0. */
+const char *config_apply_to_string(unsigned mask, char *buf, size_t size);
+
+/*
+ * Write the effective configuration as INI text (every key, in table order).
+ * Passwords are written as "<set>" unless show_secrets; with show_secrets the
+ * output parses back into an identical config. Returns 0 or -EIO.
+ */
+int config_dump(const struct config *c, FILE *f, bool show_secrets);
+
+const char *config_protocol_to_string(enum config_protocol p) __attribute__((const));
+const char *config_meter_type_to_string(enum config_meter_type t) __attribute__((const));
+const char *config_grid_to_string(enum decode_grid g) __attribute__((const));
+
+/* The decoder options the [Meter] keys describe. */
+struct decode_opts config_decode_opts(const struct config *c);

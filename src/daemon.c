@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon object (see daemon.h): loop, signals, systemd notification, the
+ * reload transaction, and the start-up and shutdown order of the subsystems.
+ * Today the subsystems are the store and the meter; Modbus, HTTP, MQTT and
+ * mDNS slot into daemon_start() after the meter and into daemon_free() before it.
+ *
+ * Not here: command line parsing (main.c) or any subsystem's own logic.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "smartconnectd/daemon.h"
+#include "smartconnectd/log.h"
+#include "smartconnectd/meter.h"
+#include "smartconnectd/store.h"
+
+#define STATUS_MAX 256
+
+struct daemon {
+	char *config_path;
+	bool path_is_default;
+	char *state_dir;
+	int log_level_override; /* < 0: from the config */
+
+	struct config *config;
+
+	sd_event *event;
+	sd_event_source *sig_term, *sig_int, *sig_hup;
+	struct store *store;
+	struct meter *meter;
+
+	bool ready; /* READY=1 sent: STATUS updates may follow */
+	char status[STATUS_MAX];
+};
+
+static void daemon_apply_log_level(const struct daemon *d, const struct config *c)
+{
+	log_set_max_level(d->log_level_override >= 0 ? d->log_level_override : c->log_level);
+}
+
+static void daemon_send_status(struct daemon *d, const char *extra)
+{
+	char status[STATUS_MAX];
+	int r;
+
+	meter_status(d->meter, status, sizeof(status));
+	if (!extra && strcmp(status, d->status) == 0)
+		return;
+	snprintf(d->status, sizeof(d->status), "%s", status);
+
+	r = sd_notifyf(0, "%sSTATUS=%s", extra ?: "", status);
+	if (r < 0)
+		log_debug_errno(r, "Failed to notify the service manager, ignoring: %m");
+}
+
+static void daemon_on_meter_state(struct meter *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
+}
+
+static void daemon_on_config_error(const char *message, void *userdata)
+{
+	(void) userdata;
+	log_error("%s", message);
+}
+
+/* Load the file into *ret, with defaults standing in for a missing default file. */
+static int daemon_load_config(struct daemon *d, struct config **ret)
+{
+	int r;
+
+	r = config_load(d->config_path, daemon_on_config_error, d, ret);
+	if (r != -ENOENT)
+		return r;
+	if (!d->path_is_default)
+		return log_error_errno(r, "Cannot open '%s': %m", d->config_path);
+
+	*ret = config_new();
+	return *ret ? 0 : log_oom();
+}
+
+int daemon_reload(struct daemon *d)
+{
+	_cleanup_(config_freep) struct config *next = NULL;
+	char what[128];
+	unsigned changed;
+	int r;
+
+	(void) sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	log_info("Reloading the configuration from '%s'", d->config_path);
+
+	/* The whole file is parsed and validated before anything is touched. */
+	r = daemon_load_config(d, &next);
+	if (r < 0) {
+		log_warning("Reload failed, keeping the running configuration");
+		goto done;
+	}
+
+	changed = config_diff(d->config, next);
+	if (changed & CONFIG_APPLY_LOG)
+		daemon_apply_log_level(d, next);
+	if (changed & (CONFIG_APPLY_TTY | CONFIG_APPLY_METER)) {
+		r = meter_reconfigure(d->meter, next, changed);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
+	}
+	/* Modbus, HTTP and MQTT keys are validated and kept; their subsystems
+	 * pick them up once they exist. */
+
+	/* Commit. */
+	config_free(d->config);
+	d->config = TAKE_PTR(next);
+	log_info("Configuration reloaded, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
+	r = 0;
+done:
+	daemon_send_status(d, "READY=1\n");
+	return r;
+}
+
+static int daemon_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) s;
+	switch (si->ssi_signo) {
+	case SIGHUP:
+		(void) daemon_reload(d);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		(void) sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+		d->ready = false; /* no STATUS= after STOPPING=1 */
+		(void) sd_event_exit(d->event, 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int daemon_new(struct config *config, const char *config_path, bool path_is_default, const char *state_dir,
+	       int log_level_override, struct daemon **ret)
+{
+	_cleanup_(config_freep) struct config *c = config;
+	_cleanup_(daemon_freep) struct daemon *d = NULL;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+
+	d->config_path = strdup(config_path);
+	d->state_dir = strdup(state_dir);
+	if (!d->config_path || !d->state_dir)
+		return -ENOMEM;
+	d->path_is_default = path_is_default;
+	d->log_level_override = log_level_override;
+	d->config = TAKE_PTR(c);
+
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+static int daemon_add_signal(struct daemon *d, sd_event_source **src, int sig)
+{
+	int r;
+
+	r = sd_event_add_signal(d->event, src, sig | SD_EVENT_SIGNAL_PROCMASK, daemon_on_signal, d);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch signal %d: %m", sig);
+	return 0;
+}
+
+int daemon_start(struct daemon *d)
+{
+	int r;
+
+	daemon_apply_log_level(d, d->config);
+	log_debug("Configuration '%s', state directory '%s'", d->config_path, d->state_dir);
+
+	/* 1. The loop, its watchdog and the signals. */
+	r = sd_event_default(&d->event);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the event loop: %m");
+	r = sd_event_set_watchdog(d->event, true);
+	if (r < 0)
+		log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+
+	r = daemon_add_signal(d, &d->sig_term, SIGTERM);
+	if (r < 0)
+		return r;
+	r = daemon_add_signal(d, &d->sig_int, SIGINT);
+	if (r < 0)
+		return r;
+	r = daemon_add_signal(d, &d->sig_hup, SIGHUP);
+	if (r < 0)
+		return r;
+
+	/* 2. The store, before anything that publishes or reads. */
+	r = store_new(0, &d->store);
+	if (r < 0)
+		return log_oom();
+
+	/* 3. The meter: its first open attempt happens here, and may fail softly. */
+	r = meter_new(d->event, d->store, d->config, daemon_on_meter_state, d, &d->meter);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the meter: %m");
+	r = meter_start(d->meter);
+	if (r < 0)
+		return r;
+
+	/* 4. Tell systemd. */
+	d->ready = true;
+	daemon_send_status(d, "READY=1\n");
+	log_info("smartconnectd " PACKAGE_VERSION " running");
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	int r;
+
+	r = sd_event_loop(d->event);
+	if (r < 0)
+		return log_error_errno(r, "Event loop failed: %m");
+	return 0;
+}
+
+struct daemon *daemon_free(struct daemon *d)
+{
+	if (!d)
+		return NULL;
+
+	/* Reverse of daemon_start(). */
+	if (d->meter)
+		meter_stop(d->meter);
+	d->meter = meter_free(d->meter);
+	d->store = store_free(d->store);
+	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
+	d->sig_int = sd_event_source_disable_unref(d->sig_int);
+	d->sig_term = sd_event_source_disable_unref(d->sig_term);
+	d->event = sd_event_unref(d->event);
+
+	config_free(d->config);
+	free(d->config_path);
+	free(d->state_dir);
+	free(d);
+	return NULL;
+}

@@ -1,0 +1,309 @@
+# SPDX-License-Identifier: MIT
+"""Shared pieces of the integration tests: a pty that plays the meter, the real
+daemon binary as a subprocess with its log collected line by line, an AF_UNIX
+notify socket in place of systemd, and a small TAP writer.
+
+Python 3 standard library only. Every wait has a timeout and polls for an
+event (a log line, a notify message, an exit); nothing relies on a sleep alone.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tty
+
+TIMEOUT = float(os.environ.get("SMARTCONNECT_TEST_TIMEOUT", "20"))
+
+
+def daemon_path():
+    path = os.environ.get("SMARTCONNECTD")
+    if len(sys.argv) > 1:
+        path = sys.argv[1]
+    if not path:
+        sys.exit("usage: test-*.py SMARTCONNECTD (or set SMARTCONNECTD)")
+    return path
+
+
+def testdata(rel):
+    base = os.environ.get("TESTDATA")
+    if not base:
+        base = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
+    with open(os.path.join(base, rel), "rb") as f:
+        return f.read()
+
+
+class Tap:
+    """TAP for meson's protocol: 'tap'. The plan goes at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        self.on_failure = []
+
+    def ok(self, cond, what):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what), flush=True)
+        return bool(cond)
+
+    def diag(self, text):
+        for line in str(text).splitlines() or [""]:
+            print("# " + line, flush=True)
+
+    def done(self):
+        if self.failed:
+            for cb in self.on_failure:
+                cb()
+        print("1..%d" % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+class Pty:
+    """A pseudo-terminal standing in for the meter's serial adapter, reachable
+    through a symlink. We keep a slave fd open ourselves while "plugged": when
+    the last slave closes, master I/O fails and timing gets unpredictable."""
+
+    def __init__(self, link):
+        self.link = link
+        self.master, self.slave = os.openpty()
+        # Raw until the daemon sets its own mode: no echo, no CR/LF mangling.
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self.name = os.ttyname(self.slave)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(self.name, link)
+
+    def write(self, data):
+        """Write all of data; give up (and say so) if the reader stalls."""
+        view = memoryview(data)
+        deadline = time.monotonic() + TIMEOUT
+        while view:
+            try:
+                n = os.write(self.master, view)
+                view = view[n:]
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.01)
+        return True
+
+    def unplug(self):
+        """The adapter disappears: the device node goes and the line hangs up."""
+        if os.path.lexists(self.link):
+            os.unlink(self.link)
+        for fd in (self.master, self.slave):
+            if fd is not None:
+                os.close(fd)
+        self.master = self.slave = None
+
+    close = unplug
+
+
+class Notify:
+    """An AF_UNIX datagram socket in place of systemd's NOTIFY_SOCKET."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = []  # one dict per datagram
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:
+                return
+            msg = {}
+            for line in data.decode("utf-8", "replace").splitlines():
+                key, _, value = line.partition("=")
+                msg[key] = value
+            with self.cond:
+                self.messages.append(msg)
+                self.cond.notify_all()
+
+    def wait_for(self, pred, start=0, timeout=TIMEOUT):
+        """First message at index >= start for which pred(msg) holds: (index, msg) or (None, None)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i in range(start, len(self.messages)):
+                    if pred(self.messages[i]):
+                        return i, self.messages[i]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, None
+                self.cond.wait(left)
+
+    def dump(self, tap):
+        with self.cond:
+            for m in self.messages:
+                tap.diag("notify: %r" % m)
+
+    def close(self):
+        self.sock.close()
+
+
+class Daemon:
+    """The real smartconnectd on a temporary config, stderr collected by a thread."""
+
+    def __init__(self, binary, workdir, config_text, notify=None, args=None, name="smartconnect.conf"):
+        self.config = os.path.join(workdir, name)
+        self.write_config(config_text)
+        self.lines = []
+        self.cond = threading.Condition()
+        env = dict(os.environ)
+        for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
+                  "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+            env.pop(k, None)
+        if notify:
+            env["NOTIFY_SOCKET"] = notify.path
+        cmd = [binary, "--config", self.config, "--state-dir", os.path.join(workdir, "state")]
+        self.proc = subprocess.Popen(cmd + (args or []), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def write_config(self, text):
+        # Atomic, as an admin's editor or a package upgrade would do it.
+        tmp = self.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, self.config)
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pattern, start=0, timeout=TIMEOUT):
+        """First log line at index >= start matching the regex: (index, match) or (None, None)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for i in range(start, len(self.lines)):
+                    m = rx.search(self.lines[i])
+                    if m:
+                        return i, m
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self.thread.is_alive()):
+                    return None, None
+                self.cond.wait(min(left, 0.5))
+
+    def count(self):
+        with self.cond:
+            return len(self.lines)
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=TIMEOUT):
+        """SIGTERM, wait; SIGKILL if it hangs (and report None)."""
+        self.signal(signal.SIGTERM)
+        rc = self.wait_exit(timeout)
+        if rc is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout)
+        return rc
+
+    def dump(self, tap):
+        with self.cond:
+            for line in self.lines:
+                tap.diag("daemon: " + line)
+
+
+def feed_until(daemon, pty, data, pattern, start=0, timeout=TIMEOUT, every=1.0):
+    """Write data into the pty until a log line matching pattern appears (the
+    daemon may be between serial settings when a telegram arrives)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pty.write(data)
+        i, m = daemon.wait_for(pattern, start, min(every, max(0.0, deadline - time.monotonic())))
+        if i is not None:
+            return i, m
+    return None, None
+
+
+def telegram_json(match):
+    """The power_instant object of a 'telegram: {...}' line."""
+    return json.loads(match.group(1))
+
+
+TELEGRAM_RX = r"telegram: (\{.*\})$"
+
+
+def telegram_with_p(p):
+    """A telegram line of one particular meter (by its P): an earlier write to
+    another pty may still be decoded after the point where a test starts looking."""
+    return r'telegram: (\{"ts":-?\d+,"P":%d,.*\})$' % p
+
+
+def config(device, protocol="auto", stale_after=None, log_level="debug", extra=""):
+    text = "[Daemon]\nLogLevel=%s\n\n[Meter]\nDevice=%s\nProtocol=%s\n" % (log_level, device, protocol)
+    if stale_after is not None:
+        text += "StaleAfter=%s\n" % stale_after
+    # Keep any later listener off privileged and shared ports.
+    text += "\n[Modbus]\nListen=127.0.0.1:15020\n\n[HTTP]\nListen=127.0.0.1:18080\n"
+    return text + extra
+
+
+class Workdir:
+    """A temporary directory, removed at exit, with everything in it closed."""
+
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="sc-it-")
+        self.cleanups = []
+
+    def join(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def add(self, obj):
+        self.cleanups.append(obj)
+        return obj
+
+    def close(self):
+        for obj in reversed(self.cleanups):
+            try:
+                if isinstance(obj, Daemon):
+                    if obj.proc.poll() is None:
+                        obj.proc.kill()
+                        obj.proc.wait()
+                else:
+                    obj.close()
+            except OSError:
+                pass
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
