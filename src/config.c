@@ -55,28 +55,34 @@ struct conf_key {
 };
 
 static const char *const protocol_names[_CONFIG_PROTOCOL_MAX] = {
-    [CONFIG_PROTOCOL_AUTO] = "auto",
-    [CONFIG_PROTOCOL_DSMR] = "dsmr",
-    [CONFIG_PROTOCOL_TIC_HISTORIQUE] = "tic-historique",
-    [CONFIG_PROTOCOL_TIC_STANDARD] = "tic-standard",
+	[CONFIG_PROTOCOL_AUTO] = "auto",
+	[CONFIG_PROTOCOL_DSMR] = "dsmr",
+	[CONFIG_PROTOCOL_TIC_HISTORIQUE] = "tic-historique",
+	[CONFIG_PROTOCOL_TIC_STANDARD] = "tic-standard",
 };
 
 static const char *const meter_type_names[_CONFIG_METER_TYPE_MAX] = {
-    [CONFIG_METER_TYPE_EMPRO] = "PhoenixContact-EMPro",
-    [CONFIG_METER_TYPE_SDM630] = "Eastron-SDM630",
-    [CONFIG_METER_TYPE_EM24] = "CarloGavazzi-EM24",
-    [CONFIG_METER_TYPE_SUNSPEC] = "SunSpec",
+	[CONFIG_METER_TYPE_EMPRO] = "PhoenixContact-EMPro",
+	[CONFIG_METER_TYPE_SDM630] = "Eastron-SDM630",
+	[CONFIG_METER_TYPE_EM24] = "CarloGavazzi-EM24",
+	[CONFIG_METER_TYPE_SUNSPEC] = "SunSpec",
+};
+
+static const char *const stale_policy_names[_CONFIG_STALE_MAX] = {
+	[CONFIG_STALE_ERROR] = "error",
+	[CONFIG_STALE_ZERO] = "zero",
+	[CONFIG_STALE_KEEP] = "keep",
 };
 
 static const char *const grid_names[] = {
-    [DECODE_GRID_AUTO] = "auto",
-    [DECODE_GRID_WYE] = "wye",
-    [DECODE_GRID_DELTA] = "delta",
+	[DECODE_GRID_AUTO] = "auto",
+	[DECODE_GRID_WYE] = "wye",
+	[DECODE_GRID_DELTA] = "delta",
 };
 
 static const char *const log_level_names[] = {
-    [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-    [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -174,8 +180,8 @@ static void format_enum(const struct conf_key *k, const void *field, char *buf, 
 
 static int parse_bool(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
 
 	(void) k;
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
@@ -230,7 +236,7 @@ static int parse_seconds(const struct conf_key *k, const char *value, void *fiel
 	static const struct {
 		const char *suffix;
 		unsigned mult;
-	} units[] = {{"", 1}, {"s", 1}, {"sec", 1}, {"min", 60}, {"h", 3600}};
+	} units[] = { { "", 1 }, { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 } };
 	unsigned long long v;
 	unsigned mult = 0;
 	const char *end;
@@ -456,8 +462,11 @@ static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *
 		snprintf(err, errsz, "'%.64s' is not a port number", colon + 1);
 		return -EINVAL;
 	}
-	if (r < 0 || port == 0) {
-		snprintf(err, errsz, "port %.16s is out of range, expected 1..65535", colon + 1);
+	/* A listener on port 0 gets a free port from the kernel (the log says
+	 * which), which tests use; a broker on port 0 is a mistake. */
+	if (r < 0 || (port == 0 && port_optional)) {
+		snprintf(err, errsz, "port %.16s is out of range, expected %s..65535", colon + 1,
+			 port_optional ? "1" : "0");
 		return -ERANGE;
 	}
 	*ret_port = (uint16_t) port;
@@ -539,16 +548,16 @@ static void format_broker(const struct conf_key *k, const void *field, char *buf
 	snprintf(buf, size, "%s", ((const struct config_broker *) field)->url);
 }
 
-static const struct conf_type conf_enum = {parse_enum, format_enum};
-static const struct conf_type conf_bool = {parse_bool, format_bool};
-static const struct conf_type conf_uint = {parse_uint, format_uint};
-static const struct conf_type conf_seconds = {parse_seconds, format_uint};
-static const struct conf_type conf_utc_offset = {parse_utc_offset, format_utc_offset};
-static const struct conf_type conf_string = {parse_string, format_string};
-static const struct conf_type conf_token = {parse_token, format_string};
-static const struct conf_type conf_path = {parse_path, format_string};
-static const struct conf_type conf_listen = {parse_listen, format_listen};
-static const struct conf_type conf_broker = {parse_broker, format_broker};
+static const struct conf_type conf_enum = { parse_enum, format_enum };
+static const struct conf_type conf_bool = { parse_bool, format_bool };
+static const struct conf_type conf_uint = { parse_uint, format_uint };
+static const struct conf_type conf_seconds = { parse_seconds, format_uint };
+static const struct conf_type conf_utc_offset = { parse_utc_offset, format_utc_offset };
+static const struct conf_type conf_string = { parse_string, format_string };
+static const struct conf_type conf_token = { parse_token, format_string };
+static const struct conf_type conf_path = { parse_path, format_string };
+static const struct conf_type conf_listen = { parse_listen, format_listen };
+static const struct conf_type conf_broker = { parse_broker, format_broker };
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
@@ -563,34 +572,39 @@ static const struct conf_type conf_broker = {parse_broker, format_broker};
 
 /* Grouped by section, in the order of the shipped file. */
 static const struct conf_key conf_keys[] = {
-    KEY("Daemon", "LogLevel", &conf_enum, "info", log_level, CONFIG_APPLY_LOG, NAMES(log_level_names)),
+	KEY("Daemon", "LogLevel", &conf_enum, "info", log_level, CONFIG_APPLY_LOG, NAMES(log_level_names)),
 
-    KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
-    KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, NAMES(protocol_names)),
-    KEY("Meter", "StaleAfter", &conf_seconds, "0", stale_after_sec, CONFIG_APPLY_METER, .min = 0,
-	.max = 86400),
-    KEY("Meter", "UtcOffset", &conf_utc_offset, "+01:00", utc_offset_min, CONFIG_APPLY_METER),
-    KEY("Meter", "Grid", &conf_enum, "auto", grid, CONFIG_APPLY_METER, NAMES(grid_names)),
+	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
+	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, NAMES(protocol_names)),
+	KEY("Meter", "StaleAfter", &conf_seconds, "0", stale_after_sec, CONFIG_APPLY_METER, .min = 0,
+	    .max = 86400),
+	KEY("Meter", "UtcOffset", &conf_utc_offset, "+01:00", utc_offset_min, CONFIG_APPLY_METER),
+	KEY("Meter", "Grid", &conf_enum, "auto", grid, CONFIG_APPLY_METER, NAMES(grid_names)),
 
-    KEY("Modbus", "Listen", &conf_listen, "0.0.0.0:502", modbus_listen, CONFIG_APPLY_MBSRV),
-    KEY("Modbus", "MeterType", &conf_enum, "PhoenixContact-EMPro", meter_type, CONFIG_APPLY_MBSRV,
-	NAMES(meter_type_names)),
-    KEY("Modbus", "MaxClients", &conf_uint, "16", modbus_max_clients, CONFIG_APPLY_MBSRV, .min = 1,
-	.max = 1024),
+	KEY("Modbus", "Listen", &conf_listen, "0.0.0.0:502", modbus_listen, CONFIG_APPLY_MBSRV),
+	KEY("Modbus", "MeterType", &conf_enum, "PhoenixContact-EMPro", meter_type, CONFIG_APPLY_MBSRV,
+	    NAMES(meter_type_names)),
+	KEY("Modbus", "MaxClients", &conf_uint, "16", modbus_max_clients, CONFIG_APPLY_MBSRV, .min = 1,
+	    .max = 1024),
+	KEY("Modbus", "IdleTimeout", &conf_seconds, "120", modbus_idle_sec, CONFIG_APPLY_MBSRV, .min = 0,
+	    .max = 86400),
+	KEY("Modbus", "StalePolicy", &conf_enum, "error", modbus_stale_policy, CONFIG_APPLY_MBSRV,
+	    NAMES(stale_policy_names)),
 
-    KEY("HTTP", "Listen", &conf_listen, "0.0.0.0:80", http_listen, CONFIG_APPLY_HTTP),
-    KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),
-    KEY("HTTP", "Password", &conf_string, "", http_password, CONFIG_APPLY_HTTP,
-	.flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("HTTP", "Listen", &conf_listen, "0.0.0.0:80", http_listen, CONFIG_APPLY_HTTP),
+	KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),
+	KEY("HTTP", "Password", &conf_string, "", http_password, CONFIG_APPLY_HTTP,
+	    .flags = CONF_SECRET | CONF_EMPTY_OK),
 
-    KEY("MQTT", "Enabled", &conf_bool, "no", mqtt_enabled, CONFIG_APPLY_MQTT),
-    KEY("MQTT", "Broker", &conf_broker, "", mqtt_broker, CONFIG_APPLY_MQTT),
-    KEY("MQTT", "Site", &conf_token, "", mqtt_site, CONFIG_APPLY_MQTT, .flags = CONF_EMPTY_OK),
-    KEY("MQTT", "Username", &conf_string, "", mqtt_username, CONFIG_APPLY_MQTT, .flags = CONF_EMPTY_OK),
-    KEY("MQTT", "Password", &conf_string, "", mqtt_password, CONFIG_APPLY_MQTT,
-	.flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("MQTT", "Enabled", &conf_bool, "no", mqtt_enabled, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "Broker", &conf_broker, "", mqtt_broker, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "Site", &conf_token, "", mqtt_site, CONFIG_APPLY_MQTT, .flags = CONF_EMPTY_OK),
+	KEY("MQTT", "Username", &conf_string, "", mqtt_username, CONFIG_APPLY_MQTT, .flags = CONF_EMPTY_OK),
+	KEY("MQTT", "Password", &conf_string, "", mqtt_password, CONFIG_APPLY_MQTT,
+	    .flags = CONF_SECRET | CONF_EMPTY_OK),
 
-    KEY("Device", "Serial", &conf_token, "auto", serial, CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP),
+	KEY("Device", "Serial", &conf_token, "auto", serial,
+	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -863,8 +877,9 @@ static void check_config(struct parse_state *ps, const struct config *c)
 	if (c->mqtt_enabled && !c->mqtt_site[0])
 		report(ps, en_line, "MQTT", "Enabled", "yes needs a Site= in [MQTT]");
 
+	/* Port 0 asks for a free port each time: two of them never clash. */
 	if (strcmp(c->modbus_listen.host, c->http_listen.host) == 0 &&
-	    c->modbus_listen.port == c->http_listen.port)
+	    c->modbus_listen.port == c->http_listen.port && c->modbus_listen.port != 0)
 		report(ps, ps->lines[ht - conf_keys] ?: ps->lines[mb - conf_keys], "HTTP", "Listen",
 		       "same address as [Modbus] Listen");
 }
@@ -903,7 +918,7 @@ struct config *config_free(struct config *c)
 int config_parse(struct config *c, const char *fname, const char *buf, size_t n, config_error_fn err,
 		 void *userdata)
 {
-	struct parse_state ps = {.fname = fname, .err = err, .userdata = userdata};
+	struct parse_state ps = { .fname = fname, .err = err, .userdata = userdata };
 	unsigned line = 1;
 	size_t pos = 0;
 
@@ -930,7 +945,7 @@ int config_parse(struct config *c, const char *fname, const char *buf, size_t n,
 
 int config_validate(const struct config *c, config_error_fn err, void *userdata)
 {
-	struct parse_state ps = {.err = err, .userdata = userdata};
+	struct parse_state ps = { .err = err, .userdata = userdata };
 
 	check_config(&ps, c);
 	return ps.errors ? -EINVAL : 0;
@@ -938,7 +953,7 @@ int config_validate(const struct config *c, config_error_fn err, void *userdata)
 
 int config_load(const char *path, config_error_fn err, void *userdata, struct config **ret)
 {
-	struct parse_state ps = {.fname = path, .err = err, .userdata = userdata};
+	struct parse_state ps = { .fname = path, .err = err, .userdata = userdata };
 	_cleanup_(config_freep) struct config *c = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *buf = NULL;
@@ -1009,7 +1024,7 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = {"log", "tty", "meter", "modbus", "http", "mqtt"};
+	static const char *const names[] = { "log", "tty", "meter", "modbus", "http", "mqtt" };
 	size_t n = 0;
 
 	buf[0] = '\0';
@@ -1098,5 +1113,5 @@ const char *config_grid_to_string(enum decode_grid g)
 
 struct decode_opts config_decode_opts(const struct config *c)
 {
-	return (struct decode_opts){.std_offset_min = c->utc_offset_min, .grid = c->grid};
+	return (struct decode_opts){ .std_offset_min = c->utc_offset_min, .grid = c->grid };
 }

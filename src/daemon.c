@@ -2,8 +2,8 @@
 /*
  * The daemon object (see daemon.h): loop, signals, systemd notification, the
  * reload transaction, and the start-up and shutdown order of the subsystems.
- * Today the subsystems are the store and the meter; Modbus, HTTP, MQTT and
- * mDNS slot into daemon_start() after the meter and into daemon_free() before it.
+ * The subsystems: the store, the meter and the Modbus server; HTTP, MQTT and
+ * mDNS slot into daemon_start() after them and into daemon_free() before them.
  *
  * Not here: command line parsing (main.c) or any subsystem's own logic.
  */
@@ -16,7 +16,10 @@
 #include "config.h"
 #include "smartconnectd/daemon.h"
 #include "smartconnectd/log.h"
+#include "smartconnectd/mbsrv.h"
 #include "smartconnectd/meter.h"
+#include "smartconnectd/sdglue.h"
+#include "smartconnectd/serial.h"
 #include "smartconnectd/store.h"
 
 #define STATUS_MAX 256
@@ -33,6 +36,9 @@ struct daemon {
 	sd_event_source *sig_term, *sig_int, *sig_hup;
 	struct store *store;
 	struct meter *meter;
+	struct mbsrv *mbsrv;
+	struct sdglue_fds fds; /* sockets from systemd not yet handed over */
+	char serial[CONFIG_TOKEN_MAX];
 
 	bool ready; /* READY=1 sent: STATUS updates may follow */
 	char status[STATUS_MAX];
@@ -65,6 +71,19 @@ static void daemon_on_meter_state(struct meter *m, void *userdata)
 	(void) m;
 	if (d->ready)
 		daemon_send_status(d, NULL);
+}
+
+static struct mbsrv_settings daemon_mbsrv_settings(const struct daemon *d, const struct config *c)
+{
+	return (struct mbsrv_settings){
+		.host = c->modbus_listen.host,
+		.port = c->modbus_listen.port,
+		.template = regmap_find(config_meter_type_to_string(c->meter_type)),
+		.max_clients = c->modbus_max_clients,
+		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
+		.stale_policy = (enum mbsrv_stale_policy) c->modbus_stale_policy,
+		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
+	};
 }
 
 static void daemon_on_config_error(const char *message, void *userdata)
@@ -113,12 +132,21 @@ int daemon_reload(struct daemon *d)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
 	}
-	/* Modbus, HTTP and MQTT keys are validated and kept; their subsystems
-	 * pick them up once they exist. */
+	/* HTTP and MQTT keys are validated and kept; their subsystems pick them
+	 * up once they exist. */
 
-	/* Commit. */
+	/* Commit, then the subsystems that keep pointers into the config. */
 	config_free(d->config);
 	d->config = TAKE_PTR(next);
+	if (changed & CONFIG_APPLY_MBSRV) {
+		struct mbsrv_settings ms;
+
+		serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+		ms = daemon_mbsrv_settings(d, d->config);
+		r = mbsrv_reconfigure(d->mbsrv, &ms);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
+	}
 	log_info("Configuration reloaded, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
 	r = 0;
 done:
@@ -165,6 +193,7 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	d->path_is_default = path_is_default;
 	d->log_level_override = log_level_override;
 	d->config = TAKE_PTR(c);
+	d->fds = (struct sdglue_fds){ -1, -1, -1 };
 
 	*ret = TAKE_PTR(d);
 	return 0;
@@ -205,12 +234,18 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 
-	/* 2. The store, before anything that publishes or reads. */
+	/* 2. Sockets from systemd, if it started us by socket activation. */
+	r = sdglue_listen_fds(&d->fds);
+	if (r < 0)
+		return r;
+	serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+
+	/* 3. The store, before anything that publishes or reads. */
 	r = store_new(0, &d->store);
 	if (r < 0)
 		return log_oom();
 
-	/* 3. The meter: its first open attempt happens here, and may fail softly. */
+	/* 4. The meter: its first open attempt happens here, and may fail softly. */
 	r = meter_new(d->event, d->store, d->config, daemon_on_meter_state, d, &d->meter);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the meter: %m");
@@ -218,7 +253,18 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 
-	/* 4. Tell systemd. */
+	/* 5. The Modbus server, on its systemd socket or its configured address. */
+	struct mbsrv_settings ms = daemon_mbsrv_settings(d, d->config);
+	r = mbsrv_new(d->event, d->store, &ms, &d->mbsrv);
+	if (r < 0)
+		return log_oom();
+	r = mbsrv_start(d->mbsrv, d->fds.modbus);
+	d->fds.modbus = -1; /* taken over, also on failure */
+	if (r < 0)
+		return r;
+	sdglue_close_fds(&d->fds);
+
+	/* 6. Tell systemd. */
 	d->ready = true;
 	daemon_send_status(d, "READY=1\n");
 	log_info("smartconnectd " PACKAGE_VERSION " running");
@@ -241,10 +287,12 @@ struct daemon *daemon_free(struct daemon *d)
 		return NULL;
 
 	/* Reverse of daemon_start(). */
+	d->mbsrv = mbsrv_free(d->mbsrv);
 	if (d->meter)
 		meter_stop(d->meter);
 	d->meter = meter_free(d->meter);
 	d->store = store_free(d->store);
+	sdglue_close_fds(&d->fds);
 	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
 	d->sig_int = sd_event_source_disable_unref(d->sig_int);
 	d->sig_term = sd_event_source_disable_unref(d->sig_term);

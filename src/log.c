@@ -22,8 +22,8 @@ static int log_max_level = LOG_INFO;
 static bool log_to_journal;
 
 static const char *const level_names[] = {
-    [LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",   [LOG_CRIT] = "critical", [LOG_ERR] = "error",
-    [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info",     [LOG_DEBUG] = "debug",
+	[LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",   [LOG_CRIT] = "critical", [LOG_ERR] = "error",
+	[LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info",     [LOG_DEBUG] = "debug",
 };
 
 void log_set_max_level(int level)
@@ -120,9 +120,9 @@ bool log_ratelimit_event(struct log_ratelimit *rl, uint64_t now_usec)
 	}
 
 	*rl = (struct log_ratelimit){
-	    .interval_usec = rl->interval_usec,
-	    .begin_usec = now_usec,
-	    .open = true,
+		.interval_usec = rl->interval_usec,
+		.begin_usec = now_usec,
+		.open = true,
 	};
 	return true;
 }
@@ -141,9 +141,9 @@ unsigned log_ratelimit_flush(struct log_ratelimit *rl, uint64_t now_usec)
 
 	n = rl->counted;
 	*rl = (struct log_ratelimit){
-	    .interval_usec = rl->interval_usec,
-	    .begin_usec = now_usec,
-	    .open = n > 0,
+		.interval_usec = rl->interval_usec,
+		.begin_usec = now_usec,
+		.open = n > 0,
 	};
 	return n;
 }

@@ -41,13 +41,13 @@ static void help(void)
 static int parse_argv(int argc, char *argv[])
 {
 	enum { ARG_VERSION = 0x100 };
-	static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-						{"state-dir", required_argument, NULL, 's'},
-						{"test-config", no_argument, NULL, 't'},
-						{"log-level", required_argument, NULL, 'l'},
-						{"help", no_argument, NULL, 'h'},
-						{"version", no_argument, NULL, ARG_VERSION},
-						{}};
+	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
+						 { "state-dir", required_argument, NULL, 's' },
+						 { "test-config", no_argument, NULL, 't' },
+						 { "log-level", required_argument, NULL, 'l' },
+						 { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, ARG_VERSION },
+						 {} };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:s:tl:h", options, NULL)) >= 0) {

@@ -33,13 +33,13 @@
 #define METER_REJECT_SUMMARY_USEC (60 * USEC_PER_SEC)
 
 static const enum tty_setting settings_auto[] = {
-    TTY_SETTING_115200_8N1,
-    TTY_SETTING_9600_7E1,
-    TTY_SETTING_1200_7E1,
+	TTY_SETTING_115200_8N1,
+	TTY_SETTING_9600_7E1,
+	TTY_SETTING_1200_7E1,
 };
-static const enum tty_setting settings_dsmr[] = {TTY_SETTING_115200_8N1, TTY_SETTING_9600_7E1};
-static const enum tty_setting settings_tic_historique[] = {TTY_SETTING_1200_7E1};
-static const enum tty_setting settings_tic_standard[] = {TTY_SETTING_9600_7E1};
+static const enum tty_setting settings_dsmr[] = { TTY_SETTING_115200_8N1, TTY_SETTING_9600_7E1 };
+static const enum tty_setting settings_tic_historique[] = { TTY_SETTING_1200_7E1 };
+static const enum tty_setting settings_tic_standard[] = { TTY_SETTING_9600_7E1 };
 
 struct meter {
 	sd_event *event;
@@ -512,9 +512,9 @@ int meter_new(sd_event *e, struct store *store, const struct config *c, meter_st
 	      void *userdata, struct meter **ret)
 {
 	static const struct tty_callbacks cb = {
-	    .on_data = meter_on_tty_data,
-	    .on_idle = meter_on_tty_idle,
-	    .on_state = meter_on_tty_state,
+		.on_data = meter_on_tty_data,
+		.on_idle = meter_on_tty_idle,
+		.on_state = meter_on_tty_state,
 	};
 	_cleanup_(meter_freep) struct meter *m = NULL;
 	int r;

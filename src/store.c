@@ -265,9 +265,9 @@ int store_watch(struct store *s, store_watch_fn fn, void *userdata, unsigned *re
 	}
 
 	s->watches[s->n_watches++] = (struct store_watch){
-	    .id = s->next_watch_id,
-	    .fn = fn,
-	    .userdata = userdata,
+		.id = s->next_watch_id,
+		.fn = fn,
+		.userdata = userdata,
 	};
 	if (ret_id)
 		*ret_id = s->next_watch_id;

@@ -43,9 +43,9 @@ struct tty {
 };
 
 static const char *const setting_names[_TTY_SETTING_MAX] = {
-    [TTY_SETTING_115200_8N1] = "115200 8N1",
-    [TTY_SETTING_9600_7E1] = "9600 7E1",
-    [TTY_SETTING_1200_7E1] = "1200 7E1",
+	[TTY_SETTING_115200_8N1] = "115200 8N1",
+	[TTY_SETTING_9600_7E1] = "9600 7E1",
+	[TTY_SETTING_1200_7E1] = "1200 7E1",
 };
 
 const char *tty_setting_to_string(enum tty_setting s)
@@ -300,14 +300,14 @@ int tty_new(sd_event *e, const char *path, enum tty_setting setting, const struc
 		return -ENOMEM;
 
 	*t = (struct tty){
-	    .event = sd_event_ref(e),
-	    .path = strdup(path),
-	    .setting = setting,
-	    .state = TTY_STATE_STOPPED,
-	    .fd = -EBADF,
-	    .backoff_sec = TTY_BACKOFF_MIN_SEC,
-	    .cb = *cb,
-	    .userdata = userdata,
+		.event = sd_event_ref(e),
+		.path = strdup(path),
+		.setting = setting,
+		.state = TTY_STATE_STOPPED,
+		.fd = -EBADF,
+		.backoff_sec = TTY_BACKOFF_MIN_SEC,
+		.cb = *cb,
+		.userdata = userdata,
 	};
 	if (!t->path) {
 		tty_free(t);

@@ -52,6 +52,15 @@ enum config_protocol {
 	_CONFIG_PROTOCOL_MAX,
 };
 
+/* What Modbus reads return while the meter data are stale (mbsrv.h has the
+ * same order). */
+enum config_stale_policy {
+	CONFIG_STALE_ERROR, /* exception 0x0B */
+	CONFIG_STALE_ZERO,  /* measurements read 0 */
+	CONFIG_STALE_KEEP,  /* the last values */
+	_CONFIG_STALE_MAX,
+};
+
 enum config_meter_type {
 	CONFIG_METER_TYPE_EMPRO,   /* PhoenixContact-EMPro */
 	CONFIG_METER_TYPE_SDM630,  /* Eastron-SDM630 */
@@ -97,9 +106,11 @@ struct config {
 	enum decode_grid grid;         /* Grid */
 
 	/* [Modbus] */
-	struct config_listen modbus_listen; /* Listen */
-	enum config_meter_type meter_type;  /* MeterType */
-	uint32_t modbus_max_clients;        /* MaxClients */
+	struct config_listen modbus_listen;           /* Listen */
+	enum config_meter_type meter_type;            /* MeterType */
+	uint32_t modbus_max_clients;                  /* MaxClients */
+	uint32_t modbus_idle_sec;                     /* IdleTimeout: 0 = never */
+	enum config_stale_policy modbus_stale_policy; /* StalePolicy */
 
 	/* [HTTP] */
 	struct config_listen http_listen;    /* Listen */

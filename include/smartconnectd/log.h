@@ -86,7 +86,7 @@ struct log_ratelimit {
 	unsigned counted;    /* events counted (not logged) in the open window */
 };
 
-#define LOG_RATELIMIT_INIT(usec) ((struct log_ratelimit){.interval_usec = (usec)})
+#define LOG_RATELIMIT_INIT(usec) ((struct log_ratelimit){ .interval_usec = (usec) })
 
 /* Record one event. True: log this one in full (it opened a window). False: it
  * was counted for the summary. */

@@ -268,8 +268,8 @@ def config(device, protocol="auto", stale_after=None, log_level="debug", extra="
     text = "[Daemon]\nLogLevel=%s\n\n[Meter]\nDevice=%s\nProtocol=%s\n" % (log_level, device, protocol)
     if stale_after is not None:
         text += "StaleAfter=%s\n" % stale_after
-    # Keep any later listener off privileged and shared ports.
-    text += "\n[Modbus]\nListen=127.0.0.1:15020\n\n[HTTP]\nListen=127.0.0.1:18080\n"
+    # Listeners on loopback, on ports the kernel picks: tests run in parallel.
+    text += "\n[Modbus]\nListen=127.0.0.1:0\n\n[HTTP]\nListen=127.0.0.1:0\n"
     return text + extra
 
 

@@ -175,8 +175,8 @@ static void test_meter(void)
 		const char *text;
 		uint32_t want;
 	} stale_good[] = {
-	    {"0", 0},      {"30", 30},   {"30s", 30},      {"30 s", 30},   {"45sec", 45},
-	    {"2min", 120}, {"1h", 3600}, {"86400", 86400}, {"24h", 86400}, {"007", 7},
+		{ "0", 0 },      { "30", 30 },   { "30s", 30 },      { "30 s", 30 },   { "45sec", 45 },
+		{ "2min", 120 }, { "1h", 3600 }, { "86400", 86400 }, { "24h", 86400 }, { "007", 7 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(stale_good); i++) {
 		char a[64];
@@ -198,8 +198,8 @@ static void test_meter(void)
 		const char *text;
 		int want;
 	} off_good[] = {
-	    {"+01:00", 60},  {"+00:00", 0},   {"-00:00", 0},    {"-03:30", -210},
-	    {"+05:45", 345}, {"+14:00", 840}, {"-12:00", -720},
+		{ "+01:00", 60 },  { "+00:00", 0 },   { "-00:00", 0 },    { "-03:30", -210 },
+		{ "+05:45", 345 }, { "+14:00", 840 }, { "-12:00", -720 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(off_good); i++) {
 		char a[64];
@@ -233,29 +233,29 @@ static void test_listen(void)
 		const char *text, *host;
 		unsigned port;
 	} good[] = {
-	    {"0.0.0.0:502", "0.0.0.0", 502},
-	    {"127.0.0.1:1502", "127.0.0.1", 1502},
-	    {"[::]:502", "::", 502},
-	    {"[::1]:5020", "::1", 5020},
-	    {"localhost:502", "localhost", 502},
-	    {"gw-1.example.lan:65535", "gw-1.example.lan", 65535},
+		{ "0.0.0.0:502", "0.0.0.0", 502 },
+		{ "127.0.0.1:1502", "127.0.0.1", 1502 },
+		{ "[::]:502", "::", 502 },
+		{ "[::1]:5020", "::1", 5020 },
+		{ "localhost:502", "localhost", 502 },
+		{ "gw-1.example.lan:65535", "gw-1.example.lan", 65535 },
+		{ "127.0.0.1:0", "127.0.0.1", 0 }, /* a free port, for tests */
 	};
 	static const struct {
 		const char *text, *error;
 	} bad[] = {
-	    {"0.0.0.0", "has no port"},
-	    {"502", "is not an IPv4 address"},
-	    {":502", "empty host"},
-	    {"0.0.0.0:0", "out of range, expected 1..65535"},
-	    {"0.0.0.0:65536", "out of range"},
-	    {"0.0.0.0:http", "is not a port number"},
-	    {"::1:502", "in brackets"},
-	    {"[::1]502", "expected ':' and a port after ']'"},
-	    {"[::1:502", "missing ']'"},
-	    {"[127.0.0.1]:502", "is not an IPv6 address"},
-	    {"256.1.1.1:502", "is not an IPv4 address"},
-	    {"my host:502", "is not a host name"},
-	    {"", "empty host"},
+		{ "0.0.0.0", "has no port" },
+		{ "502", "is not an IPv4 address" },
+		{ ":502", "empty host" },
+		{ "0.0.0.0:65536", "out of range" },
+		{ "0.0.0.0:http", "is not a port number" },
+		{ "::1:502", "in brackets" },
+		{ "[::1]502", "expected ':' and a port after ']'" },
+		{ "[::1:502", "missing ']'" },
+		{ "[127.0.0.1]:502", "is not an IPv6 address" },
+		{ "256.1.1.1:502", "is not an IPv4 address" },
+		{ "my host:502", "is not a host name" },
+		{ "", "empty host" },
 	};
 	struct config *c;
 	char a[128];
@@ -285,11 +285,11 @@ static void test_modbus(void)
 		const char *name;
 		enum config_meter_type t;
 	} types[] = {
-	    {"PhoenixContact-EMPro", CONFIG_METER_TYPE_EMPRO},
-	    {"Eastron-SDM630", CONFIG_METER_TYPE_SDM630},
-	    {"CarloGavazzi-EM24", CONFIG_METER_TYPE_EM24},
-	    {"SunSpec", CONFIG_METER_TYPE_SUNSPEC},
-	    {"sunspec", CONFIG_METER_TYPE_SUNSPEC},
+		{ "PhoenixContact-EMPro", CONFIG_METER_TYPE_EMPRO },
+		{ "Eastron-SDM630", CONFIG_METER_TYPE_SDM630 },
+		{ "CarloGavazzi-EM24", CONFIG_METER_TYPE_EM24 },
+		{ "SunSpec", CONFIG_METER_TYPE_SUNSPEC },
+		{ "sunspec", CONFIG_METER_TYPE_SUNSPEC },
 	};
 	struct config *c;
 	char a[128];
@@ -360,23 +360,23 @@ static void test_mqtt(void)
 		unsigned port;
 		bool tls;
 	} brokers[] = {
-	    {"mqtt://broker:1883", "broker", 1883, false},
-	    {"mqtts://broker.example.com:8883", "broker.example.com", 8883, true},
-	    {"mqtts://broker.example.com", "broker.example.com", 8883, true},
-	    {"mqtt://10.0.0.1", "10.0.0.1", 1883, false},
-	    {"mqtt://broker.xemex-cloud.eu:8883", "broker.xemex-cloud.eu", 8883, false},
-	    {"MQTT://[::1]:1884", "::1", 1884, false},
+		{ "mqtt://broker:1883", "broker", 1883, false },
+		{ "mqtts://broker.example.com:8883", "broker.example.com", 8883, true },
+		{ "mqtts://broker.example.com", "broker.example.com", 8883, true },
+		{ "mqtt://10.0.0.1", "10.0.0.1", 1883, false },
+		{ "mqtt://broker.xemex-cloud.eu:8883", "broker.xemex-cloud.eu", 8883, false },
+		{ "MQTT://[::1]:1884", "::1", 1884, false },
 	};
 	static const struct {
 		const char *text, *error;
 	} bad[] = {
-	    {"http://broker:80", "is not a broker URL"},
-	    {"broker.example.com:8883", "is not a broker URL"},
-	    {"mqtt://", "empty host"},
-	    {"mqtt://host:0", "out of range"},
-	    {"mqtt://user@host", "no user, path or query"},
-	    {"mqtt://host:1883/topic", "no user, path or query"},
-	    {"mqtt://host:port", "is not a port number"},
+		{ "http://broker:80", "is not a broker URL" },
+		{ "broker.example.com:8883", "is not a broker URL" },
+		{ "mqtt://", "empty host" },
+		{ "mqtt://host:0", "out of range" },
+		{ "mqtt://user@host", "no user, path or query" },
+		{ "mqtt://host:1883/topic", "no user, path or query" },
+		{ "mqtt://host:port", "is not a port number" },
 	};
 	struct config *c;
 	char a[256];
@@ -397,8 +397,8 @@ static void test_mqtt(void)
 	}
 	check_value("MQTT", "Broker=", true, NULL);
 
-	static const char *const yes[] = {"yes", "true", "on", "1", "YES"};
-	static const char *const no[] = {"no", "false", "off", "0"};
+	static const char *const yes[] = { "yes", "true", "on", "1", "YES" };
+	static const char *const no[] = { "no", "false", "off", "0" };
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		snprintf(a, sizeof(a), "[MQTT]\nEnabled=%s\nBroker=mqtt://b\nSite=s\n", yes[i]);
 		struct errors e;
@@ -554,11 +554,11 @@ static void test_syntax(void)
 	static const struct {
 		const char *text, *error;
 	} broken[] = {
-	    {"[Meter\n", "test.conf:1: missing ']' in section header"},
-	    {"[Meter] x\n", "unexpected text after section header"},
-	    {"[Meter]\nProtocol\n", "test.conf:2: expected Key=Value or [Section], got 'Protocol'"},
-	    {"[Meter]\n=dsmr\n", "test.conf:2: missing key name before '='"},
-	    {"[Meter]\nDevice=/dev/a\0b\n", "test.conf:2: line contains a NUL byte"},
+		{ "[Meter\n", "test.conf:1: missing ']' in section header" },
+		{ "[Meter] x\n", "unexpected text after section header" },
+		{ "[Meter]\nProtocol\n", "test.conf:2: expected Key=Value or [Section], got 'Protocol'" },
+		{ "[Meter]\n=dsmr\n", "test.conf:2: missing key name before '='" },
+		{ "[Meter]\nDevice=/dev/a\0b\n", "test.conf:2: line contains a NUL byte" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(broken); i++) {
 		size_t n = strlen(broken[i].text);
@@ -593,9 +593,10 @@ static void test_all_errors_reported(void)
 		  &e, &c);
 	tap_ok(r == -EINVAL && e.n == 6, "six errors, all reported (%u)", e.n);
 	static const char *const where[] = {
-	    "test.conf:2: [Meter] Protocol:",      "test.conf:3: [Meter] StaleAfter:",
-	    "test.conf:6: [Modbus] MaxClients:",   "test.conf:7: [Modbus] Colour:",
-	    "test.conf:8: unknown section [Nope]", "test.conf:10: [HTTP] User:"};
+		"test.conf:2: [Meter] Protocol:",      "test.conf:3: [Meter] StaleAfter:",
+		"test.conf:6: [Modbus] MaxClients:",   "test.conf:7: [Modbus] Colour:",
+		"test.conf:8: unknown section [Nope]", "test.conf:10: [HTTP] User:"
+	};
 	for (size_t i = 0; i < ARRAY_SIZE(where); i++)
 		tap_ok(strstr(e.text, where[i]) != NULL, "reported: %s", where[i]);
 	config_free(c);
@@ -655,26 +656,26 @@ static void test_diff(void)
 		const char *text;
 		unsigned want;
 	} cases[] = {
-	    {"[Daemon]\nLogLevel=debug\n", CONFIG_APPLY_LOG},
-	    {"[Meter]\nDevice=/dev/ttyS3\n", CONFIG_APPLY_TTY},
-	    {"[Meter]\nProtocol=dsmr\n", CONFIG_APPLY_TTY},
-	    {"[Meter]\nStaleAfter=9\n", CONFIG_APPLY_METER},
-	    {"[Meter]\nUtcOffset=+02:00\n", CONFIG_APPLY_METER},
-	    {"[Meter]\nGrid=delta\n", CONFIG_APPLY_METER},
-	    {"[Modbus]\nListen=127.0.0.1:502\n", CONFIG_APPLY_MBSRV},
-	    {"[Modbus]\nMeterType=SunSpec\n", CONFIG_APPLY_MBSRV},
-	    {"[Modbus]\nMaxClients=2\n", CONFIG_APPLY_MBSRV},
-	    {"[HTTP]\nListen=127.0.0.1:80\n", CONFIG_APPLY_HTTP},
-	    {"[HTTP]\nUser=u\n", CONFIG_APPLY_HTTP},
-	    {"[HTTP]\nPassword=p\n", CONFIG_APPLY_HTTP},
-	    {"[MQTT]\nBroker=mqtt://b\n", CONFIG_APPLY_MQTT},
-	    {"[MQTT]\nSite=s\n", CONFIG_APPLY_MQTT},
-	    {"[MQTT]\nUsername=u\n", CONFIG_APPLY_MQTT},
-	    {"[MQTT]\nPassword=p\n", CONFIG_APPLY_MQTT},
-	    {"[Device]\nSerial=X1\n", CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP},
-	    {"[Meter]\nDevice=/dev/ttyS3\nStaleAfter=9\n[Daemon]\nLogLevel=error\n",
-	     CONFIG_APPLY_TTY | CONFIG_APPLY_METER | CONFIG_APPLY_LOG},
-	    {"[Meter]\nDevice=/dev/ttyUSB0\nProtocol=auto\n", 0},
+		{ "[Daemon]\nLogLevel=debug\n", CONFIG_APPLY_LOG },
+		{ "[Meter]\nDevice=/dev/ttyS3\n", CONFIG_APPLY_TTY },
+		{ "[Meter]\nProtocol=dsmr\n", CONFIG_APPLY_TTY },
+		{ "[Meter]\nStaleAfter=9\n", CONFIG_APPLY_METER },
+		{ "[Meter]\nUtcOffset=+02:00\n", CONFIG_APPLY_METER },
+		{ "[Meter]\nGrid=delta\n", CONFIG_APPLY_METER },
+		{ "[Modbus]\nListen=127.0.0.1:502\n", CONFIG_APPLY_MBSRV },
+		{ "[Modbus]\nMeterType=SunSpec\n", CONFIG_APPLY_MBSRV },
+		{ "[Modbus]\nMaxClients=2\n", CONFIG_APPLY_MBSRV },
+		{ "[HTTP]\nListen=127.0.0.1:80\n", CONFIG_APPLY_HTTP },
+		{ "[HTTP]\nUser=u\n", CONFIG_APPLY_HTTP },
+		{ "[HTTP]\nPassword=p\n", CONFIG_APPLY_HTTP },
+		{ "[MQTT]\nBroker=mqtt://b\n", CONFIG_APPLY_MQTT },
+		{ "[MQTT]\nSite=s\n", CONFIG_APPLY_MQTT },
+		{ "[MQTT]\nUsername=u\n", CONFIG_APPLY_MQTT },
+		{ "[MQTT]\nPassword=p\n", CONFIG_APPLY_MQTT },
+		{ "[Device]\nSerial=X1\n", CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV },
+		{ "[Meter]\nDevice=/dev/ttyS3\nStaleAfter=9\n[Daemon]\nLogLevel=error\n",
+		  CONFIG_APPLY_TTY | CONFIG_APPLY_METER | CONFIG_APPLY_LOG },
+		{ "[Meter]\nDevice=/dev/ttyUSB0\nProtocol=auto\n", 0 },
 	};
 	struct config *base = config_new();
 	char buf[128];

@@ -213,7 +213,7 @@ static void on_snapshot(const struct snapshot *snap, void *userdata)
 
 static void test_watchers(void)
 {
-	struct recorder a = {0}, b = {0}, c = {0}, d = {0};
+	struct recorder a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
 	struct store *s;
 
 	store_new(5 * SEC, &s);

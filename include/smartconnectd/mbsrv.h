@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Modbus TCP server: a listener and its connections in the daemon's
+ * sd-event loop. Requests are framed here (MBAP, non-blocking, per connection)
+ * and answered by libmodbus from a register image that is rebuilt once per
+ * accepted telegram, so every response comes from exactly one telegram and no
+ * client can hold up another.
+ *
+ * An adapter owned by the daemon; talks to regmap and the store.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "smartconnectd/macro.h"
+#include "smartconnectd/regmap.h"
+#include "smartconnectd/store.h"
+
+/* What a read returns while the snapshot is stale. */
+enum mbsrv_stale_policy {
+	MBSRV_STALE_ERROR, /* exception 0x0B: a charger falls back to its safe current */
+	MBSRV_STALE_ZERO,  /* measurements read 0 (identification stays) */
+	MBSRV_STALE_KEEP,  /* the last values, however old */
+	_MBSRV_STALE_MAX,
+};
+
+struct mbsrv_settings {
+	const char *host; /* listen address, numeric; ignored with a socket-activated fd */
+	uint16_t port;
+	const struct regmap_template *template;
+	unsigned max_clients;
+	uint64_t idle_usec; /* a connection silent this long is closed; 0 = never */
+	enum mbsrv_stale_policy stale_policy;
+	struct regmap_ident ident; /* strings borrowed: must outlive the server */
+};
+
+struct mbsrv_counters {
+	uint64_t requests;   /* complete requests answered, exceptions included */
+	uint64_t exceptions; /* of which answered with an exception */
+	uint64_t accepted;   /* connections accepted */
+	uint64_t refused;    /* connections closed at once: MaxClients reached */
+	uint64_t dropped;    /* connections closed for bad framing, idleness or send errors */
+};
+
+struct mbsrv;
+
+/*
+ * Returns 0, or the complete MBAP frame length when buf starts with one, 0 when
+ * more bytes are needed, -EBADMSG when the header is impossible (protocol id
+ * not 0, length outside 2..254). Pure; the fuzzer calls it.
+ */
+ssize_t mbsrv_frame_len(const uint8_t *buf, size_t n);
+
+/* The store is borrowed and must outlive the server. -ENOMEM or 0. */
+int mbsrv_new(sd_event *e, struct store *store, const struct mbsrv_settings *s, struct mbsrv **ret);
+struct mbsrv *mbsrv_free(struct mbsrv *m); /* closes every connection; NULL-safe, returns NULL */
+DEFINE_FREEP(struct mbsrv, mbsrv_free)
+
+/* Listen on listen_fd (socket activation, taken over) or, when it is negative,
+ * bind the configured address. Logs and returns a negative errno on failure. */
+int mbsrv_start(struct mbsrv *m, int listen_fd);
+
+/* Apply new settings: the template, limits and policy change at once; a new
+ * address rebinds unless the socket came from socket activation (then the
+ * change needs a restart and is logged). Returns 0 or a negative errno. */
+int mbsrv_reconfigure(struct mbsrv *m, const struct mbsrv_settings *s);
+
+unsigned mbsrv_clients(const struct mbsrv *m);
+const struct mbsrv_counters *mbsrv_counters(const struct mbsrv *m);
+
+/* The port actually bound (useful with port 0). */
+uint16_t mbsrv_port(const struct mbsrv *m);
+
+const char *mbsrv_stale_policy_to_string(enum mbsrv_stale_policy p) __attribute__((const));
+enum mbsrv_stale_policy mbsrv_stale_policy_from_string(const char *s);
