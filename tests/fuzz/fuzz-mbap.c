@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Modbus server's request path: MBAP framing and request handling of one
+ * connection, fed through a socketpair exactly as the event loop feeds it. The
+ * input is split into the bytes the client sends; after each read the
+ * connection must still hold at most one ADU, and every answer it sent must
+ * be a well-formed MBAP frame echoing a transaction id. The static functions
+ * of mbsrv.c are reached by including it (STYLE B.10).
+ */
+#include <assert.h>
+#include <sys/socket.h>
+
+#include "../../src/mbsrv.c"
+
+static void check_answers(int fd)
+{
+	uint8_t rsp[4096];
+	ssize_t n = recv(fd, rsp, sizeof(rsp), MSG_DONTWAIT);
+
+	for (ssize_t off = 0; n > 0 && off < n;) {
+		ssize_t len = mbsrv_frame_len(rsp + off, (size_t) (n - off));
+		/* Answers are whole frames of at most one ADU. */
+		assert(len > 0 && len <= MODBUS_TCP_MAX_ADU_LENGTH);
+		off += len;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct meter_values v;
+	sd_event *e = NULL;
+	struct store *store = NULL;
+	struct mbsrv *m = NULL;
+	int sv[2];
+
+	if (size < 1)
+		return 0;
+	if (sd_event_new(&e) < 0 || store_new(10 * USEC_PER_SEC, &store) < 0)
+		abort();
+	/* The first byte picks the template and whether there is fresh data. */
+	const struct regmap_template *const *all = regmap_templates();
+	unsigned n_templates = 0;
+	while (all[n_templates])
+		n_templates++;
+	struct mbsrv_settings s = {
+		.host = "127.0.0.1",
+		.template = all[data[0] % n_templates],
+		.max_clients = 4,
+		.stale_policy = (enum mbsrv_stale_policy)((data[0] >> 4) % _MBSRV_STALE_MAX),
+		.ident = { "SC1", "0.1" },
+	};
+	if (data[0] & 8) {
+		v.valid = (1u << _MV_FIELD_MAX) - 1;
+		for (unsigned f = 0; f < _MV_FIELD_MAX; f++)
+			v.field[f] = (int64_t) f * 123456789 - 500000000;
+		(void) store_publish(store, &v, 1, 1);
+	}
+	if (mbsrv_new(e, store, &s, &m) < 0 || store_watch(store, mbsrv_on_snapshot, m, &m->watch_id) < 0)
+		abort();
+	m->watching = true;
+	mbsrv_refill(m);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || mbconn_new(m, sv[0]) < 0)
+		abort();
+
+	/* Send in pieces whose sizes come from the data, so frames cross reads. */
+	struct mbconn *c = m->conns;
+	for (size_t off = 1; off < size && c;) {
+		size_t k = 1 + data[off] % 64;
+		if (k > size - off)
+			k = size - off;
+		if (send(sv[1], data + off, k, MSG_NOSIGNAL) != (ssize_t) k)
+			break;
+		off += k;
+		(void) mbconn_on_io(c->io, sv[0], EPOLLIN, c);
+		c = m->conns; /* NULL once the server dropped the connection */
+		assert(!c || c->len < MODBUS_TCP_MAX_ADU_LENGTH);
+		check_answers(sv[1]);
+	}
+
+	close(sv[1]);
+	mbsrv_free(m);
+	store_free(store);
+	sd_event_unref(e);
+	return 0;
+}
