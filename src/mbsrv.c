@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <modbus.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -502,6 +503,14 @@ static int mbsrv_listen(struct mbsrv *m, int listen_fd)
 	int r;
 
 	if (listen_fd >= 0) {
+		/* systemd passes blocking sockets unless NonBlocking=yes; the accept
+		 * loop runs until EAGAIN, so the socket must not block. */
+		int flags = fcntl(listen_fd, F_GETFL);
+		if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+			r = -errno;
+			close(listen_fd);
+			return log_error_errno(r, "Cannot use the Modbus socket from systemd: %m");
+		}
 		m->listen_fd = listen_fd;
 		m->activated = true;
 	} else if ((r = mbsrv_bind(m)) < 0)

@@ -13,6 +13,7 @@ packages=(
         libmodbus-dev libmosquitto-dev libmicrohttpd-dev libavahi-client-dev libssl-dev
         # tests, sanitizers, fuzzing, benchmark
         python3 valgrind clang llvm libclang-rt-14-dev
+        mbpoll python3-pymodbus python3-serial-asyncio
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
 )
