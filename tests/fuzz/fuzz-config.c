@@ -54,11 +54,12 @@ static void check_valid(const struct config *c)
 	assert(c->utc_offset_min >= -12 * 60 && c->utc_offset_min <= 14 * 60);
 	assert(c->grid == DECODE_GRID_AUTO || c->grid == DECODE_GRID_WYE || c->grid == DECODE_GRID_DELTA);
 	check_string(c->modbus_listen.host, sizeof(c->modbus_listen.host));
-	assert(c->modbus_listen.host[0] && c->modbus_listen.port > 0);
+	assert(c->modbus_listen.host[0]); /* port 0 = a free port */
 	assert((unsigned) c->meter_type < _CONFIG_METER_TYPE_MAX);
 	assert(c->modbus_max_clients >= 1 && c->modbus_max_clients <= 1024);
+	assert(c->modbus_idle_sec <= 86400 && (unsigned) c->modbus_stale_policy < _CONFIG_STALE_MAX);
 	check_string(c->http_listen.host, sizeof(c->http_listen.host));
-	assert(c->http_listen.host[0] && c->http_listen.port > 0);
+	assert(c->http_listen.host[0]);
 	check_string(c->http_user, sizeof(c->http_user));
 	assert(c->http_user[0] && !strchr(c->http_user, ':'));
 	check_string(c->http_password, sizeof(c->http_password));
