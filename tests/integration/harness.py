@@ -307,3 +307,11 @@ class Workdir:
         self.close()
         return False
 
+
+def stop_and_check(tap, daemon, name):
+    """SIGTERM, exit status 0, and the daemon's log shown if a check of this scenario failed."""
+    rc = daemon.stop()
+    tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
+    tap.on_failure = []
+    if tap.failed:
+        daemon.dump(tap)

@@ -65,11 +65,7 @@ def run_case(tap, binary, name, data_file, receiving, want, host_ts=False):
             if host_ts:
                 tap.ok(abs(got["ts"] - time.time()) < 300, "%s: ts is the host's time" % name)
 
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def tic_historique_frames(raw):
@@ -126,11 +122,7 @@ def run_tic_stream(tap, binary):
         for k, (got, want) in enumerate(zip(last, frames)):
             check_values(tap, "%s frame %d" % (name, k + 1), got, want)
 
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def run_fixed(tap, binary, protocol, wrong_file, right_file, receiving, want):
@@ -153,11 +145,7 @@ def run_fixed(tap, binary, protocol, wrong_file, right_file, receiving, want):
                                                                      receiving[1]), 0, 1)
         tap.ok(j is not None, "%s: 'Receiving' names the fixed setting" % name)
 
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def main():

@@ -187,11 +187,7 @@ def run_many(tap, binary):
             r.close()
         except (OSError, mb.ModbusError) as e:
             tap.ok(False, "%s: a new client is served afterwards (%r)" % (name, e))
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def run_max_clients(tap, binary):
@@ -227,11 +223,7 @@ def run_max_clients(tap, binary):
                 time.sleep(0.1)
         tap.ok(ok, "%s: after one client left, a new one is served" % name)
         b.close()
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def main():

@@ -77,11 +77,7 @@ def run_policy(tap, binary, policy):
         tap.ok(t is not None, "%s: fresh values again after the new telegram (%r)"
                % (name, got if t is None else "ok"))
         r.close()
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def run_idle(tap, binary):
@@ -113,11 +109,7 @@ def run_idle(tap, binary):
         tap.ok(closed and 0.8 <= dt <= 5, "%s: a new silent connection is closed after %.2f s" % (name, dt))
         s2.close()
         busy.close()
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def main():

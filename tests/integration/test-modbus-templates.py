@@ -258,11 +258,7 @@ def run_template(tap, binary, client_cls, tmpl, activated):
         check_client(tap, port, tmpl, img_in, img_hold)
         check_raw(tap, port, tmpl, img_in)
         tap.diag("%s: reads took %.1f s" % (name, time.monotonic() - t0))
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
+        harness.stop_and_check(tap, d, name)
 
 
 def run_blocking_activation(tap, binary):

@@ -49,6 +49,29 @@ __attribute__((unused)) static int tap_done(void)
 	return tap_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* A whole file, NUL-terminated (tests/data samples); NULL when unreadable. */
+__attribute__((unused)) static char *tap_read_file(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		buf = malloc((size_t) n + 1);
+		if (buf && fread(buf, 1, (size_t) n, f) == (size_t) n) {
+			buf[n] = '\0';
+			*ret_len = (size_t) n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 #define TAP_EQ_INT(a, b, what)                                                                     \
 	tap_ok((int64_t) (a) == (int64_t) (b), "%s: %" PRId64 " == %" PRId64, what, (int64_t) (a), \
 	       (int64_t) (b))

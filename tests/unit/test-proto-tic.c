@@ -196,26 +196,6 @@ static bool spans_in_bounds(const struct meter_values *v)
 	return true;
 }
 
-static char *load_file(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t) n + 1);
-		if (buf && fread(buf, 1, (size_t) n, f) != (size_t) n) {
-			free(buf);
-			buf = NULL;
-		}
-		*ret_len = (size_t) n;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* ---- §3 worked examples ----------------------------------------------- */
 
 static void test_checksum_examples(void)
@@ -507,7 +487,7 @@ static void check_capture(const char *dir, const char *file)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	buf = load_file(path, &n);
+	buf = tap_read_file(path, &n);
 	snprintf(path + strlen(path) - 4, 6, ".json");
 	side = json_load_file(path, 0, &jerr);
 	if (!tap_ok(buf && side, "%s: raw and sidecar load", file))
@@ -545,7 +525,7 @@ static void check_stream(const char *dir)
 	unsigned bad = 0, count = 0;
 
 	snprintf(path, sizeof(path), "%s/%s.raw", dir, file);
-	buf = load_file(path, &n);
+	buf = tap_read_file(path, &n);
 	snprintf(path, sizeof(path), "%s/%s.json", dir, file);
 	side = json_load_file(path, 0, NULL);
 	if (!tap_ok(buf && side, "stream: loaded"))
@@ -673,7 +653,7 @@ static void check_bad(const char *dir, const char *file)
 	json_t *side, *f;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	buf = load_file(path, &n);
+	buf = tap_read_file(path, &n);
 	snprintf(path + strlen(path) - 4, 6, ".json");
 	side = json_load_file(path, 0, NULL);
 	if (!tap_ok(buf && side, "%s: raw and sidecar load", file))
@@ -719,7 +699,7 @@ static void test_real_capture_frames(const char *testdata)
 
 	snprintf(path, sizeof(path), "%s/bad/bad_tic-standard_real-capture-with-line-errors_teleinfo-nom.raw",
 		 testdata);
-	buf = load_file(path, &n);
+	buf = tap_read_file(path, &n);
 	while (buf && next_frame(buf, n, &pos, &off, &len))
 		if (k++ < 32 && decode(buf + off, len) == 0)
 			accepted_mask |= 1u << k;
@@ -1047,7 +1027,7 @@ static void test_mutations(const char *testdata)
 	unsigned bad = 0, accepted = 0;
 
 	snprintf(path, sizeof(path), "%s/tic/fr_tic-standard_three-phase_tempo_teleinfo-nom.raw", testdata);
-	buf = load_file(path, &n);
+	buf = tap_read_file(path, &n);
 	if (!tap_ok(buf && n < sizeof(frame), "mutation source loaded"))
 		return;
 	tap_diag("mutations: TIC_SEED=%u", seed);

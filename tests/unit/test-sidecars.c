@@ -60,28 +60,6 @@ static void collected_free(struct collected *c)
 	*c = (struct collected){ 0 };
 }
 
-static char *read_file(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t) n + 1);
-		if (buf && fread(buf, 1, (size_t) n, f) != (size_t) n) {
-			free(buf);
-			buf = NULL;
-		} else if (buf) {
-			buf[n] = '\0';
-			*ret_len = (size_t) n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 /* chunk == 0: whole; chunk == 1: byte by byte; otherwise random sizes 1..chunk. */
 static void decode_stream(const char *data, size_t len, size_t chunk, unsigned *seed, struct collected *out)
 {
@@ -382,9 +360,9 @@ static void run_file(const char *datadir, const char *dir, const char *base, uns
 	size_t len, jlen;
 
 	snprintf(path, sizeof(path), "%s/%s/%s.raw", datadir, dir, base);
-	char *data = read_file(path, &len);
+	char *data = tap_read_file(path, &len);
 	snprintf(path, sizeof(path), "%s/%s/%s.json", datadir, dir, base);
-	char *js = read_file(path, &jlen);
+	char *js = tap_read_file(path, &jlen);
 	json_t *side = js ? json_loads(js, 0, NULL) : NULL;
 
 	if (!tap_ok(data && side, "%s/%s: raw and sidecar load", dir, base))
