@@ -548,6 +548,39 @@ static void format_broker(const struct conf_key *k, const void *field, char *buf
 	snprintf(buf, size, "%s", ((const struct config_broker *) field)->url);
 }
 
+/* An absolute file or directory path; empty when the row allows it. */
+static int parse_file(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	int r;
+
+	if (*value) {
+		r = check_printable(value, err, errsz);
+		if (r < 0)
+			return r;
+		if (value[0] != '/') {
+			snprintf(err, errsz, "'%.64s' is not an absolute path", value);
+			return -EINVAL;
+		}
+	}
+	return set_string(value, field, k->size, err, errsz);
+}
+
+/* A host name or address literal; empty when the row allows it. */
+static int parse_host(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	int r;
+
+	if (*value) {
+		r = check_host(value, err, errsz);
+		if (r < 0)
+			return r;
+	} else if (!(k->flags & CONF_EMPTY_OK)) {
+		snprintf(err, errsz, "must not be empty");
+		return -EINVAL;
+	}
+	return set_string(value, field, k->size, err, errsz);
+}
+
 static const struct conf_type conf_enum = { parse_enum, format_enum };
 static const struct conf_type conf_bool = { parse_bool, format_bool };
 static const struct conf_type conf_uint = { parse_uint, format_uint };
@@ -558,6 +591,8 @@ static const struct conf_type conf_token = { parse_token, format_string };
 static const struct conf_type conf_path = { parse_path, format_string };
 static const struct conf_type conf_listen = { parse_listen, format_listen };
 static const struct conf_type conf_broker = { parse_broker, format_broker };
+static const struct conf_type conf_file = { parse_file, format_string };
+static const struct conf_type conf_host = { parse_host, format_string };
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
@@ -602,6 +637,24 @@ static const struct conf_key conf_keys[] = {
 	KEY("MQTT", "Username", &conf_string, "", mqtt_username, CONFIG_APPLY_MQTT, .flags = CONF_EMPTY_OK),
 	KEY("MQTT", "Password", &conf_string, "", mqtt_password, CONFIG_APPLY_MQTT,
 	    .flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("MQTT", "CAFile", &conf_file, "", mqtt_ca_file, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "CAPath", &conf_file, "", mqtt_ca_path, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "CertFile", &conf_file, "", mqtt_cert_file, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "KeyFile", &conf_file, "", mqtt_key_file, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "KeepAlive", &conf_seconds, "60", mqtt_keepalive_sec, CONFIG_APPLY_MQTT, .min = 5,
+	    .max = 3600),
+	KEY("MQTT", "ConnectTimeout", &conf_seconds, "15", mqtt_connect_timeout_sec, CONFIG_APPLY_MQTT,
+	    .min = 1, .max = 600),
+	KEY("MQTT", "CountersInterval", &conf_seconds, "60", mqtt_counters_sec, CONFIG_APPLY_MQTT, .min = 1,
+	    .max = 86400),
+	KEY("MQTT", "HomeAssistant", &conf_bool, "no", mqtt_homeassistant, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "DiscoveryPrefix", &conf_token, "homeassistant", mqtt_discovery_prefix,
+	    CONFIG_APPLY_MQTT),
+	KEY("MQTT", "PingGateway", &conf_host, "auto", mqtt_ping_gateway, CONFIG_APPLY_MQTT,
+	    .flags = CONF_EMPTY_OK),
+	KEY("MQTT", "PingHost", &conf_host, "", mqtt_ping_host, CONFIG_APPLY_MQTT, .flags = CONF_EMPTY_OK),
+	KEY("MQTT", "PingInterval", &conf_seconds, "10", mqtt_ping_sec, CONFIG_APPLY_MQTT, .min = 1,
+	    .max = 3600),
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
 	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
@@ -874,8 +927,8 @@ static void check_config(struct parse_state *ps, const struct config *c)
 
 	if (c->mqtt_enabled && !c->mqtt_broker.url[0])
 		report(ps, en_line, "MQTT", "Enabled", "yes needs a Broker= in [MQTT]");
-	if (c->mqtt_enabled && !c->mqtt_site[0])
-		report(ps, en_line, "MQTT", "Enabled", "yes needs a Site= in [MQTT]");
+	if (c->mqtt_enabled && !c->mqtt_cert_file[0] != !c->mqtt_key_file[0])
+		report(ps, en_line, "MQTT", "Enabled", "CertFile= and KeyFile= go together");
 
 	/* Port 0 asks for a free port each time: two of them never clash. */
 	if (strcmp(c->modbus_listen.host, c->http_listen.host) == 0 &&

@@ -18,6 +18,8 @@
 #include "smartconnectd/log.h"
 #include "smartconnectd/mbsrv.h"
 #include "smartconnectd/meter.h"
+#include "smartconnectd/mqtt.h"
+#include "smartconnectd/netcheck.h"
 #include "smartconnectd/sdglue.h"
 #include "smartconnectd/serial.h"
 #include "smartconnectd/store.h"
@@ -37,6 +39,8 @@ struct daemon {
 	struct store *store;
 	struct meter *meter;
 	struct mbsrv *mbsrv;
+	struct netcheck *netcheck;
+	struct mqtt *mqtt;
 	struct sdglue_fds fds; /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
@@ -55,6 +59,15 @@ static void daemon_send_status(struct daemon *d, const char *extra)
 	int r;
 
 	meter_status(d->meter, status, sizeof(status));
+	if (d->mqtt && mqtt_get_state(d->mqtt) != MQTT_STATE_DISABLED) {
+		size_t n = strlen(status);
+
+		status[n] = '\0';
+		if (n + 2 < sizeof(status)) {
+			memcpy(status + n, "; ", 3);
+			mqtt_status(d->mqtt, status + n + 2, sizeof(status) - n - 2);
+		}
+	}
 	if (!extra && strcmp(status, d->status) == 0)
 		return;
 	snprintf(d->status, sizeof(d->status), "%s", status);
@@ -71,6 +84,57 @@ static void daemon_on_meter_state(struct meter *m, void *userdata)
 	(void) m;
 	if (d->ready)
 		daemon_send_status(d, NULL);
+}
+
+static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
+}
+
+/* device_counters: the figures MQTT does not keep itself. */
+static void daemon_mqtt_extra(struct mqtt_extra_counters *x, void *userdata)
+{
+	const struct daemon *d = userdata;
+	const struct netcheck_counters *n = netcheck_counters(d->netcheck);
+	const struct telegram_counters *t = meter_counters(d->meter);
+	uint64_t frame = t->by_error[TELEGRAM_ERR_TRUNCATED] + t->by_error[TELEGRAM_ERR_INTERRUPTED] +
+			 t->by_error[TELEGRAM_ERR_TOO_LONG] + t->by_error[TELEGRAM_ERR_LINE_TOO_LONG];
+
+	*x = (struct mqtt_extra_counters){
+		.gw_ping_pass = n->gw_pass,
+		.gw_ping_fail = n->gw_fail,
+		.internet_ping_pass = n->internet_pass,
+		.internet_ping_fail = n->internet_fail,
+		.telegrams_pass = t->accepted,
+		.telegrams_fail = t->rejected - frame,
+		.telegrams_frame_fail = frame,
+	};
+}
+
+/* The reachability checks run while MQTT is enabled: their counters go out
+ * in device_counters, and a gateway that does not publish probes nobody. */
+static void daemon_apply_netcheck(struct daemon *d, const struct config *c)
+{
+	const char *inet = c->mqtt_ping_host[0] ? c->mqtt_ping_host : c->mqtt_broker.host;
+	struct netcheck_settings ns = {
+		.gateway = c->mqtt_ping_gateway,
+		.internet = inet,
+		.internet_port = c->mqtt_ping_host[0] ? 443 : c->mqtt_broker.port,
+		.interval_usec = (uint64_t) c->mqtt_ping_sec * USEC_PER_SEC,
+	};
+	int r;
+
+	if (!c->mqtt_enabled) {
+		netcheck_stop(d->netcheck);
+		return;
+	}
+	r = netcheck_start(d->netcheck, &ns);
+	if (r < 0)
+		log_warning_errno(r, "Network checks not running, ignoring: %m");
 }
 
 static struct mbsrv_settings daemon_mbsrv_settings(const struct daemon *d, const struct config *c)
@@ -132,8 +196,8 @@ int daemon_reload(struct daemon *d)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
 	}
-	/* HTTP and MQTT keys are validated and kept; their subsystems pick them
-	 * up once they exist. */
+	/* HTTP keys are validated and kept; their subsystem picks them up once
+	 * it exists. */
 
 	/* Commit, then the subsystems that keep pointers into the config. */
 	config_free(d->config);
@@ -146,6 +210,13 @@ int daemon_reload(struct daemon *d)
 		r = mbsrv_reconfigure(d->mbsrv, &ms);
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
+	}
+	if (changed & CONFIG_APPLY_MQTT) {
+		serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+		daemon_apply_netcheck(d, d->config);
+		r = mqtt_reconfigure(d->mqtt, d->config, d->serial);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the MQTT settings, ignoring: %m");
 	}
 	log_info("Configuration reloaded, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
 	r = 0;
@@ -264,7 +335,20 @@ int daemon_start(struct daemon *d)
 		return r;
 	sdglue_close_fds(&d->fds);
 
-	/* 6. Tell systemd. */
+	/* 6. MQTT and the reachability checks it reports. */
+	r = netcheck_new(d->event, &d->netcheck);
+	if (r < 0)
+		return log_oom();
+	daemon_apply_netcheck(d, d->config);
+	r = mqtt_new(d->event, d->store, d->config, d->serial, daemon_on_mqtt_state, d, &d->mqtt);
+	if (r < 0)
+		return log_oom();
+	mqtt_set_extra(d->mqtt, daemon_mqtt_extra, d);
+	r = mqtt_start(d->mqtt);
+	if (r < 0)
+		return r;
+
+	/* 7. Tell systemd. */
 	d->ready = true;
 	daemon_send_status(d, "READY=1\n");
 	log_info("smartconnectd " PACKAGE_VERSION " running");
@@ -287,6 +371,8 @@ struct daemon *daemon_free(struct daemon *d)
 		return NULL;
 
 	/* Reverse of daemon_start(). */
+	d->mqtt = mqtt_free(d->mqtt);
+	d->netcheck = netcheck_free(d->netcheck);
 	d->mbsrv = mbsrv_free(d->mbsrv);
 	if (d->meter)
 		meter_stop(d->meter);

@@ -20,6 +20,7 @@
 
 static int log_max_level = LOG_INFO;
 static bool log_to_journal;
+static uint64_t log_oom_events;
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",   [LOG_CRIT] = "critical", [LOG_ERR] = "error",
@@ -146,4 +147,14 @@ unsigned log_ratelimit_flush(struct log_ratelimit *rl, uint64_t now_usec)
 		.open = n > 0,
 	};
 	return n;
+}
+
+void log_oom_note(void)
+{
+	log_oom_events++;
+}
+
+uint64_t log_oom_count(void)
+{
+	return log_oom_events;
 }

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,10 +150,11 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 
+	(void) mosquitto_lib_init();
 	r = daemon_start(d);
-	if (r < 0)
-		return EXIT_FAILURE;
-
-	r = daemon_run(d);
+	if (r >= 0)
+		r = daemon_run(d);
+	d = daemon_free(d);
+	(void) mosquitto_lib_cleanup();
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

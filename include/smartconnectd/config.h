@@ -118,11 +118,23 @@ struct config {
 	char http_password[CONFIG_NAME_MAX]; /* Password: empty = not set */
 
 	/* [MQTT] */
-	bool mqtt_enabled;                   /* Enabled */
-	struct config_broker mqtt_broker;    /* Broker */
-	char mqtt_site[CONFIG_TOKEN_MAX];    /* Site */
-	char mqtt_username[CONFIG_NAME_MAX]; /* Username */
-	char mqtt_password[CONFIG_NAME_MAX]; /* Password */
+	bool mqtt_enabled;                            /* Enabled */
+	struct config_broker mqtt_broker;             /* Broker */
+	char mqtt_site[CONFIG_TOKEN_MAX];             /* Site */
+	char mqtt_username[CONFIG_NAME_MAX];          /* Username */
+	char mqtt_password[CONFIG_NAME_MAX];          /* Password */
+	char mqtt_ca_file[CONFIG_PATH_MAX];           /* CAFile: empty = system CAs */
+	char mqtt_ca_path[CONFIG_PATH_MAX];           /* CAPath */
+	char mqtt_cert_file[CONFIG_PATH_MAX];         /* CertFile: client certificate */
+	char mqtt_key_file[CONFIG_PATH_MAX];          /* KeyFile */
+	uint32_t mqtt_keepalive_sec;                  /* KeepAlive */
+	uint32_t mqtt_connect_timeout_sec;            /* ConnectTimeout */
+	uint32_t mqtt_counters_sec;                   /* CountersInterval */
+	bool mqtt_homeassistant;                      /* HomeAssistant */
+	char mqtt_discovery_prefix[CONFIG_TOKEN_MAX]; /* DiscoveryPrefix */
+	char mqtt_ping_gateway[CONFIG_HOST_MAX];      /* PingGateway: auto, empty or a host */
+	char mqtt_ping_host[CONFIG_HOST_MAX];         /* PingHost: empty = the broker */
+	uint32_t mqtt_ping_sec;                       /* PingInterval */
 
 	/* [Device] */
 	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */

@@ -61,8 +61,11 @@ int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
 #define log_warning_errno(error, ...) log_full_errno(LOG_WARNING, error, __VA_ARGS__)
 #define log_error_errno(error, ...) log_full_errno(LOG_ERR, error, __VA_ARGS__)
 
-/* Logs "Out of memory." and returns -ENOMEM. */
-#define log_oom() log_error_errno(ENOMEM, "Out of memory.")
+/* Logs "Out of memory." and returns -ENOMEM; counted for log_oom_count(). */
+#define log_oom() (log_oom_note(), log_error_errno(ENOMEM, "Out of memory."))
+void log_oom_note(void);
+/* Allocation failures reported with log_oom() since the start. */
+uint64_t log_oom_count(void);
 
 static inline bool log_would_log(int level)
 {
