@@ -173,10 +173,23 @@ static void mqtt_after(struct mqtt *m, int rc, const char *what)
 	char why[ERROR_MAX + 64];
 
 	if (rc != MOSQ_ERR_SUCCESS || m->lost) {
-		if (m->lib_error[0])
+		int e = errno;
+
+		if (m->connack && m->connack_rc != 0)
+			snprintf(why, sizeof(why), "broker refused the connection: %s",
+				 mosquitto_connack_string(m->connack_rc));
+		else if (m->lib_error[0])
 			snprintf(why, sizeof(why), "%s", m->lib_error);
+		else if (rc == MOSQ_ERR_ERRNO && e == EPROTO && m->conf.mqtt_broker.tls &&
+			 m->state == MQTT_STATE_CONNECTING)
+			/* TLS 1.3: the broker's verdict on our certificate comes after
+			 * the handshake, often as a plain close. */
+			snprintf(why, sizeof(why),
+				 "TLS session ended before CONNACK (the broker did not accept the client "
+				 "certificate, or closed the session): %s",
+				 strerror(e));
 		else if (rc == MOSQ_ERR_ERRNO)
-			snprintf(why, sizeof(why), "%s: %s", what, strerror(errno));
+			snprintf(why, sizeof(why), "%s: %s", what, strerror(e));
 		else if (rc != MOSQ_ERR_SUCCESS)
 			snprintf(why, sizeof(why), "%s: %s", what, mosquitto_strerror(rc));
 		else
@@ -467,7 +480,10 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 
 		if (!ctx)
 			return -EINVAL;
-		rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
+		/* Without defaults the library leaves our context as it is. */
+		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+		if (rc == MOSQ_ERR_SUCCESS)
+			rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
 		SSL_CTX_free(ctx); /* the library holds its own reference */
 		if (rc != MOSQ_ERR_SUCCESS) {
 			snprintf(err, errsz, "%s", mosquitto_strerror(rc));
