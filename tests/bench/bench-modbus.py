@@ -13,8 +13,11 @@ ratios ours/floor.
 The goal: throughput at least 0.9 x the floor's and p99 at most 1.2 x the
 floor's. The verdict is printed; the exit status is 0 unless a process fails.
 
+With --mqtt, a mosquitto broker runs on a free loopback port and the daemon
+publishes every telegram and its counters to it during the run.
+
 usage: bench-modbus.py SMARTCONNECTD SMARTCONNECT_REPLAY FLOOR CLIENT TESTDATA_DIR
-                       [--seconds S] [--clients N,N] [--rounds R]
+                       [--seconds S] [--clients N,N] [--rounds R] [--mqtt]
 """
 
 import argparse
@@ -119,6 +122,21 @@ class Proc:
         return self.proc.returncode
 
 
+def start_broker(tmp, procs):
+    """mosquitto on a free loopback port; returns the port."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    conf = os.path.join(tmp, "broker.conf")
+    with open(conf, "w") as f:
+        f.write("listener {} 127.0.0.1\nallow_anonymous true\npersistence false\n".format(port))
+    procs.append(Proc("mosquitto", ["mosquitto", "-v", "-c", conf]))
+    procs[-1].wait_for(r"Opening ipv4 listen socket on port {}".format(port))
+    return port
+
+
 def run_client(client, port, regs, addr, clients, seconds):
     cmd = [client, "127.0.0.1", str(port), "0x%04X" % addr, str(regs), str(clients), str(seconds)]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
@@ -144,6 +162,7 @@ def main():
     ap.add_argument("--clients", default="1,16", help="concurrent clients, comma separated (default 1,16)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure each case this many times, alternating servers; keep the best")
+    ap.add_argument("--mqtt", action="store_true", help="the daemon publishes to a local mosquitto meanwhile")
     args = ap.parse_args()
     client_counts = [int(x) for x in args.clients.split(",")]
 
@@ -164,11 +183,17 @@ def main():
         conf = os.path.join(tmp, "smartconnect.conf")
         with open(conf, "w") as f:
             f.write(CONFIG.format(device=link))
+            if args.mqtt:
+                bport = start_broker(tmp, procs)
+                f.write("\n[MQTT]\nEnabled=yes\nBroker=mqtt://127.0.0.1:%d\nSite=bench\n"
+                        "CountersInterval=1\nPingGateway=127.0.0.2\nPingHost=127.0.0.3\n" % bport)
         daemon = Proc("smartconnectd", [args.smartconnectd, "--config", conf,
                                         "--state-dir", os.path.join(tmp, "state")])
         procs.append(daemon)
         ours_port = int(daemon.wait_for(r"Modbus TCP server on port (\d+)").group(1))
         daemon.wait_for(r"Receiving")
+        if args.mqtt:
+            daemon.wait_for(r"MQTT connected to")
 
         floor = Proc("bench-modbus-floor", [args.floor, "0"], stream="stdout")
         procs.append(floor)
@@ -192,7 +217,8 @@ def main():
 
         print("Modbus TCP, FC 0x03 on 127.0.0.1, {:.1f} s per case after 0.2 s warm-up, {} CPUs".format(
             args.seconds, os.cpu_count()))
-        print("smartconnectd: Eastron-SDM630 template, 2 regs at 0x0034, 60 regs at 0x0000")
+        print("smartconnectd: Eastron-SDM630 template, 2 regs at 0x0034, 60 regs at 0x0000{}".format(
+            ", publishing to a local MQTT broker" if args.mqtt else ""))
         print("floor: libmodbus select() + modbus_receive + modbus_reply\n")
         hdr = "{:<14} {:>4} {:>7} {:>9} {:>8} {:>8}   {:>7} {:>7}  {}".format(
             "server", "regs", "clients", "rps", "p50 us", "p99 us", "rps x", "p99 x", "goal")
