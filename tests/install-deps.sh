@@ -16,6 +16,7 @@ packages=(
         mbpoll python3-pymodbus python3-serial-asyncio
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
+        lintian # tests/package/check-deb.sh
 )
 
 export DEBIAN_FRONTEND=noninteractive
