@@ -126,7 +126,7 @@ dpkg --purge smartconnectd 2>&1 | sed 's/^/  /'
 check "package gone" sh -c '! dpkg-query -W smartconnectd >/dev/null 2>&1'
 check "$state gone" test ! -e "$state"
 check "/etc/smartconnect.conf gone" test ! -e /etc/smartconnect.conf
-check "no unit enablement left" sh -c '! ls /etc/systemd/system/*/smartconnect* >/dev/null 2>&1'
+check "no unit enablement or alias left" sh -c '! ls /etc/systemd/system/smartconnect* /etc/systemd/system/*/smartconnect* >/dev/null 2>&1'
 
 if [ "$failures" -ne 0 ]; then
 	echo "check-deb.sh: $failures check(s) failed" >&2
