@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from taplib import main_guard  # noqa: E402
@@ -122,6 +123,15 @@ def conf_entries(path):
 def config_keys(tap, daemon, conf_file):
     keys = dump_config(daemon)
     tap.ok(len(keys) >= 20, f"smartconnectd --dump-config prints {len(keys)} keys")
+    # What it prints is a valid file, and the daemon reads it back as the same settings.
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as f:
+        f.write(subprocess.run([daemon, "--dump-config"], capture_output=True, text=True, check=True).stdout)
+        f.flush()
+        p = subprocess.run([daemon, "--test-config", "--config", f.name], capture_output=True, text=True)
+    back = "\n".join(line for line in p.stdout.splitlines() if not line.startswith("#"))
+    want = subprocess.run([daemon, "--dump-config"], capture_output=True, text=True).stdout.rstrip("\n")
+    tap.ok(p.returncode == 0 and back == want, "--dump-config output passes --test-config unchanged",
+           p.stderr or back)
     page = os.path.join(MAN_DIR, "smartconnect.conf.5")
     documented = man_entries(page)
     shipped = conf_entries(conf_file)
