@@ -47,6 +47,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The installed daemon, as the service user, on a replayed meter whose pty is
+# root:dialout 0660 like a USB serial adapter; sets daemon_status.
+run_daemon_as_service_user() {
+	local link="$work/p1" replay pid i
+	/usr/bin/smartconnect-replay --loop --interval 0.2 --link "$link" \
+		"$src/tests/data/dsmr/nl_dsmr50_iskra-mt382_dsmrparser.raw" 2>"$work/replay.log" &
+	replay=$!
+	for i in $(seq 50); do [ -L "$link" ] && break; sleep 0.1; done
+	chown root:dialout "$(readlink -f "$link")"
+	chmod 0660 "$(readlink -f "$link")"
+	chmod 0755 "$work"
+	printf '[Meter]\nDevice=%s\n[Modbus]\nListen=127.0.0.1:0\n[HTTP]\nListen=127.0.0.1:0\n' "$link" >"$work/smoke.conf"
+	chmod 0644 "$work/smoke.conf"
+	setpriv --reuid=smartconnect --regid=smartconnect --init-groups \
+		/usr/sbin/smartconnectd --config "$work/smoke.conf" --state-dir "$state" >"$work/daemon.log" 2>&1 &
+	pid=$!
+	for i in $(seq 100); do grep -q 'Receiving DSMR' "$work/daemon.log" && break; sleep 0.1; done
+	kill -TERM "$pid"
+	daemon_status=0
+	wait "$pid" || daemon_status=$?
+	kill -TERM "$replay"
+	wait "$replay" || true
+}
+
 echo "== build"
 mkdir "$work/src"
 tar --exclude='./build*' --exclude=./.git -cf - . | tar -xf - -C "$work/src"
@@ -116,6 +140,20 @@ check "the password is 24 URL-safe characters" grep -Eqx '[A-Za-z0-9_-]{24}' <<<
 check "/etc/smartconnect.conf is a conffile" sh -c 'dpkg-query -W -f="\${Conffiles}" smartconnectd | grep -q " /etc/smartconnect.conf "'
 check "/etc/smartconnect.conf is the shipped file" cmp -s /etc/smartconnect.conf "$src/etc/smartconnect.conf"
 check "the password is not in the conffile" sh -c "! grep -qF -- '$password' /etc/smartconnect.conf"
+
+echo "== the installed daemon as the service user"
+# What the unit relies on, without systemd: the user reads its password file
+# (others do not), opens a root:dialout 0660 tty through its group, and the
+# daemon runs, reads the meter and stops cleanly.
+check "smartconnect reads the password file" \
+	sh -c "setpriv --reuid=smartconnect --regid=smartconnect --init-groups cat '$state/http-password' >/dev/null"
+check "nobody cannot read the password file" \
+	sh -c "! setpriv --reuid=nobody --regid=nogroup --clear-groups cat '$state/http-password' 2>/dev/null"
+run_daemon_as_service_user
+check "the daemon as smartconnect received a telegram from a dialout tty" grep -q 'Receiving DSMR' "$work/daemon.log"
+check "the daemon as smartconnect served Modbus" grep -q 'Modbus TCP server on port' "$work/daemon.log"
+check "the daemon as smartconnect stopped with status 0 on SIGTERM" test "$daemon_status" = 0
+sed 's/^/  /' "$work/daemon.log"
 
 echo "== reinstall keeps the password"
 dpkg -i "$deb" >/dev/null 2>&1
