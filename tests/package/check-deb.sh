@@ -64,10 +64,10 @@ run_daemon_as_service_user() {
 		/usr/sbin/smartconnectd --config "$work/smoke.conf" --state-dir "$state" >"$work/daemon.log" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do grep -q 'Receiving DSMR' "$work/daemon.log" && break; sleep 0.1; done
-	kill -TERM "$pid"
+	kill -TERM "$pid" 2>/dev/null || true
 	daemon_status=0
 	wait "$pid" || daemon_status=$?
-	kill -TERM "$replay"
+	kill -TERM "$replay" 2>/dev/null || true
 	wait "$replay" || true
 }
 
