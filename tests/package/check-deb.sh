@@ -60,7 +60,8 @@ run_daemon_as_service_user() {
 	chmod 0755 "$work"
 	printf '[Meter]\nDevice=%s\n[Modbus]\nListen=127.0.0.1:0\n[HTTP]\nListen=127.0.0.1:0\n' "$link" >"$work/smoke.conf"
 	chmod 0644 "$work/smoke.conf"
-	setpriv --reuid=smartconnect --regid=smartconnect --init-groups \
+	# A daemon that ignores SIGTERM is killed after 30 s and reported (status 124 or 137).
+	timeout -k 5 30 setpriv --reuid=smartconnect --regid=smartconnect --init-groups \
 		/usr/sbin/smartconnectd --config "$work/smoke.conf" --state-dir "$state" >"$work/daemon.log" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do grep -q 'Receiving DSMR' "$work/daemon.log" && break; sleep 0.1; done
