@@ -16,7 +16,7 @@ packages=(
         mbpoll python3-pymodbus python3-serial-asyncio
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
-        lintian man-db # tests/package/check-deb.sh, tests/tools/test-man.py
+        lintian man-db systemd-container # tests/package/, tests/tools/test-man.py
 )
 
 export DEBIAN_FRONTEND=noninteractive
