@@ -9,7 +9,8 @@
 #
 #   bash tests/package/check-units-live.sh smartconnectd_*.deb
 #
-# Needs root, systemd-container (systemd-nspawn) and overlayfs; a CI container
+# Needs root, systemd-container (systemd-nspawn), avahi-daemon (which the
+# package recommends) and overlayfs; a CI container
 # usually has neither, so run-all.sh does not call it. Nothing on the host
 # changes: the overlay lives in a tmpfs in a private mount namespace.
 set -euo pipefail
@@ -66,6 +67,14 @@ check "has no capability to regain" grep -Eq '^CapBnd:\s0+$' $status
 check "NoNewPrivs and a seccomp filter" sh -c "grep -Eq '^NoNewPrivs:\s1' $status && grep -Eq '^Seccomp:\s2' $status"
 check "its own user namespace (PrivateUsers=)" [ "$(readlink /proc/1/ns/user)" != "$(readlink /proc/$pid/ns/user)" ]
 check "Modbus through smartconnect-modbus.socket (no meter yet: 0x0B)" [ "$(python3 /nsp/mbread.py)" = "exception 0x0B" ]
+# The same sandbox with another program: avahi-daemon, which the mDNS client
+# reaches over the D-Bus system bus, must answer from inside it.
+sed -e 's|^ExecStart=.*|ExecStart=busctl --system call org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString|' \
+	-e 's/^Type=notify/Type=oneshot/' -e '/^WatchdogSec=/d; /^Restart/d; /^ExecReload=/d; /^\[Install\]/,$d' \
+	/lib/systemd/system/smartconnect.service >/run/systemd/system/smartconnect-probe.service
+systemctl daemon-reload
+check "avahi-daemon answers on the D-Bus system bus from inside the sandbox" systemctl start smartconnect-probe.service
+journalctl -q -u smartconnect-probe.service --no-pager | tail -3
 exposure=$(systemd-analyze security --no-pager smartconnect.service | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
 echo "exposure $exposure"
 check "exposure $exposure <= 2.0" awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
