@@ -10,8 +10,8 @@
 #   bash tests/package/check-units-live.sh smartconnectd_*.deb
 #
 # Needs root, systemd-container (systemd-nspawn), avahi-daemon (which the
-# package recommends) and overlayfs; a CI container
-# usually has neither, so run-all.sh does not call it. Nothing on the host
+# package recommends) and overlayfs; a CI container usually cannot run
+# systemd-nspawn, so run-all.sh does not call it. Nothing on the host
 # changes: the overlay lives in a tmpfs in a private mount namespace.
 set -euo pipefail
 
