@@ -21,6 +21,7 @@ static const char *arg_config = DEFAULT_CONFIG_FILE;
 static bool arg_config_given;
 static const char *arg_state_dir = DEFAULT_STATE_DIR;
 static bool arg_test_config;
+static bool arg_dump_config;
 static int arg_log_level = -1;
 
 static void help(void)
@@ -30,6 +31,7 @@ static void help(void)
 	       "  -c, --config=FILE      configuration file (default " DEFAULT_CONFIG_FILE ")\n"
 	       "  -s, --state-dir=DIR    state directory (default " DEFAULT_STATE_DIR ")\n"
 	       "  -t, --test-config      check the configuration, print it and exit\n"
+	       "      --dump-config      print the built-in defaults of every key and exit\n"
 	       "  -l, --log-level=LEVEL  error, warning, notice, info or debug;\n"
 	       "                         overrides [Daemon] LogLevel=\n"
 	       "  -h, --help             show this help and exit\n"
@@ -41,10 +43,11 @@ static void help(void)
 /* Returns 1 to go on, 0 to exit successfully, -EINVAL on a usage error (reported). */
 static int parse_argv(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100 };
+	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG };
 	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
 						 { "state-dir", required_argument, NULL, 's' },
 						 { "test-config", no_argument, NULL, 't' },
+						 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
 						 { "log-level", required_argument, NULL, 'l' },
 						 { "help", no_argument, NULL, 'h' },
 						 { "version", no_argument, NULL, ARG_VERSION },
@@ -62,6 +65,9 @@ static int parse_argv(int argc, char *argv[])
 			break;
 		case 't':
 			arg_test_config = true;
+			break;
+		case ARG_DUMP_CONFIG:
+			arg_dump_config = true;
 			break;
 		case 'l':
 			arg_log_level = log_level_from_string(optarg);
@@ -116,6 +122,21 @@ static int load_config(struct config **ret)
 	return r;
 }
 
+/* The defaults in the file's syntax: a template for the admin, the key list for the man page test. */
+static int dump_defaults(void)
+{
+	struct config *c = config_new();
+	int r;
+
+	if (!c) {
+		log_oom();
+		return EXIT_FAILURE;
+	}
+	r = config_dump(c, stdout, false);
+	config_free(c);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(daemon_freep) struct daemon *d = NULL;
@@ -129,6 +150,9 @@ int main(int argc, char *argv[])
 		return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
 	if (arg_log_level >= 0)
 		log_set_max_level(arg_log_level);
+
+	if (arg_dump_config)
+		return dump_defaults();
 
 	r = load_config(&c);
 	if (r < 0)

@@ -17,6 +17,7 @@ packages=(
         mosquitto mosquitto-clients openssl python3-paho-mqtt
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
+        lintian man-db systemd-container # tests/package/, tests/tools/test-man.py
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -7,8 +7,8 @@
 #
 # Steps: packages; build with warnings as errors and run all test suites; the
 # same under AddressSanitizer + UndefinedBehaviorSanitizer; libFuzzer on each
-# target (tests/fuzz/run-ci.sh); the decode benchmark; the Debian package;
-# the C formatting against .clang-format.
+# target (tests/fuzz/run-ci.sh); the decode benchmark; the Debian package,
+# installed on this machine and purged again; the C formatting against .clang-format.
 # Build directories: build-ci, build-ci-asan (and whatever run-ci.sh uses).
 # SKIP_INSTALL=1 skips the apt-get step on a machine that has the packages.
 set -euo pipefail
@@ -59,16 +59,8 @@ fi
 step "benchmark (figures, not a gate)"
 meson test -C build-ci --benchmark --verbose
 
-step "Debian package (dpkg-buildpackage -b, tests already run above)"
-pkgdir=$(mktemp -d)
-trap 'rm -rf "$pkgdir"' EXIT
-mkdir "$pkgdir/src"
-tar --exclude='./build*' --exclude=./.git -cf - . | tar -xf - -C "$pkgdir/src"
-(cd "$pkgdir/src" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b)
-for deb in "$pkgdir"/*.deb; do
-        echo "$(basename "$deb"):"
-        dpkg-deb --contents "$deb" | awk '{ print "  " $NF }'
-done
+step "Debian package: build, lintian, unit exposure, install, use, purge (tests/package/check-deb.sh)"
+bash tests/package/check-deb.sh
 
 step "formatting (clang-format --dry-run --Werror, .clang-format)"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The package under a real systemd: boot this machine's own root file system,
+# behind a throw-away overlay, in systemd-nspawn; install the .deb there, use
+# the service through its sockets, reload it onto a replayed meter, upgrade
+# and purge it. Checks what check-deb.sh cannot without systemd as PID 1: the
+# sandbox really starts, the daemon runs unprivileged in it, socket activation,
+# SIGHUP reload, the upgrade and purge paths of the maintainer scripts.
+#
+#   bash tests/package/check-units-live.sh smartconnectd_*.deb
+#
+# Needs root, systemd-container (systemd-nspawn), avahi-daemon (which the
+# package recommends) and overlayfs; a CI container usually cannot run
+# systemd-nspawn, so run-all.sh does not call it. Nothing on the host
+# changes: the overlay lives in a tmpfs in a private mount namespace.
+set -euo pipefail
+
+deb=$(realpath "${1:?usage: check-units-live.sh PACKAGE.deb}")
+here=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "$(id -u)" -ne 0 ] || ! command -v systemd-nspawn >/dev/null; then
+	echo "check-units-live.sh: needs root and systemd-nspawn (package systemd-container)" >&2
+	exit 1
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/nsp" "$work/root" "$work/ovl"
+cp "$deb" "$work/nsp/smartconnectd.deb"
+cp "$here/tests/data/dsmr/nl_dsmr50_iskra-mt382_dsmrparser.raw" "$work/nsp/telegram.raw"
+
+# A Modbus read of 0x8016 (total power, EMpro map): prints the watts or the exception.
+cat >"$work/nsp/mbread.py" <<'EOF'
+import socket, struct
+s = socket.create_connection(("127.0.0.1", 502), timeout=5)
+s.sendall(struct.pack(">HHHBBHH", 1, 0, 6, 1, 4, 0x8016, 2))
+r = s.recv(256)
+print(f"exception 0x{r[8]:02X}" if r[7] & 0x80 else f"P={struct.unpack('>f', r[11:13] + r[9:11])[0]:g}")
+EOF
+
+cat >"$work/nsp/inside.sh" <<'EOF'
+#!/bin/sh
+# Runs as a service of the booted container; results go to /nsp/result.
+exec >/nsp/result 2>&1
+ok() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; }
+check() { what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+active() { for u in smartconnect.service smartconnect-modbus.socket smartconnect-http.socket; do
+	[ "$(systemctl is-active "$u")" = "$1" ] || return 1; done; }
+wait_log() { i=0; while [ $i -lt 100 ]; do
+	journalctl -q -u smartconnect.service --no-pager | grep -q "$1" && return 0; sleep 0.1; i=$((i + 1)); done; return 1; }
+
+# A Docker-style policy-rc.d would keep dpkg from starting anything. A user
+# left by an earlier installation on the host would hide what the package does.
+rm -f /usr/sbin/policy-rc.d
+if getent passwd smartconnect >/dev/null; then userdel smartconnect; fi
+if getent group smartconnect >/dev/null; then groupdel smartconnect; fi
+dpkg -i /nsp/smartconnectd.deb >/nsp/dpkg.log 2>&1
+check "dpkg -i" [ $? -eq 0 ]
+sleep 2
+check "installation started the service and both sockets" active active
+pid=$(systemctl show -P MainPID smartconnect.service)
+status=/proc/$pid/status
+check "runs as smartconnect" [ "$(awk '/^Uid:/ { print $2 }' $status)" = "$(id -u smartconnect)" ]
+check "has dialout" grep -Eq "^Groups:.*\b$(getent group dialout | cut -d: -f3)\b" $status
+check "has no capability" grep -Eq '^CapEff:\s0+$' $status
+check "has no capability to regain" grep -Eq '^CapBnd:\s0+$' $status
+check "NoNewPrivs and a seccomp filter" sh -c "grep -Eq '^NoNewPrivs:\s1' $status && grep -Eq '^Seccomp:\s2' $status"
+check "its own user namespace (PrivateUsers=)" [ "$(readlink /proc/1/ns/user)" != "$(readlink /proc/$pid/ns/user)" ]
+check "Modbus through smartconnect-modbus.socket (no meter yet: 0x0B)" [ "$(python3 /nsp/mbread.py)" = "exception 0x0B" ]
+# The same sandbox with another program: avahi-daemon, which the mDNS client
+# reaches over the D-Bus system bus, must answer from inside it.
+sed -e 's|^ExecStart=.*|ExecStart=busctl --system call org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString|' \
+	-e 's/^Type=notify/Type=oneshot/' -e '/^WatchdogSec=/d; /^Restart/d; /^ExecReload=/d; /^\[Install\]/,$d' \
+	/lib/systemd/system/smartconnect.service >/run/systemd/system/smartconnect-probe.service
+systemctl daemon-reload
+check "avahi-daemon answers on the D-Bus system bus from inside the sandbox" systemctl start smartconnect-probe.service
+journalctl -q -u smartconnect-probe.service --no-pager | tail -3
+exposure=$(systemd-analyze security --no-pager smartconnect.service | sed -n 's/.*exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+echo "exposure $exposure"
+check "exposure $exposure <= 2.0" awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
+
+# A meter on a pty that looks like a USB adapter (root:dialout 0660); the
+# documented drop-in allows the pts device group.
+mkdir -p /etc/systemd/system/smartconnect.service.d
+printf '[Service]\nDeviceAllow=char-pts rw\n' >/etc/systemd/system/smartconnect.service.d/pts.conf
+smartconnect-replay --loop --interval 1 --link /run/p1 /nsp/telegram.raw 2>/dev/null &
+i=0; while [ ! -L /run/p1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+chown root:dialout "$(readlink -f /run/p1)"
+chmod 0660 "$(readlink -f /run/p1)"
+printf '[Meter]\nDevice=/run/p1\n' >/etc/smartconnect.conf
+systemctl daemon-reload
+systemctl reload smartconnect.service
+check "reload: the daemon reads the meter through dialout, in the sandbox" wait_log 'Receiving DSMR'
+check "reload kept the same process" [ "$(systemctl show -P MainPID smartconnect.service)" = "$pid" ]
+p=$(python3 /nsp/mbread.py)
+check "Modbus answers the meter's power ($p)" [ "$p" = "P=244" ]
+systemctl stop smartconnect.service
+printf '[Meter]\nDevice=/dev/ttyUSB0\n' >/etc/smartconnect.conf
+
+dpkg -i /nsp/smartconnectd.deb >>/nsp/dpkg.log 2>&1
+check "upgrade (dpkg -i again)" [ $? -eq 0 ]
+sleep 2
+check "after the upgrade the service and both sockets are active" active active
+check "Modbus answers after the upgrade" [ "$(python3 /nsp/mbread.py 2>&1)" = "exception 0x0B" ]
+
+dpkg --purge smartconnectd >>/nsp/dpkg.log 2>&1
+check "purge" [ $? -eq 0 ]
+check "after the purge nothing is active" active inactive
+check "port 502 is free again" sh -c '! python3 /nsp/mbread.py >/dev/null 2>&1'
+check "/var/lib/smartconnect is gone" [ ! -e /var/lib/smartconnect ]
+echo DONE
+systemctl poweroff
+EOF
+chmod +x "$work/nsp/inside.sh"
+
+cat >"$work/nsp/smartconnect-check.service" <<'EOF'
+[Unit]
+Description=smartconnectd package check
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/nsp/inside.sh
+EOF
+
+cat >"$work/boot.sh" <<'EOF'
+#!/bin/sh
+set -e
+work=$1
+mount --make-rprivate /
+mount -t tmpfs -o size=2G tmpfs "$work/ovl"
+mkdir "$work/ovl/upper" "$work/ovl/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$work/ovl/upper,workdir=$work/ovl/work" "$work/root"
+cp "$work/nsp/smartconnect-check.service" "$work/root/etc/systemd/system/"
+mkdir -p "$work/root/nsp"
+exec timeout 300 systemd-nspawn -q -D "$work/root" --private-network --register=no --keep-unit \
+	--link-journal=no --bind="$work/nsp:/nsp" --boot systemd.wants=smartconnect-check.service
+EOF
+chmod +x "$work/boot.sh"
+
+unshare -m "$work/boot.sh" "$work" >"$work/console.log" 2>&1 || true
+if [ ! -f "$work/nsp/result" ]; then
+	tail -30 "$work/console.log" >&2
+	echo "check-units-live.sh: the container did not run the checks" >&2
+	exit 1
+fi
+cat "$work/nsp/result"
+if grep -q '^FAIL' "$work/nsp/result" || ! grep -qx DONE "$work/nsp/result"; then
+	sed 's/^/  dpkg: /' "$work/nsp/dpkg.log" >&2
+	echo "check-units-live.sh: failed" >&2
+	exit 1
+fi
+echo "check-units-live.sh: all checks passed"
