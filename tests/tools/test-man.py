@@ -102,7 +102,8 @@ def man_entries(page):
         if not m:
             continue
         for tp in re.split(r"^\.TP\n", body, flags=re.M)[1:]:
-            if k := re.match(r"\.BI? (\w+)=", tp):
+            # An entry may name several keys: ".TP .BI A= ... .TQ .BI B= ...".
+            for k in re.finditer(r"(?:\A|^\.TQ\n)\.BI? (\w+)=", tp, flags=re.M):
                 entries[(m.group(1), k.group(1))] = roff_text(tp)
     return entries
 
