@@ -621,14 +621,11 @@ static void pt_on_frame(uint64_t offset, size_t len, bool accepted, void *userda
 	if (!pt_active(p))
 		return;
 	if (offset < p->pend_off) {
-		/* It began before what we hold: a piece of a telegram, never sent. */
-		if (offset + len > p->pend_off) {
-			size_t k = (size_t) MIN(offset + len - p->pend_off, (uint64_t) p->pend_len);
-
-			memmove(p->pend, p->pend + k, p->pend_len - k);
-			p->pend_len -= k;
-			p->pend_off += k;
-		}
+		/* Its start went out as noise already (held bytes overflowed) or was
+		 * never seen (the passthrough was switched on mid-frame): the rest is
+		 * noise too, which keeps the raw stream byte-exact and no client
+		 * takes it as a telegram start. */
+		pt_take(p, offset + len, PTCHUNK_NOISE);
 		return;
 	}
 	pt_take(p, offset, PTCHUNK_NOISE);

@@ -164,6 +164,12 @@ def rss_kib(pid):
     return 0
 
 
+def sanitized(pid):
+    """True when the daemon runs with AddressSanitizer (its quarantine keeps freed memory)."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def activated_daemon(binary, workdir, config_text, listener, name="passthrough"):
     """The daemon as a socket unit starts it: the listener on fd 3, LISTEN_FDS=1,
     LISTEN_FDNAMES=name, LISTEN_PID set by a shell to its own pid before exec."""
