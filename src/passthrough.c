@@ -10,8 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "smartconnectd/listener.h"
 #include "smartconnectd/log.h"
 #include "smartconnectd/passthrough.h"
 #include "smartconnectd/ptqueue.h"
@@ -188,25 +187,6 @@ static void pt_dropped(struct passthrough *p, const struct ptchunk *c, const cha
 }
 
 /* ---- clients ---- */
-
-static void peer_name(const struct sockaddr *sa, char *buf, size_t size)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(buf, size, "%s:%u", host, port);
-}
 
 static void ptclient_close(struct ptclient *cl, const char *why)
 {
@@ -409,7 +389,7 @@ static int pt_on_accept(sd_event_source *s, int fd, uint32_t revents, void *user
 				log_warning_errno(errno, "Passthrough accept failed, ignoring: %m");
 			return 0;
 		}
-		peer_name((struct sockaddr *) &ss, peer, sizeof(peer));
+		listener_peer_name((struct sockaddr *) &ss, peer, sizeof(peer));
 		if (!passthrough_allowed(&p->allow, (struct sockaddr *) &ss))
 			pt_refuse(p, cfd, peer, &p->deny_rl, "not in AllowFrom");
 		else if (p->n_clients >= p->max_clients) {
@@ -652,49 +632,6 @@ struct meter_tap passthrough_tap(struct passthrough *p)
 
 /* ---- listener ---- */
 
-static int pt_bind(struct passthrough *p)
-{
-	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *ai = NULL;
-	char port[8];
-	int fd = -EBADF, r, one = 1;
-
-	snprintf(port, sizeof(port), "%u", p->listen.port);
-	r = getaddrinfo(p->listen.host, port, &hints, &ai);
-	if (r != 0)
-		return log_error_errno(EINVAL, "Passthrough Listen address %s: %s", p->listen.host,
-				       gai_strerror(r));
-
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, PT_BACKLOG) == 0)
-			p->listen_fd = TAKE_FD(fd);
-	}
-	r = p->listen_fd >= 0 ? 0 : -errno;
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	if (r < 0)
-		return log_error_errno(r, "Cannot listen for passthrough clients on %s:%u: %m",
-				       p->listen.host, p->listen.port);
-	return 0;
-}
-
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *) &ss, &sl) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *) &ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
-	return 0;
-}
-
 static void pt_close_listener(struct passthrough *p)
 {
 	p->listen_io = sd_event_source_disable_unref(p->listen_io);
@@ -709,22 +646,18 @@ static int pt_listen(struct passthrough *p, int listen_fd)
 	int r;
 
 	if (listen_fd >= 0) {
-		/* systemd passes blocking sockets unless NonBlocking=yes; accept runs to EAGAIN. */
-		int flags = fcntl(listen_fd, F_GETFL);
-
-		if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-			r = -errno;
-			close(listen_fd);
-			return log_error_errno(r, "Cannot use the passthrough socket from systemd: %m");
-		}
+		r = listener_adopt("passthrough", listen_fd);
+		if (r < 0)
+			return r;
 		p->listen_fd = listen_fd;
 		p->activated = true;
 	} else if (!p->listen.host[0])
 		return 0;
-	else if ((r = pt_bind(p)) < 0)
+	else if ((r = listener_bind("passthrough", p->listen.host, p->listen.port, PT_BACKLOG,
+				    &p->listen_fd)) < 0)
 		return r;
 
-	p->port = local_port(p->listen_fd);
+	p->port = listener_port(p->listen_fd);
 	r = sd_event_add_io(p->event, &p->listen_io, p->listen_fd, EPOLLIN, pt_on_accept, p);
 	if (r < 0) {
 		pt_close_listener(p);

@@ -10,6 +10,7 @@ Python 3 standard library only.
 """
 
 import fcntl
+import importlib.util
 import os
 import re
 import socket
@@ -28,13 +29,13 @@ DSMR_RX = re.compile(rb"\/[^\/]+?\![A-F0-9]{0,4}\0?\r\n", re.S)
 TIC_RX = re.compile(rb"\x02[^\x02]*?\x03", re.S)
 
 
-def crc16_arc(data):
-    crc = 0
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+# CRC-16/ARC and the telegram builder of the Modbus tests' library.
+_spec = importlib.util.spec_from_file_location(
+    "modbus_common", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test-modbus-common.py"))
+_mb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mb)
+crc16_arc = _mb.crc16_arc
+with_crc = _mb.with_crc
 
 
 def dsmr_valid(telegram):
@@ -49,10 +50,6 @@ def dsmr_telegrams(data):
 
 def tic_frames(data):
     return [m.group(0) for m in TIC_RX.finditer(data)]
-
-
-def with_crc(body):
-    return body + b"%04X\r\n" % crc16_arc(body)
 
 
 def numbered(raw, k):

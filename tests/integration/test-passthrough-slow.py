@@ -110,15 +110,11 @@ def main():
                % (name, len(idx), N + MORE, gaps))
         for r in good + [slow]:
             r.close()
-        rc = d.stop()
-        tap.ok(rc == 0, "%s: exit status %r after SIGTERM" % (name, rc))
+        harness.stop_and_check(tap, d, name)
         j, m = d.wait_for(r"Passthrough stopping: .* (\d+) telegrams dropped", 0, 1)
         tap.ok(j is not None and int(m.group(1)) == N + MORE - len(idx),
                "%s: the daemon counted %s dropped telegrams (%d sent to it of %d)"
                % (name, m.group(1) if m else "?", len(idx), N + MORE))
-        tap.on_failure = []
-        if tap.failed:
-            d.dump(tap)
     return tap.done()
 
 
