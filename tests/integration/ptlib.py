@@ -15,7 +15,6 @@ import os
 import re
 import socket
 import struct
-import subprocess
 import termios
 import threading
 import time
@@ -167,24 +166,6 @@ def sanitized(pid):
         return "libasan" in f.read()
 
 
-def activated_daemon(binary, workdir, config_text, listener, name="passthrough"):
-    """The daemon as a socket unit starts it: the listener on fd 3, LISTEN_FDS=1,
-    LISTEN_FDNAMES=name, LISTEN_PID set by a shell to its own pid before exec."""
-    d = Daemon.__new__(Daemon)
-    d.config = os.path.join(workdir, "smartconnect.conf")
-    d.write_config(config_text)
-    d.lines = []
-    d.cond = threading.Condition()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
-                        "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")}
-    fd = listener.fileno()
-    move = "" if fd == 3 else "exec 3<&%d %d<&-; " % (fd, fd)
-    script = move + 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=%s exec "$@"' % name
-    cmd = ["/bin/sh", "-c", script, "sh", binary, "--config", d.config,
-           "--state-dir", os.path.join(workdir, "state")]
-    d.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, env=env, pass_fds=(fd,))
-    d.thread = threading.Thread(target=d._read, daemon=True)
-    d.thread.start()
-    return d
+def activated_daemon(binary, workdir, config_text, listener):
+    """The daemon as a socket unit starts it, with the listener named "passthrough"."""
+    return _mb.ActivatedDaemon(binary, workdir, config_text, listener, fdname="passthrough")
