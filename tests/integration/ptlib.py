@@ -140,6 +140,11 @@ class Reader:
             time.sleep(0.01)
         return len(self.get()) >= n
 
+    def wait_closed(self, timeout=harness.TIMEOUT):
+        """Wait for the end of the stream (the server closed); True when it came."""
+        self.thread.join(timeout)
+        return not self.thread.is_alive() and self.error is None
+
     def close(self):
         self.closed = True
         if self.thread:

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """The passthrough's TCP server: MaxClients refuses the one too many;
 AllowFrom refuses addresses outside its list, and a SIGHUP with a new list
-applies it; socket activation with the fd name "passthrough"; and hostile
+applies it; SIGHUP switches the server on and off; socket activation with the fd name "passthrough"; and hostile
 clients: one that floods us with data (read and thrown away, memory bounded),
 one that half-closes (still gets telegrams), one that resets the connection.
 Through all of it a well-behaved client gets every telegram."""
@@ -104,6 +104,40 @@ def allow_from(tap, binary):
         harness.stop_and_check(tap, d, name)
 
 
+def reload_on_off(tap, binary):
+    name = "reload"
+    with Workdir() as w:
+        link = w.join("ttyMETER")
+        pty = w.add(harness.Pty(link))
+        text = harness.config(link)
+        d = w.add(harness.Daemon(binary, w.path, text))
+        tap.on_failure = [lambda: d.dump(tap)]
+        i, _ = d.wait_for(r"smartconnectd .* running")
+        tap.ok(i is not None and d.wait_for(ptlib.PORT_RX, 0, 0.5)[0] is None,
+               "%s: no [Passthrough] section, no server" % name)
+
+        mark = d.count()
+        d.write_config(text + "\n[Passthrough]\nListen=127.0.0.1:0\n")
+        d.signal(signal.SIGHUP)
+        i, m = d.wait_for(ptlib.PORT_RX, mark)
+        tap.ok(i is not None, "%s: SIGHUP with Listen= starts the server" % name)
+        if i is None:
+            return
+        r = ptlib.Reader(int(m.group(1)))
+        tap.ok(ptlib.wait_connected(d, r, mark), "%s: a client connects" % name)
+        send_and_check(tap, pty, [r], harness.testdata(METER), "%s: and gets telegrams" % name)
+
+        mark = d.count()
+        d.write_config(text + "\n[Passthrough]\nListen=\n")
+        d.signal(signal.SIGHUP)
+        i, _ = d.wait_for(r"Passthrough server off", mark)
+        j, _ = d.wait_for(r"Passthrough client %s disconnected" % re.escape(r.name), mark)
+        tap.ok(i is not None and j is not None, "%s: SIGHUP with an empty Listen= stops it and its clients" % name)
+        tap.ok(r.wait_closed(), "%s: the client sees the end of the stream" % name)
+        r.close()
+        harness.stop_and_check(tap, d, name)
+
+
 def activation(tap, binary):
     name = "socket activation"
     with Workdir() as w:
@@ -199,6 +233,7 @@ def main():
     tap = Tap()
     max_clients(tap, binary)
     allow_from(tap, binary)
+    reload_on_off(tap, binary)
     activation(tap, binary)
     hostile(tap, binary)
     return tap.done()
