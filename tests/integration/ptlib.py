@@ -60,8 +60,8 @@ def numbered(raw, k):
     return with_crc(body[:m.start(1)] + value + body[m.end(2):])
 
 
-def config(device, extra_pt, protocol="auto", extra=""):
-    text = harness.config(device, protocol)
+def config(device, extra_pt, protocol="auto", extra="", log_level="debug"):
+    text = harness.config(device, protocol, log_level=log_level)
     return text + "\n[Passthrough]\n" + extra_pt + extra
 
 
