@@ -45,18 +45,23 @@ def main():
         rss0 = ptlib.rss_kib(d.proc.pid)
 
         mark = d.count()
-        t0 = time.monotonic()
-        stalled = 0
-        for k, t in enumerate(telegrams[:N]):
-            if not pty.write(t):
-                stalled += 1
-            time.sleep(max(0.0, t0 + (k + 1) * PACE - time.monotonic()))
-        t_end = time.monotonic()
-        tap.ok(stalled == 0, "%s: the meter's line never stalled (%d writes in %.2f s)" % (name, N, t_end - t0))
 
         def decoded():
             with d.cond:
                 return sum(1 for line in d.lines[mark:] if "telegram: " in line)
+
+        t0 = time.monotonic()
+        stalled, behind = 0, 0
+        for k, t in enumerate(telegrams[:N]):
+            if not pty.write(t):
+                stalled += 1
+            if k % 10 == 9:
+                behind = max(behind, k - decoded())
+            time.sleep(max(0.0, t0 + (k + 1) * PACE - time.monotonic()))
+        t_end = time.monotonic()
+        tap.ok(stalled == 0, "%s: the meter's line never stalled (%d writes in %.2f s)" % (name, N, t_end - t0))
+        tap.ok(behind <= 10, "%s: the decoder kept the meter's pace (at most %d telegrams behind, "
+               "one every %d ms)" % (name, behind, PACE * 1000))
         deadline = time.monotonic() + harness.TIMEOUT
         while decoded() < N and time.monotonic() < deadline:
             time.sleep(0.01)
