@@ -355,6 +355,8 @@ static int parse_path(const struct conf_key *k, const char *value, void *field, 
 {
 	int r;
 
+	if (!*value && (k->flags & CONF_EMPTY_OK))
+		return set_string(value, field, k->size, err, errsz);
 	r = check_printable(value, err, errsz);
 	if (r < 0)
 		return r;
@@ -478,8 +480,11 @@ static int parse_listen(const struct conf_key *k, const char *value, void *field
 	struct config_listen l;
 	int r;
 
-	(void) k;
 	memset(&l, 0, sizeof(l));
+	if (!*value && (k->flags & CONF_EMPTY_OK)) {
+		memcpy(field, &l, sizeof(l)); /* no host: the listener is off */
+		return 0;
+	}
 	r = split_host_port(value, l.host, &l.port, false, err, errsz);
 	if (r < 0)
 		return r;
@@ -499,7 +504,10 @@ static void format_listen(const struct conf_key *k, const void *field, char *buf
 	const struct config_listen *l = field;
 
 	(void) k;
-	format_host_port(l->host, l->port, buf, size);
+	if (!l->host[0])
+		buf[0] = '\0';
+	else
+		format_host_port(l->host, l->port, buf, size);
 }
 
 static int parse_broker(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
@@ -581,6 +589,80 @@ static int parse_host(const struct conf_key *k, const char *value, void *field, 
 	return set_string(value, field, k->size, err, errsz);
 }
 
+/* "192.168.1.0/24 ::1 10.1.2.3": addresses with optional prefix lengths,
+ * separated by blanks or commas. */
+static int parse_cidr(const char *s, struct config_cidr *c, char *err, size_t errsz)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t) (slash - s) : strlen(s);
+	unsigned long long prefix;
+	const char *end;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (alen == 0 || alen >= sizeof(addr)) {
+		snprintf(err, errsz, "'%.64s' is not an address", s);
+		return -EINVAL;
+	}
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	c->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(c->family, addr, c->addr) != 1) {
+		snprintf(err, errsz, "'%.64s' is not an IPv%c address", addr,
+			 c->family == AF_INET ? '4' : '6');
+		return -EINVAL;
+	}
+	c->prefix = c->family == AF_INET ? 32 : 128;
+	if (!slash)
+		return 0;
+
+	r = parse_digits(slash + 1, c->prefix, &prefix, &end);
+	if (r < 0 || *end) {
+		snprintf(err, errsz, "'%.64s': the prefix length must be 0..%u", s, c->prefix);
+		return r < 0 ? r : -EINVAL;
+	}
+	c->prefix = (uint8_t) prefix;
+	return 0;
+}
+
+static int parse_allow(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	struct config_allow a;
+	char buf[CONFIG_LINE_MAX + 1], *save = NULL;
+	int r;
+
+	(void) k;
+	memset(&a, 0, sizeof(a));
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		if (a.n == CONFIG_ALLOW_MAX) {
+			snprintf(err, errsz, "more than %d entries", CONFIG_ALLOW_MAX);
+			return -ERANGE;
+		}
+		r = parse_cidr(tok, &a.cidr[a.n++], err, errsz);
+		if (r < 0)
+			return r;
+	}
+	memcpy(field, &a, sizeof(a));
+	return 0;
+}
+
+static void format_allow(const struct conf_key *k, const void *field, char *buf, size_t size)
+{
+	const struct config_allow *a = field;
+	size_t n = 0;
+
+	(void) k;
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < a->n && n < size; i++) {
+		char addr[INET6_ADDRSTRLEN] = "?";
+
+		(void) inet_ntop(a->cidr[i].family, a->cidr[i].addr, addr, sizeof(addr));
+		n += (size_t) snprintf(buf + n, size - n, "%s%s/%u", i ? " " : "", addr, a->cidr[i].prefix);
+	}
+}
+
 static const struct conf_type conf_enum = { parse_enum, format_enum };
 static const struct conf_type conf_bool = { parse_bool, format_bool };
 static const struct conf_type conf_uint = { parse_uint, format_uint };
@@ -593,6 +675,7 @@ static const struct conf_type conf_listen = { parse_listen, format_listen };
 static const struct conf_type conf_broker = { parse_broker, format_broker };
 static const struct conf_type conf_file = { parse_file, format_string };
 static const struct conf_type conf_host = { parse_host, format_string };
+static const struct conf_type conf_allow = { parse_allow, format_allow };
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
@@ -658,6 +741,17 @@ static const struct conf_key conf_keys[] = {
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
 	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
+
+	KEY("Passthrough", "Listen", &conf_listen, "", passthrough_listen, CONFIG_APPLY_PASSTHROUGH,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Passthrough", "ValidOnly", &conf_bool, "no", passthrough_valid_only, CONFIG_APPLY_PASSTHROUGH),
+	KEY("Passthrough", "MaxClients", &conf_uint, "16", passthrough_max_clients, CONFIG_APPLY_PASSTHROUGH,
+	    .min = 1, .max = 1024),
+	KEY("Passthrough", "QueueSize", &conf_uint, "65536", passthrough_queue_size, CONFIG_APPLY_PASSTHROUGH,
+	    .min = 16384, .max = 16777216),
+	KEY("Passthrough", "AllowFrom", &conf_allow, "", passthrough_allow, CONFIG_APPLY_PASSTHROUGH),
+	KEY("Passthrough", "Device", &conf_path, "", passthrough_device, CONFIG_APPLY_PASSTHROUGH,
+	    .flags = CONF_EMPTY_OK),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -837,7 +931,8 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 		report(ps, line, NULL, NULL, "unknown section [%.64s], did you mean [%s]?", p + 1, known);
 	else
 		report(ps, line, NULL, NULL,
-		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT or Device",
+		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device or "
+		       "Passthrough",
 		       p + 1);
 }
 
@@ -917,6 +1012,23 @@ static void parse_line(struct parse_state *ps, struct config *c, unsigned line, 
 		parse_assignment(ps, c, line, p);
 }
 
+static void check_passthrough(struct parse_state *ps, const struct config *c)
+{
+	const struct conf_key *pl = find_key("Passthrough", "Listen");
+	const struct conf_key *pd = find_key("Passthrough", "Device");
+	const struct config_listen *l = &c->passthrough_listen;
+
+	if (l->host[0] && l->port != 0 &&
+	    ((strcmp(l->host, c->modbus_listen.host) == 0 && l->port == c->modbus_listen.port) ||
+	     (strcmp(l->host, c->http_listen.host) == 0 && l->port == c->http_listen.port)))
+		report(ps, ps->lines[pl - conf_keys], "Passthrough", "Listen",
+		       "same address as [Modbus] or [HTTP] Listen");
+	/* The meter's own line cannot be its copy too. */
+	if (c->passthrough_device[0] && strcmp(c->passthrough_device, c->device) == 0)
+		report(ps, ps->lines[pd - conf_keys], "Passthrough", "Device",
+		       "same device as [Meter] Device");
+}
+
 /* Cross-key rules. lines (may be NULL) point messages at the line of the key. */
 static void check_config(struct parse_state *ps, const struct config *c)
 {
@@ -935,6 +1047,7 @@ static void check_config(struct parse_state *ps, const struct config *c)
 	    c->modbus_listen.port == c->http_listen.port && c->modbus_listen.port != 0)
 		report(ps, ps->lines[ht - conf_keys] ?: ps->lines[mb - conf_keys], "HTTP", "Listen",
 		       "same address as [Modbus] Listen");
+	check_passthrough(ps, c);
 }
 
 static void set_defaults(struct config *c)
@@ -1077,7 +1190,7 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log", "tty", "meter", "modbus", "http", "mqtt" };
+	static const char *const names[] = { "log", "tty", "meter", "modbus", "http", "mqtt", "passthrough" };
 	size_t n = 0;
 
 	buf[0] = '\0';

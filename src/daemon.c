@@ -20,6 +20,7 @@
 #include "smartconnectd/meter.h"
 #include "smartconnectd/mqtt.h"
 #include "smartconnectd/netcheck.h"
+#include "smartconnectd/passthrough.h"
 #include "smartconnectd/sdglue.h"
 #include "smartconnectd/serial.h"
 #include "smartconnectd/store.h"
@@ -41,6 +42,7 @@ struct daemon {
 	struct mbsrv *mbsrv;
 	struct netcheck *netcheck;
 	struct mqtt *mqtt;
+	struct passthrough *passthrough;
 	struct sdglue_fds fds; /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
@@ -218,6 +220,11 @@ int daemon_reload(struct daemon *d)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the MQTT settings, ignoring: %m");
 	}
+	if (changed & CONFIG_APPLY_PASSTHROUGH) {
+		r = passthrough_reconfigure(d->passthrough, d->config);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
+	}
 	log_info("Configuration reloaded, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
 	r = 0;
 done:
@@ -333,6 +340,17 @@ int daemon_start(struct daemon *d)
 	d->fds.modbus = -1; /* taken over, also on failure */
 	if (r < 0)
 		return r;
+
+	/* 5b. The passthrough, on its systemd socket or Listen=, fed by the meter's tap. */
+	r = passthrough_new(d->event, d->config, &d->passthrough);
+	if (r < 0)
+		return log_oom();
+	r = passthrough_start(d->passthrough, d->fds.passthrough);
+	d->fds.passthrough = -1;
+	if (r < 0)
+		return r;
+	struct meter_tap tap = passthrough_tap(d->passthrough);
+	meter_set_tap(d->meter, &tap);
 	sdglue_close_fds(&d->fds);
 
 	/* 6. MQTT and the reachability checks it reports. */
@@ -373,6 +391,9 @@ struct daemon *daemon_free(struct daemon *d)
 	/* Reverse of daemon_start(). */
 	d->mqtt = mqtt_free(d->mqtt);
 	d->netcheck = netcheck_free(d->netcheck);
+	if (d->meter)
+		meter_set_tap(d->meter, NULL);
+	d->passthrough = passthrough_free(d->passthrough);
 	d->mbsrv = mbsrv_free(d->mbsrv);
 	if (d->meter)
 		meter_stop(d->meter);

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "smartconnectd/listener.h"
 #include "smartconnectd/log.h"
 #include "smartconnectd/mbsrv.h"
 
@@ -352,27 +353,6 @@ static int mbconn_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void peer_name(int fd, char *buf, size_t size)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (getpeername(fd, (struct sockaddr *) &ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *in = (const struct sockaddr_in *) &ss;
-			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-			port = ntohs(in->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) &ss;
-			inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-			port = ntohs(in6->sin6_port);
-		}
-	}
-	snprintf(buf, size, "%s:%u", host, port);
-}
-
 static int mbconn_new(struct mbsrv *m, int fd)
 {
 	struct mbconn *c = calloc(1, sizeof(*c));
@@ -389,7 +369,7 @@ static int mbconn_new(struct mbsrv *m, int fd)
 		m->conns->prev = c;
 	m->conns = c;
 	m->n_conns++;
-	peer_name(fd, c->peer, sizeof(c->peer));
+	listener_peer_name_fd(fd, c->peer, sizeof(c->peer));
 	/* Answers are single small writes: do not let Nagle hold them back. */
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -412,7 +392,7 @@ static void mbsrv_refuse(struct mbsrv *m, int fd)
 
 	m->counters.refused++;
 	if (log_ratelimit_event(&m->refuse_rl, now_usec(m))) {
-		peer_name(fd, peer, sizeof(peer));
+		listener_peer_name_fd(fd, peer, sizeof(peer));
 		log_warning(
 		    "Refusing Modbus client %s: %u clients connected (MaxClients); further refusals this "
 		    "minute are only counted",
@@ -443,53 +423,6 @@ static int mbsrv_on_accept(sd_event_source *s, int fd, uint32_t revents, void *u
 
 /* ---- listener ---- */
 
-static int mbsrv_bind(struct mbsrv *m)
-{
-	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *ai = NULL;
-	char port[8];
-	int fd, r, one = 1;
-
-	snprintf(port, sizeof(port), "%u", m->set.port);
-	/* A name (rare for a listen address) is resolved here, at start or reload. */
-	r = getaddrinfo(m->set.host && *m->set.host ? m->set.host : NULL, port, &hints, &ai);
-	if (r != 0)
-		return log_error_errno(EINVAL, "Modbus Listen address %s: %s", m->set.host, gai_strerror(r));
-
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, MBSRV_BACKLOG) < 0) {
-		r = -errno;
-		close(fd);
-		goto out;
-	}
-	m->listen_fd = fd;
-	r = 0;
-out:
-	freeaddrinfo(ai);
-	if (r < 0)
-		return log_error_errno(r, "Cannot listen for Modbus on %s:%u: %m", m->set.host, m->set.port);
-	return 0;
-}
-
-static uint16_t bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *) &ss, &sl) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *) &ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
-	return 0;
-}
-
 static void mbsrv_close_listener(struct mbsrv *m)
 {
 	m->listen_io = sd_event_source_disable_unref(m->listen_io);
@@ -503,20 +436,15 @@ static int mbsrv_listen(struct mbsrv *m, int listen_fd)
 	int r;
 
 	if (listen_fd >= 0) {
-		/* systemd passes blocking sockets unless NonBlocking=yes; the accept
-		 * loop runs until EAGAIN, so the socket must not block. */
-		int flags = fcntl(listen_fd, F_GETFL);
-		if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-			r = -errno;
-			close(listen_fd);
-			return log_error_errno(r, "Cannot use the Modbus socket from systemd: %m");
-		}
+		r = listener_adopt("Modbus", listen_fd);
+		if (r < 0)
+			return r;
 		m->listen_fd = listen_fd;
 		m->activated = true;
-	} else if ((r = mbsrv_bind(m)) < 0)
+	} else if ((r = listener_bind("Modbus", m->set.host, m->set.port, MBSRV_BACKLOG, &m->listen_fd)) < 0)
 		return r;
 
-	m->port = bound_port(m->listen_fd);
+	m->port = listener_port(m->listen_fd);
 	r = sd_event_add_io(m->event, &m->listen_io, m->listen_fd, EPOLLIN, mbsrv_on_accept, m);
 	if (r < 0)
 		return log_error_errno(r, "Cannot watch the Modbus listener: %m");

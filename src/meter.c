@@ -46,6 +46,7 @@ struct meter {
 	struct store *store; /* borrowed */
 	struct tty *tty;
 	struct telegram *framer;
+	struct meter_tap tap;
 	meter_state_fn on_state;
 	void *userdata;
 
@@ -313,6 +314,11 @@ static bool meter_note_found(struct meter *m, const struct meter_values *v)
 
 /* ---- staleness ---------------------------------------------------------------------------- */
 
+void meter_set_tap(struct meter *m, const struct meter_tap *tap)
+{
+	m->tap = tap ? *tap : (struct meter_tap){ 0 };
+}
+
 uint64_t meter_stale_usec(const struct meter *m)
 {
 	uint32_t interval = m->interval_s ?: METER_DEFAULT_INTERVAL_S;
@@ -396,6 +402,9 @@ static void meter_on_accept(const struct meter_values *v, void *userdata)
 	bool changed;
 	int r;
 
+	if (m->tap.on_frame)
+		m->tap.on_frame(telegram_frame_offset(m->framer), v->text_len, true, m->tap.userdata);
+
 	r = store_publish(m->store, v, meter_now(m, CLOCK_MONOTONIC), meter_now(m, CLOCK_REALTIME));
 	if (r < 0) {
 		log_error_errno(r, "Dropping a telegram: %m");
@@ -456,6 +465,9 @@ static void meter_on_reject(const struct telegram_reject *r, void *userdata)
 	const char *reason = telegram_error_to_string(r->error) ?: "unknown";
 	char name[MV_VERSION_MAX + 16], kind[MV_VERSION_MAX + 32];
 
+	if (m->tap.on_frame)
+		m->tap.on_frame(r->offset, r->raw_len, false, m->tap.userdata);
+
 	/* Settings that do not match the meter produce junk that now and then looks
 	 * like a frame start: expected while detecting, not worth a warning. */
 	if (!m->locked) {
@@ -481,11 +493,25 @@ static void meter_on_reject(const struct telegram_reject *r, void *userdata)
 
 /* ---- tty ---------------------------------------------------------------------------------- */
 
+/* After the framer: where the frame in progress starts, or the end of the input. */
+static void meter_tap_sync(struct meter *m)
+{
+	const struct telegram *t = m->framer;
+
+	if (m->tap.on_sync)
+		m->tap.on_sync(telegram_in_frame(t) ? telegram_frame_offset(t) : telegram_counters(t)->bytes,
+			       m->tap.userdata);
+}
+
 static void meter_on_tty_data(const uint8_t *buf, size_t n, void *userdata)
 {
 	struct meter *m = userdata;
 
+	if (m->tap.on_bytes)
+		m->tap.on_bytes(telegram_counters(m->framer)->bytes, buf, n, meter_setting(m),
+				m->tap.userdata);
 	telegram_feed(m->framer, buf, n, (int64_t) (meter_now(m, CLOCK_REALTIME) / USEC_PER_SEC));
+	meter_tap_sync(m);
 }
 
 static void meter_on_tty_idle(void *userdata)
@@ -493,6 +519,7 @@ static void meter_on_tty_idle(void *userdata)
 	struct meter *m = userdata;
 
 	telegram_flush(m->framer);
+	meter_tap_sync(m);
 }
 
 static void meter_on_tty_state(enum tty_state state, void *userdata)

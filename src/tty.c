@@ -4,7 +4,7 @@
  * reopen timer while retrying, and an idle timer re-armed by every read. The
  * io source is always dropped before the fd is closed.
  *
- * Not here: frames, protocol detection (meter.c) or passthrough copies.
+ * Not here: frames, protocol detection (meter.c) or what the passthrough writes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +37,7 @@ struct tty {
 	unsigned backoff_sec; /* wait before the next open attempt */
 	bool ever_opened;     /* this path was open before: a reopen is "back" */
 	bool got_data;        /* bytes since the last open: the device works */
+	bool want_write;      /* EPOLLOUT asked for by the owner */
 
 	struct tty_callbacks cb;
 	void *userdata;
@@ -201,6 +202,11 @@ static int tty_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	uint8_t buf[TTY_READ_CHUNK];
 
 	(void) s;
+	if ((revents & EPOLLOUT) && t->cb.on_writable) {
+		t->cb.on_writable(t->userdata);
+		if (t->fd != fd) /* lost while writing */
+			return 0;
+	}
 	for (unsigned i = 0; i < TTY_READS_PER_EVENT; i++) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -246,7 +252,7 @@ static int tty_open(struct tty *t)
 	if (r < 0)
 		return r;
 
-	r = sd_event_add_io(t->event, &t->io, fd, EPOLLIN, tty_on_io, t);
+	r = sd_event_add_io(t->event, &t->io, fd, EPOLLIN | (t->want_write ? EPOLLOUT : 0), tty_on_io, t);
 	if (r < 0)
 		return r;
 
@@ -373,6 +379,33 @@ int tty_set_path(struct tty *t, const char *path)
 	if (!started)
 		return 0;
 	return tty_start(t);
+}
+
+ssize_t tty_write(struct tty *t, const void *buf, size_t n)
+{
+	ssize_t k;
+
+	if (t->fd < 0)
+		return -ENOTCONN;
+	do
+		k = write(t->fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	if (k >= 0)
+		return k;
+	if (errno == EAGAIN)
+		return -EAGAIN;
+
+	k = -errno;
+	tty_lost(t, (int) k);
+	return k;
+}
+
+int tty_want_write(struct tty *t, bool on)
+{
+	t->want_write = on;
+	if (!t->io)
+		return 0;
+	return sd_event_source_set_io_events(t->io, EPOLLIN | (on ? EPOLLOUT : 0));
 }
 
 enum tty_state tty_get_state(const struct tty *t)

@@ -77,12 +77,25 @@ enum {
 	CONFIG_APPLY_MBSRV = 1u << 3,
 	CONFIG_APPLY_HTTP = 1u << 4,
 	CONFIG_APPLY_MQTT = 1u << 5,
+	CONFIG_APPLY_PASSTHROUGH = 1u << 6,
 };
 
 /* "host:port"; an IPv6 host is written in brackets, stored without. */
 struct config_listen {
 	char host[CONFIG_HOST_MAX];
 	uint16_t port;
+};
+
+/* One AllowFrom= entry: an address and a prefix length. */
+#define CONFIG_ALLOW_MAX 16
+struct config_cidr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t prefix; /* 0..32 or 0..128 */
+	uint8_t addr[16];
+};
+struct config_allow {
+	uint32_t n; /* 0: everyone */
+	struct config_cidr cidr[CONFIG_ALLOW_MAX];
 };
 
 /* "mqtt://host:port" or "mqtts://host:port"; the port defaults to 1883/8883.
@@ -138,6 +151,14 @@ struct config {
 
 	/* [Device] */
 	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */
+
+	/* [Passthrough] */
+	struct config_listen passthrough_listen;  /* Listen: empty host = no TCP server */
+	bool passthrough_valid_only;              /* ValidOnly */
+	uint32_t passthrough_max_clients;         /* MaxClients */
+	uint32_t passthrough_queue_size;          /* QueueSize: bytes per client */
+	struct config_allow passthrough_allow;    /* AllowFrom */
+	char passthrough_device[CONFIG_PATH_MAX]; /* Device: empty = no P1 out */
 };
 
 /* Receives one complete error message, e.g.

@@ -28,6 +28,7 @@
 #include "smartconnectd/macro.h"
 #include "smartconnectd/store.h"
 #include "smartconnectd/telegram.h"
+#include "smartconnectd/tty.h"
 
 enum meter_state {
 	METER_STATE_STOPPED,
@@ -39,6 +40,24 @@ enum meter_state {
 };
 
 struct meter;
+
+/*
+ * A second reader of the meter's line (the passthrough). Offsets count the
+ * bytes read since the meter was created, so a tap set later agrees with the
+ * framer. Every callback is optional; all run inside the meter's callbacks and
+ * must not call back into the meter.
+ */
+struct meter_tap {
+	/* Bytes as read at the given serial setting, before the framer sees them. */
+	void (*on_bytes)(uint64_t offset, const uint8_t *buf, size_t n, enum tty_setting setting,
+			 void *userdata);
+	/* A frame the framer finished: its first byte's offset, its length in bytes
+	 * (only the header of an encrypted frame), and the verdict. */
+	void (*on_frame)(uint64_t offset, size_t len, bool accepted, void *userdata);
+	/* Every byte before offset is settled: part of a reported frame or noise. */
+	void (*on_sync)(uint64_t offset, void *userdata);
+	void *userdata;
+};
 
 /* Called after every change of meter_get_state() or of the protocol received. */
 typedef void (*meter_state_fn)(struct meter *m, void *userdata);
@@ -71,6 +90,9 @@ const char *meter_status(const struct meter *m, char *buf, size_t size);
 
 /* The framer's counters (accepted, rejected by reason, noise). Borrowed. */
 const struct telegram_counters *meter_counters(const struct meter *m);
+
+/* Copy tap (NULL: none). The tap's owner must clear it before going away. */
+void meter_set_tap(struct meter *m, const struct meter_tap *tap);
 
 /* Stale limit in force: StaleAfter, or 3 x the meter's interval (at least 10 s). */
 uint64_t meter_stale_usec(const struct meter *m);

@@ -7,13 +7,19 @@
  * error: the tty retries with capped exponential back-off (1 s doubling to
  * 30 s) and reports each state change once in the log.
  *
+ * The same object drives an output line (the passthrough's P1 out): writes
+ * are non-blocking, and a line that takes no more says so with -EAGAIN and a
+ * later on_writable call.
+ *
  * An adapter: owns its fd and event sources on the caller's sd-event loop.
  * Knows nothing about frames or protocols.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "smartconnectd/macro.h"
@@ -39,6 +45,8 @@ struct tty_callbacks {
 	void (*on_idle)(void *userdata);
 	/* After each state change, including those inside tty_start()/tty_set_path(). */
 	void (*on_state)(enum tty_state state, void *userdata);
+	/* The line takes bytes again after tty_want_write(t, true). */
+	void (*on_writable)(void *userdata);
 };
 
 struct tty;
@@ -68,6 +76,13 @@ int tty_set_setting(struct tty *t, enum tty_setting setting);
 /* Switch to another device: close the current one and open the new one at
  * once (back-off reset). Only when started. -ENOMEM or 0. */
 int tty_set_path(struct tty *t, const char *path);
+
+/* Write without blocking. Returns the number of bytes taken, -EAGAIN when the
+ * line takes none now, or another negative errno after which the device is
+ * handled as vanished (retrying; logged). Only when open (-ENOTCONN otherwise). */
+ssize_t tty_write(struct tty *t, const void *buf, size_t n);
+/* Ask for on_writable while on; kept across reopens. 0 or a negative errno. */
+int tty_want_write(struct tty *t, bool on);
 
 enum tty_state tty_get_state(const struct tty *t);
 enum tty_setting tty_get_setting(const struct tty *t);

@@ -25,7 +25,7 @@ rm -rf "$build"
 CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args=-fsanitize=fuzzer-no-link
 
-targets=(dsmr tic telegram mbap)
+targets=(dsmr tic telegram mbap passthrough)
 if [ -f tests/fuzz/fuzz-config.c ] && [ -d tests/fuzz/corpus/config ]; then
         targets+=(config)
 fi
@@ -37,7 +37,7 @@ cat tests/fuzz/dsmr.dict tests/fuzz/tic.dict >"$build/telegram.dict"
 failed=()
 for t in "${targets[@]}"; do
         case $t in
-        telegram) args=(-dict="$build/telegram.dict" -max_len=20000) ;;
+        telegram | passthrough) args=(-dict="$build/telegram.dict" -max_len=20000) ;;
         config) args=(-dict=tests/fuzz/config.dict) ;;
         mbap) args=(-max_len=4096) ;;
         *) args=(-dict="tests/fuzz/$t.dict" -max_len=20000) ;;

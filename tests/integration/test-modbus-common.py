@@ -354,10 +354,11 @@ def modbus_config(device, meter_type="PhoenixContact-EMPro", listen="127.0.0.1:0
 
 class ActivatedDaemon(Daemon):
     """The daemon started as systemd would with a socket unit: the listening
-    socket on fd 3, LISTEN_FDS=1, LISTEN_PID=its own pid, LISTEN_FDNAMES=modbus.
+    socket on fd 3, LISTEN_FDS=1, LISTEN_PID=its own pid, LISTEN_FDNAMES=fdname
+    (modbus unless told otherwise).
     A shell sets LISTEN_PID to $$ and execs the daemon, which keeps that pid."""
 
-    def __init__(self, binary, workdir, config_text, listener):
+    def __init__(self, binary, workdir, config_text, listener, fdname="modbus"):
         self.config = os.path.join(workdir, "smartconnect.conf")
         self.write_config(config_text)
         self.lines = []
@@ -367,8 +368,8 @@ class ActivatedDaemon(Daemon):
                   "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
             env.pop(k, None)
         fd = listener.fileno()
-        script = ('exec 3<&%d %d<&-; LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=modbus exec "$@"'
-                  % (fd, fd)) if fd != 3 else 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=modbus exec "$@"'
+        script = ('exec 3<&%d %d<&-; ' % (fd, fd) if fd != 3 else '') + \
+            'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=%s exec "$@"' % fdname
         cmd = ["/bin/sh", "-c", script, "sh", binary, "--config", self.config,
                "--state-dir", os.path.join(workdir, "state")]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
