@@ -114,8 +114,12 @@ static void tty_set_state(struct tty *t, enum tty_state state)
 static void tty_close(struct tty *t)
 {
 	t->io = sd_event_source_disable_unref(t->io);
-	if (t->fd >= 0)
+	if (t->fd >= 0) {
+		/* The flag outlives our fd while another process holds the line open
+		 * (a pty's master side): a restarted daemon would get EBUSY. */
+		(void) ioctl(t->fd, TIOCNXCL);
 		(void) close(t->fd);
+	}
 	t->fd = -EBADF;
 	if (t->idle_timer)
 		(void) sd_event_source_set_enabled(t->idle_timer, SD_EVENT_OFF);
