@@ -217,11 +217,12 @@ static void probe_on_resolved(int error, const char *addr, void *userdata)
 	probe_addr(p, addr);
 }
 
-/* The IPv4 default route's gateway from /proc/net/route. */
+/* The IPv4 default route's gateway, from /proc/self/net/route: the unit's
+ * ProcSubset=pid hides /proc/net. */
 static int netcheck_default_gateway(char *buf, size_t size)
 {
 	char line[256];
-	FILE *f = fopen("/proc/net/route", "re");
+	FILE *f = fopen("/proc/self/net/route", "re");
 	int r = -ENOENT;
 
 	if (!f)
