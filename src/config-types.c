@@ -281,6 +281,8 @@ static int parse_path(const struct conf_key *k, const char *value, void *field, 
 {
 	int r;
 
+	if (!*value && (k->flags & CONF_EMPTY_OK))
+		return set_string(value, field, k->size, err, errsz);
 	r = check_printable(value, err, errsz);
 	if (r < 0)
 		return r;
@@ -289,7 +291,7 @@ static int parse_path(const struct conf_key *k, const char *value, void *field, 
 		return -EINVAL;
 	}
 	if (value[strlen(value) - 1] == '/') {
-		snprintf(err, errsz, "'%.64s' names a directory, expected a device", value);
+		snprintf(err, errsz, "'%.64s' names a directory, expected a file or device", value);
 		return -EINVAL;
 	}
 	return set_string(value, field, k->size, err, errsz);
@@ -474,13 +476,57 @@ static void format_broker(const struct conf_key *k, const void *field, char *buf
 	snprintf(buf, size, "%s", ((const struct config_broker *) field)->url);
 }
 
-const struct conf_type conf_enum = { parse_enum, format_enum };
-const struct conf_type conf_bool = { parse_bool, format_bool };
-const struct conf_type conf_uint = { parse_uint, format_uint };
-const struct conf_type conf_seconds = { parse_seconds, format_uint };
-const struct conf_type conf_utc_offset = { parse_utc_offset, format_utc_offset };
-const struct conf_type conf_string = { parse_string, format_string };
-const struct conf_type conf_token = { parse_token, format_string };
-const struct conf_type conf_path = { parse_path, format_string };
-const struct conf_type conf_listen = { parse_listen, format_listen };
-const struct conf_type conf_broker = { parse_broker, format_broker };
+/* A dotted IPv4 address; empty where CONF_EMPTY_OK allows "not set". */
+static int parse_ipv4(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	struct in_addr a;
+
+	if (!*value && (k->flags & CONF_EMPTY_OK))
+		return set_string(value, field, k->size, err, errsz);
+	if (inet_pton(AF_INET, value, &a) != 1) {
+		snprintf(err, errsz, "'%.64s' is not an IPv4 address", value);
+		return -EINVAL;
+	}
+	return set_string(value, field, k->size, err, errsz);
+}
+
+/* A prefix length "24" or "/24", or a dotted mask "255.255.255.0" (contiguous
+ * ones); stored as the prefix length. */
+static int parse_netmask(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	unsigned long long prefix;
+	struct in_addr a;
+	const char *end;
+	uint32_t m;
+
+	(void) k;
+	if (parse_digits(value + (value[0] == '/'), 32, &prefix, &end) == 0 && !*end) {
+		*(uint32_t *) field = (uint32_t) prefix;
+		return 0;
+	}
+	if (inet_pton(AF_INET, value, &a) != 1) {
+		snprintf(err, errsz,
+			 "'%.64s' is not a netmask, expected a prefix length 0..32 or a dotted mask", value);
+		return -EINVAL;
+	}
+	m = ntohl(a.s_addr);
+	if (m & ~(m << 1) & 0x7fffffffu) {
+		snprintf(err, errsz, "'%.64s' is not a contiguous netmask", value);
+		return -EINVAL;
+	}
+	*(uint32_t *) field = (uint32_t) __builtin_popcount(m);
+	return 0;
+}
+
+const struct conf_type conf_enum = { parse_enum, format_enum, CONFIG_VALUE_STRING };
+const struct conf_type conf_bool = { parse_bool, format_bool, CONFIG_VALUE_BOOL };
+const struct conf_type conf_uint = { parse_uint, format_uint, CONFIG_VALUE_INT };
+const struct conf_type conf_seconds = { parse_seconds, format_uint, CONFIG_VALUE_INT };
+const struct conf_type conf_utc_offset = { parse_utc_offset, format_utc_offset, CONFIG_VALUE_STRING };
+const struct conf_type conf_string = { parse_string, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_token = { parse_token, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_path = { parse_path, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_listen = { parse_listen, format_listen, CONFIG_VALUE_STRING };
+const struct conf_type conf_broker = { parse_broker, format_broker, CONFIG_VALUE_STRING };
+const struct conf_type conf_ipv4 = { parse_ipv4, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_netmask = { parse_netmask, format_uint, CONFIG_VALUE_STRING };

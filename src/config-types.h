@@ -25,6 +25,7 @@ typedef void (*conf_format_fn)(const struct conf_key *k, const void *field, char
 struct conf_type {
 	conf_parse_fn parse;
 	conf_format_fn format;
+	enum config_value_kind kind; /* how the HTTP API's JSON spells a value */
 };
 
 /* Row flags besides the CONFIG_APPLY_* bits. */
@@ -53,4 +54,4 @@ static inline bool conf_is_blank(char c)
 }
 
 extern const struct conf_type conf_enum, conf_bool, conf_uint, conf_seconds, conf_utc_offset, conf_string,
-    conf_token, conf_path, conf_listen, conf_broker;
+    conf_token, conf_path, conf_listen, conf_broker, conf_ipv4, conf_netmask;

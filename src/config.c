@@ -47,6 +47,16 @@ static const char *const grid_names[] = {
 	[DECODE_GRID_DELTA] = "delta",
 };
 
+static const char *const netif_names[_CONFIG_NETIF_MAX] = {
+	[CONFIG_NETIF_ETHERNET] = "Ethernet",
+	[CONFIG_NETIF_WIFI] = "WiFi",
+};
+
+static const char *const ip_mode_names[_CONFIG_IP_MODE_MAX] = {
+	[CONFIG_IP_MODE_DHCP] = "DHCP",
+	[CONFIG_IP_MODE_STATIC] = "Static",
+};
+
 static const char *const log_level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
@@ -88,6 +98,17 @@ static const struct conf_key conf_keys[] = {
 	KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),
 	KEY("HTTP", "Password", &conf_string, "", http_password, CONFIG_APPLY_HTTP,
 	    .flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("HTTP", "PasswordFile", &conf_path, "", http_password_file, CONFIG_APPLY_HTTP,
+	    .flags = CONF_EMPTY_OK),
+	KEY("HTTP", "Certificate", &conf_path, "", http_certificate, CONFIG_APPLY_HTTP,
+	    .flags = CONF_EMPTY_OK),
+	KEY("HTTP", "Key", &conf_path, "", http_key, CONFIG_APPLY_HTTP, .flags = CONF_EMPTY_OK),
+	KEY("HTTP", "MaxConnections", &conf_uint, "32", http_max_connections, CONFIG_APPLY_HTTP, .min = 1,
+	    .max = 1024),
+	KEY("HTTP", "MaxConnectionsPerIP", &conf_uint, "8", http_max_per_ip, CONFIG_APPLY_HTTP, .min = 1,
+	    .max = 1024),
+	KEY("HTTP", "Timeout", &conf_seconds, "30", http_timeout_sec, CONFIG_APPLY_HTTP, .min = 1,
+	    .max = 3600),
 
 	KEY("MQTT", "Enabled", &conf_bool, "no", mqtt_enabled, CONFIG_APPLY_MQTT),
 	KEY("MQTT", "Broker", &conf_broker, "", mqtt_broker, CONFIG_APPLY_MQTT),
@@ -98,6 +119,22 @@ static const struct conf_key conf_keys[] = {
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
 	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
+
+	/* Stored for the operating system's network configuration: nothing to apply. */
+	KEY("Network", "DefaultNetIf", &conf_enum, "Ethernet", netif, 0, NAMES(netif_names)),
+	KEY("Network", "EthernetIpMode", &conf_enum, "DHCP", eth.mode, 0, NAMES(ip_mode_names)),
+	KEY("Network", "EthernetAddress", &conf_ipv4, "", eth.address, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "EthernetNetmask", &conf_netmask, "24", eth.prefix, 0),
+	KEY("Network", "EthernetGateway", &conf_ipv4, "", eth.gateway, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "EthernetDNS", &conf_ipv4, "", eth.dns, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiSSID", &conf_string, "", wifi_ssid, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiPassword", &conf_string, "", wifi_password, 0,
+	    .flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("Network", "WiFiIpMode", &conf_enum, "DHCP", wifi.mode, 0, NAMES(ip_mode_names)),
+	KEY("Network", "WiFiAddress", &conf_ipv4, "", wifi.address, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiNetmask", &conf_netmask, "24", wifi.prefix, 0),
+	KEY("Network", "WiFiGateway", &conf_ipv4, "", wifi.gateway, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiDNS", &conf_ipv4, "", wifi.dns, 0, .flags = CONF_EMPTY_OK),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -276,9 +313,10 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	if (known)
 		report(ps, line, NULL, NULL, "unknown section [%.64s], did you mean [%s]?", p + 1, known);
 	else
-		report(ps, line, NULL, NULL,
-		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT or Device",
-		       p + 1);
+		report(
+		    ps, line, NULL, NULL,
+		    "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device or Network",
+		    p + 1);
 }
 
 static void parse_assignment(struct parse_state *ps, struct config *c, unsigned line, char *p)
@@ -369,6 +407,22 @@ static void check_config(struct parse_state *ps, const struct config *c)
 		report(ps, en_line, "MQTT", "Enabled", "yes needs a Broker= in [MQTT]");
 	if (c->mqtt_enabled && !c->mqtt_site[0])
 		report(ps, en_line, "MQTT", "Enabled", "yes needs a Site= in [MQTT]");
+
+	if (c->eth.mode == CONFIG_IP_MODE_STATIC && !c->eth.address[0])
+		report(ps, ps->lines[find_key("Network", "EthernetIpMode") - conf_keys], "Network",
+		       "EthernetAddress", "EthernetIpMode=Static needs an address");
+	if (c->wifi.mode == CONFIG_IP_MODE_STATIC && !c->wifi.address[0])
+		report(ps, ps->lines[find_key("Network", "WiFiIpMode") - conf_keys], "Network", "WiFiAddress",
+		       "WiFiIpMode=Static needs an address");
+	if (c->netif == CONFIG_NETIF_WIFI && !c->wifi_ssid[0])
+		report(ps, ps->lines[find_key("Network", "DefaultNetIf") - conf_keys], "Network", "WiFiSSID",
+		       "DefaultNetIf=WiFi needs a WiFiSSID");
+	if (c->wifi_password[0] && (strlen(c->wifi_password) < 8 || strlen(c->wifi_password) > 63))
+		report(ps, ps->lines[find_key("Network", "WiFiPassword") - conf_keys], "Network",
+		       "WiFiPassword", "a WPA2 passphrase has 8 to 63 characters");
+	if (!c->http_certificate[0] != !c->http_key[0])
+		report(ps, ps->lines[find_key("HTTP", "Certificate") - conf_keys], "HTTP", "Certificate",
+		       "Certificate= and Key= go together");
 
 	/* Port 0 asks for a free port each time: two of them never clash. */
 	if (strcmp(c->modbus_listen.host, c->http_listen.host) == 0 &&
@@ -607,4 +661,49 @@ const char *config_grid_to_string(enum decode_grid g)
 struct decode_opts config_decode_opts(const struct config *c)
 {
 	return (struct decode_opts){ .std_offset_min = c->utc_offset_min, .grid = c->grid };
+}
+
+size_t config_n_keys(void)
+{
+	return N_KEYS;
+}
+
+struct config_key_info config_key_at(size_t i)
+{
+	const struct conf_key *k = &conf_keys[i];
+
+	return (struct config_key_info){
+		.section = k->section,
+		.key = k->key,
+		.kind = k->type->kind,
+		.secret = k->flags & CONF_SECRET,
+		.apply = k->apply,
+	};
+}
+
+int config_key_find(const char *section, const char *key)
+{
+	const struct conf_key *k = find_key(section, key);
+
+	return k ? (int) (k - conf_keys) : -ENOENT;
+}
+
+const char *config_get(const struct config *c, size_t i, char *buf, size_t size)
+{
+	conf_keys[i].type->format(&conf_keys[i], cfield_of(c, &conf_keys[i]), buf, size);
+	return buf;
+}
+
+int config_set(struct config *c, size_t i, const char *value, char *err, size_t errsz)
+{
+	const struct conf_key *k = &conf_keys[i];
+	struct config tmp = *c;
+	int r;
+
+	/* Parse into a copy: a failing parser may have written part of the field. */
+	r = k->type->parse(k, value, field_of(&tmp, k), err, errsz);
+	if (r < 0)
+		return r;
+	memcpy(field_of(c, k), cfield_of(&tmp, k), k->size);
+	return 0;
 }
