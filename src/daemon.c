@@ -147,10 +147,11 @@ static int daemon_load_config(struct daemon *d, struct config **ret)
 /*
  * Put a validated configuration in force: next (with the base and overrides
  * it was made from; all three taken over, base and overrides may be NULL to
- * keep the current ones). Runtime trouble in a subsystem is logged and
- * becomes that subsystem's state; the configuration is in force regardless.
+ * keep the current ones). what_done starts the log line that follows. Runtime trouble in a subsystem is
+ * logged and becomes that subsystem's state; the configuration is in force regardless.
  */
-static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides)
+static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides,
+			 const char *what_done)
 {
 	struct config *old;
 	struct httpd_settings hs;
@@ -196,7 +197,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 	if (changed & CONFIG_APPLY_MQTT)
 		daemon_mqtt_reconfigure(d);
 	config_free(old);
-	log_info("Configuration applied, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
+	log_info("%s, changed: %s", what_done, config_apply_to_string(changed, what, sizeof(what)));
 }
 
 /* Defaults, the config file, then overrides.json, all parsed and validated. */
@@ -270,7 +271,7 @@ int daemon_reload(struct daemon *d)
 		json_decref(d->overrides);
 		d->overrides = NULL;
 	}
-	daemon_apply(d, next, base, ovr);
+	daemon_apply(d, next, base, ovr, "Configuration reloaded");
 	r = 0;
 done:
 	daemon_send_status(d, "READY=1\n");
@@ -304,7 +305,7 @@ int daemon_patch_config(struct daemon *d, const char *body, size_t len, json_t *
 		return r == -EINVAL ? -EIO : r;
 	}
 	log_info("Configuration changed through the API, saved to '%s'", d->overrides_path);
-	daemon_apply(d, next, NULL, ovr);
+	daemon_apply(d, next, NULL, ovr, "Configuration applied");
 	return 0;
 }
 

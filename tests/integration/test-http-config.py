@@ -121,7 +121,7 @@ def main():
         d.write_config(text.replace("[Modbus]\n", "[Modbus]\nMaxClients=7\n"))
         d.signal(signal.SIGHUP)
         i, _ = d.wait_for(r"Reloading the configuration", mark)
-        i, _ = d.wait_for(r"Configuration applied", i or mark)
+        i, _ = d.wait_for(r"Configuration reloaded", i or mark)
         st, c = api.json("GET", "/api/v1/config")
         tap.ok(i is not None and c["Modbus"]["MaxClients"] == 7 and c["MeterType"] == "SunSpec" and
                c["MQTT"]["Site"] == "s1", "SIGHUP: file change in force, overrides kept (%r)" % c.get("Modbus"))
