@@ -216,7 +216,7 @@ static int apply_object(struct config *c, const json_t *obj, const char *prefix,
 		r = n < 0 || (size_t) n >= sizeof(path) || strlen(name) != name_len ? -ENOENT
 										    : lookup_path(path);
 		if (r == -ENOENT) {
-			set_error(e, path, "%.100s: unknown key", path);
+			set_error(e, path, "%s: unknown key", path);
 			return -EINVAL;
 		}
 		if (r == -EISDIR) {
