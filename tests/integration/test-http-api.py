@@ -192,6 +192,28 @@ def main():
             tap.ok(st == 200, "[HTTP] PasswordFile= is read (%r)" % st)
         stop_and_check(tap, d, "PasswordFile")
 
+    # Socket activation: the listener named "http" comes from systemd, and
+    # survives server restarts caused by PATCH.
+    with Workdir() as w:
+        listener = httpapi.loopback_listener()
+        port = listener.getsockname()[1]
+        d = w.add(httpapi.ActivatedDaemon(binary, w.path, httpapi.http_config(w.join("meter")), listener))
+        listener.close()
+        tap.on_failure = [lambda: d.dump(tap)]
+        i, m = d.wait_for(httpapi.HTTP_RX + r" \(socket activation\)")
+        tap.ok(i is not None and int(m.group(1)) == port, "activated: serves on the socket from systemd")
+        api = Api(port)
+        st, _ = api.json("PATCH", "/api/v1/config", {"HTTP": {"Timeout": 11, "Listen": "127.0.0.1:1"}})
+        tap.ok(st == 200, "activated: PATCH of HTTP Timeout and Listen (%r)" % st)
+        i, _ = d.wait_for(r"socket comes from systemd")
+        tap.ok(i is not None, "activated: a new Listen is logged as not applicable")
+        for k in range(3):
+            st, _ = api.json("PATCH", "/api/v1/config", {"HTTP": {"Timeout": 12 + k}})
+        st, c = api.json("GET", "/api/v1/config")
+        tap.ok(st == 200 and c["HTTP"]["Timeout"] == 14, "activated: still serving on the same socket after "
+               "four server restarts (%r)" % st)
+        stop_and_check(tap, d, "socket activation")
+
     return tap.done()
 
 
