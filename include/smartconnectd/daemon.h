@@ -5,8 +5,9 @@
  * shutdown is the same list reversed in daemon_free().
  *
  * Signals: SIGTERM and SIGINT stop the loop (exit status 0); SIGHUP reloads
- * the config file and overrides.json as a transaction: parse and validate all of it, and only
- * then apply what changed; on any error the running configuration stays.
+ * the config file and overrides.json as a transaction: parse and validate
+ * all of it, and only then apply what changed; on any error the running
+ * configuration stays.
  * systemd is told READY=1 once the meter's first open attempt is done (a
  * missing meter is a state, not a failure), STATUS= in words on every change,
  * RELOADING=1/READY=1 around a reload and STOPPING=1 on the way out.
