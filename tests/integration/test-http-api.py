@@ -6,6 +6,7 @@ any response. Also: no password means no API (and a log line), and the
 password file in the state directory or at [HTTP] PasswordFile."""
 
 import os
+import signal
 import time
 
 import harness
@@ -164,6 +165,12 @@ def main():
         i, _ = feed_until(d, pty, harness.testdata(DSMR50), TELEGRAM_RX)
         tap.ok(i is not None, "no password: the meter is still read")
         tap.ok(d.wait_for(httpapi.HTTP_RX, 0, 0.5)[0] is None, "no password: no HTTP listener")
+        # A password arrives with a reload: the API comes up.
+        d.write_config(httpapi.http_config(link))
+        d.signal(signal.SIGHUP)
+        i, m = d.wait_for(httpapi.HTTP_RX)
+        st = Api(int(m.group(1))).call("GET", "/api/v1/status")[0] if m else None
+        tap.ok(st == 200, "no password, then SIGHUP with one: the API is served (%r)" % st)
         stop_and_check(tap, d, "no password")
 
     # The password file in the state directory (written by the package).
