@@ -349,14 +349,14 @@ int netcheck_start(struct netcheck *n, const struct netcheck_settings *s)
 	return sd_event_source_set_enabled(n->round, SD_EVENT_ON);
 }
 
-bool netcheck_gateway_reachable(const struct netcheck *n)
+int netcheck_gateway_reachable(const struct netcheck *n)
 {
-	return n && n->gw.known && n->gw.reachable;
+	return n && n->gw.known ? n->gw.reachable : -1;
 }
 
-bool netcheck_internet_reachable(const struct netcheck *n)
+int netcheck_internet_reachable(const struct netcheck *n)
 {
-	return n && n->inet.known && n->inet.reachable;
+	return n && n->inet.known ? n->inet.reachable : -1;
 }
 
 const struct netcheck_counters *netcheck_counters(const struct netcheck *n)

@@ -15,6 +15,8 @@ packages=(
         python3 valgrind clang llvm libclang-rt-14-dev
         mbpoll python3-pymodbus python3-serial-asyncio
         mosquitto mosquitto-clients openssl python3-paho-mqtt
+        # HTTP API tests: curl as the client, openssl for a self-signed certificate
+        curl openssl
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
         lintian man-db systemd-container # tests/package/, tests/tools/test-man.py

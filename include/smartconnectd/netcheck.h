@@ -49,9 +49,10 @@ int netcheck_start(struct netcheck *n, const struct netcheck_settings *s);
 /* Stop probing; counters are kept. */
 void netcheck_stop(struct netcheck *n);
 
-/* The result of the last finished probe; false before the first one. */
-bool netcheck_gateway_reachable(const struct netcheck *n);
-bool netcheck_internet_reachable(const struct netcheck *n);
+/* The result of the last finished probe: 1 reachable, 0 not, -1 unknown (no
+ * probe finished yet, or none configured). NULL-safe. */
+int netcheck_gateway_reachable(const struct netcheck *n);
+int netcheck_internet_reachable(const struct netcheck *n);
 
 /* Borrowed; counts finished probes since netcheck_new(). NULL-safe: zeros. */
 const struct netcheck_counters *netcheck_counters(const struct netcheck *n);
