@@ -73,7 +73,8 @@ def check_endpoints(tap, api, d, pty):
 
     st, s = api.json("GET", "/api/v1/status")
     ok = st == 200 and isinstance(s, dict)
-    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus"}, "status: the five sections")
+    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough"},
+           "status: the six sections")
     if ok:
         tap.ok(set(s["system"]) == {"serial", "version", "uptime", "hostname"}, "status.system keys")
         m = s["meter"]
