@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "smartconnectd/httpd.h"
+#include "smartconnectd/listener.h"
 #include "smartconnectd/log.h"
 #include "web-page.h"
 
@@ -773,41 +774,7 @@ static void srv_retire(struct httpd_srv *srv)
 
 static int httpd_bind(struct httpd *h)
 {
-	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *ai = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	char port[8];
-	int r, one = 1;
-
-	snprintf(port, sizeof(port), "%u", h->cfg_port);
-	r = getaddrinfo(*h->host ? h->host : NULL, port, &hints, &ai);
-	if (r != 0)
-		return log_error_errno(EINVAL, "HTTP Listen address %s: %s", h->host, gai_strerror(r));
-
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0)
-		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, HTTPD_BACKLOG) < 0)
-		r = -errno;
-	freeaddrinfo(ai);
-	if (r < 0)
-		return log_error_errno(r, "Cannot listen for HTTP on %s:%u: %m", h->host, h->cfg_port);
-	h->listen_fd = TAKE_FD(fd);
-	return 0;
-}
-
-static uint16_t sock_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *) &ss, &sl) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *) &ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *) &ss)->sin6_port);
-	return 0;
+	return listener_bind("HTTP", h->host, h->cfg_port, HTTPD_BACKLOG, &h->listen_fd);
 }
 
 int httpd_new(sd_event *e, const struct httpd_ops *ops, void *userdata, struct httpd **ret)
@@ -866,13 +833,12 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 	snprintf(h->host, sizeof(h->host), "%s", s->host ?: "");
 	h->cfg_port = s->port;
 	if (listen_fd >= 0) {
-		int flags = fcntl(listen_fd, F_GETFL);
-
+		r = listener_adopt("HTTP", listen_fd); /* closes it on failure */
+		if (r < 0)
+			return r;
 		h->listen_fd = listen_fd;
 		h->activated = true;
-		if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
-			return log_error_errno(errno, "Cannot use the HTTP socket from systemd: %m");
-		h->port = sock_port(h->listen_fd);
+		h->port = listener_port(h->listen_fd);
 	}
 
 	r = material_load(s, &h->mat);
@@ -888,7 +854,7 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 		r = httpd_bind(h);
 		if (r < 0)
 			return r;
-		h->port = sock_port(h->listen_fd);
+		h->port = listener_port(h->listen_fd);
 	}
 	return httpd_serve(h);
 }
@@ -948,7 +914,7 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 		}
 		if (old_fd >= 0)
 			close(old_fd);
-		h->port = sock_port(h->listen_fd);
+		h->port = listener_port(h->listen_fd);
 	}
 	return httpd_serve(h);
 }
