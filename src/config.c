@@ -36,9 +36,10 @@ struct conf_type {
 
 /* Row flags besides the CONFIG_APPLY_* bits. */
 enum {
-	CONF_SECRET = 1u << 0,   /* never echoed in messages, hidden in dumps */
-	CONF_EMPTY_OK = 1u << 1, /* an empty value is valid */
-	CONF_NO_COLON = 1u << 2, /* HTTP basic auth user names cannot contain ':' */
+	CONF_SECRET = 1u << 0,    /* never echoed in messages, hidden in dumps */
+	CONF_EMPTY_OK = 1u << 1,  /* an empty value is valid */
+	CONF_NO_COLON = 1u << 2,  /* HTTP basic auth user names cannot contain ':' */
+	CONF_DNS_LABEL = 1u << 3, /* one DNS label: letters, digits, inner '-', at most 63 */
 };
 
 struct conf_key {
@@ -351,6 +352,20 @@ static int parse_token(const struct conf_key *k, const char *value, void *field,
 	return set_string(value, field, k->size, err, errsz);
 }
 
+/* A host name label (RFC 1123): it becomes "<label>.local". */
+static int parse_dns_label(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 63 || value[0] == '-' || value[n - 1] == '-' || strchr(value, '.') ||
+	    strchr(value, '_')) {
+		snprintf(err, errsz,
+			 "'%.64s' is not a host name label: 1 to 63 letters, digits and inner '-'", value);
+		return -EINVAL;
+	}
+	return parse_token(k, value, field, err, errsz);
+}
+
 static int parse_path(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
 	int r;
@@ -555,6 +570,7 @@ static const struct conf_type conf_seconds = { parse_seconds, format_uint };
 static const struct conf_type conf_utc_offset = { parse_utc_offset, format_utc_offset };
 static const struct conf_type conf_string = { parse_string, format_string };
 static const struct conf_type conf_token = { parse_token, format_string };
+static const struct conf_type conf_dns_label = { parse_dns_label, format_string };
 static const struct conf_type conf_path = { parse_path, format_string };
 static const struct conf_type conf_listen = { parse_listen, format_listen };
 static const struct conf_type conf_broker = { parse_broker, format_broker };
@@ -573,6 +589,8 @@ static const struct conf_type conf_broker = { parse_broker, format_broker };
 /* Grouped by section, in the order of the shipped file. */
 static const struct conf_key conf_keys[] = {
 	KEY("Daemon", "LogLevel", &conf_enum, "info", log_level, CONFIG_APPLY_LOG, NAMES(log_level_names)),
+	KEY("Daemon", "LogSummaryInterval", &conf_seconds, "60", log_summary_sec,
+	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV, .min = 1, .max = 86400),
 
 	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
 	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, NAMES(protocol_names)),
@@ -604,7 +622,10 @@ static const struct conf_key conf_keys[] = {
 	    .flags = CONF_SECRET | CONF_EMPTY_OK),
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
-	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
+	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MDNS),
+
+	KEY("mDNS", "Enabled", &conf_bool, "yes", mdns_enabled, CONFIG_APPLY_MDNS),
+	KEY("mDNS", "Name", &conf_dns_label, "smart-connect", mdns_name, CONFIG_APPLY_MDNS),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -1024,7 +1045,7 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log", "tty", "meter", "modbus", "http", "mqtt" };
+	static const char *const names[] = { "log", "tty", "meter", "modbus", "http", "mqtt", "mdns" };
 	size_t n = 0;
 
 	buf[0] = '\0';

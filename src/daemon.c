@@ -17,6 +17,7 @@
 #include "smartconnectd/daemon.h"
 #include "smartconnectd/log.h"
 #include "smartconnectd/mbsrv.h"
+#include "smartconnectd/mdns.h"
 #include "smartconnectd/meter.h"
 #include "smartconnectd/sdglue.h"
 #include "smartconnectd/serial.h"
@@ -37,6 +38,7 @@ struct daemon {
 	struct store *store;
 	struct meter *meter;
 	struct mbsrv *mbsrv;
+	struct mdns *mdns;     /* NULL with [mDNS] Enabled=no */
 	struct sdglue_fds fds; /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
@@ -49,12 +51,39 @@ static void daemon_apply_log_level(const struct daemon *d, const struct config *
 	log_set_max_level(d->log_level_override >= 0 ? d->log_level_override : c->log_level);
 }
 
+/* One STATUS= line from its parts, in order, "; " between them; empty parts
+ * (nothing worth saying) are left out. */
+static void daemon_status_line(char *buf, size_t size, const char *const *parts, size_t n)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && k < size; i++)
+		if (parts[i] && parts[i][0])
+			k += (size_t) snprintf(buf + k, size - k, "%s%s", k ? "; " : "", parts[i]);
+}
+
+static const char *daemon_modbus_status(const struct daemon *d, char *buf, size_t size)
+{
+	unsigned n = d->mbsrv ? mbsrv_clients(d->mbsrv) : 0;
+
+	buf[0] = '\0';
+	if (n > 0)
+		snprintf(buf, size, "%u Modbus client%s", n, n == 1 ? "" : "s");
+	return buf;
+}
+
 static void daemon_send_status(struct daemon *d, const char *extra)
 {
-	char status[STATUS_MAX];
+	char meter[128], modbus[64], status[STATUS_MAX];
+	const char *const parts[] = {
+		meter_status(d->meter, meter, sizeof(meter)),
+		/* MQTT: its status string goes here. */
+		daemon_modbus_status(d, modbus, sizeof(modbus)),
+	};
 	int r;
 
-	meter_status(d->meter, status, sizeof(status));
+	daemon_status_line(status, sizeof(status), parts, ARRAY_SIZE(parts));
 	if (!extra && strcmp(status, d->status) == 0)
 		return;
 	snprintf(d->status, sizeof(d->status), "%s", status);
@@ -62,6 +91,15 @@ static void daemon_send_status(struct daemon *d, const char *extra)
 	r = sd_notifyf(0, "%sSTATUS=%s", extra ?: "", status);
 	if (r < 0)
 		log_debug_errno(r, "Failed to notify the service manager, ignoring: %m");
+}
+
+static void daemon_on_modbus_clients(struct mbsrv *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
 }
 
 static void daemon_on_meter_state(struct meter *m, void *userdata)
@@ -83,7 +121,41 @@ static struct mbsrv_settings daemon_mbsrv_settings(const struct daemon *d, const
 		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
 		.stale_policy = (enum mbsrv_stale_policy) c->modbus_stale_policy,
 		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
+		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
 	};
+}
+
+static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
+{
+	return (struct mdns_settings){
+		.name = d->config->mdns_name,
+		.serial = d->serial,
+		.version = PACKAGE_VERSION,
+		/* The configured port until an HTTP server reports the one it bound. */
+		.http_port = d->config->http_listen.port,
+		.modbus_port = mbsrv_port(d->mbsrv),
+	};
+}
+
+/* Start, update or stop the announcements to match the running config. */
+static int daemon_apply_mdns(struct daemon *d)
+{
+	struct mdns_settings ms = daemon_mdns_settings(d);
+	int r;
+
+	if (!d->config->mdns_enabled) {
+		if (d->mdns)
+			log_info("mDNS: disabled, withdrawing the announcements");
+		d->mdns = mdns_free(d->mdns);
+		return 0;
+	}
+	if (d->mdns)
+		return mdns_reconfigure(d->mdns, &ms);
+
+	r = mdns_new(d->event, &ms, &d->mdns);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up mDNS: %m");
+	return mdns_start(d->mdns);
 }
 
 static void daemon_on_config_error(const char *message, void *userdata)
@@ -146,6 +218,11 @@ int daemon_reload(struct daemon *d)
 		r = mbsrv_reconfigure(d->mbsrv, &ms);
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
+	}
+	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
+		r = daemon_apply_mdns(d);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the mDNS settings, ignoring: %m");
 	}
 	log_info("Configuration reloaded, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
 	r = 0;
@@ -258,13 +335,23 @@ int daemon_start(struct daemon *d)
 	r = mbsrv_new(d->event, d->store, &ms, &d->mbsrv);
 	if (r < 0)
 		return log_oom();
+	mbsrv_set_clients_callback(d->mbsrv, daemon_on_modbus_clients, d);
 	r = mbsrv_start(d->mbsrv, d->fds.modbus);
 	d->fds.modbus = -1; /* taken over, also on failure */
 	if (r < 0)
 		return r;
+
+	/* 6. HTTP takes d->fds.http here. */
+	if (d->fds.http >= 0)
+		log_warning("Not using the 'http' socket from systemd: this build has no HTTP server");
 	sdglue_close_fds(&d->fds);
 
-	/* 6. Tell systemd. */
+	/* 7. mDNS, once the ports are known. */
+	r = daemon_apply_mdns(d);
+	if (r < 0)
+		return r;
+
+	/* 8. Tell systemd. */
 	d->ready = true;
 	daemon_send_status(d, "READY=1\n");
 	log_info("smartconnectd " PACKAGE_VERSION " running");
@@ -287,6 +374,7 @@ struct daemon *daemon_free(struct daemon *d)
 		return NULL;
 
 	/* Reverse of daemon_start(). */
+	d->mdns = mdns_free(d->mdns);
 	d->mbsrv = mbsrv_free(d->mbsrv);
 	if (d->meter)
 		meter_stop(d->meter);

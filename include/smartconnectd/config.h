@@ -77,6 +77,7 @@ enum {
 	CONFIG_APPLY_MBSRV = 1u << 3,
 	CONFIG_APPLY_HTTP = 1u << 4,
 	CONFIG_APPLY_MQTT = 1u << 5,
+	CONFIG_APPLY_MDNS = 1u << 6,
 };
 
 /* "host:port"; an IPv6 host is written in brackets, stored without. */
@@ -96,7 +97,8 @@ struct config_broker {
 
 struct config {
 	/* [Daemon] */
-	int log_level; /* LogLevel: LOG_ERR .. LOG_DEBUG */
+	int log_level;            /* LogLevel: LOG_ERR .. LOG_DEBUG */
+	uint32_t log_summary_sec; /* LogSummaryInterval: repeated errors summarised this often */
 
 	/* [Meter] */
 	char device[CONFIG_PATH_MAX];  /* Device: absolute path of the tty */
@@ -126,6 +128,10 @@ struct config {
 
 	/* [Device] */
 	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */
+
+	/* [mDNS] */
+	bool mdns_enabled;                /* Enabled */
+	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */
 };
 
 /* Receives one complete error message, e.g.
