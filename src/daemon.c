@@ -35,6 +35,7 @@ struct daemon {
 
 	sd_event *event;
 	sd_event_source *sig_term, *sig_int, *sig_hup;
+	sd_event_source *watchdog;
 	struct store *store;
 	struct meter *meter;
 	struct mbsrv *mbsrv;
@@ -297,9 +298,9 @@ int daemon_start(struct daemon *d)
 	r = sd_event_default(&d->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
-	r = sd_event_set_watchdog(d->event, true);
+	r = sdglue_watchdog_start(d->event, &d->watchdog);
 	if (r < 0)
-		log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+		return r;
 
 	r = daemon_add_signal(d, &d->sig_term, SIGTERM);
 	if (r < 0)
@@ -381,6 +382,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->meter = meter_free(d->meter);
 	d->store = store_free(d->store);
 	sdglue_close_fds(&d->fds);
+	d->watchdog = sd_event_source_disable_unref(d->watchdog);
 	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
 	d->sig_int = sd_event_source_disable_unref(d->sig_int);
 	d->sig_term = sd_event_source_disable_unref(d->sig_term);
