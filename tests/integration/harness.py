@@ -159,7 +159,7 @@ class Notify:
 
 # Runs in the child between fork and the daemon's exec, so the daemon keeps its
 # pid: moves the listening sockets to 3, 4, ... and sets the variables that
-# must hold the daemon's own pid (LISTEN_PID, WATCHDOG_PID).
+# must hold the daemon's own pid (LISTEN_PID unless given, WATCHDOG_PID).
 EXEC_WRAPPER = r"""
 import fcntl, os, sys
 n = int(sys.argv[1])
@@ -169,8 +169,8 @@ for i, fd in enumerate(fds):
     os.close(fd)
 env = dict(os.environ)
 if n:
-    env["LISTEN_FDS"] = str(n)
-    env["LISTEN_PID"] = str(os.getpid())
+    env.setdefault("LISTEN_FDS", str(n))
+    env.setdefault("LISTEN_PID", str(os.getpid()))
 for var in filter(None, sys.argv[2 + n].split(",")):
     env[var] = str(os.getpid())
 os.execve(sys.argv[3 + n], sys.argv[3 + n:], env)
@@ -191,6 +191,7 @@ class Daemon:
         self.config = os.path.join(workdir, name)
         self.write_config(config_text)
         self.lines = []
+        self.times = []  # when each line arrived (time.monotonic())
         self.cond = threading.Condition()
         environ = dict(os.environ)
         for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
@@ -238,6 +239,7 @@ class Daemon:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 with self.cond:
                     self.lines.append(line)
+                    self.times.append(time.monotonic())
                     self.cond.notify_all()
         except OSError:
             pass  # a pty's master reads EIO once the daemon has gone
