@@ -4,8 +4,7 @@
 modbus and http), and with LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID set by the
 test itself (names in the other order, plus a socket of an unknown name);
 LISTEN_PID of another process is not ours; then the same daemon without any
-of it. Modbus must answer on the socket it was given; the HTTP socket is
-taken over by the HTTP server or closed with a warning."""
+of it. Modbus and the HTTP API must answer on the sockets they were given."""
 
 import os
 import shutil
@@ -13,9 +12,10 @@ import socket
 import struct
 
 import harness
+import httpapi
 from harness import Daemon, Notify, Tap, Workdir, stop_and_check
 
-HTTP_RX = r"Not using the 'http' socket from systemd"
+HTTP_RX = r"HTTP API on port (\d+)( \(socket activation\))?"
 
 
 def free_port():
@@ -46,17 +46,14 @@ def modbus_answers(port):
     return tid == 0x1234 and proto == 0 and (fc == 4 or (fc == 0x84 and rsp[8] == 0x0B))
 
 
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=harness.TIMEOUT).close()
-        return False
-    except ConnectionRefusedError:
-        return True
+def http_answers(port):
+    st, body = httpapi.Api(port).json("GET", "/api/v1/status")
+    return st == 200 and isinstance(body, dict)
 
 
 def start(w, binary, name, trigger=None, **kw):
     notify = w.add(Notify(w.join("notify-" + name)))
-    d = w.add(Daemon(binary, w.path, harness.config(w.join("nothing-here")), notify=notify, **kw))
+    d = w.add(Daemon(binary, w.path, httpapi.http_config(w.join("nothing-here")), notify=notify, **kw))
     if trigger:
         trigger(d)
     i, _ = notify.wait_for(lambda m: m.get("READY") == "1")
@@ -68,8 +65,10 @@ def check_activated(tap, d, name, modbus, http):
     tap.ok(m is not None and int(m.group(1)) == modbus and m.group(2),
            "%s: Modbus serves the activated socket on port %d (%r)" % (name, modbus, m and m.group(0)))
     tap.ok(modbus_answers(modbus), "%s: Modbus answers on port %d" % (name, modbus))
-    i, _ = d.wait_for(HTTP_RX)
-    tap.ok(i is not None and refused(http), "%s: the http socket is closed with a warning" % name)
+    _, m = d.wait_for(HTTP_RX)
+    tap.ok(m is not None and int(m.group(1)) == http and m.group(2),
+           "%s: HTTP serves the activated socket on port %d (%r)" % (name, http, m and m.group(0)))
+    tap.ok(http_answers(http), "%s: HTTP answers GET /api/v1/status on port %d" % (name, http))
 
 
 def socket_activate(tap, binary):
@@ -138,6 +137,9 @@ def plain(tap, binary):
         _, m = d.wait_for(r"Modbus TCP server on port (\d+)( \(socket activation\))?")
         tap.ok(m is not None and not m.group(2), "without activation: Modbus binds its configured address")
         tap.ok(m is not None and modbus_answers(int(m.group(1))), "without activation: Modbus answers")
+        _, m = d.wait_for(HTTP_RX)
+        tap.ok(m is not None and not m.group(2) and http_answers(int(m.group(1))),
+               "without activation: HTTP binds its configured address and answers")
         tap.ok(not any("socket from systemd" in l for l in d.lines), "without activation: no socket warning")
         stop_and_check(tap, d, "without activation")
 

@@ -22,6 +22,7 @@ import sys
 import time
 
 import harness
+import httpapi
 from harness import Daemon, Notify, Tap, Workdir, stop_and_check
 
 SERIAL = "SC0042"
@@ -191,7 +192,9 @@ def config(w, name=None):
     if name:
         extra += "\n[mDNS]\nName=%s\n" % name
     text = harness.config(w.join("nothing-here"), extra=extra)
-    return text.replace("[HTTP]\nListen=127.0.0.1:0", "[HTTP]\nListen=127.0.0.1:%d" % HTTP_PORT)
+    # A password, so the HTTP API serves (and is announced).
+    return text.replace("[HTTP]\nListen=127.0.0.1:0",
+                        "[HTTP]\nListen=127.0.0.1:%d\nPassword=%s" % (HTTP_PORT, httpapi.PASSWORD))
 
 
 def lifecycle(tap, binary):
@@ -221,6 +224,8 @@ def lifecycle(tap, binary):
                           (HTTP_PORT, modbus_port))
         tap.ok(i is not None, "the daemon announces once avahi-daemon runs")
         check_announced(tap, "late avahi", "smart-connect", modbus_port)
+        st, _ = httpapi.Api(HTTP_PORT).json("GET", "/api/v1/status")
+        tap.ok(st == 200, "the announced HTTP port answers (%r)" % st)
 
         # avahi-daemon goes and comes back.
         mark = d.count()
