@@ -253,15 +253,14 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		json_decref(d->overrides);
 		d->overrides = overrides;
 	}
-	if (changed & CONFIG_APPLY_MBSRV) {
-		struct mbsrv_settings ms;
-
+	/* Always: the server borrows strings of the configuration, and the old
+	 * one is freed below. Unchanged settings cost a register refill. */
+	if (changed & CONFIG_APPLY_MBSRV)
 		serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
-		ms = daemon_mbsrv_settings(d, d->config);
-		r = mbsrv_reconfigure(d->mbsrv, &ms);
-		if (r < 0)
-			log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
-	}
+	struct mbsrv_settings ms = daemon_mbsrv_settings(d, d->config);
+	r = mbsrv_reconfigure(d->mbsrv, &ms);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
 	/* Always: the password, certificate and key files are re-read. */
 	hs = daemon_httpd_settings(d, d->config);
 	r = httpd_reconfigure(d->httpd, &hs);
@@ -323,6 +322,7 @@ int daemon_load_overrides(struct daemon *d)
 		return log_error_errno(r, "%s%s%s", e.message, e.field[0] ? ", field " : "", e.field);
 	base = d->config;
 	d->config = next;
+	config_free(d->base);
 	d->base = base;
 	d->overrides = ovr;
 	log_info("Settings from '%s' override the configuration file", d->overrides_path);

@@ -79,8 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(!next && !out);
 		if (r == -EINVAL) {
 			assert(e.message[0] && !strchr(e.message, '\n'));
-			assert(!strstr(e.message, "fuzz-mqtt-secret") &&
-			       !strstr(e.message, "fuzz-http-secret"));
+			/* The base's secrets are never echoed (the patch's own text may be). */
+			if (!memmem(data, size, "fuzz-", 5))
+				assert(!strstr(e.message, "fuzz-mqtt-secret") &&
+				       !strstr(e.message, "fuzz-http-secret"));
 			if (e.field[0])
 				assert(strstr(e.message, e.field));
 		}
