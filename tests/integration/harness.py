@@ -234,8 +234,12 @@ class Daemon:
         os.rename(tmp, self.config)
 
     def _read(self):
+        # Subclasses that start the process themselves set only proc and lines.
+        src = getattr(self, "err", None) or self.proc.stderr
+        if not hasattr(self, "times"):
+            self.times = []
         try:
-            for raw in self.err:
+            for raw in src:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 with self.cond:
                     self.lines.append(line)
