@@ -10,7 +10,11 @@
 #include <avahi-common/error.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +38,9 @@ struct mdns {
 	AvahiClient *client;
 	AvahiEntryGroup *group;
 	sd_event_source *retry; /* a new client after losing the old one */
+	int nl_fd;              /* rtnetlink, address changes */
+	sd_event_source *nl_io, *nl_settle;
+	uint64_t addr_sig; /* of the addresses announced */
 	uint64_t retry_usec;
 	int last_error; /* of the last failed client, so a retry loop logs once */
 	bool waiting;   /* "not running, waiting" logged */
@@ -93,6 +100,49 @@ static bool mdns_rename(struct mdns *m)
 	return true;
 }
 
+/* The address of an interface that is up, in avahi's form; false for others. */
+static bool mdns_address_of(const struct ifaddrs *i, AvahiAddress *a, unsigned *ret_idx)
+{
+	if (!i->ifa_addr || !(i->ifa_flags & IFF_UP))
+		return false;
+	*a = (AvahiAddress){ 0 };
+	if (i->ifa_addr->sa_family == AF_INET) {
+		a->proto = AVAHI_PROTO_INET;
+		memcpy(&a->data.ipv4.address, &((const struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
+	} else if (i->ifa_addr->sa_family == AF_INET6) {
+		a->proto = AVAHI_PROTO_INET6;
+		memcpy(a->data.ipv6.address, &((const struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
+	} else
+		return false;
+	*ret_idx = if_nametoindex(i->ifa_name);
+	return *ret_idx != 0;
+}
+
+/* Which addresses the host has, as one number that does not depend on their
+ * order: lifetime updates (every IPv6 router advertisement) leave it alone. */
+static uint64_t mdns_address_signature(void)
+{
+	struct ifaddrs *list = NULL;
+	uint64_t sig = 0;
+
+	if (getifaddrs(&list) < 0)
+		return 0;
+	for (struct ifaddrs *i = list; i; i = i->ifa_next) {
+		AvahiAddress a;
+		unsigned idx;
+		uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+		if (!mdns_address_of(i, &a, &idx))
+			continue;
+		h = (h ^ idx) * 1099511628211ULL;
+		for (size_t k = 0; k < sizeof(a); k++)
+			h = (h ^ ((const uint8_t *) &a)[k]) * 1099511628211ULL;
+		sig += h;
+	}
+	freeifaddrs(list);
+	return sig;
+}
+
 /* Address records for every address of every interface that is up, each on
  * its own interface: a loopback address is never announced on the LAN. */
 static int mdns_add_addresses(AvahiEntryGroup *g, const char *fqdn)
@@ -104,23 +154,11 @@ static int mdns_add_addresses(AvahiEntryGroup *g, const char *fqdn)
 		return log_warning_errno(errno, "mDNS: cannot list the host's addresses: %m");
 
 	for (struct ifaddrs *i = list; i; i = i->ifa_next) {
-		AvahiAddress a = { 0 };
+		AvahiAddress a;
 		unsigned idx;
 
-		if (!i->ifa_addr || !(i->ifa_flags & IFF_UP))
+		if (!mdns_address_of(i, &a, &idx))
 			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			a.proto = AVAHI_PROTO_INET;
-			memcpy(&a.data.ipv4.address, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			a.proto = AVAHI_PROTO_INET6;
-			memcpy(a.data.ipv6.address, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
-		} else
-			continue;
-		idx = if_nametoindex(i->ifa_name);
-		if (idx == 0)
-			continue;
-
 		r = avahi_entry_group_add_address(g, (AvahiIfIndex) idx, a.proto, AVAHI_PUBLISH_NO_REVERSE,
 						  fqdn, &a);
 		if (r == AVAHI_ERR_COLLISION) {
@@ -185,6 +223,7 @@ static void mdns_register(struct mdns *m, AvahiClient *c)
 		}
 	}
 
+	m->addr_sig = mdns_address_signature();
 	for (;;) {
 		(void) avahi_entry_group_reset(m->group);
 		r = mdns_add_entries(m, c, m->group, fqdn, sizeof(fqdn));
@@ -323,6 +362,62 @@ static void mdns_schedule_retry(struct mdns *m)
 		log_error_errno(r, "mDNS: cannot arm the reconnect timer, not announcing: %m");
 }
 
+/* Address changes come in bursts (DHCP, IPv6 autoconfiguration): wait for quiet. */
+#define MDNS_SETTLE_USEC (1 * USEC_PER_SEC)
+
+static int mdns_on_addresses_settled(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mdns *m = userdata;
+
+	(void) s;
+	(void) usec;
+	if (!m->client || avahi_client_get_state(m->client) != AVAHI_CLIENT_S_RUNNING ||
+	    mdns_address_signature() == m->addr_sig)
+		return 0;
+	log_info("mDNS: the host's addresses changed, announcing them");
+	mdns_register(m, m->client);
+	return 0;
+}
+
+static int mdns_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct mdns *m = userdata;
+	char buf[8192];
+	int r;
+
+	(void) s;
+	(void) revents;
+	/* The messages only say that something changed: getifaddrs() tells what. */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	if (!m->nl_settle)
+		r = sd_event_add_time_relative(m->event, &m->nl_settle, CLOCK_MONOTONIC, MDNS_SETTLE_USEC, 0,
+					       mdns_on_addresses_settled, m);
+	else
+		r = sd_event_source_set_time_relative(m->nl_settle, MDNS_SETTLE_USEC);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->nl_settle, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_warning_errno(r, "mDNS: cannot follow address changes, ignoring: %m");
+	return 0;
+}
+
+/* Follow the host's addresses, so a DHCP lease after start is announced too. */
+static int mdns_watch_addresses(struct mdns *m)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+	int r;
+
+	m->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (m->nl_fd < 0 || bind(m->nl_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+		return log_warning_errno(errno, "mDNS: cannot follow address changes, ignoring: %m");
+	r = sd_event_add_io(m->event, &m->nl_io, m->nl_fd, EPOLLIN, mdns_on_netlink, m);
+	if (r < 0)
+		return log_warning_errno(r, "mDNS: cannot follow address changes, ignoring: %m");
+	return 0;
+}
+
 int mdns_new(sd_event *e, const struct mdns_settings *s, struct mdns **ret)
 {
 	_cleanup_(mdns_freep) struct mdns *m = calloc(1, sizeof(*m));
@@ -331,6 +426,7 @@ int mdns_new(sd_event *e, const struct mdns_settings *s, struct mdns **ret)
 	if (!m)
 		return -ENOMEM;
 	m->event = sd_event_ref(e);
+	m->nl_fd = -EBADF;
 	r = mdns_set(m, s);
 	if (r < 0)
 		return r;
@@ -347,6 +443,10 @@ struct mdns *mdns_free(struct mdns *m)
 	if (!m)
 		return NULL;
 	m->retry = sd_event_source_disable_unref(m->retry);
+	m->nl_settle = sd_event_source_disable_unref(m->nl_settle);
+	m->nl_io = sd_event_source_disable_unref(m->nl_io);
+	if (m->nl_fd >= 0)
+		close(m->nl_fd);
 	mdns_disconnect(m);
 	sdevent_avahi_poll_free(m->poll);
 	sd_event_unref(m->event);
@@ -357,6 +457,7 @@ struct mdns *mdns_free(struct mdns *m)
 int mdns_start(struct mdns *m)
 {
 	log_debug("mDNS: connecting to avahi-daemon");
+	(void) mdns_watch_addresses(m);
 	mdns_connect(m);
 	return 0;
 }

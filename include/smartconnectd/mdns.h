@@ -3,7 +3,8 @@
  * mDNS / DNS-SD through avahi-daemon (avahi-client on the daemon's loop):
  *   - "<Name>.local" (default smart-connect.local) as address records for the
  *     host's addresses, each on its own interface, without reverse entries
- *     (those belong to the host's own name);
+ *     (those belong to the host's own name), followed through rtnetlink so
+ *     an address that comes or goes later is announced or withdrawn;
  *   - the HTTP API as _http._tcp and the Modbus server as _modbus._tcp, both
  *     on that host name, on the ports actually bound, with TXT records
  *     serial=<serial> and version=<version> (HTTP also path=/).
@@ -18,6 +19,7 @@
  *   "mDNS: announced <fqdn>: HTTP on port <p>, Modbus on port <p>"
  *   "mDNS: avahi-daemon is not running, waiting for it"
  *   "mDNS: name '<old>' is taken, using '<new>'"
+ *   "mDNS: the host's addresses changed, announcing them"
  *
  * An adapter owned by the daemon; talks to avahi only.
  */

@@ -227,6 +227,21 @@ def lifecycle(tap, binary):
         st, _ = httpapi.Api(HTTP_PORT).json("GET", "/api/v1/status")
         tap.ok(st == 200, "the announced HTTP port answers (%r)" % st)
 
+        # A new address (a DHCP lease after start): announced again.
+        mark = d.count()
+        subprocess.run(["ip", "addr", "add", "192.0.2.99/32", "dev", "lo"], check=True)
+        k, _ = d.wait_for(r"mDNS: the host's addresses changed, announcing them", mark)
+        tap.ok(k is not None, "a new address: noticed")
+        k, _ = d.wait_for(r"mDNS: announced smart-connect\.local", k or mark)
+        addr = until(lambda: resolve("smart-connect.local"), bool)
+        tap.ok(k is not None and addr in ("127.0.0.1", "192.0.2.99"),
+               "a new address: announced again, smart-connect.local resolves (%r)" % addr)
+        mark = d.count()
+        subprocess.run(["ip", "addr", "del", "192.0.2.99/32", "dev", "lo"], check=True)
+        k, _ = d.wait_for(r"mDNS: the host's addresses changed, announcing them", mark)
+        addr = until(lambda: resolve("smart-connect.local"), lambda a: a == "127.0.0.1")
+        tap.ok(k is not None and addr == "127.0.0.1", "the address gone: no longer announced (%r)" % addr)
+
         # avahi-daemon goes and comes back.
         mark = d.count()
         avahi.close()
