@@ -88,7 +88,7 @@ static void daemon_send_status(struct daemon *d, const char *extra)
 	char meter[128], modbus[64], status[STATUS_MAX];
 	const char *const parts[] = {
 		meter_status(d->meter, meter, sizeof(meter)),
-		/* MQTT: its status string goes here. */
+		/* MQTT here, e.g. mqtt_status(d->mqtt, mqtt, sizeof(mqtt)) into a char mqtt[64]. */
 		daemon_modbus_status(d, modbus, sizeof(modbus)),
 	};
 	int r;
