@@ -11,7 +11,9 @@ dbus-daemon as the system bus:
   - SIGHUP with a new Name: the new name is announced, the old one is gone;
   - the daemon stops: everything disappears;
   - the name taken by another publisher: smart-connect-<serial> instead.
-As root it uses the namespaces directly; otherwise inside a user namespace."""
+As root it uses the namespaces directly; otherwise inside a user namespace
+(where the avahi user is mapped to root, so avahi-daemon can chown its
+runtime directory)."""
 
 import os
 import re
@@ -63,9 +65,10 @@ enable-reflector=no
 def enter_namespaces():
     """Re-run this script inside fresh namespaces; returns its exit status."""
     ns = ["unshare", "--net", "--mount", "--uts", "--fork", "--kill-child"]
+    env = dict(os.environ, SMARTCONNECT_MDNS_NS="1")
     if os.geteuid() != 0:
         ns[1:1] = ["--user", "--map-root-user"]
-    env = dict(os.environ, SMARTCONNECT_MDNS_NS="1")
+        env["SMARTCONNECT_MDNS_NS"] = "user"
     return subprocess.call(ns + [sys.executable] + sys.argv, env=env)
 
 
@@ -76,6 +79,15 @@ def setup_namespace():
     # private /run keeps them (and it) apart from any avahi of the host.
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
     os.mkdir("/run/avahi-daemon")
+    if os.environ["SMARTCONNECT_MDNS_NS"] == "user":
+        # avahi-daemon chowns its runtime directory to the avahi user, whose
+        # uid a user namespace of one uid cannot map: make it root here.
+        for name, rx in (("passwd", r"^avahi:x:\d+:\d+:"), ("group", r"^avahi:x:\d+:")):
+            with open("/etc/" + name) as f:
+                text = re.sub(rx, "avahi:x:0:0:" if name == "passwd" else "avahi:x:0:", f.read(), flags=re.M)
+            with open("/run/" + name, "w") as f:
+                f.write(text)
+            subprocess.run(["mount", "--bind", "/run/" + name, "/etc/" + name], check=True)
 
 
 class Proc:
@@ -285,7 +297,7 @@ VERSION = None
 
 def main():
     global VERSION
-    if os.environ.get("SMARTCONNECT_MDNS_NS") != "1":
+    if os.environ.get("SMARTCONNECT_MDNS_NS") not in ("1", "user"):
         return enter_namespaces()
 
     binary = os.path.abspath(harness.daemon_path())
