@@ -247,16 +247,16 @@ static void mdns_on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *
 {
 	struct mdns *m = userdata;
 	AvahiClient *c = avahi_entry_group_get_client(g);
-	char http[32] = "not announced", modbus[32] = "not announced";
+	char http[32] = "HTTP not announced", modbus[32] = "Modbus not announced";
 
 	switch (state) {
 	case AVAHI_ENTRY_GROUP_ESTABLISHED:
 		if (m->http_port)
-			snprintf(http, sizeof(http), "port %u", m->http_port);
+			snprintf(http, sizeof(http), "HTTP on port %u", m->http_port);
 		if (m->modbus_port)
-			snprintf(modbus, sizeof(modbus), "port %u", m->modbus_port);
-		log_info("mDNS: announced %s.%s: HTTP on %s, Modbus on %s", m->name,
-			 avahi_client_get_domain_name(c) ?: "local", http, modbus);
+			snprintf(modbus, sizeof(modbus), "Modbus on port %u", m->modbus_port);
+		log_info("mDNS: announced %s.%s: %s, %s", m->name, avahi_client_get_domain_name(c) ?: "local",
+			 http, modbus);
 		m->renames = 0;
 		break;
 	case AVAHI_ENTRY_GROUP_COLLISION:

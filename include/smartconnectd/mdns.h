@@ -16,7 +16,7 @@
  * and the change is logged.
  *
  * Log lines other code and tests rely on:
- *   "mDNS: announced <fqdn>: HTTP on port <p>, Modbus on port <p>"
+ *   "mDNS: announced <fqdn>: HTTP on port <p>, Modbus on port <p>" (or "HTTP not announced")
  *   "mDNS: avahi-daemon is not running, waiting for it"
  *   "mDNS: name '<old>' is taken, using '<new>'"
  *   "mDNS: the host's addresses changed, announcing them"
