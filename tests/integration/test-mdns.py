@@ -8,7 +8,9 @@ dbus-daemon as the system bus:
     serial, version and path in TXT, on the right ports, and
     smart-connect.local resolves;
   - avahi-daemon restarted: announced again;
+  - a new address on lo is announced, and withdrawn when it goes;
   - SIGHUP with a new Name: the new name is announced, the old one is gone;
+    Enabled=no withdraws everything, Enabled=yes announces again;
   - the daemon stops: everything disappears;
   - the name taken by another publisher: smart-connect-<serial> instead.
 As root it uses the namespaces directly; otherwise inside a user namespace
@@ -199,10 +201,11 @@ def check_gone(tap, what, name):
     tap.ok(addr is None, "%s: %s.local no longer resolves (%r)" % (what, name, addr))
 
 
-def config(w, name=None):
+def config(w, name=None, enabled=True):
     extra = "\n[Device]\nSerial=%s\n" % SERIAL
+    extra += "\n[mDNS]\nEnabled=%s\n" % ("yes" if enabled else "no")
     if name:
-        extra += "\n[mDNS]\nName=%s\n" % name
+        extra += "Name=%s\n" % name
     text = harness.config(w.join("nothing-here"), extra=extra)
     # A password, so the HTTP API serves (and is announced).
     return text.replace("[HTTP]\nListen=127.0.0.1:0",
@@ -272,6 +275,19 @@ def lifecycle(tap, binary):
         tap.ok(k is not None, "SIGHUP with Name=meter-gateway: announced under the new name")
         check_announced(tap, "renamed", "meter-gateway", modbus_port)
         check_gone(tap, "renamed", "smart-connect")
+
+        # Switched off and on again by SIGHUP.
+        mark = d.count()
+        d.write_config(config(w, "meter-gateway", enabled=False))
+        d.signal(signal.SIGHUP)
+        k, _ = d.wait_for(r"mDNS: disabled, withdrawing the announcements", mark)
+        tap.ok(k is not None, "SIGHUP with Enabled=no: logged")
+        check_gone(tap, "Enabled=no", "meter-gateway")
+        mark = d.count()
+        d.write_config(config(w, "meter-gateway"))
+        d.signal(signal.SIGHUP)
+        k, _ = d.wait_for(r"mDNS: announced meter-gateway\.local", mark)
+        tap.ok(k is not None, "SIGHUP with Enabled=yes: announced again")
 
         stop_and_check(tap, d, "lifecycle")
         check_gone(tap, "daemon stopped", "meter-gateway")
