@@ -277,6 +277,20 @@ static int parse_token(const struct conf_key *k, const char *value, void *field,
 	return set_string(value, field, k->size, err, errsz);
 }
 
+/* A host name label (RFC 1123): it becomes "<label>.local". */
+static int parse_dns_label(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 63 || value[0] == '-' || value[n - 1] == '-' || strchr(value, '.') ||
+	    strchr(value, '_')) {
+		snprintf(err, errsz,
+			 "'%.64s' is not a host name label: 1 to 63 letters, digits and inner '-'", value);
+		return -EINVAL;
+	}
+	return parse_token(k, value, field, err, errsz);
+}
+
 static int parse_path(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
 	int r;
@@ -638,6 +652,7 @@ const struct conf_type conf_seconds = { parse_seconds, format_uint, CONFIG_VALUE
 const struct conf_type conf_utc_offset = { parse_utc_offset, format_utc_offset, CONFIG_VALUE_STRING };
 const struct conf_type conf_string = { parse_string, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_token = { parse_token, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_dns_label = { parse_dns_label, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_path = { parse_path, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_listen = { parse_listen, format_listen, CONFIG_VALUE_STRING };
 const struct conf_type conf_broker = { parse_broker, format_broker, CONFIG_VALUE_STRING };

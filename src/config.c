@@ -76,6 +76,8 @@ static const char *const log_level_names[] = {
 /* Grouped by section, in the order of the shipped file. */
 static const struct conf_key conf_keys[] = {
 	KEY("Daemon", "LogLevel", &conf_enum, "info", log_level, CONFIG_APPLY_LOG, NAMES(log_level_names)),
+	KEY("Daemon", "LogSummaryInterval", &conf_seconds, "60", log_summary_sec,
+	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV, .min = 1, .max = 86400),
 
 	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
 	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, NAMES(protocol_names)),
@@ -136,7 +138,7 @@ static const struct conf_key conf_keys[] = {
 	    .max = 3600),
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
-	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
+	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MDNS),
 
 	KEY("Passthrough", "Listen", &conf_listen, "", passthrough_listen, CONFIG_APPLY_PASSTHROUGH,
 	    .flags = CONF_EMPTY_OK),
@@ -164,6 +166,9 @@ static const struct conf_key conf_keys[] = {
 	KEY("Network", "WiFiNetmask", &conf_netmask, "24", wifi.prefix, 0),
 	KEY("Network", "WiFiGateway", &conf_ipv4, "", wifi.gateway, 0, .flags = CONF_EMPTY_OK),
 	KEY("Network", "WiFiDNS", &conf_ipv4, "", wifi.dns, 0, .flags = CONF_EMPTY_OK),
+
+	KEY("mDNS", "Enabled", &conf_bool, "yes", mdns_enabled, CONFIG_APPLY_MDNS),
+	KEY("mDNS", "Name", &conf_dns_label, "smart-connect", mdns_name, CONFIG_APPLY_MDNS),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -618,7 +623,8 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log", "tty", "meter", "modbus", "http", "mqtt", "passthrough" };
+	static const char *const names[] = { "log",  "tty",  "meter",       "modbus",
+					     "http", "mqtt", "passthrough", "mdns" };
 	size_t n = 0;
 
 	buf[0] = '\0';

@@ -19,6 +19,7 @@
 #include "smartconnectd/httpd.h"
 #include "smartconnectd/log.h"
 #include "smartconnectd/mbsrv.h"
+#include "smartconnectd/mdns.h"
 #include "smartconnectd/meter.h"
 #include "smartconnectd/mqtt.h"
 #include "smartconnectd/netcheck.h"
@@ -45,12 +46,14 @@ struct daemon {
 
 	sd_event *event;
 	sd_event_source *sig_term, *sig_int, *sig_hup;
+	sd_event_source *watchdog;
 	struct store *store;
 	struct meter *meter;
 	struct mbsrv *mbsrv;
 	struct netcheck *netcheck;
 	struct mqtt *mqtt;
 	struct passthrough *passthrough;
+	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
 	struct httpd *httpd;
 	struct sdglue_fds fds; /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
@@ -64,21 +67,48 @@ static void daemon_apply_log_level(const struct daemon *d, const struct config *
 	log_set_max_level(d->log_level_override >= 0 ? d->log_level_override : c->log_level);
 }
 
+/* One STATUS= line from its parts, in order, "; " between them; empty parts
+ * (nothing worth saying) are left out. */
+static void daemon_status_line(char *buf, size_t size, const char *const *parts, size_t n)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && k < size; i++)
+		if (parts[i] && parts[i][0])
+			k += (size_t) snprintf(buf + k, size - k, "%s%s", k ? "; " : "", parts[i]);
+}
+
+static const char *daemon_modbus_status(const struct daemon *d, char *buf, size_t size)
+{
+	unsigned n = d->mbsrv ? mbsrv_clients(d->mbsrv) : 0;
+
+	buf[0] = '\0';
+	if (n > 0)
+		snprintf(buf, size, "%u Modbus client%s", n, n == 1 ? "" : "s");
+	return buf;
+}
+
+/* Nothing while MQTT is disabled: the line speaks of what runs. */
+static const char *daemon_mqtt_status(const struct daemon *d, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (d->mqtt && mqtt_get_state(d->mqtt) != MQTT_STATE_DISABLED)
+		mqtt_status(d->mqtt, buf, size);
+	return buf;
+}
+
 static void daemon_send_status(struct daemon *d, const char *extra)
 {
-	char status[STATUS_MAX];
+	char meter[128], mqtt[128], modbus[64], status[STATUS_MAX];
+	const char *const parts[] = {
+		meter_status(d->meter, meter, sizeof(meter)),
+		daemon_mqtt_status(d, mqtt, sizeof(mqtt)),
+		daemon_modbus_status(d, modbus, sizeof(modbus)),
+	};
 	int r;
 
-	meter_status(d->meter, status, sizeof(status));
-	if (d->mqtt && mqtt_get_state(d->mqtt) != MQTT_STATE_DISABLED) {
-		size_t n = strlen(status);
-
-		status[n] = '\0';
-		if (n + 2 < sizeof(status)) {
-			memcpy(status + n, "; ", 3);
-			mqtt_status(d->mqtt, status + n + 2, sizeof(status) - n - 2);
-		}
-	}
+	daemon_status_line(status, sizeof(status), parts, ARRAY_SIZE(parts));
 	if (!extra && strcmp(status, d->status) == 0)
 		return;
 	snprintf(d->status, sizeof(d->status), "%s", status);
@@ -86,6 +116,15 @@ static void daemon_send_status(struct daemon *d, const char *extra)
 	r = sd_notifyf(0, "%sSTATUS=%s", extra ?: "", status);
 	if (r < 0)
 		log_debug_errno(r, "Failed to notify the service manager, ignoring: %m");
+}
+
+static void daemon_on_modbus_clients(struct mbsrv *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
 }
 
 static void daemon_on_meter_state(struct meter *m, void *userdata)
@@ -158,7 +197,41 @@ static struct mbsrv_settings daemon_mbsrv_settings(const struct daemon *d, const
 		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
 		.stale_policy = (enum mbsrv_stale_policy) c->modbus_stale_policy,
 		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
+		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
 	};
+}
+
+static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
+{
+	return (struct mdns_settings){
+		.name = d->config->mdns_name,
+		.serial = d->serial,
+		.version = PACKAGE_VERSION,
+		.http_port =
+		    d->httpd && httpd_serving(d->httpd) ? httpd_port(d->httpd) : 0, /* 0: not announced */
+		.modbus_port = mbsrv_port(d->mbsrv),
+	};
+}
+
+/* Start, update or stop the announcements to match the running config. */
+static int daemon_apply_mdns(struct daemon *d)
+{
+	struct mdns_settings ms = daemon_mdns_settings(d);
+	int r;
+
+	if (!d->config->mdns_enabled) {
+		if (d->mdns)
+			log_info("mDNS: disabled, withdrawing the announcements");
+		d->mdns = mdns_free(d->mdns);
+		return 0;
+	}
+	if (d->mdns)
+		return mdns_reconfigure(d->mdns, &ms);
+
+	r = mdns_new(d->event, &ms, &d->mdns);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up mDNS: %m");
+	return mdns_start(d->mdns);
 }
 
 static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c)
@@ -258,6 +331,11 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		r = passthrough_reconfigure(d->passthrough, d->config);
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
+	}
+	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
+		r = daemon_apply_mdns(d);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the mDNS settings, ignoring: %m");
 	}
 	config_free(old);
 	log_info("%s, changed: %s", what_done, config_apply_to_string(changed, what, sizeof(what)));
@@ -546,9 +624,9 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
 	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
-	r = sd_event_set_watchdog(d->event, true);
+	r = sdglue_watchdog_start(d->event, &d->watchdog);
 	if (r < 0)
-		log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
+		return r;
 
 	r = daemon_add_signal(d, &d->sig_term, SIGTERM);
 	if (r < 0)
@@ -584,6 +662,7 @@ int daemon_start(struct daemon *d)
 	r = mbsrv_new(d->event, d->store, &ms, &d->mbsrv);
 	if (r < 0)
 		return log_oom();
+	mbsrv_set_clients_callback(d->mbsrv, daemon_on_modbus_clients, d);
 	r = mbsrv_start(d->mbsrv, d->fds.modbus);
 	d->fds.modbus = -1; /* taken over, also on failure */
 	if (r < 0)
@@ -624,7 +703,12 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 
-	/* 7. Tell systemd. */
+	/* 8. mDNS, once the ports are known. */
+	r = daemon_apply_mdns(d);
+	if (r < 0)
+		return r;
+
+	/* 9. Tell systemd. */
 	d->ready = true;
 	daemon_send_status(d, "READY=1\n");
 	log_info("smartconnectd " PACKAGE_VERSION " running");
@@ -652,6 +736,7 @@ struct daemon *daemon_free(struct daemon *d)
 	if (d->meter)
 		meter_set_tap(d->meter, NULL);
 	d->passthrough = passthrough_free(d->passthrough);
+	d->mdns = mdns_free(d->mdns);
 	d->httpd = httpd_free(d->httpd);
 	d->mbsrv = mbsrv_free(d->mbsrv);
 	if (d->meter)
@@ -659,6 +744,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->meter = meter_free(d->meter);
 	d->store = store_free(d->store);
 	sdglue_close_fds(&d->fds);
+	d->watchdog = sd_event_source_disable_unref(d->watchdog);
 	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
 	d->sig_int = sd_event_source_disable_unref(d->sig_int);
 	d->sig_term = sd_event_source_disable_unref(d->sig_term);

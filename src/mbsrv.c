@@ -58,6 +58,10 @@ struct mbsrv {
 	unsigned n_conns;
 	struct mbsrv_counters counters;
 	struct log_ratelimit refuse_rl;
+	sd_event_source *refuse_timer; /* logs the summary when the window ends */
+
+	mbsrv_clients_fn on_clients;
+	void *clients_userdata;
 };
 
 static const char *const policy_names[_MBSRV_STALE_MAX] = {
@@ -91,6 +95,8 @@ ssize_t mbsrv_frame_len(const uint8_t *buf, size_t n)
 
 	return n >= 6 + len ? (ssize_t) (6 + len) : 0;
 }
+
+#define MBSRV_SUMMARY_USEC (60 * USEC_PER_SEC)
 
 static uint64_t now_usec(const struct mbsrv *m)
 {
@@ -146,6 +152,12 @@ static void mbsrv_refill(struct mbsrv *m)
 
 /* ---- connections ---- */
 
+static void mbsrv_clients_changed(struct mbsrv *m)
+{
+	if (m->on_clients)
+		m->on_clients(m, m->clients_userdata);
+}
+
 static struct mbconn *mbconn_free(struct mbconn *c)
 {
 	if (!c)
@@ -164,6 +176,7 @@ static struct mbconn *mbconn_free(struct mbconn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->srv->n_conns--;
+	mbsrv_clients_changed(c->srv);
 	free(c);
 	return NULL;
 }
@@ -383,7 +396,45 @@ static int mbconn_new(struct mbsrv *m, int fd)
 	}
 	m->counters.accepted++;
 	log_debug("Modbus client %s connected (%u open)", c->peer, m->n_conns);
+	mbsrv_clients_changed(m);
 	return 0;
+}
+
+static void mbsrv_arm_refuse_summary(struct mbsrv *m);
+
+static int mbsrv_on_refuse_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mbsrv *m = userdata;
+	unsigned n;
+
+	(void) s;
+	(void) usec;
+	n = log_ratelimit_flush(&m->refuse_rl, now_usec(m));
+	if (n > 0)
+		log_warning("%u Modbus client%s refused in the last %llus: MaxClients=%u reached", n,
+			    n == 1 ? "" : "s",
+			    (unsigned long long) (m->refuse_rl.interval_usec / USEC_PER_SEC),
+			    m->set.max_clients);
+	/* A window with events reopened: its summary is due at its end. */
+	if (log_ratelimit_deadline(&m->refuse_rl) != UINT64_MAX)
+		mbsrv_arm_refuse_summary(m);
+	return 0;
+}
+
+static void mbsrv_arm_refuse_summary(struct mbsrv *m)
+{
+	uint64_t at = log_ratelimit_deadline(&m->refuse_rl);
+	int r;
+
+	if (!m->refuse_timer)
+		r = sd_event_add_time(m->event, &m->refuse_timer, CLOCK_MONOTONIC, at, 0,
+				      mbsrv_on_refuse_timer, m);
+	else
+		r = sd_event_source_set_time(m->refuse_timer, at);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->refuse_timer, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_warning_errno(r, "Failed to arm the refused clients summary, ignoring: %m");
 }
 
 static void mbsrv_refuse(struct mbsrv *m, int fd)
@@ -394,9 +445,10 @@ static void mbsrv_refuse(struct mbsrv *m, int fd)
 	if (log_ratelimit_event(&m->refuse_rl, now_usec(m))) {
 		listener_peer_name_fd(fd, peer, sizeof(peer));
 		log_warning(
-		    "Refusing Modbus client %s: %u clients connected (MaxClients); further refusals this "
-		    "minute are only counted",
-		    peer, m->n_conns);
+		    "Refusing Modbus client %s: %u clients connected (MaxClients); further refusals are "
+		    "summarised every %llus",
+		    peer, m->n_conns, (unsigned long long) (m->refuse_rl.interval_usec / USEC_PER_SEC));
+		mbsrv_arm_refuse_summary(m);
 	}
 	close(fd);
 }
@@ -466,7 +518,7 @@ int mbsrv_new(sd_event *e, struct store *store, const struct mbsrv_settings *s, 
 		.store = store,
 		.set = *s,
 		.listen_fd = -EBADF,
-		.refuse_rl = LOG_RATELIMIT_INIT(60 * USEC_PER_SEC),
+		.refuse_rl = LOG_RATELIMIT_INIT(s->summary_usec ?: MBSRV_SUMMARY_USEC),
 	};
 
 	/* The context only carries the TCP framing for modbus_reply(); it never connects. */
@@ -485,9 +537,11 @@ struct mbsrv *mbsrv_free(struct mbsrv *m)
 	if (!m)
 		return NULL;
 
+	m->on_clients = NULL;
 	while (m->conns)
 		mbconn_free(m->conns);
 	mbsrv_close_listener(m);
+	m->refuse_timer = sd_event_source_disable_unref(m->refuse_timer);
 	if (m->watching)
 		store_unwatch(m->store, m->watch_id);
 	if (m->map)
@@ -519,6 +573,7 @@ int mbsrv_reconfigure(struct mbsrv *m, const struct mbsrv_settings *s)
 	int r;
 
 	m->set = *s;
+	m->refuse_rl.interval_usec = s->summary_usec ?: MBSRV_SUMMARY_USEC;
 	if (new_template) {
 		r = mbsrv_reset_written(m);
 		if (r < 0)
@@ -536,6 +591,12 @@ int mbsrv_reconfigure(struct mbsrv *m, const struct mbsrv_settings *s)
 		return mbsrv_listen(m, -1);
 	}
 	return 0;
+}
+
+void mbsrv_set_clients_callback(struct mbsrv *m, mbsrv_clients_fn fn, void *userdata)
+{
+	m->on_clients = fn;
+	m->clients_userdata = userdata;
 }
 
 unsigned mbsrv_clients(const struct mbsrv *m)

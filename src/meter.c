@@ -30,7 +30,6 @@
 #define METER_STALE_MIN_USEC (10 * USEC_PER_SEC)
 /* Interval assumed before the first telegram tells us. */
 #define METER_DEFAULT_INTERVAL_S 10
-#define METER_REJECT_SUMMARY_USEC (60 * USEC_PER_SEC)
 
 static const enum tty_setting settings_auto[] = {
 	TTY_SETTING_115200_8N1,
@@ -451,7 +450,8 @@ static int meter_on_reject_timer(sd_event_source *s, uint64_t usec, void *userda
 				k += (size_t) snprintf(list + k, sizeof(list) - k, "%s%u %s", k ? ", " : "",
 						       m->reject_counts[e], what);
 		}
-		log_warning("%u frame%s rejected in the last minute: %s", n, n == 1 ? "" : "s", list);
+		log_warning("%u frame%s rejected in the last %llus: %s", n, n == 1 ? "" : "s",
+			    (unsigned long long) (m->reject_rl.interval_usec / USEC_PER_SEC), list);
 		memset(m->reject_counts, 0, sizeof(m->reject_counts));
 	}
 	if (log_ratelimit_deadline(&m->reject_rl) != UINT64_MAX)
@@ -555,7 +555,7 @@ int meter_new(sd_event *e, struct store *store, const struct config *c, meter_st
 	m->on_state = on_state;
 	m->userdata = userdata;
 	m->state = METER_STATE_STOPPED;
-	m->reject_rl = LOG_RATELIMIT_INIT(METER_REJECT_SUMMARY_USEC);
+	m->reject_rl = LOG_RATELIMIT_INIT((uint64_t) c->log_summary_sec * USEC_PER_SEC);
 	snprintf(m->device, sizeof(m->device), "%s", c->device);
 	m->stale_after_sec = c->stale_after_sec;
 	m->opts = config_decode_opts(c);
@@ -631,6 +631,7 @@ int meter_reconfigure(struct meter *m, const struct config *c, unsigned changed)
 		m->opts = config_decode_opts(c);
 		telegram_set_opts(m->framer, &m->opts);
 		m->stale_after_sec = c->stale_after_sec;
+		m->reject_rl.interval_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC;
 		meter_check_stale(m);
 	}
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Socket activation (see sdglue.h). Without systemd, LISTEN_FDS is unset and
- * every subsystem binds its configured address itself.
+ * Socket activation and the watchdog (see sdglue.h). Without systemd,
+ * LISTEN_FDS and WATCHDOG_USEC are unset: every subsystem binds its configured
+ * address itself and nothing pings.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +61,53 @@ void sdglue_close_fds(struct sdglue_fds *fds)
 			close(*all[i]);
 			*all[i] = -1;
 		}
+}
+
+static int sdglue_on_watchdog(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	uint64_t period = *(const uint64_t *) userdata;
+	int r;
+
+	(void) sd_notify(0, "WATCHDOG=1");
+	/* Fires within [period - period/50, period] after this one. */
+	r = sd_event_source_set_time(s, usec + period - period / 50);
+	if (r < 0)
+		return log_error_errno(r, "Failed to re-arm the watchdog timer, pings stop: %m");
+	return 0;
+}
+
+int sdglue_watchdog_start(sd_event *e, sd_event_source **ret)
+{
+	_cleanup_(sd_event_source_disable_unrefp) sd_event_source *s = NULL;
+	_cleanup_free_ uint64_t *period = NULL; /* the source's userdata, freed with it */
+	uint64_t usec, now;
+	int r;
+
+	*ret = NULL;
+	r = sd_watchdog_enabled(0, &usec);
+	if (r < 0)
+		return log_warning_errno(r, "Ignoring the watchdog settings from systemd: %m");
+	if (r == 0)
+		return 0;
+
+	period = malloc(sizeof(*period));
+	if (!period)
+		return log_oom();
+	*period = usec / 2;
+	r = sd_event_now(e, CLOCK_MONOTONIC, &now);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the clock: %m");
+	r = sd_event_add_time(e, &s, CLOCK_MONOTONIC, now, *period / 50, sdglue_on_watchdog, period);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the watchdog: %m");
+	r = sd_event_source_set_destroy_callback(s, free);
+	if (r >= 0) {
+		period = NULL;
+		r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the watchdog: %m");
+	log_debug("Watchdog: WATCHDOG=1 every %llu ms", (unsigned long long) (usec / 2 / 1000));
+	*ret = TAKE_PTR(s);
+	return 0;
 }

@@ -15,6 +15,7 @@ packages=(
         python3 valgrind clang llvm libclang-rt-14-dev
         mbpoll python3-pymodbus python3-serial-asyncio
         mosquitto mosquitto-clients openssl python3-paho-mqtt
+        avahi-daemon avahi-utils dbus-daemon iproute2 util-linux
         # HTTP API tests: curl as the client, openssl for a self-signed certificate
         curl openssl
         # formatting, man page check, Debian package build

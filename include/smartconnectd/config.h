@@ -78,6 +78,7 @@ enum {
 	CONFIG_APPLY_HTTP = 1u << 4,
 	CONFIG_APPLY_MQTT = 1u << 5,
 	CONFIG_APPLY_PASSTHROUGH = 1u << 6,
+	CONFIG_APPLY_MDNS = 1u << 7,
 };
 
 /* [Network] DefaultNetIf and the IpMode keys. */
@@ -131,7 +132,8 @@ struct config_broker {
 
 struct config {
 	/* [Daemon] */
-	int log_level; /* LogLevel: LOG_ERR .. LOG_DEBUG */
+	int log_level;            /* LogLevel: LOG_ERR .. LOG_DEBUG */
+	uint32_t log_summary_sec; /* LogSummaryInterval: repeated errors summarised this often */
 
 	/* [Meter] */
 	char device[CONFIG_PATH_MAX];  /* Device: absolute path of the tty */
@@ -187,6 +189,9 @@ struct config {
 	uint32_t passthrough_queue_size;          /* QueueSize: bytes per client */
 	struct config_allow passthrough_allow;    /* AllowFrom */
 	char passthrough_device[CONFIG_PATH_MAX]; /* Device: empty = no P1 out */
+	/* [mDNS] */
+	bool mdns_enabled;                /* Enabled */
+	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */
 	/* [Network]: stored and shown, applied by the operating system, not by us */
 	enum config_netif netif; /* DefaultNetIf */
 	struct config_ipv4 eth;  /* Ethernet* */

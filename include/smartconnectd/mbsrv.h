@@ -36,6 +36,7 @@ struct mbsrv_settings {
 	uint64_t idle_usec; /* a connection silent this long is closed; 0 = never */
 	enum mbsrv_stale_policy stale_policy;
 	struct regmap_ident ident; /* strings borrowed: must outlive the server */
+	uint64_t summary_usec;     /* refused clients are summarised at most this often; 0 = 60 s */
 };
 
 struct mbsrv_counters {
@@ -47,6 +48,9 @@ struct mbsrv_counters {
 };
 
 struct mbsrv;
+
+/* Called after a client connected or went away; mbsrv_clients() has the new count. */
+typedef void (*mbsrv_clients_fn)(struct mbsrv *m, void *userdata);
 
 /*
  * Returns 0, or the complete MBAP frame length when buf starts with one, 0 when
@@ -68,6 +72,10 @@ int mbsrv_start(struct mbsrv *m, int listen_fd);
  * address rebinds unless the socket came from socket activation (then the
  * change needs a restart and is logged). Returns 0 or a negative errno. */
 int mbsrv_reconfigure(struct mbsrv *m, const struct mbsrv_settings *s);
+
+/* Who hears of client count changes (one listener; NULL to stop). Not called
+ * while the server is being freed. */
+void mbsrv_set_clients_callback(struct mbsrv *m, mbsrv_clients_fn fn, void *userdata);
 
 unsigned mbsrv_clients(const struct mbsrv *m);
 const struct mbsrv_counters *mbsrv_counters(const struct mbsrv *m);

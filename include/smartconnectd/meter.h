@@ -9,7 +9,7 @@
  *   "Receiving <protocol> telegrams from <device> at <setting>[, meter <id>]"
  *   "telegram: <power_instant JSON>"            (debug level, one per frame)
  *   "meter data stale (no telegram for <N>s)" / "meter data fresh again"
- *   "<N> frames rejected in the last minute: <n> <reason>, ..."
+ *   "<N> frames rejected in the last <S>s: <n> <reason>, ..." (S: LogSummaryInterval)
  *
  * Detection: each setting gets a window long enough for a DSMR 2.2-4.x telegram
  * (10 s interval). The setting under which a frame is accepted is locked; a

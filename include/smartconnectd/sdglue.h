@@ -4,9 +4,14 @@
  * over by name (socket activation, FileDescriptorName=modbus / http /
  * passthrough), so the unprivileged daemon can serve ports 502 and 80.
  *
+ * Also the watchdog: WATCHDOG=1 from a timer in the event loop, so a loop
+ * that stops turning stops the pings and systemd restarts the service.
+ *
  * Logs what it drops; talks to libsystemd only.
  */
 #pragma once
+
+#include <systemd/sd-event.h>
 
 /* Sockets handed over by systemd; -1 where none was given. */
 struct sdglue_fds {
@@ -22,3 +27,9 @@ int sdglue_listen_fds(struct sdglue_fds *ret);
 
 /* Close whatever was not handed to a subsystem. */
 void sdglue_close_fds(struct sdglue_fds *fds);
+
+/* With WATCHDOG_USEC set (and WATCHDOG_PID unset or ours), send WATCHDOG=1 now
+ * and then from the loop, never more than WATCHDOG_USEC/2 apart (sd-event's
+ * own watchdog lets up to 3/4 pass). *ret stays NULL without a watchdog.
+ * Returns 0, or a negative errno (logged). */
+int sdglue_watchdog_start(sd_event *e, sd_event_source **ret);

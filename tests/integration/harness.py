@@ -127,7 +127,7 @@ class Notify:
                 data = self.sock.recv(4096)
             except OSError:
                 return
-            msg = {}
+            msg = {"_t": time.monotonic()}  # when it arrived
             for line in data.decode("utf-8", "replace").splitlines():
                 key, _, value = line.partition("=")
                 msg[key] = value
@@ -157,23 +157,72 @@ class Notify:
         self.sock.close()
 
 
-class Daemon:
-    """The real smartconnectd on a temporary config, stderr collected by a thread."""
+# Runs in the child between fork and the daemon's exec, so the daemon keeps its
+# pid: moves the listening sockets to 3, 4, ... and sets the variables that
+# must hold the daemon's own pid (LISTEN_PID unless given, WATCHDOG_PID).
+EXEC_WRAPPER = r"""
+import fcntl, os, sys
+n = int(sys.argv[1])
+fds = [fcntl.fcntl(int(fd), fcntl.F_DUPFD_CLOEXEC, 64) for fd in sys.argv[2:2 + n]]
+for i, fd in enumerate(fds):
+    os.dup2(fd, 3 + i)
+    os.close(fd)
+env = dict(os.environ)
+if n:
+    env.setdefault("LISTEN_FDS", str(n))
+    env.setdefault("LISTEN_PID", str(os.getpid()))
+for var in filter(None, sys.argv[2 + n].split(",")):
+    env[var] = str(os.getpid())
+os.execve(sys.argv[3 + n], sys.argv[3 + n:], env)
+"""
 
-    def __init__(self, binary, workdir, config_text, notify=None, args=None, name="smartconnect.conf"):
+
+class Daemon:
+    """The real smartconnectd on a temporary config, stderr collected by a thread.
+
+    env: extra environment; prefix: a command the daemon runs under (e.g.
+    systemd-socket-activate); listen_fds: sockets passed as socket activation,
+    in order (set LISTEN_FDNAMES through env); pid_env: variables set to the
+    daemon's pid; journal: stderr is a pipe named by JOURNAL_STREAM, as under
+    systemd; stderr_pty: stderr is a terminal."""
+
+    def __init__(self, binary, workdir, config_text, notify=None, args=None, name="smartconnect.conf",
+                 env=None, prefix=None, listen_fds=None, pid_env=None, journal=False, stderr_pty=False):
         self.config = os.path.join(workdir, name)
         self.write_config(config_text)
         self.lines = []
+        self.times = []  # when each line arrived (time.monotonic())
         self.cond = threading.Condition()
-        env = dict(os.environ)
+        environ = dict(os.environ)
         for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
                   "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
-            env.pop(k, None)
+            environ.pop(k, None)
         if notify:
-            env["NOTIFY_SOCKET"] = notify.path
+            environ["NOTIFY_SOCKET"] = notify.path
+        environ.update(env or {})
         cmd = [binary, "--config", self.config, "--state-dir", os.path.join(workdir, "state")]
-        self.proc = subprocess.Popen(cmd + (args or []), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        cmd = (prefix or []) + cmd + (args or [])
+        fds = [s if isinstance(s, int) else s.fileno() for s in (listen_fds or [])]
+        if fds or pid_env:
+            cmd = ([sys.executable, "-c", EXEC_WRAPPER, str(len(fds))] + [str(fd) for fd in fds] +
+                   [",".join(pid_env or [])] + cmd)
+
+        err_r = err_w = None
+        if journal:
+            err_r, err_w = os.pipe()
+            st = os.fstat(err_w)
+            environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        elif stderr_pty:
+            err_r, err_w = os.openpty()
+            tty.setraw(err_r)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=err_w if err_w is not None else subprocess.PIPE, env=environ,
+                                     pass_fds=fds)
+        if err_w is not None:
+            os.close(err_w)
+            self.err = os.fdopen(err_r, "rb", buffering=0)
+        else:
+            self.err = self.proc.stderr
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
@@ -185,11 +234,19 @@ class Daemon:
         os.rename(tmp, self.config)
 
     def _read(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            with self.cond:
-                self.lines.append(line)
-                self.cond.notify_all()
+        # Subclasses that start the process themselves set only proc and lines.
+        src = getattr(self, "err", None) or self.proc.stderr
+        if not hasattr(self, "times"):
+            self.times = []
+        try:
+            for raw in src:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self.cond:
+                    self.lines.append(line)
+                    self.times.append(time.monotonic())
+                    self.cond.notify_all()
+        except OSError:
+            pass  # a pty's master reads EIO once the daemon has gone
         with self.cond:
             self.cond.notify_all()
 

@@ -443,6 +443,43 @@ static void test_device(void)
 	check_value("Device", "Serial=A B", false, "contains ' '");
 }
 
+static void test_mdns_and_summary(void)
+{
+	struct config *c = config_new();
+	char name63[80], assign[96];
+
+	TAP_EQ_INT(c->mdns_enabled, true, "default [mDNS] Enabled");
+	TAP_EQ_STR(c->mdns_name, "smart-connect", "default [mDNS] Name");
+	TAP_EQ_INT(c->log_summary_sec, 60, "default LogSummaryInterval");
+	config_free(c);
+
+	c = parse_one("mDNS", "Name=Meter-GW-2");
+	TAP_EQ_STR(c->mdns_name, "Meter-GW-2", "Name");
+	config_free(c);
+	c = parse_one("Daemon", "LogSummaryInterval=5min");
+	TAP_EQ_INT(c->log_summary_sec, 300, "LogSummaryInterval=5min");
+	config_free(c);
+
+	memset(name63, 'a', 63);
+	name63[63] = '\0';
+	snprintf(assign, sizeof(assign), "Name=%s", name63);
+	check_value("mDNS", assign, true, NULL);
+	snprintf(assign, sizeof(assign), "Name=%sa", name63);
+	check_value("mDNS", assign, false, "not a host name label");
+	check_value("mDNS", "Enabled=no", true, NULL);
+	check_value("mDNS", "Enabled=maybe", false, "[mDNS] Enabled: unknown value");
+	check_value("mDNS", "Name=", false, "not a host name label");
+	check_value("mDNS", "Name=-gw", false, "not a host name label");
+	check_value("mDNS", "Name=gw-", false, "not a host name label");
+	check_value("mDNS", "Name=gw.local", false, "not a host name label");
+	check_value("mDNS", "Name=gw_1", false, "not a host name label");
+	check_value("mDNS", "Name=gw 1", false, "contains ' '");
+	check_value("Daemon", "LogSummaryInterval=1", true, NULL);
+	check_value("Daemon", "LogSummaryInterval=24h", true, NULL);
+	check_value("Daemon", "LogSummaryInterval=0", false, "out of range, expected 1..86400");
+	check_value("Daemon", "LogSummaryInterval=86401", false, "out of range");
+}
+
 static void test_cross_keys(void)
 {
 	struct errors e;
@@ -687,10 +724,14 @@ static void test_diff(void)
 		{ "[MQTT]\nSite=s\n", CONFIG_APPLY_MQTT },
 		{ "[MQTT]\nUsername=u\n", CONFIG_APPLY_MQTT },
 		{ "[MQTT]\nPassword=p\n", CONFIG_APPLY_MQTT },
-		{ "[Device]\nSerial=X1\n", CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV },
+		{ "[Device]\nSerial=X1\n",
+		  CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MDNS },
 		{ "[Meter]\nDevice=/dev/ttyS3\nStaleAfter=9\n[Daemon]\nLogLevel=error\n",
 		  CONFIG_APPLY_TTY | CONFIG_APPLY_METER | CONFIG_APPLY_LOG },
 		{ "[Meter]\nDevice=/dev/ttyUSB0\nProtocol=auto\n", 0 },
+		{ "[Daemon]\nLogSummaryInterval=5\n", CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV },
+		{ "[mDNS]\nEnabled=no\n", CONFIG_APPLY_MDNS },
+		{ "[mDNS]\nName=gw\n", CONFIG_APPLY_MDNS },
 	};
 	struct config *base = config_new();
 	char buf[128];
@@ -913,6 +954,7 @@ int main(void)
 	test_http();
 	test_mqtt();
 	test_device();
+	test_mdns_and_summary();
 	test_cross_keys();
 	test_syntax();
 	test_all_errors_reported();
