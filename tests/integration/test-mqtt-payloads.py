@@ -58,11 +58,18 @@ def check_power(tap, w, binary, broker):
     sub = w.add(Sub(broker.port))
     conf = mqttlib.mqtt_config(link, "mqtt://127.0.0.1:%d" % broker.port,
                                "CountersInterval=1\nPingInterval=1\n", stale_after=2)
-    d = w.add(Daemon(binary, w.path, conf))
-    tap.on_failure = [lambda: d.dump(tap)]
+    notify = w.add(harness.Notify(w.join("notify")))
+    d = w.add(Daemon(binary, w.path, conf, notify=notify))
+    tap.on_failure = [lambda: d.dump(tap), lambda: notify.dump(tap)]
     tap.ok(d.wait_for(CONNECTED_RX)[0] is not None, "connected")
+    want_status = "MQTT connected to 127.0.0.1:%d" % broker.port
+    tap.ok(notify.wait_for(lambda m: want_status in m.get("STATUS", ""))[0] is not None,
+           "systemd STATUS= says '%s'" % want_status)
     raw = harness.testdata(mqttlib.DSMR50)
     i, m = harness.feed_until(d, pty, raw, TELEGRAM_RX)
+    tap.ok(notify.wait_for(lambda m: m.get("STATUS", "").startswith("receiving DSMR 5.0 telegrams; MQTT "
+                                                                      "connected"))[0] is not None,
+           "STATUS= joins the meter and MQTT parts")
     tap.ok(sub.wait_for(POWER) is not None, "first power_instant after protocol detection")
 
     # Settle, then exactly N telegrams.
