@@ -14,6 +14,7 @@ packages=(
         # tests, sanitizers, fuzzing, benchmark
         python3 valgrind clang llvm libclang-rt-14-dev
         mbpoll python3-pymodbus python3-serial-asyncio
+        chromium chromium-driver python3-selenium
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
 )

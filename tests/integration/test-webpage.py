@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The web page at / in headless Chromium (Debian chromium + chromium-driver,
+driven by python3-selenium) against the real daemon fed by a pty: Basic auth,
+the live values of a real telegram compared with its sidecar, a refresh
+without reload, the MQTT form saved through PATCH and read back with GET, the
+server's error next to the field, a phone viewport without horizontal scroll,
+and a screenshot in the build's meson-logs directory.
+
+Chromium, chromedriver and selenium are required: a missing one fails the test."""
+
+import base64
+import decimal
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+import harness
+from harness import Daemon, Pty, Tap, Workdir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("modbus_common", os.path.join(HERE, "test-modbus-common.py"))
+mb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mb)
+
+RAW = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
+SIDECAR = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.json"
+PAGE_SRC = os.path.join(HERE, "..", "..", "src", "web", "index.html")
+USER = "user"
+PASSWORD = "web-Test-pw1"
+HTTP_RX = r"HTTP server on port (\d+)"
+DASH = "\u2014"
+D = decimal.Decimal
+
+
+def import_selenium():
+    """The selenium module, also from Debian's dist-packages under another python3."""
+    try:
+        import selenium.webdriver
+        return selenium.webdriver
+    except ImportError:
+        pass
+    dist = "/usr/lib/python3/dist-packages"
+    if os.path.isdir(os.path.join(dist, "selenium")) and dist not in sys.path:
+        sys.path.append(dist)
+        try:
+            import selenium.webdriver
+            return selenium.webdriver
+        except ImportError:
+            pass
+    return None
+
+
+def chromium_binary():
+    # The real binary, not the launcher script (which reads /etc/chromium.d).
+    for p in ("/usr/lib/chromium/chromium", shutil.which("chromium") or ""):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def until(fn, timeout=harness.TIMEOUT, every=0.1):
+    """fn() until it returns something true: that value, or None at the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(every)
+
+
+class Browser:
+    """chromedriver in its own process group (Chromium runs under it), a temporary profile."""
+
+    def __init__(self, workdir):
+        self.profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
+        self.log = os.path.join(workdir, "chromedriver.log")
+        self.driver = None
+        self.service = None
+        self.pgid = None
+
+    def start(self, webdriver, driver_path, chrome_path):
+        from selenium.webdriver.chrome.service import Service
+        self.service = Service(driver_path, port=0, log_path=self.log, popen_kw={"start_new_session": True})
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = chrome_path
+        for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                  "--disable-extensions", "--disable-background-networking", "--disable-sync",
+                  "--disable-component-update", "--password-store=basic", "--window-size=1280,900",
+                  "--user-data-dir=" + self.profile):
+            opts.add_argument(a)
+        if os.geteuid() == 0:
+            opts.add_argument("--no-sandbox")
+        self.service.start()
+        self.pgid = self.service.process.pid
+        self.driver = webdriver.Chrome(service=self.service, options=opts)
+
+    def close(self):
+        if self.pgid is None:
+            shutil.rmtree(self.profile, ignore_errors=True)
+            return
+        try:
+            if self.driver:
+                self.driver.quit()
+        except Exception:
+            pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.pgid, sig)
+            except ProcessLookupError:
+                break
+            if until(lambda: not self.alive(), 5):
+                break
+        try:
+            self.service.process.wait(5)
+        except Exception:
+            pass
+        shutil.rmtree(self.profile, ignore_errors=True)
+        self.driver = None
+
+    def dump(self, tap):
+        try:
+            with open(self.log, errors="replace") as f:
+                tap.diag("chromedriver: " + f.read()[-4000:])
+        except OSError:
+            pass
+
+    def alive(self):
+        """Any process left in the browser's process group."""
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            fields = st[st.rindex(")") + 2:].split()
+            if int(fields[2]) == self.pgid and fields[0] != "Z":
+                return True
+        return False
+
+
+class Api:
+    def __init__(self, port):
+        self.base = "http://127.0.0.1:%d" % port
+
+    def call(self, method, path, body=None, auth=(USER, PASSWORD)):
+        """(status, headers, body bytes)"""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if auth:
+            req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode())
+        try:
+            with urllib.request.urlopen(req, timeout=harness.TIMEOUT) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def json(self, method, path, body=None):
+        st, _, raw = self.call(method, path, body)
+        try:
+            return st, json.loads(raw)
+        except ValueError:
+            return st, None
+
+
+def expected_values():
+    """Display id -> the value the sidecar gives (W, kWh, V, A)."""
+    s = json.loads(harness.testdata(SIDECAR))["expected"]["summary"]
+    kw = lambda o: D(o["value"]) * 1000  # noqa: E731
+    exp = {
+        "m-P": kw(s["power_import"]) - kw(s["power_export"]),
+        "m-E_IMPORT": sum(D(t["value"]) for t in s["energy_import"].values()),
+        "m-E_EXPORT": sum(D(t["value"]) for t in s["energy_export"].values()),
+    }
+    for n in (1, 2, 3):
+        ph = s["phases"]["L%d" % n]
+        exp["m-l%d-U" % n] = D(ph["voltage"]["value"])
+        exp["m-l%d-I" % n] = D(ph["current"]["value"])
+        exp["m-l%d-P" % n] = kw(ph["power_import"]) - kw(ph["power_export"])
+    return exp, s["equipment_id"]["ascii"]
+
+
+def number(text):
+    m = re.match(r"^(-?\d+(?:\.\d+)?)(?: (?:W|kWh|V|A))?$", text or "")
+    return D(m.group(1)) if m else None
+
+
+def check_auth(tap, api):
+    st, hdr, _ = api.call("GET", "/", auth=None)
+    tap.ok(st == 401 and "basic" in (hdr.get("WWW-Authenticate") or "").lower(),
+           "GET / without credentials: 401 with a Basic challenge (%r)" % st)
+    st, _, _ = api.call("GET", "/", auth=(USER, "wrong"))
+    tap.ok(st == 401, "GET / with a wrong password: 401 (%r)" % st)
+    st, _, _ = api.call("GET", "/api/v1/status", auth=None)
+    tap.ok(st == 401, "GET /api/v1/status without credentials: 401 (%r)" % st)
+    st, hdr, body = api.call("GET", "/")
+    with open(PAGE_SRC, "rb") as f:
+        src = f.read()
+    tap.ok(st == 200 and (hdr.get("Content-Type") or "").startswith("text/html"),
+           "GET / with credentials: 200 text/html (%r %r)" % (st, hdr.get("Content-Type")))
+    tap.ok(body == src, "the page served is src/web/index.html (%d bytes)" % len(body))
+    text = body.decode("utf-8", "replace")
+    ext = re.findall(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//|@import|url\(""", text)
+    tap.ok(not ext and len(body) < 20 * 1024, "one file, no external asset, %d bytes < 20 KiB" % len(body))
+    tap.ok("innerHTML" not in text and "outerHTML" not in text and "document.write" not in text,
+           "no innerHTML / document.write in the page")
+
+
+def text_of(drv, eid):
+    return drv.execute_script("var e = document.getElementById(arguments[0]); return e ? e.textContent : null;",
+                              eid)
+
+
+def check_values(tap, drv, exp, ident):
+    shown = until(lambda: all(number(text_of(drv, k)) is not None for k in exp) and text_of(drv, "m-P"))
+    if not tap.ok(shown, "the page shows the meter values (P = %r)" % text_of(drv, "m-P")):
+        return
+    bad = {k: (text_of(drv, k), str(v)) for k, v in exp.items() if number(text_of(drv, k)) != v}
+    tap.ok(not bad, "P, import/export energy and per-phase U/I/P equal the sidecar's values %s" % (bad or ""))
+    tap.ok(text_of(drv, "m-P").endswith(" W") and text_of(drv, "m-E_IMPORT").endswith(" kWh"),
+           "with units: %r, %r" % (text_of(drv, "m-P"), text_of(drv, "m-E_IMPORT")))
+    lines = [text_of(drv, "m-U%s" % k) for k in ("12", "31", "32")]
+    tap.ok(lines == [DASH] * 3, "line voltages the telegram lacks show a dash, not 0 (%r)" % lines)
+    body = drv.execute_script("return document.body.innerText")
+    tap.ok(ident in body, "the meter id %s is shown" % ident)
+    tap.ok("Active interface" in body and all(
+        drv.execute_script("return document.getElementById(arguments[0]).dataset.state", i) in ("ok", "bad", "unk")
+        for i in ("i-link", "i-net", "i-inet", "i-mqtt")), "Network: active interface and the four indicators")
+
+
+def record_requests(drv):
+    """Keep the body of every fetch() the page sends from now on."""
+    drv.execute_script("""
+        window.__sent = [];
+        const f = window.fetch;
+        window.fetch = function (u, o) {
+            if (o && o.body) window.__sent.push({ method: o.method, url: String(u), body: o.body });
+            return f.apply(this, arguments);
+        };""")
+
+
+def sent(drv):
+    return [dict(r, body=json.loads(r["body"])) for r in drv.execute_script("return window.__sent")]
+
+
+def mqtt_form(tap, drv, api, By):
+    form = drv.find_element(By.ID, "f-mqtt")
+    msg = form.find_element(By.CLASS_NAME, "msg")
+    st, before = api.json("GET", "/api/v1/config")
+    if not tap.ok(st == 200 and isinstance(before, dict) and "MQTT" in before, "GET /api/v1/config (%r)" % st):
+        return
+    until(lambda: form.find_element(By.NAME, "Broker").get_attribute("value") == (before["MQTT"].get("Broker") or "")
+          and drv.execute_script("return cfg !== null"), 5)
+    record_requests(drv)
+    new = {"Broker": "mqtt://broker.example.com:8883", "Username": "web-user", "Password": "web-secret-9",
+           "Site": "site-web"}
+    for k, v in new.items():
+        inp = form.find_element(By.NAME, k)
+        inp.clear()
+        inp.send_keys(v)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    ok = until(lambda: msg.text == "Saved." or msg.text.startswith("Not saved"))
+    tap.ok(msg.text == "Saved.", "MQTT form saved (%r)" % msg.text)
+    st, after = api.json("GET", "/api/v1/config")
+    got = {k: (after or {}).get("MQTT", {}).get(k) for k in ("Broker", "Username", "Site")}
+    tap.ok(ok and got == {k: new[k] for k in got}, "GET /api/v1/config has the new Broker, Username, Site (%r)" % got)
+    tap.ok(after["MQTT"].get("Password") != new["Password"], "the new password is not echoed back (%r)"
+           % after["MQTT"].get("Password"))
+    reqs = sent(drv)
+    tap.ok(len(reqs) >= 1 and reqs[0]["method"] == "PATCH" and reqs[0]["body"] == {"MQTT": new},
+           "the PATCH carries only the MQTT fields that changed (%r)" % (reqs[:1],))
+    tap.ok(form.find_element(By.NAME, "Password").get_attribute("value") == "",
+           "the password box is empty again after saving")
+
+    # Only the site changes; the untouched password box is not sent.
+    record_requests(drv)
+    site = form.find_element(By.NAME, "Site")
+    site.clear()
+    site.send_keys("site-2")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    until(lambda: msg.text == "Saved." and sent(drv))
+    reqs = sent(drv)
+    tap.ok(reqs and reqs[0]["body"] == {"MQTT": {"Site": "site-2"}},
+           "an untouched password is not sent (%r)" % (reqs[:1],))
+    st, after2 = api.json("GET", "/api/v1/config")
+    tap.ok(st == 200 and after2["MQTT"].get("Site") == "site-2"
+           and after2["MQTT"].get("Password") == after["MQTT"].get("Password"),
+           "Site is site-2, the password placeholder is unchanged (%r)" % after2["MQTT"].get("Password"))
+
+    # A bad broker URL: the server's own message next to the field, nothing changed.
+    bad = "not a url"
+    st, err = api.json("PATCH", "/api/v1/config", {"MQTT": {"Broker": bad}})
+    tap.ok(st == 400 and isinstance(err, dict) and err.get("field") == "MQTT.Broker",
+           "PATCH with a bad broker: 400 naming MQTT.Broker (%r %r)" % (st, err))
+    broker = form.find_element(By.NAME, "Broker")
+    broker.clear()
+    broker.send_keys(bad)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    until(lambda: msg.text.startswith("Not saved"))
+    box = drv.execute_script("return document.querySelector('#f-mqtt [data-f=\"MQTT.Broker\"]')"
+                             ".parentNode.querySelector('.err').textContent")
+    want = (err or {}).get("error")
+    tap.ok(want and box == want, "the server's error is shown next to the broker field (%r)" % box)
+    tap.ok(msg.text.startswith("Not saved") and want in msg.text, "and in the form's message (%r)" % msg.text)
+    st, after3 = api.json("GET", "/api/v1/config")
+    tap.ok(after3["MQTT"].get("Broker") == new["Broker"], "the rejected broker changed nothing (%r)"
+           % after3["MQTT"].get("Broker"))
+
+
+def network_error(tap, drv, api, By):
+    """A static address the server refuses: its message next to the address field (nothing is applied)."""
+    form = drv.find_element(By.ID, "f-net")
+    msg = form.find_element(By.CLASS_NAME, "msg")
+    iface = drv.execute_script("return document.querySelector('input[name=netif]:checked').value")
+    form.find_element(By.CSS_SELECTOR, "input[name=ipmode][value=Static]").click()
+    tap.ok(form.find_element(By.NAME, "IpAddress").is_displayed(), "Static IP shows the address fields")
+    for k, v in (("IpAddress", "300.1.2.3"), ("Netmask", "255.255.255.0"), ("Gateway", "192.168.10.1"),
+                 ("DNS", "192.168.10.1")):
+        inp = form.find_element(By.NAME, k)
+        inp.clear()
+        inp.send_keys(v)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    until(lambda: msg.text.startswith("Not saved") or msg.text == "Saved.")
+    box = drv.execute_script("return document.querySelector('#f-net [name=IpAddress]')"
+                             ".parentNode.querySelector('.err').textContent")
+    tap.ok(msg.text.startswith("Not saved") and box and box in msg.text,
+           "%s.StaticIPv4.IpAddress=300.1.2.3: the server's error next to the field (%r)" % (iface, box))
+    st, c = api.json("GET", "/api/v1/config")
+    tap.ok(st == 200 and (c.get(iface) or {}).get("StaticIPv4", {}).get("IpAddress") != "300.1.2.3",
+           "the refused address is not in the config")
+
+
+def phone(tap, drv, logdir):
+    for w, h in ((390, 844), (360, 740)):
+        drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": True})
+        m = until(lambda: drv.execute_script(
+            "const d = document.documentElement;"
+            "return window.innerWidth === arguments[0] && [d.scrollWidth, d.clientWidth,"
+            " Math.max(...Array.from(document.querySelectorAll('input,select,button,table,dd'))"
+            ".map(e => e.getBoundingClientRect().right)),"
+            " parseFloat(getComputedStyle(document.body).fontSize)];", w), 5)
+        tap.ok(m and m[0] <= m[1] and m[2] <= w, "%dx%d: no horizontal scroll (scrollWidth %s, widest right edge %s)"
+               % (w, h, m and m[0], m and m[2]))
+        tap.ok(m and m[3] >= 14, "%dx%d: body text %spx" % (w, h, m and m[3]))
+    height = drv.execute_script("return document.documentElement.scrollHeight")
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                        {"width": 390, "height": int(height), "deviceScaleFactor": 1, "mobile": True})
+    shot = drv.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    os.makedirs(logdir, exist_ok=True)
+    path = os.path.join(logdir, "webpage.png")
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
+    print("# screenshot: %s" % path, flush=True)
+    tap.ok(os.path.getsize(path) > 10000, "screenshot at 390 px wide saved (%d bytes)" % os.path.getsize(path))
+
+
+def run(tap, binary, webdriver, driver_path, chrome_path):
+    from selenium.webdriver.common.by import By
+    logdir = os.environ.get("MESON_LOGDIR") or os.path.join(os.getcwd(), "meson-logs")
+    exp, ident = expected_values()
+    raw = harness.testdata(RAW)
+    with Workdir() as w:
+        pty = w.add(Pty(w.join("ttyP1")))
+        d = w.add(Daemon(binary, w.path, harness.config(pty.link, extra="User=%s\nPassword=%s\n" % (USER, PASSWORD))))
+        tap.on_failure = [lambda: d.dump(tap)]
+        i, m = d.wait_for(HTTP_RX)
+        if not tap.ok(i is not None, "HTTP server listening (port from the log)"):
+            return
+        api = Api(int(m.group(1)))
+        i, _ = harness.feed_until(d, pty, raw, harness.telegram_with_p(433))
+        tap.ok(i is not None, "telegram decoded")
+        check_auth(tap, api)
+
+        t0 = time.monotonic()
+        b = w.add(Browser(w.path))
+        tap.on_failure.append(lambda: b.dump(tap))
+        b.start(webdriver, driver_path, chrome_path)
+        drv = b.driver
+        drv.set_page_load_timeout(harness.TIMEOUT)
+        drv.get("http://%s:%s@127.0.0.1:%d/" % (USER, PASSWORD, int(m.group(1))))
+        tap.ok(drv.title == "SmartConnect", "the page loads in Chromium with the credentials (%r)" % drv.title)
+        check_values(tap, drv, exp, ident)
+
+        # A new telegram: the page follows without a reload.
+        n = d.count()
+        i, _ = harness.feed_until(d, pty, mb.edit_telegram(raw, {"1-0:1.7.0": "01.234"}),
+                                  harness.telegram_with_p(1234), n)
+        tap.ok(i is not None, "second telegram (P = 1234 W) decoded")
+        t = time.monotonic()
+        p = until(lambda: text_of(drv, "m-P") == "1234 W", 10)
+        tap.ok(p, "the page shows P = 1234 W after %.1f s, without a reload" % (time.monotonic() - t))
+        tap.ok(drv.execute_script("return performance.getEntriesByType('navigation').length") == 1,
+               "still the same document")
+
+        mqtt_form(tap, drv, api, By)
+        network_error(tap, drv, api, By)
+        phone(tap, drv, logdir)
+        tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
+        b.close()
+        tap.ok(not b.alive(), "no Chromium or chromedriver process left")
+        harness.stop_and_check(tap, d, "web page")
+
+
+def main():
+    tap = Tap()
+    binary = harness.daemon_path()
+    webdriver = import_selenium()
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    chrome_path = chromium_binary()
+    have = tap.ok(webdriver is not None, "python3-selenium is installed")
+    have = tap.ok(os.access(driver_path, os.X_OK), "chromedriver is installed (%s)" % driver_path) and have
+    have = tap.ok(chrome_path is not None, "chromium is installed (%s)" % chrome_path) and have
+    if have:
+        try:
+            run(tap, binary, webdriver, driver_path, chrome_path)
+        except Exception:
+            tap.ok(False, "no exception in the browser run")
+            tap.diag(traceback.format_exc())
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
