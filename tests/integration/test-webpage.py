@@ -38,7 +38,7 @@ SIDECAR = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.json"
 PAGE_SRC = os.path.join(HERE, "..", "..", "src", "web", "index.html")
 USER = "user"
 PASSWORD = "web-Test-pw1"
-HTTP_RX = r"HTTP server on port (\d+)"
+HTTP_RX = r"HTTP API on port (\d+)"
 DASH = "\u2014"
 D = decimal.Decimal
 
@@ -259,28 +259,39 @@ def sent(drv):
     return [dict(r, body=json.loads(r["body"])) for r in drv.execute_script("return window.__sent")]
 
 
-def mqtt_form(tap, drv, api, By):
-    form = drv.find_element(By.ID, "f-mqtt")
-    msg = form.find_element(By.CLASS_NAME, "msg")
-    st, before = api.json("GET", "/api/v1/config")
-    if not tap.ok(st == 200 and isinstance(before, dict) and "MQTT" in before, "GET /api/v1/config (%r)" % st):
-        return
-    until(lambda: form.find_element(By.NAME, "Broker").get_attribute("value") == (before["MQTT"].get("Broker") or "")
-          and drv.execute_script("return cfg !== null"), 5)
-    record_requests(drv)
-    new = {"Broker": "mqtt://broker.example.com:8883", "Username": "web-user", "Password": "web-secret-9",
-           "Site": "site-web"}
-    for k, v in new.items():
+def fill_inputs(form, By, values):
+    for k, v in values.items():
         inp = form.find_element(By.NAME, k)
         inp.clear()
         inp.send_keys(v)
+
+
+def save(form, By):
+    """Click the form's button; its message once the answer is in."""
+    msg = form.find_element(By.CLASS_NAME, "msg")
     form.find_element(By.CSS_SELECTOR, "button").click()
-    ok = until(lambda: msg.text == "Saved." or msg.text.startswith("Not saved"))
-    tap.ok(msg.text == "Saved.", "MQTT form saved (%r)" % msg.text)
+    until(lambda: msg.text == "Saved." or msg.text.startswith("Not saved") or msg.text == "Nothing changed.")
+    return msg.text
+
+
+def mqtt_form(tap, drv, api, By):
+    form = drv.find_element(By.ID, "f-mqtt")
+    st, before = api.json("GET", "/api/v1/config")
+    if not tap.ok(st == 200 and isinstance(before, dict) and "MQTT" in before, "GET /api/v1/config (%r)" % st):
+        return
+    until(lambda: drv.execute_script("return cfg !== null"), 5)
+    record_requests(drv)
+    # Enabled, towards a loopback port where nothing listens: no traffic leaves the machine.
+    new = {"Broker": "mqtt://127.0.0.1:1", "Username": "web-user", "Password": "web-secret-9", "Site": "site-web"}
+    form.find_element(By.CSS_SELECTOR, "input[name=enabled][value='1']").click()
+    fill_inputs(form, By, new)
+    text = save(form, By)
+    tap.ok(text == "Saved.", "MQTT form saved (%r)" % text)
+    new["Enabled"] = True
     st, after = api.json("GET", "/api/v1/config")
-    got = {k: (after or {}).get("MQTT", {}).get(k) for k in ("Broker", "Username", "Site")}
-    tap.ok(ok and got == {k: new[k] for k in got}, "GET /api/v1/config has the new Broker, Username, Site (%r)" % got)
-    tap.ok(after["MQTT"].get("Password") != new["Password"], "the new password is not echoed back (%r)"
+    got = {k: (after or {}).get("MQTT", {}).get(k) for k in ("Enabled", "Broker", "Username", "Site")}
+    tap.ok(got == {k: new[k] for k in got}, "GET /api/v1/config has the new Enabled, Broker, Username, Site (%r)" % got)
+    tap.ok(after["MQTT"].get("Password") not in ("", new["Password"]), "the new password is set and not echoed (%r)"
            % after["MQTT"].get("Password"))
     reqs = sent(drv)
     tap.ok(len(reqs) >= 1 and reqs[0]["method"] == "PATCH" and reqs[0]["body"] == {"MQTT": new},
@@ -290,60 +301,73 @@ def mqtt_form(tap, drv, api, By):
 
     # Only the site changes; the untouched password box is not sent.
     record_requests(drv)
-    site = form.find_element(By.NAME, "Site")
-    site.clear()
-    site.send_keys("site-2")
-    form.find_element(By.CSS_SELECTOR, "button").click()
-    until(lambda: msg.text == "Saved." and sent(drv))
+    fill_inputs(form, By, {"Site": "site-2"})
+    text = save(form, By)
     reqs = sent(drv)
-    tap.ok(reqs and reqs[0]["body"] == {"MQTT": {"Site": "site-2"}},
+    tap.ok(text == "Saved." and reqs and reqs[0]["body"] == {"MQTT": {"Site": "site-2"}},
            "an untouched password is not sent (%r)" % (reqs[:1],))
     st, after2 = api.json("GET", "/api/v1/config")
     tap.ok(st == 200 and after2["MQTT"].get("Site") == "site-2"
            and after2["MQTT"].get("Password") == after["MQTT"].get("Password"),
-           "Site is site-2, the password placeholder is unchanged (%r)" % after2["MQTT"].get("Password"))
+           "Site is site-2, the password is still set (%r)" % after2["MQTT"].get("Password"))
 
     # A bad broker URL: the server's own message next to the field, nothing changed.
     bad = "not a url"
     st, err = api.json("PATCH", "/api/v1/config", {"MQTT": {"Broker": bad}})
     tap.ok(st == 400 and isinstance(err, dict) and err.get("field") == "MQTT.Broker",
            "PATCH with a bad broker: 400 naming MQTT.Broker (%r %r)" % (st, err))
-    broker = form.find_element(By.NAME, "Broker")
-    broker.clear()
-    broker.send_keys(bad)
-    form.find_element(By.CSS_SELECTOR, "button").click()
-    until(lambda: msg.text.startswith("Not saved"))
+    fill_inputs(form, By, {"Broker": bad})
+    text = save(form, By)
     box = drv.execute_script("return document.querySelector('#f-mqtt [data-f=\"MQTT.Broker\"]')"
                              ".parentNode.querySelector('.err').textContent")
     want = (err or {}).get("error")
     tap.ok(want and box == want, "the server's error is shown next to the broker field (%r)" % box)
-    tap.ok(msg.text.startswith("Not saved") and want in msg.text, "and in the form's message (%r)" % msg.text)
+    tap.ok(text.startswith("Not saved") and want and want in text, "and in the form's message (%r)" % text)
     st, after3 = api.json("GET", "/api/v1/config")
     tap.ok(after3["MQTT"].get("Broker") == new["Broker"], "the rejected broker changed nothing (%r)"
            % after3["MQTT"].get("Broker"))
 
 
-def network_error(tap, drv, api, By):
-    """A static address the server refuses: its message next to the address field (nothing is applied)."""
+def network_form(tap, drv, api, By):
+    """The network settings are only stored by the daemon (nothing is applied to this machine's interfaces)."""
     form = drv.find_element(By.ID, "f-net")
-    msg = form.find_element(By.CLASS_NAME, "msg")
-    iface = drv.execute_script("return document.querySelector('input[name=netif]:checked').value")
+    form.find_element(By.CSS_SELECTOR, "input[name=netif][value=Ethernet]").click()
     form.find_element(By.CSS_SELECTOR, "input[name=ipmode][value=Static]").click()
-    tap.ok(form.find_element(By.NAME, "IpAddress").is_displayed(), "Static IP shows the address fields")
-    for k, v in (("IpAddress", "300.1.2.3"), ("Netmask", "255.255.255.0"), ("Gateway", "192.168.10.1"),
-                 ("DNS", "192.168.10.1")):
-        inp = form.find_element(By.NAME, k)
-        inp.clear()
-        inp.send_keys(v)
-    form.find_element(By.CSS_SELECTOR, "button").click()
-    until(lambda: msg.text.startswith("Not saved") or msg.text == "Saved.")
+    tap.ok(form.find_element(By.NAME, "IpAddress").is_displayed() and not form.find_element(By.NAME, "ssid")
+           .is_displayed(), "Ethernet + Static IP: the address fields, no Wi-Fi fields")
+    static = {"IpAddress": "300.1.2.3", "Netmask": "255.255.255.0", "Gateway": "192.168.10.1", "DNS": "192.168.10.1"}
+    fill_inputs(form, By, static)
+    text = save(form, By)
     box = drv.execute_script("return document.querySelector('#f-net [name=IpAddress]')"
                              ".parentNode.querySelector('.err').textContent")
-    tap.ok(msg.text.startswith("Not saved") and box and box in msg.text,
-           "%s.StaticIPv4.IpAddress=300.1.2.3: the server's error next to the field (%r)" % (iface, box))
+    tap.ok(text.startswith("Not saved") and box and box in text,
+           "IpAddress 300.1.2.3: the server's error next to the address field (%r)" % box)
     st, c = api.json("GET", "/api/v1/config")
-    tap.ok(st == 200 and (c.get(iface) or {}).get("StaticIPv4", {}).get("IpAddress") != "300.1.2.3",
-           "the refused address is not in the config")
+    tap.ok(st == 200 and c["Ethernet"].get("IpMode") != "Static", "the refused settings are not in the config")
+
+    fill_inputs(form, By, {"IpAddress": "192.168.10.101"})
+    text = save(form, By)
+    st, c = api.json("GET", "/api/v1/config")
+    eth = c.get("Ethernet", {})
+    tap.ok(text == "Saved." and eth.get("IpMode") == "Static"
+           and eth.get("StaticIPv4", {}).get("IpAddress") == "192.168.10.101"
+           and eth["StaticIPv4"].get("Gateway") == "192.168.10.1",
+           "Ethernet static address saved (%r, %r)" % (text, eth))
+
+    record_requests(drv)
+    form.find_element(By.CSS_SELECTOR, "input[name=netif][value=WiFi]").click()
+    tap.ok(form.find_element(By.NAME, "ssid").is_displayed(), "Wi-Fi shows SSID and password")
+    form.find_element(By.CSS_SELECTOR, "input[name=ipmode][value=DHCP]").click()
+    fill_inputs(form, By, {"ssid": "Test-SSID", "wpass": "wifi-pass-123"})
+    text = save(form, By)
+    st, c = api.json("GET", "/api/v1/config")
+    wifi = c.get("WiFi", {})
+    tap.ok(text == "Saved." and c.get("DefaultNetIf") == "WiFi" and wifi.get("IpMode") == "DHCP"
+           and wifi.get("ConnectionData", {}).get("WiFiSSID") == "Test-SSID"
+           and wifi["ConnectionData"].get("WiFiPassword") not in ("", "wifi-pass-123"),
+           "Wi-Fi with SSID and password saved, the password not echoed (%r, %r)" % (text, wifi))
+    body = (sent(drv) or [{}])[0].get("body")
+    tap.ok(body and "Ethernet" not in body, "switching to Wi-Fi sends no Ethernet fields (%r)" % body)
 
 
 def phone(tap, drv, logdir):
@@ -410,7 +434,7 @@ def run(tap, binary, webdriver, driver_path, chrome_path):
                "still the same document")
 
         mqtt_form(tap, drv, api, By)
-        network_error(tap, drv, api, By)
+        network_form(tap, drv, api, By)
         phone(tap, drv, logdir)
         tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
         b.close()
