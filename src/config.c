@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration parser (see config.h): a table of keys, a line splitter, one
- * small parser and formatter per value type, cross-key checks and the diff.
+ * Configuration parser (see config.h): the table of keys, a line splitter,
+ * cross-key checks and the diff. The value types are in config-types.c.
  * Pure except config_load(), which reads the file. It never logs: every
  * problem becomes one message for the caller's callback.
  *
  * Not here: the overrides written by the HTTP API (they come later and will
  * overlay a parsed config) and applying a config (daemon.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -20,39 +19,7 @@
 
 #include "smartconnectd/config.h"
 
-struct conf_key;
-
-/* Parse value into field. On error write a message (without file, line or key)
- * into err and return -EINVAL or -ERANGE. */
-typedef int (*conf_parse_fn)(const struct conf_key *k, const char *value, void *field, char *err,
-			     size_t errsz);
-/* Write the field as it would appear after "Key=" (unquoted; the caller quotes). */
-typedef void (*conf_format_fn)(const struct conf_key *k, const void *field, char *buf, size_t size);
-
-struct conf_type {
-	conf_parse_fn parse;
-	conf_format_fn format;
-};
-
-/* Row flags besides the CONFIG_APPLY_* bits. */
-enum {
-	CONF_SECRET = 1u << 0,   /* never echoed in messages, hidden in dumps */
-	CONF_EMPTY_OK = 1u << 1, /* an empty value is valid */
-	CONF_NO_COLON = 1u << 2, /* HTTP basic auth user names cannot contain ':' */
-};
-
-struct conf_key {
-	const char *section;
-	const char *key;
-	const struct conf_type *type;
-	const char *def; /* default, in the same syntax as the file */
-	size_t offset, size;
-	unsigned apply;           /* CONFIG_APPLY_* */
-	unsigned flags;           /* CONF_* */
-	long long min, max;       /* numeric types */
-	const char *const *names; /* enum types: names[value], NULL = no such value */
-	size_t n_names;
-};
+#include "config-types.h"
 
 static const char *const protocol_names[_CONFIG_PROTOCOL_MAX] = {
 	[CONFIG_PROTOCOL_AUTO] = "auto",
@@ -80,484 +47,20 @@ static const char *const grid_names[] = {
 	[DECODE_GRID_DELTA] = "delta",
 };
 
+static const char *const netif_names[_CONFIG_NETIF_MAX] = {
+	[CONFIG_NETIF_ETHERNET] = "Ethernet",
+	[CONFIG_NETIF_WIFI] = "WiFi",
+};
+
+static const char *const ip_mode_names[_CONFIG_IP_MODE_MAX] = {
+	[CONFIG_IP_MODE_DHCP] = "DHCP",
+	[CONFIG_IP_MODE_STATIC] = "Static",
+};
+
 static const char *const log_level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
-
-/* ---- helpers ------------------------------------------------------------------------------ */
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool is_token_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-	       c == '-' || c == '_';
-}
-
-/* Copy into a fixed field, zero-filling the rest so fields compare with memcmp. */
-static int set_string(const char *value, void *field, size_t size, char *err, size_t errsz)
-{
-	size_t n = strlen(value);
-
-	if (n >= size) {
-		snprintf(err, errsz, "too long (%zu characters, at most %zu)", n, size - 1);
-		return -ERANGE;
-	}
-	memset(field, 0, size);
-	memcpy(field, value, n);
-	return 0;
-}
-
-/* Plain decimal digits, nothing else; *end is set to the first non-digit. */
-static int parse_digits(const char *s, unsigned long long max, unsigned long long *ret, const char **end)
-{
-	unsigned long long v = 0;
-	const char *p = s;
-
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (max - (unsigned) (*p - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (unsigned) (*p - '0');
-	}
-	*ret = v;
-	*end = p;
-	return 0;
-}
-
-/* "a, b, c or d": the names of an enum type for error messages. */
-static void list_names(const struct conf_key *k, char *buf, size_t size)
-{
-	size_t n = 0, total = 0, seen = 0;
-
-	for (size_t i = 0; i < k->n_names; i++)
-		total += k->names[i] != NULL;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < k->n_names && n < size; i++) {
-		const char *sep = ", ";
-
-		if (!k->names[i])
-			continue;
-		if (++seen == 1)
-			sep = "";
-		else if (seen == total)
-			sep = " or ";
-		n += (size_t) snprintf(buf + n, size - n, "%s%s", sep, k->names[i]);
-	}
-}
-
-/* ---- value types -------------------------------------------------------------------------- */
-
-static int parse_enum(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	char names[256];
-
-	for (size_t i = 0; i < k->n_names; i++)
-		if (k->names[i] && strcasecmp(value, k->names[i]) == 0) {
-			*(int *) field = (int) i;
-			return 0;
-		}
-
-	list_names(k, names, sizeof(names));
-	snprintf(err, errsz, "unknown value '%.64s', expected %s", value, names);
-	return -EINVAL;
-}
-
-static void format_enum(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	int v = *(const int *) field;
-
-	bool known = v >= 0 && (size_t) v < k->n_names && k->names[v];
-
-	snprintf(buf, size, "%s", known ? k->names[v] : "?");
-}
-
-static int parse_bool(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-
-	(void) k;
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(value, yes[i]) == 0) {
-			*(bool *) field = true;
-			return 0;
-		}
-		if (strcasecmp(value, no[i]) == 0) {
-			*(bool *) field = false;
-			return 0;
-		}
-	}
-	snprintf(err, errsz, "unknown value '%.64s', expected yes or no", value);
-	return -EINVAL;
-}
-
-static void format_bool(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	(void) k;
-	snprintf(buf, size, "%s", *(const bool *) field ? "yes" : "no");
-}
-
-static int parse_uint(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	unsigned long long v;
-	const char *end;
-	int r;
-
-	r = parse_digits(value, UINT32_MAX, &v, &end);
-	if (r == -EINVAL || (r == 0 && *end)) {
-		snprintf(err, errsz, "'%.64s' is not a number", value);
-		return -EINVAL;
-	}
-	if (r < 0 || v < (unsigned long long) k->min || v > (unsigned long long) k->max) {
-		snprintf(err, errsz, "%.64s is out of range, expected %lld..%lld", value, k->min, k->max);
-		return -ERANGE;
-	}
-	*(uint32_t *) field = (uint32_t) v;
-	return 0;
-}
-
-/* Also for seconds: written back as a plain number. */
-static void format_uint(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	(void) k;
-	snprintf(buf, size, "%u", *(const uint32_t *) field);
-}
-
-/* Seconds: "30", "30s", "2min", "1h". */
-static int parse_seconds(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	static const struct {
-		const char *suffix;
-		unsigned mult;
-	} units[] = { { "", 1 }, { "s", 1 }, { "sec", 1 }, { "min", 60 }, { "h", 3600 } };
-	unsigned long long v;
-	unsigned mult = 0;
-	const char *end;
-	int r;
-
-	r = parse_digits(value, UINT32_MAX, &v, &end);
-	if (r == -EINVAL) {
-		snprintf(err, errsz, "'%.64s' is not a time in seconds", value);
-		return -EINVAL;
-	}
-	if (r == 0) {
-		while (is_blank(*end))
-			end++;
-		for (size_t i = 0; i < ARRAY_SIZE(units) && !mult; i++)
-			if (strcmp(end, units[i].suffix) == 0)
-				mult = units[i].mult;
-		if (!mult) {
-			snprintf(err, errsz, "unknown unit in '%.64s', expected s, min or h", value);
-			return -EINVAL;
-		}
-	}
-	if (r < 0 || v > (unsigned long long) k->max / mult || v * mult < (unsigned long long) k->min) {
-		snprintf(err, errsz, "%.64s is out of range, expected %lld..%lld seconds", value, k->min,
-			 k->max);
-		return -ERANGE;
-	}
-	*(uint32_t *) field = (uint32_t) (v * mult);
-	return 0;
-}
-
-/* "+01:00": the meter zone's standard-time UTC offset, -12:00 .. +14:00. */
-static int parse_utc_offset(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	const char *s = value;
-	int sign, hh, mm, minutes;
-
-	(void) k;
-	if (strlen(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || !(s[1] >= '0' && s[1] <= '9') ||
-	    !(s[2] >= '0' && s[2] <= '9') || !(s[4] >= '0' && s[4] <= '9') || !(s[5] >= '0' && s[5] <= '9')) {
-		snprintf(err, errsz, "'%.64s' is not a UTC offset, expected [+-]HH:MM such as +01:00", value);
-		return -EINVAL;
-	}
-	sign = s[0] == '-' ? -1 : 1;
-	hh = (s[1] - '0') * 10 + (s[2] - '0');
-	mm = (s[4] - '0') * 10 + (s[5] - '0');
-	minutes = sign * (hh * 60 + mm);
-	if (mm > 59 || minutes < -12 * 60 || minutes > 14 * 60) {
-		snprintf(err, errsz, "%s is out of range, expected -12:00..+14:00", value);
-		return -ERANGE;
-	}
-	*(int *) field = minutes;
-	return 0;
-}
-
-static void format_utc_offset(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	int m = *(const int *) field;
-
-	(void) k;
-	snprintf(buf, size, "%c%02d:%02d", m < 0 ? '-' : '+', abs(m) / 60, abs(m) % 60);
-}
-
-/* Printable text: no control characters (a value is one line anyway). */
-static int check_printable(const char *value, char *err, size_t errsz)
-{
-	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errsz, "contains a control character");
-			return -EINVAL;
-		}
-	return 0;
-}
-
-static int parse_string(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	int r;
-
-	if (!*value && !(k->flags & CONF_EMPTY_OK)) {
-		snprintf(err, errsz, "must not be empty");
-		return -EINVAL;
-	}
-	r = check_printable(value, err, errsz);
-	if (r < 0)
-		return r;
-	if ((k->flags & CONF_NO_COLON) && strchr(value, ':')) {
-		snprintf(err, errsz, "must not contain ':'");
-		return -EINVAL;
-	}
-	return set_string(value, field, k->size, err, errsz);
-}
-
-static void format_string(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	(void) k;
-	snprintf(buf, size, "%s", (const char *) field);
-}
-
-/* A letters/digits/. - _ word: it becomes part of MQTT topics. */
-static int parse_token(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	if (!*value && !(k->flags & CONF_EMPTY_OK)) {
-		snprintf(err, errsz, "must not be empty");
-		return -EINVAL;
-	}
-	for (const char *p = value; *p; p++)
-		if (!is_token_char(*p)) {
-			snprintf(err, errsz,
-				 "'%.64s' contains '%c', only letters, digits, '.', '-' and '_' are allowed",
-				 value, *p >= 0x20 && *p < 0x7f ? *p : '?');
-			return -EINVAL;
-		}
-	return set_string(value, field, k->size, err, errsz);
-}
-
-static int parse_path(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	int r;
-
-	r = check_printable(value, err, errsz);
-	if (r < 0)
-		return r;
-	if (value[0] != '/') {
-		snprintf(err, errsz, "'%.64s' is not an absolute path", value);
-		return -EINVAL;
-	}
-	if (value[strlen(value) - 1] == '/') {
-		snprintf(err, errsz, "'%.64s' names a directory, expected a device", value);
-		return -EINVAL;
-	}
-	return set_string(value, field, k->size, err, errsz);
-}
-
-/* A host name or an IP address literal (IPv6 without brackets). */
-static int check_host(const char *host, char *err, size_t errsz)
-{
-	unsigned char addr[16];
-	bool numeric = true;
-
-	if (!*host) {
-		snprintf(err, errsz, "empty host");
-		return -EINVAL;
-	}
-	if (strlen(host) >= CONFIG_HOST_MAX) {
-		snprintf(err, errsz, "host name too long");
-		return -ERANGE;
-	}
-	if (strchr(host, ':')) {
-		if (inet_pton(AF_INET6, host, addr) == 1)
-			return 0;
-		snprintf(err, errsz, "'%.64s' is not an IPv6 address", host);
-		return -EINVAL;
-	}
-	for (const char *p = host; *p; p++) {
-		if (!is_token_char(*p) || *p == '_') {
-			snprintf(err, errsz, "'%.64s' is not a host name or address", host);
-			return -EINVAL;
-		}
-		numeric = numeric && ((*p >= '0' && *p <= '9') || *p == '.');
-	}
-	if (numeric && inet_pton(AF_INET, host, addr) != 1) {
-		snprintf(err, errsz, "'%.64s' is not an IPv4 address", host);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* "host:port" or "[v6]:port" into host and port; port 1..65535. */
-static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *ret_port, bool port_optional,
-			   char *err, size_t errsz)
-{
-	const char *h = s, *hend, *colon;
-	unsigned long long port;
-	const char *end;
-	size_t hlen;
-	int r;
-
-	if (s[0] == '[') {
-		h = s + 1;
-		hend = strchr(h, ']');
-		if (!hend) {
-			snprintf(err, errsz, "missing ']' after the IPv6 address in '%.64s'", s);
-			return -EINVAL;
-		}
-		colon = hend[1] == ':' ? hend + 1 : NULL;
-		if (!colon && hend[1] != '\0') {
-			snprintf(err, errsz, "expected ':' and a port after ']' in '%.64s'", s);
-			return -EINVAL;
-		}
-	} else {
-		colon = strrchr(s, ':');
-		if (colon && memchr(s, ':', (size_t) (colon - s))) {
-			snprintf(err, errsz, "write an IPv6 address in brackets, as in [::1]:502");
-			return -EINVAL;
-		}
-		hend = colon ? colon : s + strlen(s);
-	}
-
-	hlen = (size_t) (hend - h);
-	if (hlen >= CONFIG_HOST_MAX) {
-		snprintf(err, errsz, "host name too long");
-		return -ERANGE;
-	}
-	memset(host, 0, CONFIG_HOST_MAX);
-	memcpy(host, h, hlen);
-	if (s[0] == '[' && !strchr(host, ':')) {
-		snprintf(err, errsz, "'%.64s' in brackets is not an IPv6 address", host);
-		return -EINVAL;
-	}
-	r = check_host(host, err, errsz);
-	if (r < 0)
-		return r;
-
-	if (!colon) {
-		if (port_optional) {
-			*ret_port = 0;
-			return 0;
-		}
-		snprintf(err, errsz, "'%.64s' has no port, expected host:port", s);
-		return -EINVAL;
-	}
-	r = parse_digits(colon + 1, 65535, &port, &end);
-	if (r == -EINVAL || (r == 0 && *end)) {
-		snprintf(err, errsz, "'%.64s' is not a port number", colon + 1);
-		return -EINVAL;
-	}
-	/* A listener on port 0 gets a free port from the kernel (the log says
-	 * which), which tests use; a broker on port 0 is a mistake. */
-	if (r < 0 || (port == 0 && port_optional)) {
-		snprintf(err, errsz, "port %.16s is out of range, expected %s..65535", colon + 1,
-			 port_optional ? "1" : "0");
-		return -ERANGE;
-	}
-	*ret_port = (uint16_t) port;
-	return 0;
-}
-
-static int parse_listen(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	struct config_listen l;
-	int r;
-
-	(void) k;
-	memset(&l, 0, sizeof(l));
-	r = split_host_port(value, l.host, &l.port, false, err, errsz);
-	if (r < 0)
-		return r;
-	memcpy(field, &l, sizeof(l));
-	return 0;
-}
-
-static void format_host_port(const char *host, uint16_t port, char *buf, size_t size)
-{
-	bool v6 = strchr(host, ':') != NULL;
-
-	snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
-}
-
-static void format_listen(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	const struct config_listen *l = field;
-
-	(void) k;
-	format_host_port(l->host, l->port, buf, size);
-}
-
-static int parse_broker(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
-{
-	struct config_broker b;
-	const char *rest;
-	int r;
-
-	memset(&b, 0, sizeof(b));
-	if (!*value) {
-		memcpy(field, &b, sizeof(b));
-		return 0;
-	}
-	if (strncasecmp(value, "mqtt://", 7) == 0) {
-		rest = value + 7;
-	} else if (strncasecmp(value, "mqtts://", 8) == 0) {
-		rest = value + 8;
-		b.tls = true;
-	} else {
-		snprintf(err, errsz,
-			 "'%.64s' is not a broker URL, expected mqtt://host:port or mqtts://host:port",
-			 value);
-		return -EINVAL;
-	}
-	if (strpbrk(rest, "/?#@")) {
-		snprintf(err, errsz,
-			 "'%.64s': only mqtt[s]://host[:port] is supported, no user, path or query", value);
-		return -EINVAL;
-	}
-	r = split_host_port(rest, b.host, &b.port, true, err, errsz);
-	if (r < 0)
-		return r;
-	if (b.port == 0)
-		b.port = b.tls ? 8883 : 1883;
-	r = set_string(value, b.url, sizeof(b.url), err, errsz);
-	if (r < 0)
-		return r;
-	(void) k;
-	memcpy(field, &b, sizeof(b));
-	return 0;
-}
-
-static void format_broker(const struct conf_key *k, const void *field, char *buf, size_t size)
-{
-	(void) k;
-	snprintf(buf, size, "%s", ((const struct config_broker *) field)->url);
-}
-
-static const struct conf_type conf_enum = { parse_enum, format_enum };
-static const struct conf_type conf_bool = { parse_bool, format_bool };
-static const struct conf_type conf_uint = { parse_uint, format_uint };
-static const struct conf_type conf_seconds = { parse_seconds, format_uint };
-static const struct conf_type conf_utc_offset = { parse_utc_offset, format_utc_offset };
-static const struct conf_type conf_string = { parse_string, format_string };
-static const struct conf_type conf_token = { parse_token, format_string };
-static const struct conf_type conf_path = { parse_path, format_string };
-static const struct conf_type conf_listen = { parse_listen, format_listen };
-static const struct conf_type conf_broker = { parse_broker, format_broker };
 
 /* ---- the table ---------------------------------------------------------------------------- */
 
@@ -595,6 +98,17 @@ static const struct conf_key conf_keys[] = {
 	KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),
 	KEY("HTTP", "Password", &conf_string, "", http_password, CONFIG_APPLY_HTTP,
 	    .flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("HTTP", "PasswordFile", &conf_path, "", http_password_file, CONFIG_APPLY_HTTP,
+	    .flags = CONF_EMPTY_OK),
+	KEY("HTTP", "Certificate", &conf_path, "", http_certificate, CONFIG_APPLY_HTTP,
+	    .flags = CONF_EMPTY_OK),
+	KEY("HTTP", "Key", &conf_path, "", http_key, CONFIG_APPLY_HTTP, .flags = CONF_EMPTY_OK),
+	KEY("HTTP", "MaxConnections", &conf_uint, "32", http_max_connections, CONFIG_APPLY_HTTP, .min = 1,
+	    .max = 1024),
+	KEY("HTTP", "MaxConnectionsPerIP", &conf_uint, "8", http_max_per_ip, CONFIG_APPLY_HTTP, .min = 1,
+	    .max = 1024),
+	KEY("HTTP", "Timeout", &conf_seconds, "30", http_timeout_sec, CONFIG_APPLY_HTTP, .min = 1,
+	    .max = 3600),
 
 	KEY("MQTT", "Enabled", &conf_bool, "no", mqtt_enabled, CONFIG_APPLY_MQTT),
 	KEY("MQTT", "Broker", &conf_broker, "", mqtt_broker, CONFIG_APPLY_MQTT),
@@ -605,6 +119,22 @@ static const struct conf_key conf_keys[] = {
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
 	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV),
+
+	/* Stored for the operating system's network configuration: nothing to apply. */
+	KEY("Network", "DefaultNetIf", &conf_enum, "Ethernet", netif, 0, NAMES(netif_names)),
+	KEY("Network", "EthernetIpMode", &conf_enum, "DHCP", eth.mode, 0, NAMES(ip_mode_names)),
+	KEY("Network", "EthernetAddress", &conf_ipv4, "", eth.address, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "EthernetNetmask", &conf_netmask, "24", eth.prefix, 0),
+	KEY("Network", "EthernetGateway", &conf_ipv4, "", eth.gateway, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "EthernetDNS", &conf_ipv4, "", eth.dns, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiSSID", &conf_string, "", wifi_ssid, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiPassword", &conf_string, "", wifi_password, 0,
+	    .flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("Network", "WiFiIpMode", &conf_enum, "DHCP", wifi.mode, 0, NAMES(ip_mode_names)),
+	KEY("Network", "WiFiAddress", &conf_ipv4, "", wifi.address, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiNetmask", &conf_netmask, "24", wifi.prefix, 0),
+	KEY("Network", "WiFiGateway", &conf_ipv4, "", wifi.gateway, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiDNS", &conf_ipv4, "", wifi.dns, 0, .flags = CONF_EMPTY_OK),
 };
 
 #define N_KEYS ARRAY_SIZE(conf_keys)
@@ -698,7 +228,7 @@ static void report(struct parse_state *ps, unsigned line, const char *section, c
 static char *find_comment(char *s)
 {
 	for (char *p = s + 1; *p; p++)
-		if ((*p == ';' || *p == '#') && is_blank(p[-1]))
+		if ((*p == ';' || *p == '#') && conf_is_blank(p[-1]))
 			return p;
 	return NULL;
 }
@@ -707,7 +237,7 @@ static void trim_end(char *s)
 {
 	size_t n = strlen(s);
 
-	while (n > 0 && is_blank(s[n - 1]))
+	while (n > 0 && conf_is_blank(s[n - 1]))
 		s[--n] = '\0';
 }
 
@@ -717,7 +247,7 @@ static char *extract_value(char *v, char *err, size_t errsz)
 {
 	char *out, *p, *c;
 
-	while (is_blank(*v))
+	while (conf_is_blank(*v))
 		v++;
 
 	if (*v != '"') {
@@ -743,7 +273,7 @@ static char *extract_value(char *v, char *err, size_t errsz)
 		}
 		*out++ = *p;
 	}
-	for (p++; is_blank(*p); p++)
+	for (p++; conf_is_blank(*p); p++)
 		;
 	if (*p && *p != ';' && *p != '#') {
 		snprintf(err, errsz, "unexpected text after the closing '\"'");
@@ -766,7 +296,7 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 		return;
 	}
 	*end = '\0';
-	for (rest = end + 1; is_blank(*rest); rest++)
+	for (rest = end + 1; conf_is_blank(*rest); rest++)
 		;
 	if (*rest && *rest != ';' && *rest != '#') {
 		report(ps, line, NULL, NULL, "unexpected text after section header [%.64s]", p + 1);
@@ -783,9 +313,10 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	if (known)
 		report(ps, line, NULL, NULL, "unknown section [%.64s], did you mean [%s]?", p + 1, known);
 	else
-		report(ps, line, NULL, NULL,
-		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT or Device",
-		       p + 1);
+		report(
+		    ps, line, NULL, NULL,
+		    "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device or Network",
+		    p + 1);
 }
 
 static void parse_assignment(struct parse_state *ps, struct config *c, unsigned line, char *p)
@@ -854,7 +385,7 @@ static void parse_line(struct parse_state *ps, struct config *c, unsigned line, 
 	memcpy(buf, raw, len);
 	buf[len] = '\0';
 
-	for (p = buf; is_blank(*p); p++)
+	for (p = buf; conf_is_blank(*p); p++)
 		;
 	if (!*p || *p == ';' || *p == '#')
 		return;
@@ -876,6 +407,22 @@ static void check_config(struct parse_state *ps, const struct config *c)
 		report(ps, en_line, "MQTT", "Enabled", "yes needs a Broker= in [MQTT]");
 	if (c->mqtt_enabled && !c->mqtt_site[0])
 		report(ps, en_line, "MQTT", "Enabled", "yes needs a Site= in [MQTT]");
+
+	if (c->eth.mode == CONFIG_IP_MODE_STATIC && !c->eth.address[0])
+		report(ps, ps->lines[find_key("Network", "EthernetIpMode") - conf_keys], "Network",
+		       "EthernetAddress", "EthernetIpMode=Static needs an address");
+	if (c->wifi.mode == CONFIG_IP_MODE_STATIC && !c->wifi.address[0])
+		report(ps, ps->lines[find_key("Network", "WiFiIpMode") - conf_keys], "Network", "WiFiAddress",
+		       "WiFiIpMode=Static needs an address");
+	if (c->netif == CONFIG_NETIF_WIFI && !c->wifi_ssid[0])
+		report(ps, ps->lines[find_key("Network", "DefaultNetIf") - conf_keys], "Network", "WiFiSSID",
+		       "DefaultNetIf=WiFi needs a WiFiSSID");
+	if (c->wifi_password[0] && (strlen(c->wifi_password) < 8 || strlen(c->wifi_password) > 63))
+		report(ps, ps->lines[find_key("Network", "WiFiPassword") - conf_keys], "Network",
+		       "WiFiPassword", "a WPA2 passphrase has 8 to 63 characters");
+	if (!c->http_certificate[0] != !c->http_key[0])
+		report(ps, ps->lines[find_key("HTTP", "Certificate") - conf_keys], "HTTP", "Certificate",
+		       "Certificate= and Key= go together");
 
 	/* Port 0 asks for a free port each time: two of them never clash. */
 	if (strcmp(c->modbus_listen.host, c->http_listen.host) == 0 &&
@@ -1043,10 +590,10 @@ static bool needs_quotes(const char *s)
 
 	if (n == 0)
 		return false;
-	if (is_blank(s[0]) || is_blank(s[n - 1]) || s[0] == '"')
+	if (conf_is_blank(s[0]) || conf_is_blank(s[n - 1]) || s[0] == '"')
 		return true;
 	for (size_t i = 1; i < n; i++)
-		if ((s[i] == ';' || s[i] == '#') && is_blank(s[i - 1]))
+		if ((s[i] == ';' || s[i] == '#') && conf_is_blank(s[i - 1]))
 			return true;
 	return false;
 }
@@ -1114,4 +661,49 @@ const char *config_grid_to_string(enum decode_grid g)
 struct decode_opts config_decode_opts(const struct config *c)
 {
 	return (struct decode_opts){ .std_offset_min = c->utc_offset_min, .grid = c->grid };
+}
+
+size_t config_n_keys(void)
+{
+	return N_KEYS;
+}
+
+struct config_key_info config_key_at(size_t i)
+{
+	const struct conf_key *k = &conf_keys[i];
+
+	return (struct config_key_info){
+		.section = k->section,
+		.key = k->key,
+		.kind = k->type->kind,
+		.secret = k->flags & CONF_SECRET,
+		.apply = k->apply,
+	};
+}
+
+int config_key_find(const char *section, const char *key)
+{
+	const struct conf_key *k = find_key(section, key);
+
+	return k ? (int) (k - conf_keys) : -ENOENT;
+}
+
+const char *config_get(const struct config *c, size_t i, char *buf, size_t size)
+{
+	conf_keys[i].type->format(&conf_keys[i], cfield_of(c, &conf_keys[i]), buf, size);
+	return buf;
+}
+
+int config_set(struct config *c, size_t i, const char *value, char *err, size_t errsz)
+{
+	const struct conf_key *k = &conf_keys[i];
+	struct config tmp = *c;
+	int r;
+
+	/* Parse into a copy: a failing parser may have written part of the field. */
+	r = k->type->parse(k, value, field_of(&tmp, k), err, errsz);
+	if (r < 0)
+		return r;
+	memcpy(field_of(c, k), cfield_of(&tmp, k), k->size);
+	return 0;
 }

@@ -14,12 +14,15 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "smartconnectd/config-json.h"
 #include "smartconnectd/daemon.h"
+#include "smartconnectd/httpd.h"
 #include "smartconnectd/log.h"
 #include "smartconnectd/mbsrv.h"
 #include "smartconnectd/meter.h"
 #include "smartconnectd/sdglue.h"
 #include "smartconnectd/serial.h"
+#include "smartconnectd/status.h"
 #include "smartconnectd/store.h"
 
 #define STATUS_MAX 256
@@ -30,13 +33,19 @@ struct daemon {
 	char *state_dir;
 	int log_level_override; /* < 0: from the config */
 
-	struct config *config;
+	struct config *config; /* in force: base + overrides */
+	struct config *base;   /* defaults + the config file */
+	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
+	char *overrides_path;
+	char *password_file; /* default [HTTP] PasswordFile */
+	uint64_t start_usec;
 
 	sd_event *event;
 	sd_event_source *sig_term, *sig_int, *sig_hup;
 	struct store *store;
 	struct meter *meter;
 	struct mbsrv *mbsrv;
+	struct httpd *httpd;
 	struct sdglue_fds fds; /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
@@ -86,6 +95,34 @@ static struct mbsrv_settings daemon_mbsrv_settings(const struct daemon *d, const
 	};
 }
 
+static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c)
+{
+	return (struct httpd_settings){
+		.host = c->http_listen.host,
+		.port = c->http_listen.port,
+		.user = c->http_user,
+		.password = c->http_password,
+		.password_file = c->http_password_file[0] ? c->http_password_file : d->password_file,
+		.certificate = c->http_certificate,
+		.key = c->http_key,
+		.max_connections = c->http_max_connections,
+		.max_per_ip = c->http_max_per_ip,
+		.timeout_sec = c->http_timeout_sec,
+	};
+}
+
+/* Where the MQTT client picks up new [MQTT] settings (and [Device] Serial). */
+static void daemon_mqtt_reconfigure(struct daemon *d)
+{
+	(void) d;
+}
+
+/* Where a soft reset makes the MQTT client reconnect. */
+static void daemon_mqtt_reconnect(struct daemon *d)
+{
+	(void) d;
+}
+
 static void daemon_on_config_error(const char *message, void *userdata)
 {
 	(void) userdata;
@@ -107,22 +144,18 @@ static int daemon_load_config(struct daemon *d, struct config **ret)
 	return *ret ? 0 : log_oom();
 }
 
-int daemon_reload(struct daemon *d)
+/*
+ * Put a validated configuration in force: next (with the base and overrides
+ * it was made from; all three taken over, base and overrides may be NULL to
+ * keep the current ones). Runtime trouble in a subsystem is logged and
+ * becomes that subsystem's state; the configuration is in force regardless.
+ */
+static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides)
 {
-	_cleanup_(config_freep) struct config *next = NULL;
+	struct httpd_settings hs;
 	char what[128];
 	unsigned changed;
 	int r;
-
-	(void) sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
-	log_info("Reloading the configuration from '%s'", d->config_path);
-
-	/* The whole file is parsed and validated before anything is touched. */
-	r = daemon_load_config(d, &next);
-	if (r < 0) {
-		log_warning("Reload failed, keeping the running configuration");
-		goto done;
-	}
 
 	changed = config_diff(d->config, next);
 	if (changed & CONFIG_APPLY_LOG)
@@ -132,12 +165,18 @@ int daemon_reload(struct daemon *d)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
 	}
-	/* HTTP and MQTT keys are validated and kept; their subsystems pick them
-	 * up once they exist. */
 
 	/* Commit, then the subsystems that keep pointers into the config. */
 	config_free(d->config);
-	d->config = TAKE_PTR(next);
+	d->config = next;
+	if (base) {
+		config_free(d->base);
+		d->base = base;
+	}
+	if (overrides) {
+		json_decref(d->overrides);
+		d->overrides = overrides;
+	}
 	if (changed & CONFIG_APPLY_MBSRV) {
 		struct mbsrv_settings ms;
 
@@ -147,12 +186,207 @@ int daemon_reload(struct daemon *d)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
 	}
-	log_info("Configuration reloaded, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
+	/* Always: the password, certificate and key files are re-read. */
+	hs = daemon_httpd_settings(d, d->config);
+	r = httpd_reconfigure(d->httpd, &hs);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
+	if (changed & CONFIG_APPLY_MQTT)
+		daemon_mqtt_reconfigure(d);
+	log_info("Configuration applied, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
+}
+
+/* Defaults, the config file, then overrides.json, all parsed and validated. */
+static int daemon_load_all(struct daemon *d, struct config **ret_config, struct config **ret_base,
+			   json_t **ret_overrides)
+{
+	_cleanup_(config_freep) struct config *base = NULL, *next = NULL;
+	struct config_json_error e;
+	json_t *ovr = NULL;
+	int r;
+
+	r = daemon_load_config(d, &base);
+	if (r < 0)
+		return r;
+	r = config_json_load_file(d->overrides_path, base, &next, &ovr, &e);
+	if (r == -ENOENT) {
+		next = config_new();
+		if (!next)
+			return log_oom();
+		*next = *base;
+	} else if (r < 0) {
+		if (r == -ENOMEM)
+			return log_oom();
+		return log_error_errno(r, "%s%s%s", e.message, e.field[0] ? ", field " : "", e.field);
+	}
+	*ret_config = TAKE_PTR(next);
+	*ret_base = TAKE_PTR(base);
+	*ret_overrides = ovr;
+	return 0;
+}
+
+int daemon_load_overrides(struct daemon *d)
+{
+	struct config *next = NULL, *base = NULL;
+	json_t *ovr = NULL;
+	struct config_json_error e;
+	int r;
+
+	r = config_json_load_file(d->overrides_path, d->config, &next, &ovr, &e);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		return log_error_errno(r, "%s%s%s", e.message, e.field[0] ? ", field " : "", e.field);
+	base = d->config;
+	d->config = next;
+	d->base = base;
+	d->overrides = ovr;
+	log_info("Settings from '%s' override the configuration file", d->overrides_path);
+	return 0;
+}
+
+int daemon_reload(struct daemon *d)
+{
+	struct config *next = NULL, *base = NULL;
+	json_t *ovr = NULL;
+	int r;
+
+	(void) sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	log_info("Reloading the configuration from '%s' and '%s'", d->config_path, d->overrides_path);
+
+	/* Both files are parsed and validated before anything is touched. */
+	r = daemon_load_all(d, &next, &base, &ovr);
+	if (r < 0) {
+		log_warning("Reload failed, keeping the running configuration");
+		goto done;
+	}
+	/* No overrides file (any more): none apply. */
+	if (!ovr) {
+		json_decref(d->overrides);
+		d->overrides = NULL;
+	}
+	daemon_apply(d, next, base, ovr);
 	r = 0;
 done:
 	daemon_send_status(d, "READY=1\n");
 	return r;
 }
+
+int daemon_patch_config(struct daemon *d, const char *body, size_t len, json_t **ret_error)
+{
+	struct config *next = NULL;
+	struct config_json_error e;
+	json_t *ovr = NULL;
+	int r;
+
+	r = config_json_patch(d->base, d->overrides, body, len, &next, &ovr, &e);
+	if (r == -EINVAL) {
+		log_info("Configuration change through the API refused: %s", e.message);
+		*ret_error =
+		    json_pack("{s:s,s:s?}", "error", e.message, "field", e.field[0] ? e.field : NULL);
+		return r;
+	}
+	if (r < 0)
+		return log_oom();
+
+	r = config_json_save_file(d->overrides_path, ovr);
+	if (r < 0) {
+		log_error_errno(r, "Cannot save '%s', configuration unchanged: %m", d->overrides_path);
+		*ret_error = json_pack("{s:s,s:s}", "error", "cannot save the configuration, nothing changed",
+				       "reason", strerror(-r));
+		config_free(next);
+		json_decref(ovr);
+		return r == -EINVAL ? -EIO : r;
+	}
+	log_info("Configuration changed through the API, saved to '%s'", d->overrides_path);
+	daemon_apply(d, next, NULL, ovr);
+	return 0;
+}
+
+json_t *daemon_config_json(struct daemon *d)
+{
+	return config_json_dump(d->config);
+}
+
+int daemon_soft_reset(struct daemon *d)
+{
+	int r;
+
+	log_info("Soft reset: reopening '%s', reconnecting MQTT", d->config->device);
+	r = meter_reconfigure(d->meter, d->config, CONFIG_APPLY_TTY);
+	if (r < 0)
+		return log_error_errno(r, "Soft reset failed: %m");
+	daemon_mqtt_reconnect(d);
+	return 0;
+}
+
+int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_len)
+{
+	const struct snapshot *snap = store_current(d->store);
+
+	if (!snap)
+		return -ENODATA;
+	*ret_text = snap->v.text;
+	*ret_len = snap->v.text_len;
+	return 0;
+}
+
+json_t *daemon_status_json(struct daemon *d)
+{
+	const struct snapshot *snap = store_current(d->store);
+	struct netinfo ni;
+	uint64_t now = 0;
+	json_auto_t *st = NULL;
+
+	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	(void) netinfo_read(&ni);
+	st = json_pack(
+	    "{s:o,s:o,s:o,s:o,s:o}", "system",
+	    status_system(d->serial, PACKAGE_VERSION, (now - d->start_usec) / USEC_PER_SEC), "meter",
+	    status_meter(d->meter, snap, snap && store_is_stale(d->store, now), d->config->device), "network",
+	    status_network(&ni, -1, -1), "mqtt",
+	    status_mqtt(d->config->mqtt_enabled, d->config->mqtt_enabled ? "disconnected" : "disabled", NULL),
+	    "modbus",
+	    status_modbus(mbsrv_clients(d->mbsrv), mbsrv_port(d->mbsrv),
+			  config_meter_type_to_string(d->config->meter_type)));
+	return json_incref(st);
+}
+
+static json_t *daemon_on_http_status(void *userdata)
+{
+	return daemon_status_json(userdata);
+}
+
+static json_t *daemon_on_http_config(void *userdata)
+{
+	return daemon_config_json(userdata);
+}
+
+static int daemon_on_http_patch(void *userdata, const char *body, size_t len, json_t **ret_error)
+{
+	return daemon_patch_config(userdata, body, len, ret_error);
+}
+
+static int daemon_on_http_telegram(void *userdata, const char **ret_text, size_t *ret_len)
+{
+	return daemon_last_telegram(userdata, ret_text, ret_len);
+}
+
+static int daemon_on_http_reset(void *userdata)
+{
+	return daemon_soft_reset(userdata);
+}
+
+static const struct httpd_ops daemon_httpd_ops = {
+	.status = daemon_on_http_status,
+	.config = daemon_on_http_config,
+	.patch_config = daemon_on_http_patch,
+	.telegram = daemon_on_http_telegram,
+	.reset = daemon_on_http_reset,
+	.version = PACKAGE_VERSION,
+};
 
 static int daemon_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -190,6 +424,13 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	d->state_dir = strdup(state_dir);
 	if (!d->config_path || !d->state_dir)
 		return -ENOMEM;
+	if (asprintf(&d->overrides_path, "%s/overrides.json", state_dir) < 0 ||
+	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0)
+		return -ENOMEM;
+	d->base = config_new();
+	if (!d->base)
+		return -ENOMEM;
+	*d->base = *c;
 	d->path_is_default = path_is_default;
 	d->log_level_override = log_level_override;
 	d->config = TAKE_PTR(c);
@@ -220,6 +461,7 @@ int daemon_start(struct daemon *d)
 	r = sd_event_default(&d->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
+	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
 	r = sd_event_set_watchdog(d->event, true);
 	if (r < 0)
 		log_warning_errno(r, "Failed to enable the watchdog, ignoring: %m");
@@ -262,9 +504,19 @@ int daemon_start(struct daemon *d)
 	d->fds.modbus = -1; /* taken over, also on failure */
 	if (r < 0)
 		return r;
+
+	/* 6. The HTTP API; without a password it logs why and stays off. */
+	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
+	r = httpd_new(d->event, &daemon_httpd_ops, d, &d->httpd);
+	if (r < 0)
+		return log_oom();
+	r = httpd_start(d->httpd, d->fds.http, &hs);
+	d->fds.http = -1; /* taken over, also on failure */
+	if (r < 0)
+		return r;
 	sdglue_close_fds(&d->fds);
 
-	/* 6. Tell systemd. */
+	/* 7. Tell systemd. */
 	d->ready = true;
 	daemon_send_status(d, "READY=1\n");
 	log_info("smartconnectd " PACKAGE_VERSION " running");
@@ -287,6 +539,7 @@ struct daemon *daemon_free(struct daemon *d)
 		return NULL;
 
 	/* Reverse of daemon_start(). */
+	d->httpd = httpd_free(d->httpd);
 	d->mbsrv = mbsrv_free(d->mbsrv);
 	if (d->meter)
 		meter_stop(d->meter);
@@ -299,6 +552,10 @@ struct daemon *daemon_free(struct daemon *d)
 	d->event = sd_event_unref(d->event);
 
 	config_free(d->config);
+	config_free(d->base);
+	json_decref(d->overrides);
+	free(d->overrides_path);
+	free(d->password_file);
 	free(d->config_path);
 	free(d->state_dir);
 	free(d);

@@ -149,6 +149,11 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 	}
 
+	/* A broken overrides file is a configuration error, like a broken config file. */
+	r = daemon_load_overrides(d);
+	if (r < 0)
+		return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+
 	r = daemon_start(d);
 	if (r < 0)
 		return EXIT_FAILURE;

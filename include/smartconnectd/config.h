@@ -79,6 +79,28 @@ enum {
 	CONFIG_APPLY_MQTT = 1u << 5,
 };
 
+/* [Network] DefaultNetIf and the IpMode keys. */
+enum config_netif {
+	CONFIG_NETIF_ETHERNET,
+	CONFIG_NETIF_WIFI,
+	_CONFIG_NETIF_MAX,
+};
+
+enum config_ip_mode {
+	CONFIG_IP_MODE_DHCP,
+	CONFIG_IP_MODE_STATIC,
+	_CONFIG_IP_MODE_MAX,
+};
+
+/* Static IPv4 settings of one interface; strings are empty when not set. */
+struct config_ipv4 {
+	enum config_ip_mode mode; /* IpMode */
+	char address[16];         /* Address */
+	uint32_t prefix;          /* Netmask, as a prefix length */
+	char gateway[16];         /* Gateway */
+	char dns[16];             /* DNS */
+};
+
 /* "host:port"; an IPv6 host is written in brackets, stored without. */
 struct config_listen {
 	char host[CONFIG_HOST_MAX];
@@ -113,9 +135,15 @@ struct config {
 	enum config_stale_policy modbus_stale_policy; /* StalePolicy */
 
 	/* [HTTP] */
-	struct config_listen http_listen;    /* Listen */
-	char http_user[CONFIG_NAME_MAX];     /* User */
-	char http_password[CONFIG_NAME_MAX]; /* Password: empty = not set */
+	struct config_listen http_listen;         /* Listen */
+	char http_user[CONFIG_NAME_MAX];          /* User */
+	char http_password[CONFIG_NAME_MAX];      /* Password: empty = not set */
+	char http_password_file[CONFIG_PATH_MAX]; /* PasswordFile: empty = <state-dir>/http-password */
+	char http_certificate[CONFIG_PATH_MAX];   /* Certificate: PEM file, empty = plain HTTP */
+	char http_key[CONFIG_PATH_MAX];           /* Key: PEM file */
+	uint32_t http_max_connections;            /* MaxConnections */
+	uint32_t http_max_per_ip;                 /* MaxConnectionsPerIP */
+	uint32_t http_timeout_sec;                /* Timeout: idle connections are closed */
 
 	/* [MQTT] */
 	bool mqtt_enabled;                   /* Enabled */
@@ -126,6 +154,13 @@ struct config {
 
 	/* [Device] */
 	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */
+
+	/* [Network]: stored and shown, applied by the operating system, not by us */
+	enum config_netif netif; /* DefaultNetIf */
+	struct config_ipv4 eth;  /* Ethernet* */
+	char wifi_ssid[33];      /* WiFiSSID */
+	char wifi_password[64];  /* WiFiPassword */
+	struct config_ipv4 wifi; /* WiFi* */
 };
 
 /* Receives one complete error message, e.g.
@@ -178,6 +213,37 @@ int config_dump(const struct config *c, FILE *f, bool show_secrets);
 const char *config_protocol_to_string(enum config_protocol p) __attribute__((const));
 const char *config_meter_type_to_string(enum config_meter_type t) __attribute__((const));
 const char *config_grid_to_string(enum decode_grid g) __attribute__((const));
+
+/* ---- the key table, for generic consumers (the HTTP API's JSON) ---------------------------- */
+
+enum config_value_kind {
+	CONFIG_VALUE_STRING,
+	CONFIG_VALUE_BOOL, /* formatted "yes" / "no" */
+	CONFIG_VALUE_INT,  /* formatted as decimal digits */
+};
+
+struct config_key_info {
+	const char *section, *key;
+	enum config_value_kind kind;
+	bool secret; /* passwords: never shown */
+	unsigned apply;
+};
+
+/* Number of keys in the table; config_key_at(i) describes key i (table order). */
+size_t config_n_keys(void) _pure_;
+struct config_key_info config_key_at(size_t i);
+/* Index of [section] key (exact spelling), or -ENOENT. */
+int config_key_find(const char *section, const char *key);
+
+/* Key i's value of c, formatted as in the file (unquoted). Returns buf. */
+const char *config_get(const struct config *c, size_t i, char *buf, size_t size);
+
+/* Parse value into key i of c. On error writes a message without file or key
+ * into err and returns -EINVAL or -ERANGE; c is unchanged then. */
+int config_set(struct config *c, size_t i, const char *value, char *err, size_t errsz);
+
+/* Largest formatted value, terminating NUL included. */
+#define CONFIG_VALUE_MAX (CONFIG_URL_MAX + CONFIG_PATH_MAX)
 
 /* The decoder options the [Meter] keys describe. */
 struct decode_opts config_decode_opts(const struct config *c);

@@ -13,6 +13,9 @@
  */
 #pragma once
 
+#include <jansson.h>
+#include <stddef.h>
+
 #include "smartconnectd/config.h"
 #include "smartconnectd/macro.h"
 
@@ -39,3 +42,26 @@ int daemon_run(struct daemon *d);
 /* Re-read the config file and apply it (what SIGHUP does). Returns 0 when the
  * new configuration is in force, -EINVAL etc. when the old one was kept. */
 int daemon_reload(struct daemon *d);
+
+/* Apply <state-dir>/overrides.json (written by the HTTP API) over the
+ * configuration given to daemon_new(). Call before daemon_start(). A missing
+ * file is fine; a broken one is logged (file and field) and returns -EINVAL. */
+int daemon_load_overrides(struct daemon *d);
+
+/*
+ * PATCH /api/v1/config: merge body (JSON) into the configuration, validate
+ * all of it, save overrides.json atomically, then apply it. Returns 0;
+ * -EINVAL with *ret_error = {"error","field"} when the patch is refused; another
+ * negative errno (*ret_error set) when saving failed. Nothing changes unless 0.
+ */
+int daemon_patch_config(struct daemon *d, const char *body, size_t len, json_t **ret_error);
+
+/* GET /api/v1/config and /api/v1/status: new references, NULL on OOM. */
+json_t *daemon_config_json(struct daemon *d);
+json_t *daemon_status_json(struct daemon *d);
+
+/* POST /api/v1/reset: reopen the meter's tty and reconnect MQTT. */
+int daemon_soft_reset(struct daemon *d);
+
+/* The last raw telegram, borrowed until the next one; -ENODATA when none. */
+int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_len);
