@@ -17,11 +17,11 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 import traceback
+import types
 import urllib.error
 import urllib.request
 
@@ -43,19 +43,25 @@ DASH = "\u2014"
 D = decimal.Decimal
 
 
+def _selenium():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    return types.SimpleNamespace(webdriver=webdriver, Service=Service, By=By, Select=Select)
+
+
 def import_selenium():
-    """The selenium module, also from Debian's dist-packages under another python3."""
+    """What the test uses of selenium, also from Debian's dist-packages under another python3; None without it."""
     try:
-        import selenium.webdriver
-        return selenium.webdriver
+        return _selenium()
     except ImportError:
         pass
     dist = "/usr/lib/python3/dist-packages"
     if os.path.isdir(os.path.join(dist, "selenium")) and dist not in sys.path:
         sys.path.append(dist)
         try:
-            import selenium.webdriver
-            return selenium.webdriver
+            return _selenium()
         except ImportError:
             pass
     return None
@@ -91,10 +97,9 @@ class Browser:
         self.service = None
         self.pgid = None
 
-    def start(self, webdriver, driver_path, chrome_path):
-        from selenium.webdriver.chrome.service import Service
-        self.service = Service(driver_path, port=0, log_path=self.log, popen_kw={"start_new_session": True})
-        opts = webdriver.ChromeOptions()
+    def start(self, se, driver_path, chrome_path):
+        self.service = se.Service(driver_path, port=0, log_path=self.log, popen_kw={"start_new_session": True})
+        opts = se.webdriver.ChromeOptions()
         opts.binary_location = chrome_path
         for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                   "--disable-extensions", "--disable-background-networking", "--disable-sync",
@@ -105,7 +110,7 @@ class Browser:
             opts.add_argument("--no-sandbox")
         self.service.start()
         self.pgid = self.service.process.pid
-        self.driver = webdriver.Chrome(service=self.service, options=opts)
+        self.driver = se.webdriver.Chrome(service=self.service, options=opts)
 
     def close(self):
         if self.pgid is None:
@@ -259,23 +264,23 @@ def sent(drv):
     return [dict(r, body=json.loads(r["body"])) for r in drv.execute_script("return window.__sent")]
 
 
-def fill_inputs(form, By, values):
+def fill_inputs(form, se, values):
     for k, v in values.items():
-        inp = form.find_element(By.NAME, k)
+        inp = form.find_element(se.By.NAME, k)
         inp.clear()
         inp.send_keys(v)
 
 
-def save(form, By):
+def save(form, se):
     """Click the form's button; its message once the answer is in."""
-    msg = form.find_element(By.CLASS_NAME, "msg")
-    form.find_element(By.CSS_SELECTOR, "button").click()
+    msg = form.find_element(se.By.CLASS_NAME, "msg")
+    form.find_element(se.By.CSS_SELECTOR, "button").click()
     until(lambda: msg.text == "Saved." or msg.text.startswith("Not saved") or msg.text == "Nothing changed.")
     return msg.text
 
 
-def mqtt_form(tap, drv, api, By):
-    form = drv.find_element(By.ID, "f-mqtt")
+def mqtt_form(tap, drv, api, se):
+    form = drv.find_element(se.By.ID, "f-mqtt")
     st, before = api.json("GET", "/api/v1/config")
     if not tap.ok(st == 200 and isinstance(before, dict) and "MQTT" in before, "GET /api/v1/config (%r)" % st):
         return
@@ -283,9 +288,9 @@ def mqtt_form(tap, drv, api, By):
     record_requests(drv)
     # Enabled, towards a loopback port where nothing listens: no traffic leaves the machine.
     new = {"Broker": "mqtt://127.0.0.1:1", "Username": "web-user", "Password": "web-secret-9", "Site": "site-web"}
-    form.find_element(By.CSS_SELECTOR, "input[name=enabled][value='1']").click()
-    fill_inputs(form, By, new)
-    text = save(form, By)
+    form.find_element(se.By.CSS_SELECTOR, "input[name=enabled][value='1']").click()
+    fill_inputs(form, se, new)
+    text = save(form, se)
     tap.ok(text == "Saved.", "MQTT form saved (%r)" % text)
     new["Enabled"] = True
     st, after = api.json("GET", "/api/v1/config")
@@ -296,13 +301,13 @@ def mqtt_form(tap, drv, api, By):
     reqs = sent(drv)
     tap.ok(len(reqs) >= 1 and reqs[0]["method"] == "PATCH" and reqs[0]["body"] == {"MQTT": new},
            "the PATCH carries only the MQTT fields that changed (%r)" % (reqs[:1],))
-    tap.ok(form.find_element(By.NAME, "Password").get_attribute("value") == "",
+    tap.ok(form.find_element(se.By.NAME, "Password").get_attribute("value") == "",
            "the password box is empty again after saving")
 
     # Only the site changes; the untouched password box is not sent.
     record_requests(drv)
-    fill_inputs(form, By, {"Site": "site-2"})
-    text = save(form, By)
+    fill_inputs(form, se, {"Site": "site-2"})
+    text = save(form, se)
     reqs = sent(drv)
     tap.ok(text == "Saved." and reqs and reqs[0]["body"] == {"MQTT": {"Site": "site-2"}},
            "an untouched password is not sent (%r)" % (reqs[:1],))
@@ -316,8 +321,8 @@ def mqtt_form(tap, drv, api, By):
     st, err = api.json("PATCH", "/api/v1/config", {"MQTT": {"Broker": bad}})
     tap.ok(st == 400 and isinstance(err, dict) and err.get("field") == "MQTT.Broker",
            "PATCH with a bad broker: 400 naming MQTT.Broker (%r %r)" % (st, err))
-    fill_inputs(form, By, {"Broker": bad})
-    text = save(form, By)
+    fill_inputs(form, se, {"Broker": bad})
+    text = save(form, se)
     box = drv.execute_script("return document.querySelector('#f-mqtt [data-f=\"MQTT.Broker\"]')"
                              ".parentNode.querySelector('.err').textContent")
     want = (err or {}).get("error")
@@ -328,16 +333,16 @@ def mqtt_form(tap, drv, api, By):
            % after3["MQTT"].get("Broker"))
 
 
-def network_form(tap, drv, api, By):
+def network_form(tap, drv, api, se):
     """The network settings are only stored by the daemon (nothing is applied to this machine's interfaces)."""
-    form = drv.find_element(By.ID, "f-net")
-    form.find_element(By.CSS_SELECTOR, "input[name=netif][value=Ethernet]").click()
-    form.find_element(By.CSS_SELECTOR, "input[name=ipmode][value=Static]").click()
-    tap.ok(form.find_element(By.NAME, "IpAddress").is_displayed() and not form.find_element(By.NAME, "ssid")
+    form = drv.find_element(se.By.ID, "f-net")
+    form.find_element(se.By.CSS_SELECTOR, "input[name=netif][value=Ethernet]").click()
+    form.find_element(se.By.CSS_SELECTOR, "input[name=ipmode][value=Static]").click()
+    tap.ok(form.find_element(se.By.NAME, "IpAddress").is_displayed() and not form.find_element(se.By.NAME, "ssid")
            .is_displayed(), "Ethernet + Static IP: the address fields, no Wi-Fi fields")
     static = {"IpAddress": "300.1.2.3", "Netmask": "255.255.255.0", "Gateway": "192.168.10.1", "DNS": "192.168.10.1"}
-    fill_inputs(form, By, static)
-    text = save(form, By)
+    fill_inputs(form, se, static)
+    text = save(form, se)
     box = drv.execute_script("return document.querySelector('#f-net [name=IpAddress]')"
                              ".parentNode.querySelector('.err').textContent")
     tap.ok(text.startswith("Not saved") and box and box in text,
@@ -345,21 +350,30 @@ def network_form(tap, drv, api, By):
     st, c = api.json("GET", "/api/v1/config")
     tap.ok(st == 200 and c["Ethernet"].get("IpMode") != "Static", "the refused settings are not in the config")
 
-    fill_inputs(form, By, {"IpAddress": "192.168.10.101"})
-    text = save(form, By)
+    fill_inputs(form, se, {"IpAddress": "192.168.10.101", "Netmask": "24"})
+    text = save(form, se)
     st, c = api.json("GET", "/api/v1/config")
     eth = c.get("Ethernet", {})
     tap.ok(text == "Saved." and eth.get("IpMode") == "Static"
            and eth.get("StaticIPv4", {}).get("IpAddress") == "192.168.10.101"
            and eth["StaticIPv4"].get("Gateway") == "192.168.10.1",
            "Ethernet static address saved (%r, %r)" % (text, eth))
+    tap.ok(drv.find_element(se.By.CSS_SELECTOR, "#f-mqtt [name=Broker]").get_attribute("value") == "not a url",
+           "saving one form leaves what was typed into another")
+
+    # The seed's example writes the netmask as 255.255.255.0.
+    fill_inputs(form, se, {"Netmask": "255.255.255.0"})
+    text = save(form, se)
+    st, c = api.json("GET", "/api/v1/config")
+    tap.ok(text in ("Saved.", "Nothing changed.") and c["Ethernet"]["StaticIPv4"].get("Netmask") in ("24", "255.255.255.0"),
+           "a dotted netmask 255.255.255.0 is accepted (%r, %r)" % (text, c["Ethernet"]["StaticIPv4"].get("Netmask")))
 
     record_requests(drv)
-    form.find_element(By.CSS_SELECTOR, "input[name=netif][value=WiFi]").click()
-    tap.ok(form.find_element(By.NAME, "ssid").is_displayed(), "Wi-Fi shows SSID and password")
-    form.find_element(By.CSS_SELECTOR, "input[name=ipmode][value=DHCP]").click()
-    fill_inputs(form, By, {"ssid": "Test-SSID", "wpass": "wifi-pass-123"})
-    text = save(form, By)
+    form.find_element(se.By.CSS_SELECTOR, "input[name=netif][value=WiFi]").click()
+    tap.ok(form.find_element(se.By.NAME, "ssid").is_displayed(), "Wi-Fi shows SSID and password")
+    form.find_element(se.By.CSS_SELECTOR, "input[name=ipmode][value=DHCP]").click()
+    fill_inputs(form, se, {"ssid": "Test-SSID", "wpass": "wifi-pass-123"})
+    text = save(form, se)
     st, c = api.json("GET", "/api/v1/config")
     wifi = c.get("WiFi", {})
     tap.ok(text == "Saved." and c.get("DefaultNetIf") == "WiFi" and wifi.get("IpMode") == "DHCP"
@@ -368,6 +382,21 @@ def network_form(tap, drv, api, By):
            "Wi-Fi with SSID and password saved, the password not echoed (%r, %r)" % (text, wifi))
     body = (sent(drv) or [{}])[0].get("body")
     tap.ok(body and "Ethernet" not in body, "switching to Wi-Fi sends no Ethernet fields (%r)" % body)
+
+
+def modbus_form(tap, drv, api, se):
+    """The meter type applies at once: the status follows."""
+    form = drv.find_element(se.By.ID, "f-modbus")
+    se.Select(form.find_element(se.By.NAME, "MeterType")).select_by_visible_text("Eastron-SDM630")
+    text = save(form, se)
+    st, c = api.json("GET", "/api/v1/config")
+    tap.ok(text == "Saved." and c.get("MeterType") == "Eastron-SDM630", "Modbus meter type saved (%r)" % text)
+    st, s = api.json("GET", "/api/v1/status")
+    tap.ok(st == 200 and (s.get("modbus") or {}).get("meter_type") == "Eastron-SDM630",
+           "the status reports the new meter type")
+    shown = until(lambda: drv.execute_script(
+        "return document.querySelector('[data-k=\"modbus.meter_type\"]').textContent") == "Eastron-SDM630", 10)
+    tap.ok(shown, "and so does the Modbus panel")
 
 
 def phone(tap, drv, logdir):
@@ -395,8 +424,7 @@ def phone(tap, drv, logdir):
     tap.ok(os.path.getsize(path) > 10000, "screenshot at 390 px wide saved (%d bytes)" % os.path.getsize(path))
 
 
-def run(tap, binary, webdriver, driver_path, chrome_path):
-    from selenium.webdriver.common.by import By
+def run(tap, binary, se, driver_path, chrome_path):
     logdir = os.environ.get("MESON_LOGDIR") or os.path.join(os.getcwd(), "meson-logs")
     exp, ident = expected_values()
     raw = harness.testdata(RAW)
@@ -415,7 +443,7 @@ def run(tap, binary, webdriver, driver_path, chrome_path):
         t0 = time.monotonic()
         b = w.add(Browser(w.path))
         tap.on_failure.append(lambda: b.dump(tap))
-        b.start(webdriver, driver_path, chrome_path)
+        b.start(se, driver_path, chrome_path)
         drv = b.driver
         drv.set_page_load_timeout(harness.TIMEOUT)
         drv.get("http://%s:%s@127.0.0.1:%d/" % (USER, PASSWORD, int(m.group(1))))
@@ -433,8 +461,9 @@ def run(tap, binary, webdriver, driver_path, chrome_path):
         tap.ok(drv.execute_script("return performance.getEntriesByType('navigation').length") == 1,
                "still the same document")
 
-        mqtt_form(tap, drv, api, By)
-        network_form(tap, drv, api, By)
+        mqtt_form(tap, drv, api, se)
+        network_form(tap, drv, api, se)
+        modbus_form(tap, drv, api, se)
         phone(tap, drv, logdir)
         tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
         b.close()
@@ -445,15 +474,15 @@ def run(tap, binary, webdriver, driver_path, chrome_path):
 def main():
     tap = Tap()
     binary = harness.daemon_path()
-    webdriver = import_selenium()
+    se = import_selenium()
     driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
     chrome_path = chromium_binary()
-    have = tap.ok(webdriver is not None, "python3-selenium is installed")
+    have = tap.ok(se is not None, "python3-selenium is installed")
     have = tap.ok(os.access(driver_path, os.X_OK), "chromedriver is installed (%s)" % driver_path) and have
     have = tap.ok(chrome_path is not None, "chromium is installed (%s)" % chrome_path) and have
     if have:
         try:
-            run(tap, binary, webdriver, driver_path, chrome_path)
+            run(tap, binary, se, driver_path, chrome_path)
         except Exception:
             tap.ok(False, "no exception in the browser run")
             tap.diag(traceback.format_exc())
