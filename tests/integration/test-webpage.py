@@ -412,16 +412,24 @@ def phone(tap, drv, logdir):
         tap.ok(m and m[0] <= m[1] and m[2] <= w, "%dx%d: no horizontal scroll (scrollWidth %s, widest right edge %s)"
                % (w, h, m and m[0], m and m[2]))
         tap.ok(m and m[3] >= 14, "%dx%d: body text %spx" % (w, h, m and m[3]))
-    height = drv.execute_script("return document.documentElement.scrollHeight")
+    shot(tap, drv, 390, os.path.join(logdir, "webpage.png"))
+    shot(tap, drv, 1280, os.path.join(logdir, "webpage-desktop.png"))
+
+
+def shot(tap, drv, width, path):
+    """The whole page at width CSS pixels, as PNG."""
     drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                        {"width": 390, "height": int(height), "deviceScaleFactor": 1, "mobile": True})
-    shot = drv.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
-    os.makedirs(logdir, exist_ok=True)
-    path = os.path.join(logdir, "webpage.png")
+                        {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600})
+    height = until(lambda: drv.execute_script(
+        "return window.innerWidth === arguments[0] && document.documentElement.scrollHeight", width), 5)
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                        {"width": width, "height": int(height or 800), "deviceScaleFactor": 1, "mobile": width < 600})
+    data = drv.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
+        f.write(base64.b64decode(data))
     print("# screenshot: %s" % path, flush=True)
-    tap.ok(os.path.getsize(path) > 10000, "screenshot at 390 px wide saved (%d bytes)" % os.path.getsize(path))
+    tap.ok(os.path.getsize(path) > 10000, "screenshot at %d px wide saved (%d bytes)" % (width, os.path.getsize(path)))
 
 
 def run(tap, binary, se, driver_path, chrome_path):
