@@ -399,6 +399,20 @@ def modbus_form(tap, drv, api, se):
     tap.ok(shown, "and so does the Modbus panel")
 
 
+def stale(tap, drv, api):
+    """No telegram for a while: the API says stale, the page says it too and greys the values."""
+    t = time.monotonic()
+    marked = until(lambda: drv.execute_script(
+        "return document.getElementById('c-meter').classList.contains('stale')"
+        " && document.getElementById('m-status').className === 'bad'"
+        " && document.getElementById('m-status').textContent"), 30)
+    same = until(lambda: (api.json("GET", "/api/v1/status")[1] or {}).get("meter", {}).get("status")
+                 == drv.execute_script("return document.getElementById('m-status').textContent")
+                 and api.json("GET", "/api/v1/status")[1]["meter"]["stale"] is True, 8, 0.5)
+    tap.ok(marked and same, "stale meter data: the page shows the daemon's words %r and greys the values (%.1f s)"
+           % (marked, time.monotonic() - t))
+
+
 def phone(tap, drv, logdir):
     for w, h in ((390, 844), (360, 740)):
         drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
@@ -472,6 +486,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         mqtt_form(tap, drv, api, se)
         network_form(tap, drv, api, se)
         modbus_form(tap, drv, api, se)
+        stale(tap, drv, api)
         phone(tap, drv, logdir)
         tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
         b.close()
