@@ -413,6 +413,26 @@ def stale(tap, drv, api):
            % (marked, time.monotonic() - t))
 
 
+def reset(tap, drv, d, se):
+    form = drv.find_element(se.By.ID, "f-reset")
+    n = d.count()
+    form.find_element(se.By.CSS_SELECTOR, "button").click()
+    alert = until(lambda: alert_or_none(drv), 5)
+    tap.ok(alert is not None, "Soft reset asks first")
+    if alert is not None:
+        alert.accept()
+    i, _ = d.wait_for(r"Soft reset: reopening", n, 10)
+    msg = until(lambda: form.find_element(se.By.CLASS_NAME, "msg").text, 10)
+    tap.ok(i is not None and msg == "Reset done.", "Soft reset: the daemon reopens the tty, the page says %r" % msg)
+
+
+def alert_or_none(drv):
+    try:
+        return drv.switch_to.alert
+    except Exception:
+        return None
+
+
 def phone(tap, drv, logdir):
     for w, h in ((390, 844), (360, 740)):
         drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
@@ -472,21 +492,27 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(drv.title == "SmartConnect", "the page loads in Chromium with the credentials (%r)" % drv.title)
         check_values(tap, drv, exp, ident)
 
-        # A new telegram: the page follows without a reload.
+        # A new telegram, with markup as the meter id: the page follows without a
+        # reload and shows the id as text.
         n = d.count()
-        i, _ = harness.feed_until(d, pty, mb.edit_telegram(raw, {"1-0:1.7.0": "01.234"}),
-                                  harness.telegram_with_p(1234), n)
-        tap.ok(i is not None, "second telegram (P = 1234 W) decoded")
+        evil = "<b id=xss>YYY</b>"
+        second = mb.edit_telegram(raw, {"1-0:1.7.0": "01.234", "0-0:96.1.1": evil.encode().hex()})
+        i, _ = harness.feed_until(d, pty, second, harness.telegram_with_p(1234), n)
+        tap.ok(i is not None, "second telegram (P = 1234 W, meter id %r) decoded" % evil)
         t = time.monotonic()
         p = until(lambda: text_of(drv, "m-P") == "1234 W", 10)
         tap.ok(p, "the page shows P = 1234 W after %.1f s, without a reload" % (time.monotonic() - t))
         tap.ok(drv.execute_script("return performance.getEntriesByType('navigation').length") == 1,
                "still the same document")
+        shown = until(lambda: evil in drv.execute_script("return document.body.innerText"), 5)
+        tap.ok(shown and drv.execute_script("return document.getElementById('xss')") is None,
+               "the meter id %r is shown as text, no element made of it" % evil)
 
         mqtt_form(tap, drv, api, se)
         network_form(tap, drv, api, se)
         modbus_form(tap, drv, api, se)
         stale(tap, drv, api)
+        reset(tap, drv, d, se)
         phone(tap, drv, logdir)
         tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
         b.close()
