@@ -52,7 +52,7 @@ def _selenium():
 
 
 def import_selenium():
-    """What the test uses of selenium, also from Debian's dist-packages under another python3; None without it."""
+    """What the test uses of selenium (also Debian's, under another python3), or None."""
     try:
         return _selenium()
     except ImportError:
@@ -98,7 +98,8 @@ class Browser:
         self.pgid = None
 
     def start(self, se, driver_path, chrome_path):
-        self.service = se.Service(driver_path, port=0, log_path=self.log, popen_kw={"start_new_session": True})
+        self.service = se.Service(driver_path, port=0, log_path=self.log,
+                                  popen_kw={"start_new_session": True})
         opts = se.webdriver.ChromeOptions()
         opts.binary_location = chrome_path
         for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -228,8 +229,8 @@ def check_auth(tap, api):
 
 
 def text_of(drv, eid):
-    return drv.execute_script("var e = document.getElementById(arguments[0]); return e ? e.textContent : null;",
-                              eid)
+    return drv.execute_script(
+        "var e = document.getElementById(arguments[0]); return e ? e.textContent : null;", eid)
 
 
 def check_values(tap, drv, exp, ident):
@@ -244,9 +245,10 @@ def check_values(tap, drv, exp, ident):
     tap.ok(lines == [DASH] * 3, "line voltages the telegram lacks show a dash, not 0 (%r)" % lines)
     body = drv.execute_script("return document.body.innerText")
     tap.ok(ident in body, "the meter id %s is shown" % ident)
-    tap.ok("Active interface" in body and all(
-        drv.execute_script("return document.getElementById(arguments[0]).dataset.state", i) in ("ok", "bad", "unk")
-        for i in ("i-link", "i-net", "i-inet", "i-mqtt")), "Network: active interface and the four indicators")
+    states = [drv.execute_script("return document.getElementById(arguments[0]).dataset.state", i)
+              for i in ("i-link", "i-net", "i-inet", "i-mqtt")]
+    tap.ok("Active interface" in body and all(x in ("ok", "bad", "unk") for x in states),
+           "Network: active interface and the Link, Network, Internet, MQTT indicators %r" % states)
 
 
 def record_requests(drv):
@@ -282,12 +284,14 @@ def save(form, se):
 def mqtt_form(tap, drv, api, se):
     form = drv.find_element(se.By.ID, "f-mqtt")
     st, before = api.json("GET", "/api/v1/config")
-    if not tap.ok(st == 200 and isinstance(before, dict) and "MQTT" in before, "GET /api/v1/config (%r)" % st):
+    if not tap.ok(st == 200 and isinstance(before, dict) and "MQTT" in before,
+                  "GET /api/v1/config (%r)" % st):
         return
     until(lambda: drv.execute_script("return cfg !== null"), 5)
     record_requests(drv)
     # Enabled, towards a loopback port where nothing listens: no traffic leaves the machine.
-    new = {"Broker": "mqtt://127.0.0.1:1", "Username": "web-user", "Password": "web-secret-9", "Site": "site-web"}
+    new = {"Broker": "mqtt://127.0.0.1:1", "Username": "web-user", "Password": "web-secret-9",
+           "Site": "site-web"}
     form.find_element(se.By.CSS_SELECTOR, "input[name=enabled][value='1']").click()
     fill_inputs(form, se, new)
     text = save(form, se)
@@ -295,9 +299,10 @@ def mqtt_form(tap, drv, api, se):
     new["Enabled"] = True
     st, after = api.json("GET", "/api/v1/config")
     got = {k: (after or {}).get("MQTT", {}).get(k) for k in ("Enabled", "Broker", "Username", "Site")}
-    tap.ok(got == {k: new[k] for k in got}, "GET /api/v1/config has the new Enabled, Broker, Username, Site (%r)" % got)
-    tap.ok(after["MQTT"].get("Password") not in ("", new["Password"]), "the new password is set and not echoed (%r)"
-           % after["MQTT"].get("Password"))
+    tap.ok(got == {k: new[k] for k in got},
+           "GET /api/v1/config has the new Enabled, Broker, Username, Site (%r)" % got)
+    tap.ok(after["MQTT"].get("Password") not in ("", new["Password"]),
+           "the new password is set and not echoed (%r)" % after["MQTT"].get("Password"))
     reqs = sent(drv)
     tap.ok(len(reqs) >= 1 and reqs[0]["method"] == "PATCH" and reqs[0]["body"] == {"MQTT": new},
            "the PATCH carries only the MQTT fields that changed (%r)" % (reqs[:1],))
@@ -334,13 +339,15 @@ def mqtt_form(tap, drv, api, se):
 
 
 def network_form(tap, drv, api, se):
-    """The network settings are only stored by the daemon (nothing is applied to this machine's interfaces)."""
+    """The daemon only stores the network settings: nothing touches this machine's interfaces."""
     form = drv.find_element(se.By.ID, "f-net")
     form.find_element(se.By.CSS_SELECTOR, "input[name=netif][value=Ethernet]").click()
     form.find_element(se.By.CSS_SELECTOR, "input[name=ipmode][value=Static]").click()
-    tap.ok(form.find_element(se.By.NAME, "IpAddress").is_displayed() and not form.find_element(se.By.NAME, "ssid")
-           .is_displayed(), "Ethernet + Static IP: the address fields, no Wi-Fi fields")
-    static = {"IpAddress": "300.1.2.3", "Netmask": "255.255.255.0", "Gateway": "192.168.10.1", "DNS": "192.168.10.1"}
+    shown = lambda name: form.find_element(se.By.NAME, name).is_displayed()  # noqa: E731
+    tap.ok(shown("IpAddress") and not shown("ssid"),
+           "Ethernet + Static IP: the address fields, no Wi-Fi fields")
+    static = {"IpAddress": "300.1.2.3", "Netmask": "255.255.255.0", "Gateway": "192.168.10.1",
+              "DNS": "192.168.10.1"}
     fill_inputs(form, se, static)
     text = save(form, se)
     box = drv.execute_script("return document.querySelector('#f-net [name=IpAddress]')"
@@ -348,7 +355,8 @@ def network_form(tap, drv, api, se):
     tap.ok(text.startswith("Not saved") and box and box in text,
            "IpAddress 300.1.2.3: the server's error next to the address field (%r)" % box)
     st, c = api.json("GET", "/api/v1/config")
-    tap.ok(st == 200 and c["Ethernet"].get("IpMode") != "Static", "the refused settings are not in the config")
+    tap.ok(st == 200 and c["Ethernet"].get("IpMode") != "Static",
+           "the refused settings are not in the config")
 
     fill_inputs(form, se, {"IpAddress": "192.168.10.101", "Netmask": "24"})
     text = save(form, se)
@@ -358,15 +366,17 @@ def network_form(tap, drv, api, se):
            and eth.get("StaticIPv4", {}).get("IpAddress") == "192.168.10.101"
            and eth["StaticIPv4"].get("Gateway") == "192.168.10.1",
            "Ethernet static address saved (%r, %r)" % (text, eth))
-    tap.ok(drv.find_element(se.By.CSS_SELECTOR, "#f-mqtt [name=Broker]").get_attribute("value") == "not a url",
+    broker = drv.find_element(se.By.CSS_SELECTOR, "#f-mqtt [name=Broker]").get_attribute("value")
+    tap.ok(broker == "not a url",
            "saving one form leaves what was typed into another")
 
     # The seed's example writes the netmask as 255.255.255.0.
     fill_inputs(form, se, {"Netmask": "255.255.255.0"})
     text = save(form, se)
     st, c = api.json("GET", "/api/v1/config")
-    tap.ok(text in ("Saved.", "Nothing changed.") and c["Ethernet"]["StaticIPv4"].get("Netmask") in ("24", "255.255.255.0"),
-           "a dotted netmask 255.255.255.0 is accepted (%r, %r)" % (text, c["Ethernet"]["StaticIPv4"].get("Netmask")))
+    mask = c["Ethernet"]["StaticIPv4"].get("Netmask")
+    tap.ok(text in ("Saved.", "Nothing changed.") and mask in ("24", "255.255.255.0"),
+           "a dotted netmask 255.255.255.0 is accepted (%r, %r)" % (text, mask))
 
     record_requests(drv)
     form.find_element(se.By.CSS_SELECTOR, "input[name=netif][value=WiFi]").click()
@@ -395,7 +405,8 @@ def modbus_form(tap, drv, api, se):
     tap.ok(st == 200 and (s.get("modbus") or {}).get("meter_type") == "Eastron-SDM630",
            "the status reports the new meter type")
     shown = until(lambda: drv.execute_script(
-        "return document.querySelector('[data-k=\"modbus.meter_type\"]').textContent") == "Eastron-SDM630", 10)
+        "return document.querySelector('[data-k=\"modbus.meter_type\"]').textContent")
+        == "Eastron-SDM630", 10)
     tap.ok(shown, "and so does the Modbus panel")
 
 
@@ -409,7 +420,7 @@ def stale(tap, drv, api):
     same = until(lambda: (api.json("GET", "/api/v1/status")[1] or {}).get("meter", {}).get("status")
                  == drv.execute_script("return document.getElementById('m-status').textContent")
                  and api.json("GET", "/api/v1/status")[1]["meter"]["stale"] is True, 8, 0.5)
-    tap.ok(marked and same, "stale meter data: the page shows the daemon's words %r and greys the values (%.1f s)"
+    tap.ok(marked and same, "stale meter data: the page shows the daemon's words %r, values greyed (%.1f s)"
            % (marked, time.monotonic() - t))
 
 
@@ -423,7 +434,8 @@ def reset(tap, drv, d, se):
         alert.accept()
     i, _ = d.wait_for(r"Soft reset: reopening", n, 10)
     msg = until(lambda: form.find_element(se.By.CLASS_NAME, "msg").text, 10)
-    tap.ok(i is not None and msg == "Reset done.", "Soft reset: the daemon reopens the tty, the page says %r" % msg)
+    tap.ok(i is not None and msg == "Reset done.",
+           "Soft reset: the daemon reopens the tty, the page says %r" % msg)
 
 
 def alert_or_none(drv):
@@ -443,7 +455,8 @@ def phone(tap, drv, logdir):
             " Math.max(...Array.from(document.querySelectorAll('input,select,button,table,dd'))"
             ".map(e => e.getBoundingClientRect().right)),"
             " parseFloat(getComputedStyle(document.body).fontSize)];", w), 5)
-        tap.ok(m and m[0] <= m[1] and m[2] <= w, "%dx%d: no horizontal scroll (scrollWidth %s, widest right edge %s)"
+        tap.ok(m and m[0] <= m[1] and m[2] <= w,
+               "%dx%d: no horizontal scroll (scrollWidth %s, rightmost edge %s)"
                % (w, h, m and m[0], m and m[2]))
         tap.ok(m and m[3] >= 14, "%dx%d: body text %spx" % (w, h, m and m[3]))
     shot(tap, drv, 390, os.path.join(logdir, "webpage.png"))
@@ -452,18 +465,20 @@ def phone(tap, drv, logdir):
 
 def shot(tap, drv, width, path):
     """The whole page at width CSS pixels, as PNG."""
-    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                        {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600})
+    metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": width < 600}
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     height = until(lambda: drv.execute_script(
         "return window.innerWidth === arguments[0] && document.documentElement.scrollHeight", width), 5)
-    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                        {"width": width, "height": int(height or 800), "deviceScaleFactor": 1, "mobile": width < 600})
-    data = drv.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+    metrics["height"] = int(height or 800)
+    drv.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    data = drv.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    data = data["data"]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(base64.b64decode(data))
     print("# screenshot: %s" % path, flush=True)
-    tap.ok(os.path.getsize(path) > 10000, "screenshot at %d px wide saved (%d bytes)" % (width, os.path.getsize(path)))
+    size = os.path.getsize(path)
+    tap.ok(size > 10000, "screenshot at %d px wide saved (%d bytes)" % (width, size))
 
 
 def run(tap, binary, se, driver_path, chrome_path):
@@ -472,7 +487,8 @@ def run(tap, binary, se, driver_path, chrome_path):
     raw = harness.testdata(RAW)
     with Workdir() as w:
         pty = w.add(Pty(w.join("ttyP1")))
-        d = w.add(Daemon(binary, w.path, harness.config(pty.link, extra="User=%s\nPassword=%s\n" % (USER, PASSWORD))))
+        text = harness.config(pty.link, extra="User=%s\nPassword=%s\n" % (USER, PASSWORD))
+        d = w.add(Daemon(binary, w.path, text))
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(HTTP_RX)
         if not tap.ok(i is not None, "HTTP server listening (port from the log)"):
@@ -489,7 +505,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         drv = b.driver
         drv.set_page_load_timeout(harness.TIMEOUT)
         drv.get("http://%s:%s@127.0.0.1:%d/" % (USER, PASSWORD, int(m.group(1))))
-        tap.ok(drv.title == "SmartConnect", "the page loads in Chromium with the credentials (%r)" % drv.title)
+        tap.ok(drv.title == "SmartConnect",
+               "the page loads in Chromium with the credentials (%r)" % drv.title)
         check_values(tap, drv, exp, ident)
 
         # A new telegram, with markup as the meter id: the page follows without a
