@@ -152,6 +152,7 @@ static int daemon_load_config(struct daemon *d, struct config **ret)
  */
 static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides)
 {
+	struct config *old;
 	struct httpd_settings hs;
 	char what[128];
 	unsigned changed;
@@ -166,8 +167,9 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
 	}
 
-	/* Commit, then the subsystems that keep pointers into the config. */
-	config_free(d->config);
+	/* Commit, then the subsystems that keep pointers into the config; the
+	 * old one goes last, as mbsrv compares its settings with the new ones. */
+	old = d->config;
 	d->config = next;
 	if (base) {
 		config_free(d->base);
@@ -193,6 +195,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
 	if (changed & CONFIG_APPLY_MQTT)
 		daemon_mqtt_reconfigure(d);
+	config_free(old);
 	log_info("Configuration applied, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
 }
 

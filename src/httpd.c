@@ -703,13 +703,14 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 	srv->h = h;
 
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t) (v), (p) }
+	/* First, or MHD writes its earlier messages to stderr itself. */
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_on_mhd_log, NULL);
 	OPT(MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, h->mat.max_connections, NULL);
 	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->mat.max_per_ip, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, h->mat.timeout_sec, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTPD_MEMORY_LIMIT, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) httpd_on_completed, srv);
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_on_mhd_log, NULL);
 	if (h->mat.cert) {
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->mat.cert);
