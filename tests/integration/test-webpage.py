@@ -98,7 +98,11 @@ class Browser:
         self.pgid = None
 
     def start(self, se, driver_path, chrome_path):
-        self.service = se.Service(driver_path, port=0, log_path=self.log,
+        # A home of its own: Chromium writes crash report and dconf files there.
+        home = os.path.join(self.profile, "home")
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+                   XDG_CACHE_HOME=os.path.join(home, ".cache"))
+        self.service = se.Service(driver_path, port=0, log_path=self.log, env=env,
                                   popen_kw={"start_new_session": True})
         opts = se.webdriver.ChromeOptions()
         opts.binary_location = chrome_path
