@@ -109,10 +109,11 @@ class Browser:
         for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                   "--disable-extensions", "--disable-background-networking", "--disable-sync",
                   "--disable-component-update", "--password-store=basic", "--window-size=1280,900",
-                  "--user-data-dir=" + self.profile):
+                  "--user-data-dir=" + self.profile,
+                  # Needed as root, and where user namespaces are off (build containers);
+                  # the browser only ever loads the daemon's page from loopback.
+                  "--no-sandbox"):
             opts.add_argument(a)
-        if os.geteuid() == 0:
-            opts.add_argument("--no-sandbox")
         self.service.start()
         self.pgid = self.service.process.pid
         self.driver = se.webdriver.Chrome(service=self.service, options=opts)
