@@ -114,6 +114,7 @@ class Browser:
                   # the browser only ever loads the daemon's page from loopback.
                   "--no-sandbox"):
             opts.add_argument(a)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.service.start()
         self.pgid = self.service.process.pid
         self.driver = se.webdriver.Chrome(service=self.service, options=opts)
@@ -536,6 +537,9 @@ def run(tap, binary, se, driver_path, chrome_path):
         stale(tap, drv, api)
         reset(tap, drv, d, se)
         phone(tap, drv, logdir)
+        # Refused requests (401, 400) are logged by the network; the page's script logs nothing.
+        errs = [e for e in drv.get_log("browser") if e.get("source") != "network" and e.get("level") != "INFO"]
+        tap.ok(not errs, "no script error or warning in the browser console %s" % (errs or ""))
         tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
         b.close()
         tap.ok(not b.alive(), "no Chromium or chromedriver process left")
