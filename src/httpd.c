@@ -654,17 +654,28 @@ static void srv_arm(struct httpd_srv *srv)
 	(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_ONESHOT);
 }
 
+static unsigned srv_connections(struct httpd_srv *srv)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
 /* Run MHD, then either re-arm or, for a retiring instance with nothing left, go. */
 static void srv_run(struct httpd_srv *srv)
 {
-	const union MHD_DaemonInfo *info;
 	uint64_t now = 0;
+	unsigned before = srv_connections(srv);
 
 	(void) MHD_run(srv->mhd);
+	/* At MaxConnections MHD takes the listener out of its epoll set and
+	 * puts it back only at the start of a later run: when connections went
+	 * away, run once more, or with nothing left to wake us it never would. */
+	if (srv_connections(srv) < before)
+		(void) MHD_run(srv->mhd);
 	if (srv->retiring) {
 		(void) sd_event_now(srv->h->event, CLOCK_MONOTONIC, &now);
-		info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-		if (!info || info->num_connections == 0 || now >= srv->deadline) {
+		if (srv_connections(srv) == 0 || now >= srv->deadline) {
 			srv_free(srv);
 			return;
 		}
