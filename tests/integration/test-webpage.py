@@ -109,15 +109,18 @@ class Browser:
         for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                   "--disable-extensions", "--disable-background-networking", "--disable-sync",
                   "--disable-component-update", "--password-store=basic", "--window-size=1280,900",
+                  "--disable-crash-reporter", "--disable-crashpad-for-testing",
                   "--user-data-dir=" + self.profile,
                   # Needed as root, and where user namespaces are off (build containers);
                   # the browser only ever loads the daemon's page from loopback.
                   "--no-sandbox"):
             opts.add_argument(a)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.service.start()
-        self.pgid = self.service.process.pid
-        self.driver = se.webdriver.Chrome(service=self.service, options=opts)
+        try:
+            self.driver = se.webdriver.Chrome(service=self.service, options=opts)  # starts the service
+        finally:
+            proc = getattr(self.service, "process", None)
+            self.pgid = proc.pid if proc else None
 
     def close(self):
         if self.pgid is None:
