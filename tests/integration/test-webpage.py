@@ -109,7 +109,6 @@ class Browser:
         for a in ("--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                   "--disable-extensions", "--disable-background-networking", "--disable-sync",
                   "--disable-component-update", "--password-store=basic", "--window-size=1280,900",
-                  "--disable-crash-reporter", "--disable-crashpad-for-testing",
                   "--user-data-dir=" + self.profile,
                   # Needed as root, and where user namespaces are off (build containers);
                   # the browser only ever loads the daemon's page from loopback.
@@ -123,20 +122,20 @@ class Browser:
             self.pgid = proc.pid if proc else None
 
     def close(self):
-        if self.pgid is None:
-            shutil.rmtree(self.profile, ignore_errors=True)
-            return
         try:
             if self.driver:
                 self.driver.quit()
         except Exception:
             pass
+        # What is left: the group of chromedriver and Chromium, and the crash
+        # handlers, which leave the group but name the profile on their command line.
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.pgid, sig)
-            except ProcessLookupError:
-                break
-            if until(lambda: not self.alive(), 5):
+            for pid in self.processes():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            if until(lambda: not self.processes(), 5):
                 break
         try:
             self.service.process.wait(5)
@@ -145,27 +144,25 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
         self.driver = None
 
-    def dump(self, tap):
-        try:
-            with open(self.log, errors="replace") as f:
-                tap.diag("chromedriver: " + f.read()[-4000:])
-        except OSError:
-            pass
-
-    def alive(self):
-        """Any process left in the browser's process group."""
+    def processes(self):
+        """Live processes of this browser: in chromedriver's process group or started with our profile."""
+        found = []
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
                 continue
             try:
                 with open("/proc/%s/stat" % pid) as f:
                     st = f.read()
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    cmd = f.read()
             except OSError:
                 continue
             fields = st[st.rindex(")") + 2:].split()
-            if int(fields[2]) == self.pgid and fields[0] != "Z":
-                return True
-        return False
+            if fields[0] == "Z":
+                continue
+            if (self.pgid is not None and int(fields[2]) == self.pgid) or self.profile.encode() in cmd:
+                found.append(int(pid))
+        return found
 
 
 class Api:
@@ -545,7 +542,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(not errs, "no script error or warning in the browser console %s" % (errs or ""))
         tap.diag("browser part: %.1f s" % (time.monotonic() - t0))
         b.close()
-        tap.ok(not b.alive(), "no Chromium or chromedriver process left")
+        left = b.processes()
+        tap.ok(not left, "no Chromium, crash handler or chromedriver process left %s" % (left or ""))
         harness.stop_and_check(tap, d, "web page")
 
 
