@@ -49,6 +49,14 @@ static void set_error(struct config_json_error *e, const char *field, const char
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+
+	/* Messages quote what the client sent and end up in the log: one line. */
+	for (char *p = e->message; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+	for (char *p = e->field; *p; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 const char *config_json_path(size_t i, char *buf, size_t size)
@@ -216,7 +224,7 @@ static int apply_object(struct config *c, const json_t *obj, const char *prefix,
 		r = n < 0 || (size_t) n >= sizeof(path) || strlen(name) != name_len ? -ENOENT
 										    : lookup_path(path);
 		if (r == -ENOENT) {
-			set_error(e, path, "%.100s: unknown key", path);
+			set_error(e, path, "%s: unknown key", path);
 			return -EINVAL;
 		}
 		if (r == -EISDIR) {

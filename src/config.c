@@ -5,8 +5,8 @@
  * Pure except config_load(), which reads the file. It never logs: every
  * problem becomes one message for the caller's callback.
  *
- * Not here: the overrides written by the HTTP API (they come later and will
- * overlay a parsed config) and applying a config (daemon.c).
+ * Not here: the overrides written by the HTTP API (config-json.c overlays
+ * them on a parsed config) and applying a config (daemon.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -147,10 +147,11 @@ static int daemon_load_config(struct daemon *d, struct config **ret)
 /*
  * Put a validated configuration in force: next (with the base and overrides
  * it was made from; all three taken over, base and overrides may be NULL to
- * keep the current ones). Runtime trouble in a subsystem is logged and
- * becomes that subsystem's state; the configuration is in force regardless.
+ * keep the current ones). what_done starts the log line that follows. Runtime trouble in a subsystem is
+ * logged and becomes that subsystem's state; the configuration is in force regardless.
  */
-static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides)
+static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides,
+			 const char *what_done)
 {
 	struct config *old;
 	struct httpd_settings hs;
@@ -179,15 +180,14 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		json_decref(d->overrides);
 		d->overrides = overrides;
 	}
-	if (changed & CONFIG_APPLY_MBSRV) {
-		struct mbsrv_settings ms;
-
+	/* Always: the server borrows strings of the configuration, and the old
+	 * one is freed below. Unchanged settings cost a register refill. */
+	if (changed & CONFIG_APPLY_MBSRV)
 		serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
-		ms = daemon_mbsrv_settings(d, d->config);
-		r = mbsrv_reconfigure(d->mbsrv, &ms);
-		if (r < 0)
-			log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
-	}
+	struct mbsrv_settings ms = daemon_mbsrv_settings(d, d->config);
+	r = mbsrv_reconfigure(d->mbsrv, &ms);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
 	/* Always: the password, certificate and key files are re-read. */
 	hs = daemon_httpd_settings(d, d->config);
 	r = httpd_reconfigure(d->httpd, &hs);
@@ -196,7 +196,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 	if (changed & CONFIG_APPLY_MQTT)
 		daemon_mqtt_reconfigure(d);
 	config_free(old);
-	log_info("Configuration applied, changed: %s", config_apply_to_string(changed, what, sizeof(what)));
+	log_info("%s, changed: %s", what_done, config_apply_to_string(changed, what, sizeof(what)));
 }
 
 /* Defaults, the config file, then overrides.json, all parsed and validated. */
@@ -244,6 +244,7 @@ int daemon_load_overrides(struct daemon *d)
 		return log_error_errno(r, "%s%s%s", e.message, e.field[0] ? ", field " : "", e.field);
 	base = d->config;
 	d->config = next;
+	config_free(d->base);
 	d->base = base;
 	d->overrides = ovr;
 	log_info("Settings from '%s' override the configuration file", d->overrides_path);
@@ -270,7 +271,7 @@ int daemon_reload(struct daemon *d)
 		json_decref(d->overrides);
 		d->overrides = NULL;
 	}
-	daemon_apply(d, next, base, ovr);
+	daemon_apply(d, next, base, ovr, "Configuration reloaded");
 	r = 0;
 done:
 	daemon_send_status(d, "READY=1\n");
@@ -304,7 +305,7 @@ int daemon_patch_config(struct daemon *d, const char *body, size_t len, json_t *
 		return r == -EINVAL ? -EIO : r;
 	}
 	log_info("Configuration changed through the API, saved to '%s'", d->overrides_path);
-	daemon_apply(d, next, NULL, ovr);
+	daemon_apply(d, next, NULL, ovr, "Configuration applied");
 	return 0;
 }
 

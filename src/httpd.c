@@ -839,16 +839,11 @@ struct httpd *httpd_free(struct httpd *h)
 	return NULL;
 }
 
-/* Start serving with h->mat on h->listen_fd, or explain why not. */
+/* Start serving with h->mat on h->listen_fd. */
 static int httpd_serve(struct httpd *h)
 {
 	int r;
 
-	if (!h->mat.password[0]) {
-		log_error("No HTTP password set ([HTTP] Password= or the password file), the HTTP API is not "
-			  "served");
-		return 0;
-	}
 	if (h->mat.cert && !MHD_is_feature_supported(MHD_FEATURE_TLS))
 		return log_error_errno(EOPNOTSUPP, "HTTPS requested, but libmicrohttpd has no TLS support");
 	r = srv_new(h, &h->cur);
@@ -857,6 +852,11 @@ static int httpd_serve(struct httpd *h)
 	log_info("HTTP API on port %u%s, %s", h->port, h->activated ? " (socket activation)" : "",
 		 h->mat.cert ? "https" : "http");
 	return 0;
+}
+
+static void log_no_password(void)
+{
+	log_error("No HTTP password set ([HTTP] Password= or the password file), the HTTP API is not served");
 }
 
 int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
@@ -872,35 +872,44 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 		h->activated = true;
 		if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
 			return log_error_errno(errno, "Cannot use the HTTP socket from systemd: %m");
-	} else {
-		r = httpd_bind(h);
-		if (r < 0)
-			return r;
+		h->port = sock_port(h->listen_fd);
 	}
-	h->port = sock_port(h->listen_fd);
 
 	r = material_load(s, &h->mat);
 	if (r < 0)
 		return r;
+	/* Without a password nothing listens: a bound port nobody answers on
+	 * would leave clients hanging. */
+	if (!h->mat.password[0]) {
+		log_no_password();
+		return 0;
+	}
+	if (!h->activated) {
+		r = httpd_bind(h);
+		if (r < 0)
+			return r;
+		h->port = sock_port(h->listen_fd);
+	}
 	return httpd_serve(h);
 }
 
 int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 {
+	bool moved = strcmp(h->host, s->host ?: "") != 0 || h->cfg_port != s->port;
 	struct httpd_material m;
-	bool rebind;
+	bool need_bind;
 	int r;
 
 	r = material_load(s, &m);
 	if (r < 0)
 		return r; /* the running server keeps its material */
 
-	rebind = !h->activated && (strcmp(h->host, s->host ?: "") != 0 || h->cfg_port != s->port);
-	if (h->activated && (strcmp(h->host, s->host ?: "") != 0 || h->cfg_port != s->port))
+	if (h->activated && moved)
 		log_warning(
 		    "[HTTP] Listen changed, but the socket comes from systemd: change the socket unit "
 		    "instead, ignoring");
-	if (!rebind && h->cur && material_equal(&m, &h->mat)) {
+	need_bind = !h->activated && (h->listen_fd < 0 || moved);
+	if (!need_bind && h->cur && material_equal(&m, &h->mat)) {
 		material_clear(&m);
 		return 0;
 	}
@@ -909,7 +918,18 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 		srv_retire(h->cur);
 	material_clear(&h->mat);
 	h->mat = m;
-	if (rebind) {
+
+	if (!h->mat.password[0]) {
+		/* Retired servers were quiesced: the listener is ours to close. */
+		if (!h->activated && h->listen_fd >= 0) {
+			close(h->listen_fd);
+			h->listen_fd = -EBADF;
+		}
+		log_no_password();
+		return 0;
+	}
+
+	if (need_bind) {
 		char old_host[sizeof(h->host)];
 		uint16_t old_port = h->cfg_port;
 		int old_fd = h->listen_fd;
@@ -919,13 +939,15 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 		h->cfg_port = s->port;
 		r = httpd_bind(h);
 		if (r < 0) {
-			/* Keep serving on the address that works. */
 			memcpy(h->host, old_host, sizeof(old_host));
 			h->cfg_port = old_port;
-			(void) httpd_serve(h);
+			/* Keep serving on the address that works, if there is one. */
+			if (old_fd >= 0)
+				(void) httpd_serve(h);
 			return r;
 		}
-		close(old_fd);
+		if (old_fd >= 0)
+			close(old_fd);
 		h->port = sock_port(h->listen_fd);
 	}
 	return httpd_serve(h);

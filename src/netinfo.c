@@ -72,7 +72,16 @@ static enum netinfo_link read_link(const char *ifname)
 		return NETINFO_LINK_UP;
 	if (strcmp(state, "down") == 0 || strcmp(state, "lowerlayerdown") == 0)
 		return NETINFO_LINK_DOWN;
-	return NETINFO_LINK_UNKNOWN;
+
+	/* Drivers without operational state report "unknown": ask the carrier. */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", ifname);
+	f = fopen(path, "re");
+	if (!f)
+		return NETINFO_LINK_UNKNOWN;
+	if (!fgets(state, sizeof(state), f))
+		state[0] = '\0';
+	fclose(f);
+	return state[0] == '1' ? NETINFO_LINK_UP : state[0] == '0' ? NETINFO_LINK_DOWN : NETINFO_LINK_UNKNOWN;
 }
 
 static void read_address(const char *ifname, char address[16])

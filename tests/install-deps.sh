@@ -14,6 +14,9 @@ packages=(
         # tests, sanitizers, fuzzing, benchmark
         python3 valgrind clang llvm libclang-rt-14-dev
         mbpoll python3-pymodbus python3-serial-asyncio
+        # HTTP API tests: curl as the client, openssl for a self-signed certificate
+        curl openssl
+        # web page test: headless Chromium driven by selenium
         chromium chromium-driver python3-selenium
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper

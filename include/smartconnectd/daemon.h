@@ -5,8 +5,9 @@
  * shutdown is the same list reversed in daemon_free().
  *
  * Signals: SIGTERM and SIGINT stop the loop (exit status 0); SIGHUP reloads
- * the config file as a transaction: parse and validate all of it, and only
- * then apply what changed; on any error the running configuration stays.
+ * the config file and overrides.json as a transaction: parse and validate
+ * all of it, and only then apply what changed; on any error the running
+ * configuration stays.
  * systemd is told READY=1 once the meter's first open attempt is done (a
  * missing meter is a state, not a failure), STATUS= in words on every change,
  * RELOADING=1/READY=1 around a reload and STOPPING=1 on the way out.
@@ -39,8 +40,9 @@ int daemon_start(struct daemon *d);
 /* Run until SIGTERM/SIGINT. Returns 0 on a clean stop or a negative errno. */
 int daemon_run(struct daemon *d);
 
-/* Re-read the config file and apply it (what SIGHUP does). Returns 0 when the
- * new configuration is in force, -EINVAL etc. when the old one was kept. */
+/* Re-read the config file and overrides.json and apply them (what SIGHUP
+ * does), all or nothing. Returns 0 when the new configuration is in force,
+ * -EINVAL etc. when the old one was kept. */
 int daemon_reload(struct daemon *d);
 
 /* Apply <state-dir>/overrides.json (written by the HTTP API) over the

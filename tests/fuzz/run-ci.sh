@@ -25,7 +25,7 @@ rm -rf "$build"
 CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args=-fsanitize=fuzzer-no-link
 
-targets=(dsmr tic telegram mbap)
+targets=(dsmr tic telegram mbap config-patch)
 if [ -f tests/fuzz/fuzz-config.c ] && [ -d tests/fuzz/corpus/config ]; then
         targets+=(config)
 fi
@@ -39,6 +39,7 @@ for t in "${targets[@]}"; do
         case $t in
         telegram) args=(-dict="$build/telegram.dict" -max_len=20000) ;;
         config) args=(-dict=tests/fuzz/config.dict) ;;
+        config-patch) args=(-dict=tests/fuzz/config-patch.dict -max_len=70000) ;;
         mbap) args=(-max_len=4096) ;;
         *) args=(-dict="tests/fuzz/$t.dict" -max_len=20000) ;;
         esac

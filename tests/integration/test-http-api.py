@@ -6,6 +6,7 @@ any response. Also: no password means no API (and a log line), and the
 password file in the state directory or at [HTTP] PasswordFile."""
 
 import os
+import signal
 import time
 
 import harness
@@ -164,6 +165,12 @@ def main():
         i, _ = feed_until(d, pty, harness.testdata(DSMR50), TELEGRAM_RX)
         tap.ok(i is not None, "no password: the meter is still read")
         tap.ok(d.wait_for(httpapi.HTTP_RX, 0, 0.5)[0] is None, "no password: no HTTP listener")
+        # A password arrives with a reload: the API comes up.
+        d.write_config(httpapi.http_config(link))
+        d.signal(signal.SIGHUP)
+        i, m = d.wait_for(httpapi.HTTP_RX)
+        st = Api(int(m.group(1))).call("GET", "/api/v1/status")[0] if m else None
+        tap.ok(st == 200, "no password, then SIGHUP with one: the API is served (%r)" % st)
         stop_and_check(tap, d, "no password")
 
     # The password file in the state directory (written by the package).
@@ -191,6 +198,28 @@ def main():
             st, _, _ = Api(port, password="from-own-file").call("GET", "/")
             tap.ok(st == 200, "[HTTP] PasswordFile= is read (%r)" % st)
         stop_and_check(tap, d, "PasswordFile")
+
+    # Socket activation: the listener named "http" comes from systemd, and
+    # survives server restarts caused by PATCH.
+    with Workdir() as w:
+        listener = httpapi.loopback_listener()
+        port = listener.getsockname()[1]
+        d = w.add(httpapi.ActivatedDaemon(binary, w.path, httpapi.http_config(w.join("meter")), listener))
+        listener.close()
+        tap.on_failure = [lambda: d.dump(tap)]
+        i, m = d.wait_for(httpapi.HTTP_RX + r" \(socket activation\)")
+        tap.ok(i is not None and int(m.group(1)) == port, "activated: serves on the socket from systemd")
+        api = Api(port)
+        st, _ = api.json("PATCH", "/api/v1/config", {"HTTP": {"Timeout": 11, "Listen": "127.0.0.1:1"}})
+        tap.ok(st == 200, "activated: PATCH of HTTP Timeout and Listen (%r)" % st)
+        i, _ = d.wait_for(r"socket comes from systemd")
+        tap.ok(i is not None, "activated: a new Listen is logged as not applicable")
+        for k in range(3):
+            st, _ = api.json("PATCH", "/api/v1/config", {"HTTP": {"Timeout": 12 + k}})
+        st, c = api.json("GET", "/api/v1/config")
+        tap.ok(st == 200 and c["HTTP"]["Timeout"] == 14, "activated: still serving on the same socket after "
+               "four server restarts (%r)" % st)
+        stop_and_check(tap, d, "socket activation")
 
     return tap.done()
 

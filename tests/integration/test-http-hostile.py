@@ -7,6 +7,7 @@ Then HTTPS with a self-signed certificate made by openssl here."""
 
 import base64
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -179,6 +180,20 @@ def https(tap, binary):
         tap.ok(st != 200, "plain HTTP on the HTTPS port is not served (%r)" % st)
         st, _, _ = Api(port, scheme="https").call("GET", "/api/v1/status")
         tap.ok(st == 0, "HTTPS without trusting the certificate fails (%r)" % st)
+
+        # A renewed certificate: SIGHUP reads the files again.
+        cert2, key2 = w.join("cert2.pem"), w.join("key2.pem")
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key2, "-out",
+                            cert2, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                            "subjectAltName=IP:127.0.0.1"], capture_output=True, timeout=60)
+        os.replace(cert2, cert)
+        os.replace(key2, key)
+        mark = d.count()
+        d.signal(signal.SIGHUP)
+        i, _ = d.wait_for(httpapi.HTTP_RX + r", https", mark)
+        st, _, _ = api.call("GET", "/api/v1/status")
+        tap.ok(p.returncode == 0 and i is not None and st == 200,
+               "SIGHUP after a certificate renewal: the new certificate is served (%r)" % st)
         stop_and_check(tap, d, "https")
 
 
