@@ -529,8 +529,9 @@ static int parse_netmask(const struct conf_key *k, const char *value, void *fiel
 			 "'%.64s' is not a netmask, expected a prefix length 0..32 or a dotted mask", value);
 		return -EINVAL;
 	}
+	/* Contiguous: the host part, ~m, is 2^n - 1. */
 	m = ntohl(a.s_addr);
-	if (m & ~(m << 1) & 0x7fffffffu) {
+	if ((~m & (~m + 1)) != 0) {
 		snprintf(err, errsz, "'%.64s' is not a contiguous netmask", value);
 		return -EINVAL;
 	}

@@ -443,6 +443,33 @@ static void test_device(void)
 	check_value("Device", "Serial=A B", false, "contains ' '");
 }
 
+static void test_network(void)
+{
+	static const struct {
+		const char *mask;
+		unsigned prefix;
+	} good[] = {
+		{ "24", 24 },     { "/16", 16 },           { "0", 0 },
+		{ "32", 32 },     { "255.255.255.0", 24 }, { "255.255.255.255", 32 },
+		{ "0.0.0.0", 0 }, { "255.128.0.0", 9 },    { "255.255.255.252", 30 },
+	};
+	char line[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		struct config *c;
+
+		snprintf(line, sizeof(line), "EthernetNetmask=%s", good[i].mask);
+		c = parse_one("Network", line);
+		TAP_EQ_INT(c->eth.prefix, good[i].prefix, line);
+		config_free(c);
+	}
+	check_value("Network", "EthernetNetmask=255.0.255.0", false, "not a contiguous netmask");
+	check_value("Network", "EthernetNetmask=0.255.255.255", false, "not a contiguous netmask");
+	check_value("Network", "EthernetNetmask=255.255.255.1", false, "not a contiguous netmask");
+	check_value("Network", "EthernetNetmask=33", false, NULL);
+	check_value("Network", "EthernetAddress=192.168.1.300", false, NULL);
+}
+
 static void test_mdns_and_summary(void)
 {
 	struct config *c = config_new();
@@ -954,6 +981,7 @@ int main(void)
 	test_http();
 	test_mqtt();
 	test_device();
+	test_network();
 	test_mdns_and_summary();
 	test_cross_keys();
 	test_syntax();
