@@ -66,7 +66,7 @@ static void check_valid(const struct config *c)
 	check_string(c->mqtt_broker.url, sizeof(c->mqtt_broker.url));
 	check_string(c->mqtt_broker.host, sizeof(c->mqtt_broker.host));
 	assert(!c->mqtt_broker.url[0] || (c->mqtt_broker.host[0] && c->mqtt_broker.port > 0));
-	assert(!c->mqtt_enabled || (c->mqtt_broker.url[0] && c->mqtt_site[0]));
+	assert(!c->mqtt_enabled || c->mqtt_broker.url[0]); /* an empty Site publishes under "default" */
 	check_string(c->mqtt_site, sizeof(c->mqtt_site));
 	check_string(c->mqtt_username, sizeof(c->mqtt_username));
 	check_string(c->mqtt_password, sizeof(c->mqtt_password));
