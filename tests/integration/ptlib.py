@@ -77,15 +77,40 @@ def start(tap, binary, w, extra_pt="Listen=127.0.0.1:0\n", name="daemon", protoc
     return d, pty, (int(m.group(1)) if i is not None else None)
 
 
-def drained(pty, timeout=harness.TIMEOUT):
-    """Wait until the daemon has read everything written to the pty."""
+def read_bytes(pid):
+    """Bytes the process has read so far, tty included (rchar of /proc/PID/io)."""
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    return 0
+
+
+def feed(d, pty, data, timeout=harness.TIMEOUT):
+    """Write data to the pty and wait until the daemon has read all of it.
+    An empty slave queue alone does not prove that: right after the write the
+    bytes may still be on their way from the master side. The daemon's own
+    read count does (its other reads, timers and the like, are a few bytes)."""
+    before = read_bytes(d.proc.pid)
+    pty.write(data)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        left = struct.unpack("i", fcntl.ioctl(pty.slave, termios.FIONREAD, b"\0\0\0\0"))[0]
-        if left == 0:
+        if read_bytes(d.proc.pid) - before >= len(data) and drained(pty, 0):
             return True
         time.sleep(0.005)
     return False
+
+
+def drained(pty, timeout=harness.TIMEOUT):
+    """Wait until the daemon has read everything written to the pty."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = struct.unpack("i", fcntl.ioctl(pty.slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+        if left == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
 
 
 class Reader:

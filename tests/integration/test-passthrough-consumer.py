@@ -102,8 +102,7 @@ def main():
         c = Consumer(port)
         d.wait_for(r"Passthrough client %s connected" % re.escape(c.name_))
         for f in FILES:
-            pty.write(harness.testdata(f + ".raw") + NOISE)
-            ptlib.drained(pty)
+            ptlib.feed(d, pty, harness.testdata(f + ".raw") + NOISE)
         tap.ok(c.wait_count(len(FILES)), "%s: %d telegrams framed from the socket" % (name, len(c.telegrams)))
         tap.ok(not c.errors, "%s: every one passes its CRC (%s)" % (name, c.errors or "no errors"))
         for f, (header, objects) in zip(FILES, c.telegrams):

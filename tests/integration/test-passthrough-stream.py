@@ -44,19 +44,16 @@ def main():
         tap.ok(all(ptlib.wait_connected(d, r) for r in early), "%s: %d clients connected" % (name, N_EARLY))
 
         for f in BEFORE:
-            pty.write(harness.testdata(f))
-            ptlib.drained(pty)
+            ptlib.feed(d, pty, harness.testdata(f))
         split = harness.testdata(SPLIT)
         half = len(split) // 2
-        pty.write(split[:half])
-        tap.ok(ptlib.drained(pty), "%s: the daemon read the first half of a telegram" % name)
+        tap.ok(ptlib.feed(d, pty, split[:half]), "%s: the daemon read the first half of a telegram" % name)
         mark = d.count()
         late = ptlib.Reader(port)
         tap.ok(ptlib.wait_connected(d, late, mark), "%s: a tenth client connected mid-telegram" % name)
         pty.write(split[half:])
         for f in AFTER:
-            pty.write(harness.testdata(f))
-            ptlib.drained(pty)
+            ptlib.feed(d, pty, harness.testdata(f))
 
         everything = b"".join(harness.testdata(f) for f in BEFORE + [SPLIT] + AFTER)
         after = b"".join(harness.testdata(f) for f in AFTER)

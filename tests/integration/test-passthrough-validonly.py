@@ -75,8 +75,7 @@ def run(tap, binary, valid_only):
         first, last = harness.testdata(FIRST), harness.testdata(LAST)
         stream = [first] + [harness.testdata(os.path.join("bad", n + ".raw")) for n in names] + [last]
         for data in stream:
-            pty.write(data)
-            ptlib.drained(pty)
+            ptlib.feed(d, pty, data)
 
         if valid_only:
             frames = [first] + [f for n in names for f in valid_frames(n)] + [last]
