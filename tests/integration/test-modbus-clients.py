@@ -142,6 +142,9 @@ def run_many(tap, binary):
         for t in good:
             t.join(harness.TIMEOUT * 6)
         elapsed = time.monotonic() - t0
+        # The silent sender keeps sending until the daemon gives up on it: on a
+        # busy machine the good clients can finish before its buffers fill.
+        dropped, _ = d.wait_for(r"Modbus client .*: cannot send the answer, closing", 0)
         stop.set()
         for t in bad_threads:
             t.join(harness.TIMEOUT)
@@ -164,8 +167,7 @@ def run_many(tap, binary):
         garbage.close()
         j, _ = d.wait_for(r"Modbus client .*: not a Modbus TCP frame, closing", 0, 5)
         tap.ok(j is not None, "%s: 'not a Modbus TCP frame' logged" % name)
-        j, _ = d.wait_for(r"Modbus client .*: cannot send the answer, closing", 0, 5)
-        tap.ok(j is not None, "%s: the client that never reads was dropped, not waited for" % name)
+        tap.ok(dropped is not None, "%s: the client that never reads was dropped, not waited for" % name)
 
         # The half frame is still pending: completing it gets an answer.
         half.sendall(struct.pack(">HHHBBHH", 7, 0, 6, 1, 3, 0x8006, 2)[4:])
