@@ -30,5 +30,17 @@ for _ in $(seq 100); do
         sleep 0.1
 done
 
-echo "demo: smartconnectd reads the simulated meter at $demo/p1; stop with Ctrl-C" >&2
+# The HTTP API has no built-in password: make one, as the package does.
+if [ ! -s "$demo/state/http-password" ]; then
+        (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$demo/state/http-password")
+fi
+password=$(head -n 1 "$demo/state/http-password")
+
+cat >&2 <<EOF
+demo: smartconnectd reads the simulated meter at $demo/p1; stop with Ctrl-C
+demo: web page and API  http://127.0.0.1:8080/  user 'user', password '$password'
+demo:                   curl -u 'user:$password' http://127.0.0.1:8080/api/v1/status
+demo: Modbus TCP        127.0.0.1:1502 (mbpoll -a 1 -r 32775 -c 2 -t 4:float -1 127.0.0.1 -p 1502)
+demo: raw telegrams     curl -sN telnet://127.0.0.1:1503
+EOF
 build-demo/src/smartconnectd --config tests/demo.conf --state-dir "$demo/state"
