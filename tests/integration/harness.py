@@ -295,6 +295,41 @@ class Daemon:
                 tap.diag("daemon: " + line)
 
 
+class ActivatedDaemon(Daemon):
+    """The daemon started as systemd would with a socket unit: the listening
+    socket on fd 3, LISTEN_FDS=1, LISTEN_PID=its own pid, LISTEN_FDNAMES=fdname
+    (modbus unless told otherwise).
+    A shell sets LISTEN_PID to $$ and execs the daemon, which keeps that pid."""
+
+    def __init__(self, binary, workdir, config_text, listener, fdname="modbus"):
+        self.config = os.path.join(workdir, "smartconnect.conf")
+        self.write_config(config_text)
+        self.lines = []
+        self.cond = threading.Condition()
+        env = dict(os.environ)
+        for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
+                  "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+            env.pop(k, None)
+        fd = listener.fileno()
+        script = ('exec 3<&%d %d<&-; ' % (fd, fd) if fd != 3 else '') + \
+            'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=%s exec "$@"' % fdname
+        cmd = ["/bin/sh", "-c", script, "sh", binary, "--config", self.config,
+               "--state-dir", os.path.join(workdir, "state")]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=env, pass_fds=(fd,))
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+
+def loopback_listener(blocking=True):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    s.setblocking(blocking)
+    return s
+
+
 def feed_until(daemon, pty, data, pattern, start=0, timeout=TIMEOUT, every=1.0):
     """Write data into the pty until a log line matching pattern appears (the
     daemon may be between serial settings when a telegram arrives)."""

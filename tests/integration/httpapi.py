@@ -3,10 +3,7 @@
 would use), the daemon's port from its log, and a daemon with a password."""
 
 import json
-import os
-import socket
 import subprocess
-import threading
 
 import harness
 
@@ -101,33 +98,6 @@ def read_overrides(w):
         return None
 
 
-class ActivatedDaemon(harness.Daemon):
-    """The daemon as a systemd socket unit starts it: the listener on fd 3,
-    LISTEN_FDS=1, LISTEN_PID=its pid (a shell's $$, kept by exec),
-    LISTEN_FDNAMES=http."""
-
-    def __init__(self, binary, workdir, config_text, listener):
-        self.config = os.path.join(workdir, "smartconnect.conf")
-        self.write_config(config_text)
-        self.lines = []
-        self.cond = threading.Condition()
-        env = dict(os.environ)
-        for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
-                  "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
-            env.pop(k, None)
-        fd = listener.fileno()
-        move = "exec 3<&%d %d<&-; " % (fd, fd) if fd != 3 else ""
-        script = move + 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=http exec "$@"'
-        cmd = ["/bin/sh", "-c", script, "sh", binary, "--config", self.config,
-               "--state-dir", os.path.join(workdir, "state")]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=env, pass_fds=(fd,))
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-
-def loopback_listener():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    s.listen(64)
-    return s
+def activated_daemon(binary, workdir, config_text, listener):
+    """The daemon with its HTTP listener passed as systemd's socket unit would."""
+    return harness.ActivatedDaemon(binary, workdir, config_text, listener, fdname="http")

@@ -203,9 +203,9 @@ def main():
     # Socket activation: the listener named "http" comes from systemd, and
     # survives server restarts caused by PATCH.
     with Workdir() as w:
-        listener = httpapi.loopback_listener()
+        listener = harness.loopback_listener()
         port = listener.getsockname()[1]
-        d = w.add(httpapi.ActivatedDaemon(binary, w.path, httpapi.http_config(w.join("meter")), listener))
+        d = w.add(httpapi.activated_daemon(binary, w.path, httpapi.http_config(w.join("meter")), listener))
         listener.close()
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(httpapi.HTTP_RX + r" \(socket activation\)")

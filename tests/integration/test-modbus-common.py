@@ -20,7 +20,7 @@ import threading
 import time
 
 import harness
-from harness import Daemon
+from harness import ActivatedDaemon, Daemon, loopback_listener  # ptlib takes ActivatedDaemon from here
 
 SERIAL = "SC0123456789"
 METER_RAW = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
@@ -350,41 +350,6 @@ def modbus_config(device, meter_type="PhoenixContact-EMPro", listen="127.0.0.1:0
     text += "\n[Modbus]\nListen=%s\nMeterType=%s\n%s" % (listen, meter_type, extra_modbus)
     text += "\n[HTTP]\nListen=127.0.0.1:0\n\n[Device]\nSerial=%s\n" % SERIAL
     return text + extra
-
-
-class ActivatedDaemon(Daemon):
-    """The daemon started as systemd would with a socket unit: the listening
-    socket on fd 3, LISTEN_FDS=1, LISTEN_PID=its own pid, LISTEN_FDNAMES=fdname
-    (modbus unless told otherwise).
-    A shell sets LISTEN_PID to $$ and execs the daemon, which keeps that pid."""
-
-    def __init__(self, binary, workdir, config_text, listener, fdname="modbus"):
-        self.config = os.path.join(workdir, "smartconnect.conf")
-        self.write_config(config_text)
-        self.lines = []
-        self.cond = threading.Condition()
-        env = dict(os.environ)
-        for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
-                  "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
-            env.pop(k, None)
-        fd = listener.fileno()
-        script = ('exec 3<&%d %d<&-; ' % (fd, fd) if fd != 3 else '') + \
-            'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=%s exec "$@"' % fdname
-        cmd = ["/bin/sh", "-c", script, "sh", binary, "--config", self.config,
-               "--state-dir", os.path.join(workdir, "state")]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=env, pass_fds=(fd,))
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-
-def loopback_listener(blocking=True):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(64)
-    s.setblocking(blocking)
-    return s
 
 
 def start(tap, binary, w, meter_type="PhoenixContact-EMPro", activated=False, blocking=True, stale_after=None,
