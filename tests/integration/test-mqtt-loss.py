@@ -4,10 +4,12 @@
 stopped and started again on its port: the daemon reconnects by itself and
 publishes again. While the broker is down, and while it is black-holed (a
 listener that accepts and never answers, plain and TLS), telegrams keep being
-decoded and Modbus reads answer as fast as in a baseline taken with a healthy
+decoded and Modbus reads and HTTP requests answer as fast as in a baseline taken with a healthy
 broker (bound: 10 x the baseline's p99 or 200 ms, whichever is larger, far
 below ConnectTimeout), and the connect timeout cuts the silent attempts."""
 
+import base64
+import http.client
 import re
 import signal
 import socket
@@ -21,6 +23,7 @@ from harness import TELEGRAM_RX, Daemon, Pty, Tap, Workdir
 from mqttlib import BASE, CONNECTED_RX, FAILED_RX, BlackHole, Broker, Sub
 
 POWER = BASE + "/data/power_instant"
+HTTP_PASSWORD = "Loss-5e1f0c"
 READS = 300
 
 
@@ -65,6 +68,26 @@ def modbus_latencies(port, n=READS):
     return sorted(out)
 
 
+def http_latencies(port, n=READS // 3):
+    """n GET /api/v1/status on one keep-alive connection: seconds per answer."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    auth = {"Authorization": "Basic " + base64.b64encode(b"user:" + HTTP_PASSWORD.encode()).decode()}
+    out = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.request("GET", "/api/v1/status", headers=auth)
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                raise OSError("status %d" % r.status)
+            out.append(time.perf_counter() - t0)
+            time.sleep(0.005)
+    finally:
+        c.close()
+    return sorted(out)
+
+
 def p99(xs):
     return xs[min(len(xs) - 1, int(len(xs) * 0.99))]
 
@@ -84,10 +107,14 @@ def main():
         # StalePolicy keep: every read gets registers, whatever the meter does.
         conf = conf.replace("[Modbus]\nListen=127.0.0.1:0\n", "[Modbus]\nListen=127.0.0.1:0\nStalePolicy=keep\n", 1)
         conf = conf[:-len("[Modbus]\n")]
+        conf = conf.replace("[HTTP]\n", "[HTTP]\nPassword=%s\n" % HTTP_PASSWORD, 1)
         d = w.add(Daemon(binary, w.path, conf))
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(r"Modbus TCP server on port (\d+)")
         mb_port = int(m.group(1))
+        i, m = d.wait_for(r"HTTP API on port (\d+)")
+        http_port = int(m.group(1)) if m else 0
+        tap.ok(m is not None, "HTTP API listening")
         tap.ok(d.wait_for(CONNECTED_RX)[0] is not None, "connected")
         harness.feed_until(d, pty, harness.testdata(mqttlib.DSMR50), TELEGRAM_RX)
         feeder = w.add(Feeder(pty, harness.testdata(mqttlib.DSMR50)))
@@ -96,6 +123,10 @@ def main():
         bound = max(10 * p99(base), 0.2)
         tap.diag("Modbus baseline: p50 %.3f ms, p99 %.3f ms; bound %.1f ms" %
                  (base[len(base) // 2] * 1e3, p99(base) * 1e3, bound * 1e3))
+        hbase = http_latencies(http_port)
+        hbound = max(10 * p99(hbase), 0.2)
+        tap.diag("HTTP baseline: p50 %.3f ms, p99 %.3f ms; bound %.1f ms" %
+                 (hbase[len(hbase) // 2] * 1e3, p99(hbase) * 1e3, hbound * 1e3))
 
         # 1. Broker down.
         broker.stop()
@@ -105,6 +136,9 @@ def main():
         lat = modbus_latencies(mb_port)
         tap.ok(lat[-1] < bound, "broker down: Modbus max %.3f ms < %.1f ms (p99 %.3f ms)" %
                (lat[-1] * 1e3, bound * 1e3, p99(lat) * 1e3))
+        hlat = http_latencies(http_port)
+        tap.ok(hlat[-1] < hbound, "broker down: HTTP max %.3f ms < %.1f ms (p99 %.3f ms)" %
+               (hlat[-1] * 1e3, hbound * 1e3, p99(hlat) * 1e3))
         tap.ok(d.wait_for(TELEGRAM_RX, mark)[0] is not None, "broker down: telegrams still decoded")
         j, _ = d.wait_for(FAILED_RX, mark)
         tap.ok(j is not None, "broker down: retrying")
@@ -129,6 +163,9 @@ def main():
             lat = modbus_latencies(mb_port)
             tap.ok(lat[-1] < bound, "%s black hole: Modbus max %.3f ms < %.1f ms (p99 %.3f ms)" %
                    (scheme, lat[-1] * 1e3, bound * 1e3, p99(lat) * 1e3))
+            hlat = http_latencies(http_port)
+            tap.ok(hlat[-1] < hbound, "%s black hole: HTTP max %.3f ms < %.1f ms (p99 %.3f ms)" %
+                   (scheme, hlat[-1] * 1e3, hbound * 1e3, p99(hlat) * 1e3))
             i, m = d.wait_for(FAILED_RX, mark)
             tap.ok(i is not None and re.search(r"no answer within 3s", m.group(1)),
                    "%s black hole: attempt cut by ConnectTimeout: %r" % (scheme, m and m.group(1)))
