@@ -55,32 +55,36 @@ int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway
 	return found ? 0 : -ENOENT;
 }
 
-static enum netinfo_link read_link(const char *ifname)
+/* The first line of /sys/class/net/<ifname>/<attr>, without its newline; ""
+ * when it cannot be read. */
+static void read_net_attr(const char *ifname, const char *attr, char *buf, size_t size)
 {
-	char path[128], state[32] = "";
+	char path[128];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", ifname);
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
 	f = fopen(path, "re");
 	if (!f)
-		return NETINFO_LINK_UNKNOWN;
-	if (!fgets(state, sizeof(state), f))
-		state[0] = '\0';
+		return;
+	if (!fgets(buf, (int) size, f))
+		buf[0] = '\0';
 	fclose(f);
-	state[strcspn(state, "\n")] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static enum netinfo_link read_link(const char *ifname)
+{
+	char state[32];
+
+	read_net_attr(ifname, "operstate", state, sizeof(state));
 	if (strcmp(state, "up") == 0)
 		return NETINFO_LINK_UP;
 	if (strcmp(state, "down") == 0 || strcmp(state, "lowerlayerdown") == 0)
 		return NETINFO_LINK_DOWN;
 
 	/* Drivers without operational state report "unknown": ask the carrier. */
-	snprintf(path, sizeof(path), "/sys/class/net/%s/carrier", ifname);
-	f = fopen(path, "re");
-	if (!f)
-		return NETINFO_LINK_UNKNOWN;
-	if (!fgets(state, sizeof(state), f))
-		state[0] = '\0';
-	fclose(f);
+	read_net_attr(ifname, "carrier", state, sizeof(state));
 	return state[0] == '1' ? NETINFO_LINK_UP : state[0] == '0' ? NETINFO_LINK_DOWN : NETINFO_LINK_UNKNOWN;
 }
 
