@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "smartconnectd/telegram.h"
+#include "smartconnectd/meter/telegram.h"
 
 struct bench {
 	uint64_t accepted;
@@ -26,7 +26,7 @@ struct bench {
 	uint32_t valid; /* read the result, as a consumer would */
 };
 
-static void on_accept(const struct meter_values *v, void *userdata)
+static void on_accept(const struct reading *v, void *userdata)
 {
 	struct bench *b = userdata;
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smartconnectd/config-json.h"
+#include "smartconnectd/core/config-json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

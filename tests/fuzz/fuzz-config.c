@@ -18,7 +18,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "smartconnectd/config.h"
+#include "smartconnectd/core/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,10 +6,10 @@
  * second step is what lets mutated object lines reach the value parsers.
  */
 #include "fuzz-framer.h"
-#include "smartconnectd/crc.h"
+#include "smartconnectd/meter/crc.h"
 
-static struct meter_values dv;
-static char text_copy[MV_TEXT_MAX];
+static struct reading dv;
+static char text_copy[READING_TEXT_MAX];
 
 /* "/" + input up to its first '!' (bit 7 cleared) + "!" + CRC + CR LF: the
  * shape proto_dsmr_decode() is promised by the framer. */
@@ -28,7 +28,7 @@ static void fuzz_decode_direct(const uint8_t *data, size_t size, uint64_t seed)
 	}
 
 	dv.text[n++] = '/';
-	for (size_t i = 0; i < size && n < MV_TEXT_MAX - 7; i++) {
+	for (size_t i = 0; i < size && n < READING_TEXT_MAX - 7; i++) {
 		char c = (char) (data[i] & 0x7f);
 
 		if (c == '!')
@@ -44,14 +44,14 @@ static void fuzz_decode_direct(const uint8_t *data, size_t size, uint64_t seed)
 	len = n;
 
 	dv.text_len = (uint16_t) len;
-	mv_reset(&dv);
+	reading_reset(&dv);
 	memcpy(text_copy, dv.text, len);
 	memset(detail, 0xaa, sizeof(detail));
 
 	r = proto_dsmr_decode(&dv, &o, FUZZ_NOW_S, &err, detail);
 	fuzz_check_decode(r, &dv, TELEGRAM_HUNT_DSMR, err, detail);
 	if (r == 0)
-		fuzz_assert(dv.protocol == MV_PROTO_DSMR);
+		fuzz_assert(dv.protocol == READING_PROTO_DSMR);
 
 	/* The decoder reads the frame; text[] stays what was received. */
 	fuzz_assert(dv.text_len == len);

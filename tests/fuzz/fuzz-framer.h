@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smartconnectd/proto.h"
-#include "smartconnectd/telegram.h"
-#include "smartconnectd/values.h"
+#include "smartconnectd/meter/proto.h"
+#include "smartconnectd/meter/telegram.h"
+#include "smartconnectd/meter/reading.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,8 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define STX 0x02
 #define ETX 0x03
 
-#define FUZZ_FLAGS_KNOWN \
-	(MV_FLAG_TS_HOST | MV_FLAG_P_APPARENT | MV_FLAG_I_UNSIGNED | MV_FLAG_DELTA_GRID | MV_FLAG_SHORT_FRAME)
+#define FUZZ_FLAGS_KNOWN                                                            \
+	(READING_FLAG_TS_HOST | READING_FLAG_P_APPARENT | READING_FLAG_I_UNSIGNED | \
+	 READING_FLAG_DELTA_GRID | READING_FLAG_SHORT_FRAME)
 
 #define fuzz_assert(cond)                                     \
 	do {                                                  \
@@ -81,21 +82,21 @@ __attribute__((unused)) static struct decode_opts fuzz_opts(uint64_t seed)
 	return o;
 }
 
-static bool fuzz_span_ok(const struct meter_values *v, struct mv_span s)
+static bool fuzz_span_ok(const struct reading *v, struct reading_span s)
 {
 	return (uint32_t) s.off + s.len <= v->text_len;
 }
 
-static bool fuzz_is_tic(enum mv_protocol p)
+static bool fuzz_is_tic(enum reading_protocol p)
 {
-	return p == MV_PROTO_TIC_HISTORIQUE || p == MV_PROTO_TIC_STANDARD;
+	return p == READING_PROTO_TIC_HISTORIQUE || p == READING_PROTO_TIC_STANDARD;
 }
 
 /* Everything values.h promises about a decoded frame. */
-static void fuzz_check_values(const struct meter_values *v, unsigned hunt)
+static void fuzz_check_values(const struct reading *v, unsigned hunt)
 {
-	fuzz_assert(v->text_len > 0 && v->text_len <= MV_TEXT_MAX);
-	if (v->protocol == MV_PROTO_DSMR) {
+	fuzz_assert(v->text_len > 0 && v->text_len <= READING_TEXT_MAX);
+	if (v->protocol == READING_PROTO_DSMR) {
 		fuzz_assert(hunt & TELEGRAM_HUNT_DSMR);
 		fuzz_assert(v->text[0] == '/');
 	} else {
@@ -107,22 +108,22 @@ static void fuzz_check_values(const struct meter_values *v, unsigned hunt)
 	for (size_t i = 0; i < v->text_len; i++)
 		fuzz_assert(!(v->text[i] & 0x80));
 
-	/* Known fields carry their bit; unknown ones are null, which mv_reset
-	 * and mv_clear both leave as 0. */
+	/* Known fields carry their bit; unknown ones are null, which reading_reset
+	 * and reading_clear both leave as 0. */
 	fuzz_assert((v->valid >> _MV_FIELD_MAX) == 0);
 	for (unsigned f = 0; f < _MV_FIELD_MAX; f++)
-		fuzz_assert(mv_has(v, f) || v->field[f] == 0);
+		fuzz_assert(reading_has(v, f) || v->field[f] == 0);
 	fuzz_assert((v->flags & ~(uint32_t) FUZZ_FLAGS_KNOWN) == 0);
-	if (v->flags & MV_FLAG_TS_HOST)
+	if (v->flags & READING_FLAG_TS_HOST)
 		fuzz_assert(v->ts == FUZZ_NOW_S);
 
 	fuzz_assert(memchr(v->version, 0, sizeof(v->version)));
 	fuzz_assert(memchr(v->id, 0, sizeof(v->id)));
 
-	fuzz_assert(v->n_objects <= MV_OBJECTS_MAX);
-	fuzz_assert(v->n_values <= MV_VALUES_MAX);
+	fuzz_assert(v->n_objects <= READING_OBJECTS_MAX);
+	fuzz_assert(v->n_values <= READING_VALUES_MAX);
 	for (unsigned i = 0; i < v->n_objects; i++) {
-		const struct mv_object *o = &v->objects[i];
+		const struct reading_object *o = &v->objects[i];
 
 		fuzz_assert(fuzz_span_ok(v, o->id));
 		fuzz_assert(fuzz_span_ok(v, o->stamp));
@@ -133,7 +134,7 @@ static void fuzz_check_values(const struct meter_values *v, unsigned hunt)
 }
 
 /* A decoder's answer for one frame, accepted or not. */
-__attribute__((unused)) static void fuzz_check_decode(int r, const struct meter_values *v, unsigned hunt,
+__attribute__((unused)) static void fuzz_check_decode(int r, const struct reading *v, unsigned hunt,
 						      enum telegram_error err,
 						      const char detail[TELEGRAM_DETAIL_MAX])
 {
@@ -146,7 +147,7 @@ __attribute__((unused)) static void fuzz_check_decode(int r, const struct meter_
 	fuzz_assert(memchr(detail, 0, TELEGRAM_DETAIL_MAX));
 }
 
-static uint64_t fuzz_hash_values(const struct meter_values *v)
+static uint64_t fuzz_hash_values(const struct reading *v)
 {
 	uint64_t h = FUZZ_HASH_INIT;
 
@@ -174,7 +175,7 @@ struct fuzz_event {
 	uint64_t hash;
 };
 
-typedef void (*fuzz_accept_hook)(const struct meter_values *v, const struct decode_opts *o);
+typedef void (*fuzz_accept_hook)(const struct reading *v, const struct decode_opts *o);
 
 struct fuzz_run {
 	const uint8_t *data; /* the input, to check reported offsets against */
@@ -188,7 +189,7 @@ struct fuzz_run {
 	struct fuzz_event *events;
 };
 
-static void fuzz_on_accept(const struct meter_values *v, void *userdata)
+static void fuzz_on_accept(const struct reading *v, void *userdata)
 {
 	struct fuzz_run *run = userdata;
 
@@ -223,7 +224,7 @@ static void fuzz_on_reject(const struct telegram_reject *r, void *userdata)
 	fuzz_assert(r->detail);
 	fuzz_assert(strlen(r->detail) < TELEGRAM_DETAIL_MAX);
 	fuzz_assert(r->raw || r->raw_len == 0);
-	fuzz_assert(r->raw_len <= MV_TEXT_MAX);
+	fuzz_assert(r->raw_len <= READING_TEXT_MAX);
 	for (size_t i = 0; i < r->raw_len; i++)
 		fuzz_assert(!(r->raw[i] & 0x80));
 
@@ -240,19 +241,19 @@ static void fuzz_on_reject(const struct telegram_reject *r, void *userdata)
 	case TELEGRAM_ERR_CRC:
 	case TELEGRAM_ERR_CRC_MISSING:
 	case TELEGRAM_ERR_LINE_TOO_LONG:
-		fuzz_assert(r->protocol == MV_PROTO_DSMR);
+		fuzz_assert(r->protocol == READING_PROTO_DSMR);
 		break;
 	case TELEGRAM_ERR_CHECKSUM:
 	case TELEGRAM_ERR_INTERRUPTED:
 		fuzz_assert(fuzz_is_tic(r->protocol));
 		break;
 	case TELEGRAM_ERR_ENCRYPTED:
-		fuzz_assert(r->protocol == MV_PROTO_NONE);
+		fuzz_assert(r->protocol == READING_PROTO_NONE);
 		break;
 	default:
 		break;
 	}
-	if (r->protocol == MV_PROTO_DSMR)
+	if (r->protocol == READING_PROTO_DSMR)
 		fuzz_assert(run->hunt & TELEGRAM_HUNT_DSMR);
 	if (fuzz_is_tic(r->protocol))
 		fuzz_assert(run->hunt & TELEGRAM_HUNT_TIC);

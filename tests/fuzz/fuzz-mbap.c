@@ -5,12 +5,12 @@
  * input is split into the bytes the client sends; after each read the
  * connection must still hold at most one ADU, and every answer it sent must
  * be a well-formed MBAP frame echoing a transaction id. The static functions
- * of mbsrv.c are reached by including it (STYLE B.10).
+ * of modbus_server.c are reached by including it (STYLE B.10).
  */
 #include <assert.h>
 #include <sys/socket.h>
 
-#include "../../src/mbsrv.c"
+#include "../../src/outputs/modbus-server.c"
 
 static void check_answers(int fd)
 {
@@ -18,7 +18,7 @@ static void check_answers(int fd)
 	ssize_t n = recv(fd, rsp, sizeof(rsp), MSG_DONTWAIT);
 
 	for (ssize_t off = 0; n > 0 && off < n;) {
-		ssize_t len = mbsrv_frame_len(rsp + off, (size_t) (n - off));
+		ssize_t len = modbus_server_frame_len(rsp + off, (size_t) (n - off));
 		/* Answers are whole frames of at most one ADU. */
 		assert(len > 0 && len <= MODBUS_TCP_MAX_ADU_LENGTH);
 		off += len;
@@ -28,10 +28,10 @@ static void check_answers(int fd)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct meter_values v;
+	static struct reading v;
 	sd_event *e = NULL;
 	struct store *store = NULL;
-	struct mbsrv *m = NULL;
+	struct modbus_server *m = NULL;
 	int sv[2];
 
 	if (size < 1)
@@ -39,15 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sd_event_new(&e) < 0 || store_new(10 * USEC_PER_SEC, &store) < 0)
 		abort();
 	/* The first byte picks the template and whether there is fresh data. */
-	const struct regmap_template *const *all = regmap_templates();
+	const struct modbus_map_template *const *all = modbus_map_templates();
 	unsigned n_templates = 0;
 	while (all[n_templates])
 		n_templates++;
-	struct mbsrv_settings s = {
+	struct modbus_server_settings s = {
 		.host = "127.0.0.1",
 		.template = all[data[0] % n_templates],
 		.max_clients = 4,
-		.stale_policy = (enum mbsrv_stale_policy)((data[0] >> 4) % _MBSRV_STALE_MAX),
+		.stale_policy = (enum modbus_server_stale_policy)((data[0] >> 4) % _MBSRV_STALE_MAX),
 		.ident = { "SC1", "0.1" },
 	};
 	if (data[0] & 8) {
@@ -56,10 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			v.field[f] = (int64_t) f * 123456789 - 500000000;
 		(void) store_publish(store, &v, 1, 1);
 	}
-	if (mbsrv_new(e, store, &s, &m) < 0 || store_watch(store, mbsrv_on_snapshot, m, &m->watch_id) < 0)
+	if (modbus_server_new(e, store, &s, &m) < 0 ||
+	    store_watch(store, modbus_server_on_snapshot, m, &m->watch_id) < 0)
 		abort();
 	m->watching = true;
-	mbsrv_refill(m);
+	modbus_server_refill(m);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || mbconn_new(m, sv[0]) < 0)
 		abort();
 
@@ -79,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	close(sv[1]);
-	mbsrv_free(m);
+	modbus_server_free(m);
 	store_free(store);
 	sd_event_unref(e);
 	return 0;

@@ -12,8 +12,8 @@
 #include <assert.h>
 #include <sys/socket.h>
 
-#include "../../src/passthrough.c"
-#include "smartconnectd/telegram.h"
+#include "../../src/outputs/passthrough.c"
+#include "smartconnectd/meter/telegram.h"
 
 struct sink {
 	int fd;
@@ -37,7 +37,7 @@ static void rig_frame(struct rig *r, uint64_t off, size_t len, bool ok)
 	b.on_frame(off, len, ok, b.userdata);
 }
 
-static void on_accept(const struct meter_values *v, void *userdata)
+static void on_accept(const struct reading *v, void *userdata)
 {
 	struct rig *r = userdata;
 	uint64_t off = telegram_frame_offset(r->framer);

@@ -9,22 +9,22 @@
 #include <jansson.h>
 
 #include "fuzz-framer.h"
-#include "smartconnectd/apijson.h"
+#include "smartconnectd/outputs/reading-json.h"
 
 /* Key in the object, null iff the field is unknown, a number otherwise. */
-static void check_field(json_t *obj, const char *key, const struct meter_values *v, enum mv_field f)
+static void check_field(json_t *obj, const char *key, const struct reading *v, enum reading_field f)
 {
 	json_t *j = json_object_get(obj, key);
 
 	fuzz_assert(j);
-	if (mv_has(v, f))
+	if (reading_has(v, f))
 		fuzz_assert(json_is_number(j));
 	else
 		fuzz_assert(json_is_null(j));
 }
 
-static void check_phase(json_t *root, const char *key, const struct meter_values *v, enum mv_field u,
-			enum mv_field i, enum mv_field p)
+static void check_phase(json_t *root, const char *key, const struct reading *v, enum reading_field u,
+			enum reading_field i, enum reading_field p)
 {
 	json_t *l = json_object_get(root, key);
 
@@ -34,24 +34,24 @@ static void check_phase(json_t *root, const char *key, const struct meter_values
 	check_field(l, "P", v, p);
 }
 
-static void check_json(const struct meter_values *v, const struct decode_opts *o)
+static void check_json(const struct reading *v, const struct decode_opts *o)
 {
 	json_t *j, *back, *objects;
 	json_error_t error;
 	char *s;
 
-	j = apijson_telegram(v, o);
+	j = reading_json_telegram(v, o);
 	fuzz_assert(j); /* NULL only on OOM */
 
-	check_field(j, "P", v, MV_P);
-	check_field(j, "E_IMPORT", v, MV_E_IMPORT);
-	check_field(j, "E_EXPORT", v, MV_E_EXPORT);
-	check_field(j, "U12", v, MV_U12);
-	check_field(j, "U31", v, MV_U31);
-	check_field(j, "U32", v, MV_U32);
-	check_phase(j, "l1", v, MV_U1, MV_I1, MV_P1);
-	check_phase(j, "l2", v, MV_U2, MV_I2, MV_P2);
-	check_phase(j, "l3", v, MV_U3, MV_I3, MV_P3);
+	check_field(j, "P", v, READING_P);
+	check_field(j, "E_IMPORT", v, READING_E_IMPORT);
+	check_field(j, "E_EXPORT", v, READING_E_EXPORT);
+	check_field(j, "U12", v, READING_U12);
+	check_field(j, "U31", v, READING_U31);
+	check_field(j, "U32", v, READING_U32);
+	check_phase(j, "l1", v, READING_U1, READING_I1, READING_P1);
+	check_phase(j, "l2", v, READING_U2, READING_I2, READING_P2);
+	check_phase(j, "l3", v, READING_U3, READING_I3, READING_P3);
 	fuzz_assert(json_is_object(json_object_get(j, "meter")));
 
 	objects = json_object_get(j, "objects");
@@ -65,7 +65,7 @@ static void check_json(const struct meter_values *v, const struct decode_opts *o
 	back = json_loads(s, JSON_ALLOW_NUL, &error);
 	if (!back) {
 		fprintf(stderr, "json_loads: %s at %d: %s\n", error.text, error.position, s);
-		fuzz_fail(__FILE__, __LINE__, "apijson output parses back");
+		fuzz_fail(__FILE__, __LINE__, "reading_json output parses back");
 	}
 	fuzz_assert(json_equal(j, back));
 

@@ -8,8 +8,8 @@
  */
 #include "fuzz-framer.h"
 
-static struct meter_values dv;
-static char text_copy[MV_TEXT_MAX];
+static struct reading dv;
+static char text_copy[READING_TEXT_MAX];
 
 /* Rewrite the checksum of every LF .. CR group the way the meter computes
  * it: standard mode (HT before the checksum) sums up to and including that
@@ -50,14 +50,14 @@ static void decode_direct(const uint8_t *data, size_t size, uint64_t seed, bool 
 	int r;
 
 	dv.text[n++] = STX;
-	for (size_t i = 0; i < size && n < MV_TEXT_MAX - 1; i++)
+	for (size_t i = 0; i < size && n < READING_TEXT_MAX - 1; i++)
 		dv.text[n++] = (char) (data[i] & 0x7f);
 	dv.text[n++] = ETX;
 	if (repair)
 		fix_checksums(dv.text, n);
 
 	dv.text_len = (uint16_t) n;
-	mv_reset(&dv);
+	reading_reset(&dv);
 	memcpy(text_copy, dv.text, n);
 	memset(detail, 0xaa, sizeof(detail));
 

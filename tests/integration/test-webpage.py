@@ -35,7 +35,7 @@ _spec.loader.exec_module(mb)
 
 RAW = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 SIDECAR = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.json"
-PAGE_SRC = os.path.join(HERE, "..", "..", "src", "web", "index.html")
+PAGE_SRC = os.path.join(HERE, "..", "..", "src", "outputs", "web", "index.html")
 USER = "user"
 PASSWORD = "web-Test-pw1"
 HTTP_RX = r"HTTP API on port (\d+)"
@@ -226,7 +226,7 @@ def check_auth(tap, api):
         src = f.read()
     tap.ok(st == 200 and (hdr.get("Content-Type") or "").startswith("text/html"),
            "GET / with credentials: 200 text/html (%r %r)" % (st, hdr.get("Content-Type")))
-    tap.ok(body == src, "the page served is src/web/index.html (%d bytes)" % len(body))
+    tap.ok(body == src, "the page served is src/outputs/web/index.html (%d bytes)" % len(body))
     text = body.decode("utf-8", "replace")
     ext = re.findall(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//|@import|url\(""", text)
     tap.ok(not ext and len(body) < 20 * 1024, "one file, no external asset, %d bytes < 20 KiB" % len(body))

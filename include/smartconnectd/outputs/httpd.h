@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP API and the web page: libmicrohttpd in the daemon's sd-event loop
+ * (MHD_USE_EPOLL without a thread: MHD's epoll fd is an io source, its
+ * timeout an sd-event timer re-armed after every MHD_run()).
+ *
+ * Every path, "/" included, needs HTTP basic auth. Credentials are compared in
+ * constant time (SHA-256 of both sides, CRYPTO_memcmp). A client address that
+ * fails HTTPD_FAIL_FREE times in a row is locked out: for 2^(n - FREE)
+ * seconds, at most HTTPD_LOCKOUT_MAX_SEC, every request from it gets 429 with
+ * Retry-After and its credentials are not even looked at. A success clears the
+ * address. Without a password the server does not run at all (logged).
+ *
+ * What the endpoints answer comes from the daemon through struct httpd_ops,
+ * so this file knows nothing of the daemon's insides.
+ *
+ * Log lines tests rely on:
+ *   "HTTP API on port <N>[ (socket activation)], <http|https>"
+ *   "No HTTP password set ..., the HTTP API is not served"
+ *
+ * An adapter owned by the daemon; talks to libmicrohttpd and OpenSSL.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "smartconnectd/base/macro.h"
+
+#define HTTPD_BODY_MAX (64 * 1024)     /* request bodies; more gets 413 */
+#define HTTPD_MEMORY_LIMIT (32 * 1024) /* per connection: caps the request line and headers */
+#define HTTPD_FAIL_FREE 5              /* failed logins per address before the lockout */
+#define HTTPD_LOCKOUT_MAX_SEC 300
+
+struct httpd_settings {
+	const char *host; /* numeric listen address; ignored with a socket-activated fd */
+	uint16_t port;
+	const char *user;
+	const char *password;      /* used when not empty */
+	const char *password_file; /* else its first line; read at start and on every reconfigure */
+	const char *certificate;   /* PEM files, both empty for plain HTTP */
+	const char *key;
+	unsigned max_connections;
+	unsigned max_per_ip;
+	unsigned timeout_sec;
+};
+
+/* Answers of the daemon. JSON results are new references (NULL = 500). */
+struct httpd_ops {
+	json_t *(*status)(void *userdata);
+	json_t *(*config)(void *userdata);
+	/* Returns 0, -EINVAL (400, *ret_error = {"error","field"}) or another
+	 * negative errno (500, *ret_error may be set). */
+	int (*patch_config)(void *userdata, const char *body, size_t len, json_t **ret_error);
+	/* The last raw telegram, borrowed for the call; -ENODATA when none. */
+	int (*telegram)(void *userdata, const char **ret_text, size_t *ret_len);
+	int (*reset)(void *userdata);
+	const char *version;
+};
+
+struct httpd;
+
+/* ops and userdata are borrowed and must outlive the server. -ENOMEM or 0. */
+int httpd_new(sd_event *e, const struct httpd_ops *ops, void *userdata, struct httpd **ret);
+struct httpd *httpd_free(struct httpd *h); /* NULL-safe, returns NULL; closes the listener */
+DEFINE_FREEP(struct httpd, httpd_free)
+
+/* Listen on listen_fd (socket activation, taken over) or bind the configured
+ * address. Without a password: logs an error, takes the fd and returns 0 (the
+ * daemon runs without the API). Other failures: logged, negative errno. */
+int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s);
+
+/* Re-read the password, certificate and key files and apply s. When anything
+ * changed, a new server takes over the listener and the old one finishes the
+ * requests it has (safe to call from inside a request, e.g. a PATCH). */
+int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
+
+bool httpd_serving(const struct httpd *h);
+uint16_t httpd_port(const struct httpd *h);

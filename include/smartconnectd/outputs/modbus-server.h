@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Modbus TCP server: a listener and its connections in the daemon's
+ * sd-event loop. Requests are framed here (MBAP, non-blocking, per connection)
+ * and answered by libmodbus from a register image that is rebuilt once per
+ * accepted telegram, so every response comes from exactly one telegram and no
+ * client can hold up another.
+ *
+ * An adapter owned by the daemon; talks to modbus_map and the store.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "smartconnectd/base/macro.h"
+#include "smartconnectd/outputs/modbus-map.h"
+#include "smartconnectd/meter/store.h"
+
+/* What a read returns while the snapshot is stale. */
+enum modbus_server_stale_policy {
+	MODBUS_SERVER_STALE_ERROR, /* exception 0x0B: a charger falls back to its safe current */
+	MODBUS_SERVER_STALE_ZERO,  /* measurements read 0 (identification stays) */
+	MODBUS_SERVER_STALE_KEEP,  /* the last values, however old */
+	_MBSRV_STALE_MAX,
+};
+
+struct modbus_server_settings {
+	const char *host; /* listen address, numeric; ignored with a socket-activated fd */
+	uint16_t port;
+	const struct modbus_map_template *template;
+	unsigned max_clients;
+	uint64_t idle_usec; /* a connection silent this long is closed; 0 = never */
+	enum modbus_server_stale_policy stale_policy;
+	struct modbus_map_ident ident; /* strings borrowed: must outlive the server */
+	uint64_t summary_usec;         /* refused clients are summarised at most this often; 0 = 60 s */
+};
+
+struct modbus_server_counters {
+	uint64_t requests;   /* complete requests answered, exceptions included */
+	uint64_t exceptions; /* of which answered with an exception */
+	uint64_t accepted;   /* connections accepted */
+	uint64_t refused;    /* connections closed at once: MaxClients reached */
+	uint64_t dropped;    /* connections closed for bad framing, idleness or send errors */
+};
+
+struct modbus_server;
+
+/* Called after a client connected or went away; modbus_server_clients() has the new count. */
+typedef void (*modbus_server_clients_fn)(struct modbus_server *m, void *userdata);
+
+/*
+ * Returns 0, or the complete MBAP frame length when buf starts with one, 0 when
+ * more bytes are needed, -EBADMSG when the header is impossible (protocol id
+ * not 0, length outside 2..254). Pure; the fuzzer calls it.
+ */
+ssize_t modbus_server_frame_len(const uint8_t *buf, size_t n);
+
+/* The store is borrowed and must outlive the server. -ENOMEM or 0. */
+int modbus_server_new(sd_event *e, struct store *store, const struct modbus_server_settings *s,
+		      struct modbus_server **ret);
+struct modbus_server *
+modbus_server_free(struct modbus_server *m); /* closes every connection; NULL-safe, returns NULL */
+DEFINE_FREEP(struct modbus_server, modbus_server_free)
+
+/* Listen on listen_fd (socket activation, taken over) or, when it is negative,
+ * bind the configured address. Logs and returns a negative errno on failure. */
+int modbus_server_start(struct modbus_server *m, int listen_fd);
+
+/* Apply new settings: the template, limits and policy change at once; a new
+ * address rebinds unless the socket came from socket activation (then the
+ * change needs a restart and is logged). Returns 0 or a negative errno. */
+int modbus_server_reconfigure(struct modbus_server *m, const struct modbus_server_settings *s);
+
+/* Who hears of client count changes (one listener; NULL to stop). Not called
+ * while the server is being freed. */
+void modbus_server_set_clients_callback(struct modbus_server *m, modbus_server_clients_fn fn, void *userdata);
+
+unsigned modbus_server_clients(const struct modbus_server *m);
+const struct modbus_server_counters *modbus_server_counters(const struct modbus_server *m);
+
+/* The port actually bound (useful with port 0). */
+uint16_t modbus_server_port(const struct modbus_server *m);
+
+const char *modbus_server_stale_policy_to_string(enum modbus_server_stale_policy p) __attribute__((const));
+enum modbus_server_stale_policy modbus_server_stale_policy_from_string(const char *s);

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The MQTT publisher: libmosquitto driven by the daemon's sd-event loop, with
+ * no library thread. The broker's socket is an io source (EPOLLOUT only while
+ * libmosquitto wants to write), a 1 s timer runs loop_misc (keepalive), and
+ * nothing waits on the network:
+ *
+ *  - the broker's host name is resolved on a helper thread (resolve.h) and
+ *    libmosquitto connects to the numeric address, non-blocking
+ *    (mosquitto_connect_bind_async); TLS still verifies the certificate
+ *    against the configured host name, which is also sent as SNI;
+ *  - resolution, TCP connect, TLS handshake and CONNACK together must finish
+ *    within ConnectTimeout, or the attempt is cut;
+ *  - a lost or failed connection is retried after a capped exponential
+ *    back-off with jitter (1 s doubling to 60 s, each delay drawn from its
+ *    upper half).
+ *
+ * Topics, under devices/<Site>/smart-connect/<serial>/ (Site "default" when
+ * empty):
+ *   data/power_instant   every accepted, fresh telegram (QoS 0)
+ *   data/device_counters every CountersInterval (QoS 0)
+ *   status               "online"/"offline", retained, QoS 1; "offline" is
+ *                        also the last will
+ * and, with HomeAssistant=yes, retained discovery configs (mqtt_discovery.h).
+ *
+ * Log lines tests rely on: "MQTT connected to <host>:<port>",
+ * "MQTT connection to <host>:<port> failed: <why>, retrying in <n> ms".
+ *
+ * An adapter owned by the daemon; talks to the store, reading_json, mqtt_discovery,
+ * resolve and libmosquitto.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "smartconnectd/core/config.h"
+#include "smartconnectd/base/macro.h"
+#include "smartconnectd/meter/store.h"
+
+enum mqtt_state {
+	MQTT_STATE_DISABLED,
+	MQTT_STATE_CONNECTING,   /* resolving, connecting, TLS, waiting for CONNACK */
+	MQTT_STATE_CONNECTED,    /* CONNACK accepted */
+	MQTT_STATE_DISCONNECTED, /* lost or failed, waiting to retry */
+	_MQTT_STATE_MAX,
+};
+
+struct mqtt_counters {
+	uint64_t event_connect; /* CONNACKs accepted */
+	uint64_t event_errors;  /* failed attempts and lost connections */
+	uint64_t send_pass;     /* messages handed to the connection */
+	uint64_t send_fail;     /* messages due while not connected, or refused by the library */
+};
+
+/* What device_counters reports besides MQTT's own figures; filled by the daemon. */
+struct mqtt_extra_counters {
+	uint64_t gw_ping_pass, gw_ping_fail;
+	uint64_t internet_ping_pass, internet_ping_fail;
+	uint64_t telegrams_pass, telegrams_fail, telegrams_frame_fail;
+};
+typedef void (*mqtt_extra_fn)(struct mqtt_extra_counters *ret, void *userdata);
+
+struct mqtt;
+
+/* Called after every change of mqtt_get_state() or of the last error. */
+typedef void (*mqtt_state_fn)(struct mqtt *m, void *userdata);
+
+/*
+ * Takes the [MQTT] keys of c (copied) and the serial (copied). The store is
+ * borrowed and must outlive the publisher. Nothing happens before
+ * mqtt_start(). -ENOMEM or 0.
+ */
+int mqtt_new(sd_event *e, struct store *store, const struct config *c, const char *serial,
+	     mqtt_state_fn on_state, void *userdata, struct mqtt **ret);
+/* Publishes "offline" and disconnects when connected (best effort, without
+ * waiting), then frees. NULL-safe, returns NULL. */
+struct mqtt *mqtt_free(struct mqtt *m);
+DEFINE_FREEP(struct mqtt, mqtt_free)
+
+/* Where device_counters takes the figures that are not MQTT's own. */
+void mqtt_set_extra(struct mqtt *m, mqtt_extra_fn fn, void *userdata);
+
+/* Connect when enabled. Failures to reach the broker are states, not errors:
+ * returns 0, or a negative errno for loop or memory failures (logged). */
+int mqtt_start(struct mqtt *m);
+
+/* New settings (and serial): disconnect cleanly and start over with them.
+ * Same returns as mqtt_start(). */
+int mqtt_reconfigure(struct mqtt *m, const struct config *c, const char *serial);
+
+/* Soft reset: drop the connection and connect again at once. */
+int mqtt_reconnect(struct mqtt *m);
+
+enum mqtt_state mqtt_get_state(const struct mqtt *m);
+const char *mqtt_state_to_string(enum mqtt_state s) __attribute__((const));
+/* Borrowed; NULL when there was none since the last successful connect. */
+const char *mqtt_last_error(const struct mqtt *m);
+const struct mqtt_counters *mqtt_get_counters(const struct mqtt *m);
+
+/* One line for systemd STATUS=: "MQTT connected to host:port", "MQTT disabled",
+ * "MQTT connecting to host:port", "MQTT error: <last error>". Returns buf. */
+const char *mqtt_status(const struct mqtt *m, char *buf, size_t size);
+
+/* {"enabled": bool, "state": "disabled|connecting|connected|disconnected",
+ *  "last_error": string|null}. New reference; NULL on OOM. */
+json_t *mqtt_status_json(const struct mqtt *m);
+
+/* The topic of a metric ("power_instant") into buf. Returns buf. */
+const char *mqtt_topic(const struct mqtt *m, const char *metric, char *buf, size_t size);

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging (see log.h): formats one line and writes it to stderr in a single
+ * write, with a syslog "<N>" prefix for journald or a level word otherwise.
+ * Not a syslog client and no structured journal fields: journald's stream
+ * protocol is all the daemon needs. Also the rate limiter, which is pure.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smartconnectd/base/log.h"
+
+/* Longest line written; longer messages are cut (a telegram's JSON fits). */
+#define LOG_LINE_MAX 8192
+
+static int log_max_level = LOG_INFO;
+static bool log_to_journal;
+static uint64_t log_oom_events;
+
+static const char *const level_names[] = {
+	[LOG_EMERG] = "emergency", [LOG_ALERT] = "alert",   [LOG_CRIT] = "critical", [LOG_ERR] = "error",
+	[LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info",     [LOG_DEBUG] = "debug",
+};
+
+void log_set_max_level(int level)
+{
+	log_max_level = level;
+}
+
+int log_get_max_level(void)
+{
+	return log_max_level;
+}
+
+int log_level_from_string(const char *s)
+{
+	/* Only the levels an admin would pick; the rest are never used for filtering. */
+	for (int l = LOG_ERR; l <= LOG_DEBUG; l++)
+		if (strcasecmp(s, level_names[l]) == 0)
+			return l;
+	return -EINVAL;
+}
+
+const char *log_level_to_string(int level)
+{
+	if (level < 0 || (size_t) level >= ARRAY_SIZE(level_names))
+		return NULL;
+	return level_names[level];
+}
+
+/* JOURNAL_STREAM is "dev:ino" of the journal socket that systemd connected to
+ * our stderr. It is inherited by children, so compare it with what fd 2 really is. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+void log_open(void)
+{
+	log_to_journal = stderr_is_journal();
+}
+
+int log_internal(int level, int error, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	int saved = errno;
+	va_list ap;
+	int n, m;
+
+	if (error < 0)
+		error = -error;
+
+	if (log_to_journal)
+		n = snprintf(line, sizeof(line), "<%d>", level);
+	else
+		n = snprintf(line, sizeof(line), "%s: ", log_level_to_string(level) ?: "log");
+
+	/* %m prints strerror(errno): make it the error we were given. */
+	errno = error;
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += MIN((size_t) m, sizeof(line) - (size_t) n - 2);
+
+	/* One message is one line: fold embedded newlines so journald keeps it whole. */
+	for (char *p = line; p < line + n; p++)
+		if (*p == '\n')
+			*p = ' ';
+	line[n++] = '\n';
+
+	/* A failing stderr has nowhere to report to. */
+	(void) !write(STDERR_FILENO, line, (size_t) n);
+
+	errno = saved;
+	return -error;
+}
+
+bool log_ratelimit_event(struct log_ratelimit *rl, uint64_t now_usec)
+{
+	/* A window past its end that still holds counted events is awaiting its
+	 * flush (the caller's timer may run later in this loop iteration): keep
+	 * counting into it rather than losing those events. */
+	if (rl->open && (now_usec < rl->begin_usec + rl->interval_usec || rl->counted > 0)) {
+		rl->counted++;
+		return false;
+	}
+
+	*rl = (struct log_ratelimit){
+		.interval_usec = rl->interval_usec,
+		.begin_usec = now_usec,
+		.open = true,
+	};
+	return true;
+}
+
+uint64_t log_ratelimit_deadline(const struct log_ratelimit *rl)
+{
+	return rl->open ? rl->begin_usec + rl->interval_usec : UINT64_MAX;
+}
+
+unsigned log_ratelimit_flush(struct log_ratelimit *rl, uint64_t now_usec)
+{
+	unsigned n;
+
+	if (!rl->open || now_usec < rl->begin_usec + rl->interval_usec)
+		return 0;
+
+	n = rl->counted;
+	*rl = (struct log_ratelimit){
+		.interval_usec = rl->interval_usec,
+		.begin_usec = now_usec,
+		.open = n > 0,
+	};
+	return n;
+}
+
+void log_oom_note(void)
+{
+	log_oom_events++;
+}
+
+uint64_t log_oom_count(void)
+{
+	return log_oom_events;
+}

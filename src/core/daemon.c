@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon object (see daemon.h): loop, signals, systemd notification, the
+ * reload transaction, and the start-up and shutdown order of the subsystems.
+ * The subsystems: the store, the meter and the Modbus server; HTTP, MQTT and
+ * mDNS slot into daemon_start() after them and into daemon_free() before them.
+ *
+ * Not here: command line parsing (main.c) or any subsystem's own logic.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "smartconnectd/core/config-json.h"
+#include "smartconnectd/core/daemon.h"
+#include "smartconnectd/outputs/httpd.h"
+#include "smartconnectd/base/log.h"
+#include "smartconnectd/outputs/modbus-server.h"
+#include "smartconnectd/net/mdns.h"
+#include "smartconnectd/meter/meter.h"
+#include "smartconnectd/outputs/mqtt.h"
+#include "smartconnectd/net/reachability.h"
+#include "smartconnectd/outputs/passthrough.h"
+#include "smartconnectd/net/systemd.h"
+#include "smartconnectd/core/gateway-serial.h"
+#include "smartconnectd/outputs/status.h"
+#include "smartconnectd/meter/store.h"
+
+#define STATUS_MAX 256
+
+struct daemon {
+	char *config_path;
+	bool path_is_default;
+	char *state_dir;
+	int log_level_override; /* < 0: from the config */
+
+	struct config *config; /* in force: base + overrides */
+	struct config *base;   /* defaults + the config file */
+	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
+	char *overrides_path;
+	char *password_file; /* default [HTTP] PasswordFile */
+	uint64_t start_usec;
+
+	sd_event *event;
+	sd_event_source *sig_term, *sig_int, *sig_hup;
+	sd_event_source *watchdog;
+	struct store *store;
+	struct meter *meter;
+	struct modbus_server *modbus_server;
+	struct reachability *reachability;
+	struct mqtt *mqtt;
+	struct passthrough *passthrough;
+	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
+	struct httpd *httpd;
+	struct systemd_fds fds; /* sockets from systemd not yet handed over */
+	char serial[CONFIG_TOKEN_MAX];
+
+	bool ready; /* READY=1 sent: STATUS updates may follow */
+	char status[STATUS_MAX];
+};
+
+static void daemon_apply_log_level(const struct daemon *d, const struct config *c)
+{
+	log_set_max_level(d->log_level_override >= 0 ? d->log_level_override : c->log_level);
+}
+
+/* One STATUS= line from its parts, in order, "; " between them; empty parts
+ * (nothing worth saying) are left out. */
+static void daemon_status_line(char *buf, size_t size, const char *const *parts, size_t n)
+{
+	size_t k = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && k < size; i++)
+		if (parts[i] && parts[i][0])
+			k += (size_t) snprintf(buf + k, size - k, "%s%s", k ? "; " : "", parts[i]);
+}
+
+static const char *daemon_modbus_status(const struct daemon *d, char *buf, size_t size)
+{
+	unsigned n = d->modbus_server ? modbus_server_clients(d->modbus_server) : 0;
+
+	buf[0] = '\0';
+	if (n > 0)
+		snprintf(buf, size, "%u Modbus client%s", n, n == 1 ? "" : "s");
+	return buf;
+}
+
+/* Nothing while MQTT is disabled: the line speaks of what runs. */
+static const char *daemon_mqtt_status(const struct daemon *d, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (d->mqtt && mqtt_get_state(d->mqtt) != MQTT_STATE_DISABLED)
+		mqtt_status(d->mqtt, buf, size);
+	return buf;
+}
+
+static void daemon_send_status(struct daemon *d, const char *extra)
+{
+	char meter[128], mqtt[128], modbus[64], status[STATUS_MAX];
+	const char *const parts[] = {
+		meter_status(d->meter, meter, sizeof(meter)),
+		daemon_mqtt_status(d, mqtt, sizeof(mqtt)),
+		daemon_modbus_status(d, modbus, sizeof(modbus)),
+	};
+	int r;
+
+	daemon_status_line(status, sizeof(status), parts, ARRAY_SIZE(parts));
+	if (!extra && strcmp(status, d->status) == 0)
+		return;
+	snprintf(d->status, sizeof(d->status), "%s", status);
+
+	r = sd_notifyf(0, "%sSTATUS=%s", extra ?: "", status);
+	if (r < 0)
+		log_debug_errno(r, "Failed to notify the service manager, ignoring: %m");
+}
+
+static void daemon_on_modbus_clients(struct modbus_server *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
+}
+
+static void daemon_on_meter_state(struct meter *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
+}
+
+static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) m;
+	if (d->ready)
+		daemon_send_status(d, NULL);
+}
+
+/* device_counters: the figures MQTT does not keep itself. */
+static void daemon_mqtt_extra(struct mqtt_extra_counters *x, void *userdata)
+{
+	const struct daemon *d = userdata;
+	const struct reachability_counters *n = reachability_counters(d->reachability);
+	const struct telegram_counters *t = meter_counters(d->meter);
+	uint64_t frame = t->by_error[TELEGRAM_ERR_TRUNCATED] + t->by_error[TELEGRAM_ERR_INTERRUPTED] +
+			 t->by_error[TELEGRAM_ERR_TOO_LONG] + t->by_error[TELEGRAM_ERR_LINE_TOO_LONG];
+
+	*x = (struct mqtt_extra_counters){
+		.gw_ping_pass = n->gw_pass,
+		.gw_ping_fail = n->gw_fail,
+		.internet_ping_pass = n->internet_pass,
+		.internet_ping_fail = n->internet_fail,
+		.telegrams_pass = t->accepted,
+		.telegrams_fail = t->rejected - frame,
+		.telegrams_frame_fail = frame,
+	};
+}
+
+/* The reachability checks run while MQTT is enabled: their counters go out
+ * in device_counters, and a gateway that does not publish probes nobody. */
+static void daemon_apply_netcheck(struct daemon *d, const struct config *c)
+{
+	const char *inet = c->mqtt_ping_host[0] ? c->mqtt_ping_host : c->mqtt_broker.host;
+	struct reachability_settings ns = {
+		.gateway = c->mqtt_ping_gateway,
+		.internet = inet,
+		.internet_port = c->mqtt_ping_host[0] ? 443 : c->mqtt_broker.port,
+		.interval_usec = (uint64_t) c->mqtt_ping_sec * USEC_PER_SEC,
+	};
+	int r;
+
+	if (!c->mqtt_enabled) {
+		reachability_stop(d->reachability);
+		return;
+	}
+	r = reachability_start(d->reachability, &ns);
+	if (r < 0)
+		log_warning_errno(r, "Network checks not running, ignoring: %m");
+}
+
+static struct modbus_server_settings daemon_mbsrv_settings(const struct daemon *d, const struct config *c)
+{
+	return (struct modbus_server_settings){
+		.host = c->modbus_listen.host,
+		.port = c->modbus_listen.port,
+		.template = modbus_map_find(config_meter_type_to_string(c->meter_type)),
+		.max_clients = c->modbus_max_clients,
+		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
+		.stale_policy = (enum modbus_server_stale_policy) c->modbus_stale_policy,
+		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
+		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
+	};
+}
+
+static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
+{
+	return (struct mdns_settings){
+		.name = d->config->mdns_name,
+		.serial = d->serial,
+		.version = PACKAGE_VERSION,
+		.http_port =
+		    d->httpd && httpd_serving(d->httpd) ? httpd_port(d->httpd) : 0, /* 0: not announced */
+		.modbus_port = modbus_server_port(d->modbus_server),
+	};
+}
+
+/* Start, update or stop the announcements to match the running config. */
+static int daemon_apply_mdns(struct daemon *d)
+{
+	struct mdns_settings ms = daemon_mdns_settings(d);
+	int r;
+
+	if (!d->config->mdns_enabled) {
+		if (d->mdns)
+			log_info("mDNS: disabled, withdrawing the announcements");
+		d->mdns = mdns_free(d->mdns);
+		return 0;
+	}
+	if (d->mdns)
+		return mdns_reconfigure(d->mdns, &ms);
+
+	r = mdns_new(d->event, &ms, &d->mdns);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up mDNS: %m");
+	return mdns_start(d->mdns);
+}
+
+static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c)
+{
+	return (struct httpd_settings){
+		.host = c->http_listen.host,
+		.port = c->http_listen.port,
+		.user = c->http_user,
+		.password = c->http_password,
+		.password_file = c->http_password_file[0] ? c->http_password_file : d->password_file,
+		.certificate = c->http_certificate,
+		.key = c->http_key,
+		.max_connections = c->http_max_connections,
+		.max_per_ip = c->http_max_per_ip,
+		.timeout_sec = c->http_timeout_sec,
+	};
+}
+
+static void daemon_on_config_error(const char *message, void *userdata)
+{
+	(void) userdata;
+	log_error("%s", message);
+}
+
+/* Load the file into *ret, with defaults standing in for a missing default file. */
+static int daemon_load_config(struct daemon *d, struct config **ret)
+{
+	int r;
+
+	r = config_load(d->config_path, daemon_on_config_error, d, ret);
+	if (r != -ENOENT)
+		return r;
+	if (!d->path_is_default)
+		return log_error_errno(r, "Cannot open '%s': %m", d->config_path);
+
+	*ret = config_new();
+	return *ret ? 0 : log_oom();
+}
+
+/*
+ * Put a validated configuration in force: next (with the base and overrides
+ * it was made from; all three taken over, base and overrides may be NULL to
+ * keep the current ones). what_done starts the log line that follows. Runtime trouble in a subsystem is
+ * logged and becomes that subsystem's state; the configuration is in force regardless.
+ */
+static void daemon_apply(struct daemon *d, struct config *next, struct config *base, json_t *overrides,
+			 const char *what_done)
+{
+	struct config *old;
+	struct httpd_settings hs;
+	char what[128];
+	unsigned changed;
+	int r;
+
+	changed = config_diff(d->config, next);
+	if (changed & CONFIG_APPLY_LOG)
+		daemon_apply_log_level(d, next);
+	if (changed & (CONFIG_APPLY_TTY | CONFIG_APPLY_METER)) {
+		r = meter_reconfigure(d->meter, next, changed);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
+	}
+
+	/* Commit, then the subsystems that keep pointers into the config; the
+	 * old one goes last, as modbus_server compares its settings with the new ones. */
+	old = d->config;
+	d->config = next;
+	if (base) {
+		config_free(d->base);
+		d->base = base;
+	}
+	if (overrides) {
+		json_decref(d->overrides);
+		d->overrides = overrides;
+	}
+	/* Always: the server borrows strings of the configuration, and the old
+	 * one is freed below. Unchanged settings cost a register refill. */
+	if (changed & CONFIG_APPLY_MBSRV)
+		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+	struct modbus_server_settings ms = daemon_mbsrv_settings(d, d->config);
+	r = modbus_server_reconfigure(d->modbus_server, &ms);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
+	/* Always: the password, certificate and key files are re-read. */
+	hs = daemon_httpd_settings(d, d->config);
+	r = httpd_reconfigure(d->httpd, &hs);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
+	if (changed & CONFIG_APPLY_MQTT) {
+		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+		daemon_apply_netcheck(d, d->config);
+		r = mqtt_reconfigure(d->mqtt, d->config, d->serial);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the MQTT settings, ignoring: %m");
+	}
+	if (changed & CONFIG_APPLY_PASSTHROUGH) {
+		r = passthrough_reconfigure(d->passthrough, d->config);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
+	}
+	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
+		r = daemon_apply_mdns(d);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the mDNS settings, ignoring: %m");
+	}
+	config_free(old);
+	log_info("%s, changed: %s", what_done, config_apply_to_string(changed, what, sizeof(what)));
+}
+
+/* Defaults, the config file, then overrides.json, all parsed and validated. */
+static int daemon_load_all(struct daemon *d, struct config **ret_config, struct config **ret_base,
+			   json_t **ret_overrides)
+{
+	_cleanup_(config_freep) struct config *base = NULL, *next = NULL;
+	struct config_json_error e;
+	json_t *ovr = NULL;
+	int r;
+
+	r = daemon_load_config(d, &base);
+	if (r < 0)
+		return r;
+	r = config_json_load_file(d->overrides_path, base, &next, &ovr, &e);
+	if (r == -ENOENT) {
+		next = config_new();
+		if (!next)
+			return log_oom();
+		*next = *base;
+	} else if (r < 0) {
+		if (r == -ENOMEM)
+			return log_oom();
+		return log_error_errno(r, "%s%s%s", e.message, e.field[0] ? ", field " : "", e.field);
+	}
+	*ret_config = TAKE_PTR(next);
+	*ret_base = TAKE_PTR(base);
+	*ret_overrides = ovr;
+	return 0;
+}
+
+int daemon_load_overrides(struct daemon *d)
+{
+	struct config *next = NULL, *base = NULL;
+	json_t *ovr = NULL;
+	struct config_json_error e;
+	int r;
+
+	r = config_json_load_file(d->overrides_path, d->config, &next, &ovr, &e);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		return log_error_errno(r, "%s%s%s", e.message, e.field[0] ? ", field " : "", e.field);
+	base = d->config;
+	d->config = next;
+	config_free(d->base);
+	d->base = base;
+	d->overrides = ovr;
+	log_info("Settings from '%s' override the configuration file", d->overrides_path);
+	return 0;
+}
+
+int daemon_reload(struct daemon *d)
+{
+	struct config *next = NULL, *base = NULL;
+	json_t *ovr = NULL;
+	int r;
+
+	(void) sd_notify(0, "RELOADING=1\nSTATUS=reloading the configuration");
+	log_info("Reloading the configuration from '%s' and '%s'", d->config_path, d->overrides_path);
+
+	/* Both files are parsed and validated before anything is touched. */
+	r = daemon_load_all(d, &next, &base, &ovr);
+	if (r < 0) {
+		log_warning("Reload failed, keeping the running configuration");
+		goto done;
+	}
+	/* No overrides file (any more): none apply. */
+	if (!ovr) {
+		json_decref(d->overrides);
+		d->overrides = NULL;
+	}
+	daemon_apply(d, next, base, ovr, "Configuration reloaded");
+	r = 0;
+done:
+	daemon_send_status(d, "READY=1\n");
+	return r;
+}
+
+int daemon_patch_config(struct daemon *d, const char *body, size_t len, json_t **ret_error)
+{
+	struct config *next = NULL;
+	struct config_json_error e;
+	json_t *ovr = NULL;
+	int r;
+
+	r = config_json_patch(d->base, d->overrides, body, len, &next, &ovr, &e);
+	if (r == -EINVAL) {
+		log_info("Configuration change through the API refused: %s", e.message);
+		*ret_error =
+		    json_pack("{s:s,s:s?}", "error", e.message, "field", e.field[0] ? e.field : NULL);
+		return r;
+	}
+	if (r < 0)
+		return log_oom();
+
+	r = config_json_save_file(d->overrides_path, ovr);
+	if (r < 0) {
+		log_error_errno(r, "Cannot save '%s', configuration unchanged: %m", d->overrides_path);
+		*ret_error = json_pack("{s:s,s:s}", "error", "cannot save the configuration, nothing changed",
+				       "reason", strerror(-r));
+		config_free(next);
+		json_decref(ovr);
+		return r == -EINVAL ? -EIO : r;
+	}
+	log_info("Configuration changed through the API, saved to '%s'", d->overrides_path);
+	daemon_apply(d, next, NULL, ovr, "Configuration applied");
+	return 0;
+}
+
+json_t *daemon_config_json(struct daemon *d)
+{
+	return config_json_dump(d->config);
+}
+
+int daemon_soft_reset(struct daemon *d)
+{
+	int r;
+
+	log_info("Soft reset: reopening '%s', reconnecting MQTT", d->config->device);
+	r = meter_reconfigure(d->meter, d->config, CONFIG_APPLY_TTY);
+	if (r < 0)
+		return log_error_errno(r, "Soft reset failed: %m");
+	r = mqtt_reconnect(d->mqtt);
+	if (r < 0)
+		log_warning_errno(r, "Failed to reconnect MQTT, ignoring: %m");
+	return 0;
+}
+
+int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_len)
+{
+	const struct snapshot *snap = store_current(d->store);
+
+	if (!snap)
+		return -ENODATA;
+	*ret_text = snap->v.text;
+	*ret_len = snap->v.text_len;
+	return 0;
+}
+
+json_t *daemon_status_json(struct daemon *d)
+{
+	const struct snapshot *snap = store_current(d->store);
+	struct netinfo ni;
+	uint64_t now = 0;
+	json_auto_t *st = NULL;
+
+	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	(void) netinfo_read(&ni);
+	st = json_pack(
+	    "{s:o,s:o,s:o,s:o,s:o}", "system",
+	    status_system(d->serial, PACKAGE_VERSION, (now - d->start_usec) / USEC_PER_SEC), "meter",
+	    status_meter(d->meter, snap, snap && store_is_stale(d->store, now), d->config->device), "network",
+	    status_network(&ni, reachability_gateway_reachable(d->reachability),
+			   reachability_internet_reachable(d->reachability)),
+	    "mqtt",
+	    status_mqtt(d->config->mqtt_enabled, mqtt_state_to_string(mqtt_get_state(d->mqtt)),
+			mqtt_last_error(d->mqtt)),
+	    "modbus",
+	    status_modbus(modbus_server_clients(d->modbus_server), modbus_server_port(d->modbus_server),
+			  config_meter_type_to_string(d->config->meter_type)));
+	if (!st)
+		return NULL;
+	json_t *pt = json_object();
+	if (!pt)
+		return NULL;
+	if (passthrough_status_json(d->passthrough, pt) < 0) {
+		json_decref(pt);
+		return NULL;
+	}
+	if (json_object_set_new(st, "passthrough", pt) < 0) /* takes pt, also on failure */
+		return NULL;
+	return json_incref(st);
+}
+
+static json_t *daemon_on_http_status(void *userdata)
+{
+	return daemon_status_json(userdata);
+}
+
+static json_t *daemon_on_http_config(void *userdata)
+{
+	return daemon_config_json(userdata);
+}
+
+static int daemon_on_http_patch(void *userdata, const char *body, size_t len, json_t **ret_error)
+{
+	return daemon_patch_config(userdata, body, len, ret_error);
+}
+
+static int daemon_on_http_telegram(void *userdata, const char **ret_text, size_t *ret_len)
+{
+	return daemon_last_telegram(userdata, ret_text, ret_len);
+}
+
+static int daemon_on_http_reset(void *userdata)
+{
+	return daemon_soft_reset(userdata);
+}
+
+static const struct httpd_ops daemon_httpd_ops = {
+	.status = daemon_on_http_status,
+	.config = daemon_on_http_config,
+	.patch_config = daemon_on_http_patch,
+	.telegram = daemon_on_http_telegram,
+	.reset = daemon_on_http_reset,
+	.version = PACKAGE_VERSION,
+};
+
+static int daemon_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void) s;
+	switch (si->ssi_signo) {
+	case SIGHUP:
+		(void) daemon_reload(d);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("Received %s, stopping", si->ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		(void) sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+		d->ready = false; /* no STATUS= after STOPPING=1 */
+		(void) sd_event_exit(d->event, 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int daemon_new(struct config *config, const char *config_path, bool path_is_default, const char *state_dir,
+	       int log_level_override, struct daemon **ret)
+{
+	_cleanup_(config_freep) struct config *c = config;
+	_cleanup_(daemon_freep) struct daemon *d = NULL;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+
+	d->config_path = strdup(config_path);
+	d->state_dir = strdup(state_dir);
+	if (!d->config_path || !d->state_dir)
+		return -ENOMEM;
+	if (asprintf(&d->overrides_path, "%s/overrides.json", state_dir) < 0 ||
+	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0)
+		return -ENOMEM;
+	d->base = config_new();
+	if (!d->base)
+		return -ENOMEM;
+	*d->base = *c;
+	d->path_is_default = path_is_default;
+	d->log_level_override = log_level_override;
+	d->config = TAKE_PTR(c);
+	d->fds = (struct systemd_fds){ -1, -1, -1 };
+
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+static int daemon_add_signal(struct daemon *d, sd_event_source **src, int sig)
+{
+	int r;
+
+	r = sd_event_add_signal(d->event, src, sig | SD_EVENT_SIGNAL_PROCMASK, daemon_on_signal, d);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch signal %d: %m", sig);
+	return 0;
+}
+
+int daemon_start(struct daemon *d)
+{
+	int r;
+
+	daemon_apply_log_level(d, d->config);
+	log_debug("Configuration '%s', state directory '%s'", d->config_path, d->state_dir);
+
+	/* 1. The loop, its watchdog and the signals. */
+	r = sd_event_default(&d->event);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create the event loop: %m");
+	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);
+	r = systemd_watchdog_start(d->event, &d->watchdog);
+	if (r < 0)
+		return r;
+
+	r = daemon_add_signal(d, &d->sig_term, SIGTERM);
+	if (r < 0)
+		return r;
+	r = daemon_add_signal(d, &d->sig_int, SIGINT);
+	if (r < 0)
+		return r;
+	r = daemon_add_signal(d, &d->sig_hup, SIGHUP);
+	if (r < 0)
+		return r;
+
+	/* 2. Sockets from systemd, if it started us by socket activation. */
+	r = systemd_listen_fds(&d->fds);
+	if (r < 0)
+		return r;
+	gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+
+	/* 3. The store, before anything that publishes or reads. */
+	r = store_new(0, &d->store);
+	if (r < 0)
+		return log_oom();
+
+	/* 4. The meter: its first open attempt happens here, and may fail softly. */
+	r = meter_new(d->event, d->store, d->config, daemon_on_meter_state, d, &d->meter);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the meter: %m");
+	r = meter_start(d->meter);
+	if (r < 0)
+		return r;
+
+	/* 5. The Modbus server, on its systemd socket or its configured address. */
+	struct modbus_server_settings ms = daemon_mbsrv_settings(d, d->config);
+	r = modbus_server_new(d->event, d->store, &ms, &d->modbus_server);
+	if (r < 0)
+		return log_oom();
+	modbus_server_set_clients_callback(d->modbus_server, daemon_on_modbus_clients, d);
+	r = modbus_server_start(d->modbus_server, d->fds.modbus);
+	d->fds.modbus = -1; /* taken over, also on failure */
+	if (r < 0)
+		return r;
+
+	/* 5b. The passthrough, on its systemd socket or Listen=, fed by the meter's tap. */
+	r = passthrough_new(d->event, d->config, &d->passthrough);
+	if (r < 0)
+		return log_oom();
+	r = passthrough_start(d->passthrough, d->fds.passthrough);
+	d->fds.passthrough = -1;
+	if (r < 0)
+		return r;
+	struct meter_tap tap = passthrough_tap(d->passthrough);
+	meter_set_tap(d->meter, &tap);
+
+	/* 6. The HTTP API; without a password it logs why and stays off. */
+	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
+	r = httpd_new(d->event, &daemon_httpd_ops, d, &d->httpd);
+	if (r < 0)
+		return log_oom();
+	r = httpd_start(d->httpd, d->fds.http, &hs);
+	d->fds.http = -1; /* taken over, also on failure */
+	if (r < 0)
+		return r;
+	systemd_close_fds(&d->fds);
+
+	/* 7. MQTT and the reachability checks it reports. */
+	r = reachability_new(d->event, &d->reachability);
+	if (r < 0)
+		return log_oom();
+	daemon_apply_netcheck(d, d->config);
+	r = mqtt_new(d->event, d->store, d->config, d->serial, daemon_on_mqtt_state, d, &d->mqtt);
+	if (r < 0)
+		return log_oom();
+	mqtt_set_extra(d->mqtt, daemon_mqtt_extra, d);
+	r = mqtt_start(d->mqtt);
+	if (r < 0)
+		return r;
+
+	/* 8. mDNS, once the ports are known. */
+	r = daemon_apply_mdns(d);
+	if (r < 0)
+		return r;
+
+	/* 9. Tell systemd. */
+	d->ready = true;
+	daemon_send_status(d, "READY=1\n");
+	log_info("smartconnectd " PACKAGE_VERSION " running");
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	int r;
+
+	r = sd_event_loop(d->event);
+	if (r < 0)
+		return log_error_errno(r, "Event loop failed: %m");
+	return 0;
+}
+
+struct daemon *daemon_free(struct daemon *d)
+{
+	if (!d)
+		return NULL;
+
+	/* Reverse of daemon_start(). */
+	d->mqtt = mqtt_free(d->mqtt);
+	d->reachability = reachability_free(d->reachability);
+	if (d->meter)
+		meter_set_tap(d->meter, NULL);
+	d->passthrough = passthrough_free(d->passthrough);
+	d->mdns = mdns_free(d->mdns);
+	d->httpd = httpd_free(d->httpd);
+	d->modbus_server = modbus_server_free(d->modbus_server);
+	if (d->meter)
+		meter_stop(d->meter);
+	d->meter = meter_free(d->meter);
+	d->store = store_free(d->store);
+	systemd_close_fds(&d->fds);
+	d->watchdog = sd_event_source_disable_unref(d->watchdog);
+	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
+	d->sig_int = sd_event_source_disable_unref(d->sig_int);
+	d->sig_term = sd_event_source_disable_unref(d->sig_term);
+	d->event = sd_event_unref(d->event);
+
+	config_free(d->config);
+	config_free(d->base);
+	json_decref(d->overrides);
+	free(d->overrides_path);
+	free(d->password_file);
+	free(d->config_path);
+	free(d->state_dir);
+	free(d);
+	return NULL;
+}

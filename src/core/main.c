@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * smartconnectd: command line, configuration load, then the daemon object.
+ * Exit status: 0 clean stop, 1 runtime failure, 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <mosquitto.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "smartconnectd/core/config.h"
+#include "smartconnectd/core/daemon.h"
+#include "smartconnectd/base/log.h"
+
+#define EXIT_USAGE 2
+
+static const char *arg_config = DEFAULT_CONFIG_FILE;
+static bool arg_config_given;
+static const char *arg_state_dir = DEFAULT_STATE_DIR;
+static bool arg_test_config;
+static bool arg_dump_config;
+static int arg_log_level = -1;
+
+static void help(void)
+{
+	printf("Usage: smartconnectd [OPTION]...\n"
+	       "Read a smart meter (DSMR P1, TIC) from a tty and serve its values.\n\n"
+	       "  -c, --config=FILE      configuration file (default " DEFAULT_CONFIG_FILE ")\n"
+	       "  -s, --state-dir=DIR    state directory (default " DEFAULT_STATE_DIR ")\n"
+	       "  -t, --test-config      check the configuration, print it and exit\n"
+	       "      --dump-config      print the built-in defaults of every key and exit\n"
+	       "  -l, --log-level=LEVEL  error, warning, notice, info or debug;\n"
+	       "                         overrides [Daemon] LogLevel=\n"
+	       "  -h, --help             show this help and exit\n"
+	       "      --version          show the version and exit\n\n"
+	       "Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.\n"
+	       "See smartconnectd(8) and smartconnect.conf(5).\n");
+}
+
+/* Returns 1 to go on, 0 to exit successfully, -EINVAL on a usage error (reported). */
+static int parse_argv(int argc, char *argv[])
+{
+	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG };
+	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
+						 { "state-dir", required_argument, NULL, 's' },
+						 { "test-config", no_argument, NULL, 't' },
+						 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+						 { "log-level", required_argument, NULL, 'l' },
+						 { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, ARG_VERSION },
+						 {} };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:s:tl:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'c':
+			arg_config = optarg;
+			arg_config_given = true;
+			break;
+		case 's':
+			arg_state_dir = optarg;
+			break;
+		case 't':
+			arg_test_config = true;
+			break;
+		case ARG_DUMP_CONFIG:
+			arg_dump_config = true;
+			break;
+		case 'l':
+			arg_log_level = log_level_from_string(optarg);
+			if (arg_log_level < 0) {
+				log_error(
+				    "Unknown log level '%s', expected error, warning, notice, info or debug",
+				    optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("smartconnectd %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			/* getopt has said what was wrong. */
+			fprintf(stderr, "Try 'smartconnectd --help' for more information.\n");
+			return -EINVAL;
+		}
+	}
+
+	if (optind < argc) {
+		log_error("Unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+static void on_config_error(const char *message, void *userdata)
+{
+	(void) userdata;
+	log_error("%s", message);
+}
+
+/* Load and validate the configuration; errors are reported and mean exit 2. */
+static int load_config(struct config **ret)
+{
+	int r;
+
+	r = config_load(arg_config, on_config_error, NULL, ret);
+	if (r == -ENOENT && !arg_config_given) {
+		log_notice("'%s' not found, using built-in defaults", arg_config);
+		*ret = config_new();
+		return *ret ? 0 : log_oom();
+	}
+	if (r == -ENOENT)
+		return log_error_errno(r, "Cannot open '%s': %m", arg_config);
+	if (r < 0)
+		log_error("Configuration '%s' is invalid, not starting", arg_config);
+	return r;
+}
+
+/* The defaults in the file's syntax: a template for the admin, the key list for the man page test. */
+static int dump_defaults(void)
+{
+	struct config *c = config_new();
+	int r;
+
+	if (!c) {
+		log_oom();
+		return EXIT_FAILURE;
+	}
+	r = config_dump(c, stdout, false);
+	config_free(c);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[])
+{
+	_cleanup_(daemon_freep) struct daemon *d = NULL;
+	struct config *c = NULL;
+	int r;
+
+	log_open();
+
+	r = parse_argv(argc, argv);
+	if (r <= 0)
+		return r < 0 ? EXIT_USAGE : EXIT_SUCCESS;
+	if (arg_log_level >= 0)
+		log_set_max_level(arg_log_level);
+
+	if (arg_dump_config)
+		return dump_defaults();
+
+	r = load_config(&c);
+	if (r < 0)
+		return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+
+	if (arg_test_config) {
+		printf("# %s: configuration OK\n", arg_config);
+		r = config_dump(c, stdout, false);
+		config_free(c);
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
+
+	/* A closed stderr or, later, a peer that went away must not kill the daemon. */
+	(void) signal(SIGPIPE, SIG_IGN);
+
+	r = daemon_new(c, arg_config, !arg_config_given, arg_state_dir, arg_log_level, &d);
+	if (r < 0) {
+		log_oom();
+		return EXIT_FAILURE;
+	}
+
+	/* A broken overrides file is a configuration error, like a broken config file. */
+	r = daemon_load_overrides(d);
+	if (r < 0)
+		return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+
+	(void) mosquitto_lib_init();
+	r = daemon_start(d);
+	if (r >= 0)
+		r = daemon_run(d);
+	d = daemon_free(d);
+	(void) mosquitto_lib_cleanup();
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Meter input (see meter.h): tty bytes into the framer, accepted frames into
+ * the store, plus the three time-driven parts around them: protocol detection
+ * (one window per serial setting, then a lock), staleness, and the
+ * once-a-minute summary of rejected frames.
+ *
+ * Not here: decoding (proto-*.c via telegram.c), serial I/O (tty.c), status
+ * reporting to systemd (daemon.c).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+#include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/base/log.h"
+#include "smartconnectd/meter/meter.h"
+#include "smartconnectd/meter/tty.h"
+
+/* A DSMR 2.2-4.x meter sends every 10 s; TIC meters send all the time. */
+#define METER_WINDOW_USEC (12 * USEC_PER_SEC)
+/* A frame still arriving when the window ends gets a little longer, a few times. */
+#define METER_WINDOW_EXTEND_USEC (2 * USEC_PER_SEC)
+#define METER_WINDOW_EXTENSIONS 3
+/* Locked, open, and nothing accepted for this long: detect again. */
+#define METER_LOCK_LOSS_USEC (60 * USEC_PER_SEC)
+/* StaleAfter=0: three intervals, but never less than this (DSMR 5 sends every
+ * second, and a busy host should not flap between fresh and stale). */
+#define METER_STALE_MIN_USEC (10 * USEC_PER_SEC)
+/* Interval assumed before the first telegram tells us. */
+#define METER_DEFAULT_INTERVAL_S 10
+
+static const enum tty_setting settings_auto[] = {
+	TTY_SETTING_115200_8N1,
+	TTY_SETTING_9600_7E1,
+	TTY_SETTING_1200_7E1,
+};
+static const enum tty_setting settings_dsmr[] = { TTY_SETTING_115200_8N1, TTY_SETTING_9600_7E1 };
+static const enum tty_setting settings_tic_historique[] = { TTY_SETTING_1200_7E1 };
+static const enum tty_setting settings_tic_standard[] = { TTY_SETTING_9600_7E1 };
+
+struct meter {
+	sd_event *event;
+	struct store *store; /* borrowed */
+	struct tty *tty;
+	struct telegram *framer;
+	struct meter_tap tap;
+	meter_state_fn on_state;
+	void *userdata;
+
+	char device[CONFIG_PATH_MAX];
+	enum config_protocol protocol;
+	uint32_t stale_after_sec;
+	struct decode_opts opts;
+
+	/* Detection: the settings to try, the one in use, and whether it is locked. */
+	const enum tty_setting *settings;
+	size_t n_settings, setting_idx;
+	unsigned hunt;
+	bool locked;
+	bool detect_reported; /* "nothing found yet" said for this round */
+	unsigned extensions;
+	sd_event_source *hunt_timer; /* detection window, or lock loss when locked */
+
+	/* What the meter turned out to be (valid when found_protocol != NONE). */
+	enum reading_protocol found_protocol;
+	char found_version[READING_VERSION_MAX];
+	char found_id[READING_ID_MAX];
+
+	uint32_t interval_s;
+	bool stale;
+	sd_event_source *stale_timer;
+
+	struct log_ratelimit reject_rl;
+	unsigned reject_counts[_TELEGRAM_ERR_MAX];
+	sd_event_source *reject_timer;
+
+	enum meter_state state;
+	bool started;
+	bool quiet; /* reconfiguring: report the state once at the end */
+};
+
+static uint64_t meter_now(const struct meter *m, clockid_t clock)
+{
+	uint64_t t = 0;
+
+	(void) sd_event_now(m->event, clock, &t);
+	return t;
+}
+
+static void protocol_name(enum reading_protocol p, const char *version, char *buf, size_t size)
+{
+	switch (p) {
+	case READING_PROTO_DSMR:
+		if (!version[0])
+			snprintf(buf, size, "DSMR");
+		else if (version[0] >= '0' && version[0] <= '9')
+			snprintf(buf, size, "DSMR %s", version);
+		else
+			snprintf(buf, size, "%s", version);
+		return;
+	case READING_PROTO_TIC_HISTORIQUE:
+		snprintf(buf, size, "TIC historique");
+		return;
+	case READING_PROTO_TIC_STANDARD:
+		snprintf(buf, size, "TIC standard");
+		return;
+	case READING_PROTO_NONE:
+	case _MV_PROTO_MAX:
+		break;
+	}
+	snprintf(buf, size, "unknown");
+}
+
+static enum tty_setting meter_setting(const struct meter *m)
+{
+	return m->settings[m->setting_idx];
+}
+
+static void meter_set_protocol(struct meter *m, enum config_protocol p)
+{
+	m->protocol = p;
+	switch (p) {
+	case CONFIG_PROTOCOL_AUTO:
+		m->settings = settings_auto;
+		m->n_settings = ARRAY_SIZE(settings_auto);
+		m->hunt = TELEGRAM_HUNT_ALL;
+		break;
+	case CONFIG_PROTOCOL_DSMR:
+		m->settings = settings_dsmr;
+		m->n_settings = ARRAY_SIZE(settings_dsmr);
+		m->hunt = TELEGRAM_HUNT_DSMR;
+		break;
+	case CONFIG_PROTOCOL_TIC_HISTORIQUE:
+		m->settings = settings_tic_historique;
+		m->n_settings = ARRAY_SIZE(settings_tic_historique);
+		m->hunt = TELEGRAM_HUNT_TIC;
+		break;
+	case CONFIG_PROTOCOL_TIC_STANDARD:
+	case _CONFIG_PROTOCOL_MAX:
+		m->settings = settings_tic_standard;
+		m->n_settings = ARRAY_SIZE(settings_tic_standard);
+		m->hunt = TELEGRAM_HUNT_TIC;
+		break;
+	}
+	m->setting_idx = 0;
+	m->locked = false;
+	m->detect_reported = false;
+	m->extensions = 0;
+	m->found_protocol = READING_PROTO_NONE;
+}
+
+static enum meter_state meter_compute_state(const struct meter *m)
+{
+	if (!m->started)
+		return METER_STATE_STOPPED;
+	if (tty_get_state(m->tty) != TTY_STATE_OPEN)
+		return METER_STATE_DEVICE_MISSING;
+	if (!store_current(m->store))
+		return METER_STATE_NO_DATA;
+	return m->stale ? METER_STATE_STALE : METER_STATE_RECEIVING;
+}
+
+/* Tell the owner; force when something other than the state changed (protocol). */
+static void meter_update_state(struct meter *m, bool force)
+{
+	enum meter_state s = meter_compute_state(m);
+
+	if (s == m->state && !force)
+		return;
+	m->state = s;
+	if (m->on_state && !m->quiet)
+		m->on_state(m, m->userdata);
+}
+
+static int meter_arm(struct meter *m, sd_event_source **src, clockid_t clock, uint64_t usec, bool relative,
+		     sd_event_time_handler_t cb)
+{
+	int r;
+
+	if (!*src)
+		return relative ? sd_event_add_time_relative(m->event, src, clock, usec, 0, cb, m)
+				: sd_event_add_time(m->event, src, clock, usec, 0, cb, m);
+
+	r = relative ? sd_event_source_set_time_relative(*src, usec) : sd_event_source_set_time(*src, usec);
+	if (r < 0)
+		return r;
+	return sd_event_source_set_enabled(*src, SD_EVENT_ONESHOT);
+}
+
+static void meter_disarm(sd_event_source *src)
+{
+	if (src)
+		(void) sd_event_source_set_enabled(src, SD_EVENT_OFF);
+}
+
+/* ---- detection ---------------------------------------------------------------------------- */
+
+static int meter_on_hunt_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void meter_arm_hunt(struct meter *m, uint64_t usec)
+{
+	int r;
+
+	r = meter_arm(m, &m->hunt_timer, CLOCK_MONOTONIC, usec, true, meter_on_hunt_timer);
+	if (r < 0)
+		log_warning_errno(r, "Failed to arm the detection timer, ignoring: %m");
+}
+
+static void meter_restart_hunt(struct meter *m)
+{
+	m->extensions = 0;
+	if (tty_get_state(m->tty) != TTY_STATE_OPEN) {
+		meter_disarm(m->hunt_timer);
+		return;
+	}
+	meter_arm_hunt(m, m->locked ? METER_LOCK_LOSS_USEC : METER_WINDOW_USEC);
+}
+
+static void meter_report_not_found(struct meter *m)
+{
+	char list[64] = "";
+	size_t n = 0;
+
+	if (m->detect_reported)
+		return;
+	m->detect_reported = true;
+
+	for (size_t i = 0; i < m->n_settings && n < sizeof(list); i++)
+		n += (size_t) snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+				       tty_setting_to_string(m->settings[i]));
+	log_notice("No valid telegram from %s at %s yet, still trying", m->device, list);
+}
+
+static void meter_next_setting(struct meter *m)
+{
+	int r;
+
+	m->setting_idx = (m->setting_idx + 1) % m->n_settings;
+	if (m->setting_idx == 0)
+		meter_report_not_found(m);
+
+	if (m->n_settings > 1) {
+		r = tty_set_setting(m->tty, meter_setting(m));
+		if (r < 0)
+			log_warning_errno(r, "Cannot set %s on '%s', ignoring: %m",
+					  tty_setting_to_string(meter_setting(m)), m->device);
+		/* Bytes of the old setting are no frame of the new one. */
+		telegram_set_hunt(m->framer, m->hunt);
+		log_debug("Trying %s on '%s'", tty_setting_to_string(meter_setting(m)), m->device);
+	}
+	meter_restart_hunt(m);
+}
+
+static int meter_on_hunt_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct meter *m = userdata;
+
+	(void) s;
+	(void) usec;
+	if (m->locked) {
+		log_notice("No valid telegram from %s for %llus, detecting the protocol again", m->device,
+			   (unsigned long long) (METER_LOCK_LOSS_USEC / USEC_PER_SEC));
+		m->locked = false;
+		m->detect_reported = false;
+		meter_next_setting(m);
+		return 0;
+	}
+
+	if (telegram_in_frame(m->framer) && m->extensions < METER_WINDOW_EXTENSIONS) {
+		m->extensions++;
+		meter_arm_hunt(m, METER_WINDOW_EXTEND_USEC);
+		return 0;
+	}
+	meter_next_setting(m);
+	return 0;
+}
+
+/* Lock the setting; log what was found when it is new or the meter changed. */
+static bool meter_note_found(struct meter *m, const struct reading *v)
+{
+	char name[READING_VERSION_MAX + 16];
+	const char *id;
+	size_t id_len;
+	bool same = m->found_protocol == v->protocol &&
+		    strncmp(m->found_version, v->version, sizeof(m->found_version)) == 0 &&
+		    strncmp(m->found_id, v->id, sizeof(m->found_id)) == 0;
+
+	m->locked = true;
+	m->detect_reported = false;
+	if (same)
+		return false;
+
+	m->found_protocol = v->protocol;
+	snprintf(m->found_version, sizeof(m->found_version), "%s", v->version);
+	snprintf(m->found_id, sizeof(m->found_id), "%s", v->id);
+
+	protocol_name(v->protocol, m->found_version, name, sizeof(name));
+	/* Some meters pad the id with blanks; the log line should not show them. */
+	id = m->found_id + strspn(m->found_id, " ");
+	id_len = strlen(id);
+	while (id_len > 0 && id[id_len - 1] == ' ')
+		id_len--;
+	if (id_len > 0)
+		log_info("Receiving %s telegrams from %s at %s, meter %.*s", name, m->device,
+			 tty_setting_to_string(meter_setting(m)), (int) id_len, id);
+	else
+		log_info("Receiving %s telegrams from %s at %s", name, m->device,
+			 tty_setting_to_string(meter_setting(m)));
+	return true;
+}
+
+/* ---- staleness ---------------------------------------------------------------------------- */
+
+void meter_set_tap(struct meter *m, const struct meter_tap *tap)
+{
+	m->tap = tap ? *tap : (struct meter_tap){ 0 };
+}
+
+uint64_t meter_stale_usec(const struct meter *m)
+{
+	uint32_t interval = m->interval_s ?: METER_DEFAULT_INTERVAL_S;
+
+	if (m->stale_after_sec)
+		return m->stale_after_sec * USEC_PER_SEC;
+	return MAX(3 * interval * USEC_PER_SEC, METER_STALE_MIN_USEC);
+}
+
+static unsigned meter_stale_sec(const struct meter *m)
+{
+	return (unsigned) ((meter_stale_usec(m) + USEC_PER_SEC - 1) / USEC_PER_SEC);
+}
+
+static int meter_on_stale_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* Re-evaluate against the current limit: arm for the moment data turns stale,
+ * or mark it stale now. */
+static void meter_check_stale(struct meter *m)
+{
+	uint64_t now = meter_now(m, CLOCK_MONOTONIC);
+	int r;
+
+	store_set_max_age(m->store, meter_stale_usec(m));
+	if (!store_current(m->store)) {
+		meter_disarm(m->stale_timer);
+		return;
+	}
+
+	if (!store_is_stale(m->store, now)) {
+		r = meter_arm(m, &m->stale_timer, CLOCK_MONOTONIC, store_stale_at(m->store), false,
+			      meter_on_stale_timer);
+		if (r < 0)
+			log_warning_errno(r, "Failed to arm the staleness timer, ignoring: %m");
+		/* A new telegram, or a longer StaleAfter= from a reload. */
+		if (m->stale) {
+			m->stale = false;
+			log_notice("meter data fresh again");
+		}
+	} else {
+		meter_disarm(m->stale_timer);
+		if (!m->stale) {
+			m->stale = true;
+			log_warning("meter data stale (no telegram for %us)", meter_stale_sec(m));
+		}
+	}
+	meter_update_state(m, false);
+}
+
+static int meter_on_stale_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void) s;
+	(void) usec;
+	meter_check_stale(userdata);
+	return 0;
+}
+
+/* ---- frames ------------------------------------------------------------------------------- */
+
+static void meter_log_telegram(const struct reading *v)
+{
+	json_t *j;
+	char *s;
+
+	if (!log_would_log(LOG_DEBUG))
+		return;
+
+	j = reading_json_power_instant(v);
+	s = j ? json_dumps(j, READING_JSON_DUMP_FLAGS) : NULL;
+	if (s)
+		log_debug("telegram: %s", s);
+	else
+		log_debug("telegram: (out of memory)");
+	free(s);
+	json_decref(j);
+}
+
+static void meter_on_accept(const struct reading *v, void *userdata)
+{
+	struct meter *m = userdata;
+	bool changed;
+	int r;
+
+	if (m->tap.on_frame)
+		m->tap.on_frame(telegram_frame_offset(m->framer), v->text_len, true, m->tap.userdata);
+
+	r = store_publish(m->store, v, meter_now(m, CLOCK_MONOTONIC), meter_now(m, CLOCK_REALTIME));
+	if (r < 0) {
+		log_error_errno(r, "Dropping a telegram: %m");
+		return;
+	}
+
+	changed = meter_note_found(m, v);
+	meter_restart_hunt(m);
+
+	m->interval_s = v->interval_s;
+	meter_check_stale(m);
+
+	meter_log_telegram(v);
+	meter_update_state(m, changed);
+}
+
+static int meter_on_reject_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void meter_arm_reject_summary(struct meter *m)
+{
+	int r;
+
+	r = meter_arm(m, &m->reject_timer, CLOCK_MONOTONIC, log_ratelimit_deadline(&m->reject_rl), false,
+		      meter_on_reject_timer);
+	if (r < 0)
+		log_warning_errno(r, "Failed to arm the reject summary timer, ignoring: %m");
+}
+
+static int meter_on_reject_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct meter *m = userdata;
+	char list[512] = "";
+	unsigned n;
+	size_t k = 0;
+
+	(void) s;
+	(void) usec;
+	n = log_ratelimit_flush(&m->reject_rl, meter_now(m, CLOCK_MONOTONIC));
+	if (n > 0) {
+		for (size_t e = 0; e < _TELEGRAM_ERR_MAX && k < sizeof(list); e++) {
+			const char *what = telegram_error_to_string((enum telegram_error) e);
+
+			if (m->reject_counts[e])
+				k += (size_t) snprintf(list + k, sizeof(list) - k, "%s%u %s", k ? ", " : "",
+						       m->reject_counts[e], what);
+		}
+		log_warning("%u frame%s rejected in the last %llus: %s", n, n == 1 ? "" : "s",
+			    (unsigned long long) (m->reject_rl.interval_usec / USEC_PER_SEC), list);
+		memset(m->reject_counts, 0, sizeof(m->reject_counts));
+	}
+	if (log_ratelimit_deadline(&m->reject_rl) != UINT64_MAX)
+		meter_arm_reject_summary(m);
+	return 0;
+}
+
+static void meter_on_reject(const struct telegram_reject *r, void *userdata)
+{
+	struct meter *m = userdata;
+	const char *reason = telegram_error_to_string(r->error) ?: "unknown";
+	char name[READING_VERSION_MAX + 16], kind[READING_VERSION_MAX + 32];
+
+	if (m->tap.on_frame)
+		m->tap.on_frame(r->offset, r->raw_len, false, m->tap.userdata);
+
+	/* Settings that do not match the meter produce junk that now and then looks
+	 * like a frame start: expected while detecting, not worth a warning. */
+	if (!m->locked) {
+		log_debug("Rejected a frame at %s while detecting: %s (%s)",
+			  tty_setting_to_string(meter_setting(m)), reason, r->detail);
+		return;
+	}
+
+	if (!log_ratelimit_event(&m->reject_rl, meter_now(m, CLOCK_MONOTONIC))) {
+		if ((unsigned) r->error < _TELEGRAM_ERR_MAX)
+			m->reject_counts[r->error]++;
+		return;
+	}
+
+	protocol_name(r->protocol, "", name, sizeof(name));
+	if (r->protocol == READING_PROTO_NONE)
+		snprintf(kind, sizeof(kind), "an unidentified");
+	else
+		snprintf(kind, sizeof(kind), "a %s", name);
+	log_warning("Rejected %s frame from %s: %s (%s)", kind, m->device, reason, r->detail);
+	meter_arm_reject_summary(m);
+}
+
+/* ---- tty ---------------------------------------------------------------------------------- */
+
+/* After the framer: where the frame in progress starts, or the end of the input. */
+static void meter_tap_sync(struct meter *m)
+{
+	const struct telegram *t = m->framer;
+
+	if (m->tap.on_sync)
+		m->tap.on_sync(telegram_in_frame(t) ? telegram_frame_offset(t) : telegram_counters(t)->bytes,
+			       m->tap.userdata);
+}
+
+static void meter_on_tty_data(const uint8_t *buf, size_t n, void *userdata)
+{
+	struct meter *m = userdata;
+
+	if (m->tap.on_bytes)
+		m->tap.on_bytes(telegram_counters(m->framer)->bytes, buf, n, meter_setting(m),
+				m->tap.userdata);
+	telegram_feed(m->framer, buf, n, (int64_t) (meter_now(m, CLOCK_REALTIME) / USEC_PER_SEC));
+	meter_tap_sync(m);
+}
+
+static void meter_on_tty_idle(void *userdata)
+{
+	struct meter *m = userdata;
+
+	telegram_flush(m->framer);
+	meter_tap_sync(m);
+}
+
+static void meter_on_tty_state(enum tty_state state, void *userdata)
+{
+	struct meter *m = userdata;
+
+	if (state != TTY_STATE_OPEN)
+		/* A frame cut by the unplug is lost; the next device starts clean. */
+		telegram_flush(m->framer);
+	meter_restart_hunt(m);
+	meter_update_state(m, false);
+}
+
+/* ---- object ------------------------------------------------------------------------------- */
+
+int meter_new(sd_event *e, struct store *store, const struct config *c, meter_state_fn on_state,
+	      void *userdata, struct meter **ret)
+{
+	static const struct tty_callbacks cb = {
+		.on_data = meter_on_tty_data,
+		.on_idle = meter_on_tty_idle,
+		.on_state = meter_on_tty_state,
+	};
+	_cleanup_(meter_freep) struct meter *m = NULL;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+
+	m->event = sd_event_ref(e);
+	m->store = store;
+	m->on_state = on_state;
+	m->userdata = userdata;
+	m->state = METER_STATE_STOPPED;
+	m->reject_rl = LOG_RATELIMIT_INIT((uint64_t) c->log_summary_sec * USEC_PER_SEC);
+	snprintf(m->device, sizeof(m->device), "%s", c->device);
+	m->stale_after_sec = c->stale_after_sec;
+	m->opts = config_decode_opts(c);
+	meter_set_protocol(m, c->protocol);
+
+	r = telegram_new(m->hunt, &m->opts, meter_on_accept, meter_on_reject, m, &m->framer);
+	if (r < 0)
+		return r;
+
+	r = tty_new(e, m->device, meter_setting(m), &cb, m, &m->tty);
+	if (r < 0)
+		return r;
+
+	store_set_max_age(store, meter_stale_usec(m));
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+struct meter *meter_free(struct meter *m)
+{
+	if (!m)
+		return NULL;
+
+	m->on_state = NULL;
+	m->tty = tty_free(m->tty);
+	m->framer = telegram_free(m->framer);
+	m->hunt_timer = sd_event_source_disable_unref(m->hunt_timer);
+	m->stale_timer = sd_event_source_disable_unref(m->stale_timer);
+	m->reject_timer = sd_event_source_disable_unref(m->reject_timer);
+	sd_event_unref(m->event);
+	free(m);
+	return NULL;
+}
+
+int meter_start(struct meter *m)
+{
+	int r;
+
+	if (m->started)
+		return 0;
+	m->started = true;
+	log_debug("Meter on '%s', protocol %s, trying %s first", m->device,
+		  config_protocol_to_string(m->protocol), tty_setting_to_string(meter_setting(m)));
+
+	r = tty_start(m->tty);
+	if (r < 0)
+		return r;
+	meter_update_state(m, false);
+	return 0;
+}
+
+void meter_stop(struct meter *m)
+{
+	if (!m->started)
+		return;
+	m->quiet = true;
+	tty_stop(m->tty);
+	m->quiet = false;
+	meter_disarm(m->hunt_timer);
+	meter_disarm(m->stale_timer);
+	meter_disarm(m->reject_timer);
+	m->started = false;
+	meter_update_state(m, false);
+}
+
+int meter_reconfigure(struct meter *m, const struct config *c, unsigned changed)
+{
+	int r = 0;
+
+	m->quiet = true;
+
+	if (changed & CONFIG_APPLY_METER) {
+		m->opts = config_decode_opts(c);
+		telegram_set_opts(m->framer, &m->opts);
+		m->stale_after_sec = c->stale_after_sec;
+		m->reject_rl.interval_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC;
+		meter_check_stale(m);
+	}
+
+	if (changed & CONFIG_APPLY_TTY) {
+		bool new_path = strcmp(m->device, c->device) != 0;
+
+		meter_set_protocol(m, c->protocol);
+		telegram_set_hunt(m->framer, m->hunt);
+		(void) tty_set_setting(m->tty, meter_setting(m));
+
+		if (new_path) {
+			snprintf(m->device, sizeof(m->device), "%s", c->device);
+			log_info("Meter device is now '%s', protocol %s", m->device,
+				 config_protocol_to_string(m->protocol));
+			r = tty_set_path(m->tty, m->device);
+		} else {
+			log_info("Meter protocol is now %s", config_protocol_to_string(m->protocol));
+		}
+		meter_restart_hunt(m);
+	}
+
+	m->quiet = false;
+	meter_update_state(m, true);
+	return r;
+}
+
+enum meter_state meter_get_state(const struct meter *m)
+{
+	return m->state;
+}
+
+const char *meter_status(const struct meter *m, char *buf, size_t size)
+{
+	const struct snapshot *snap;
+	char name[READING_VERSION_MAX + 16];
+
+	switch (m->state) {
+	case METER_STATE_STOPPED:
+		snprintf(buf, size, "stopped");
+		break;
+	case METER_STATE_DEVICE_MISSING:
+		snprintf(buf, size, "meter device missing, retrying");
+		break;
+	case METER_STATE_NO_DATA:
+		snprintf(buf, size, "no meter data");
+		break;
+	case METER_STATE_RECEIVING:
+		/* From the data itself: after a device switch it is what we still serve. */
+		snap = store_current(m->store);
+		protocol_name(snap->v.protocol, snap->v.version, name, sizeof(name));
+		snprintf(buf, size, "receiving %s telegrams", name);
+		break;
+	case METER_STATE_STALE:
+		snprintf(buf, size, "meter data stale, no telegram for %us", meter_stale_sec(m));
+		break;
+	case _METER_STATE_MAX:
+		snprintf(buf, size, "?");
+		break;
+	}
+	return buf;
+}
+
+const struct telegram_counters *meter_counters(const struct meter *m)
+{
+	return telegram_counters(m->framer);
+}

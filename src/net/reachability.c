@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Gateway and Internet reachability (see reachability.h). One probe per target
+ * and round; a probe still running when the next round starts has failed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "smartconnectd/base/log.h"
+#include "smartconnectd/net/reachability.h"
+#include "smartconnectd/net/resolve.h"
+#include "smartconnectd/core/config.h"
+
+#define PROBE_TIMEOUT_USEC (3 * USEC_PER_SEC)
+#define GATEWAY_TCP_PORT 53 /* a home router's DNS forwarder: accepts or refuses */
+
+struct probe {
+	struct reachability *owner;
+	const char *what; /* "gateway", "internet host" */
+	char host[CONFIG_HOST_MAX];
+	uint16_t tcp_port;
+	bool busy, reachable, known;
+	bool tcp;
+	uint16_t seq;
+	struct resolve *res;
+	int fd;
+	sd_event_source *io, *timer;
+	uint64_t *pass, *fail;
+};
+
+struct reachability {
+	sd_event *event;
+	sd_event_source *round;
+	uint64_t interval_usec;
+	char gateway_setting[CONFIG_HOST_MAX];
+	bool icmp_denied;
+	char method[8];
+	struct probe gw, inet;
+	struct reachability_counters counters;
+};
+
+static void probe_reset(struct probe *p)
+{
+	p->res = resolve_cancel(p->res);
+	p->io = sd_event_source_disable_unref(p->io);
+	p->timer = sd_event_source_disable_unref(p->timer);
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -EBADF;
+	p->busy = false;
+}
+
+static void probe_done(struct probe *p, bool ok, const char *why)
+{
+	probe_reset(p);
+	(*(ok ? p->pass : p->fail))++;
+	if (!p->known || p->reachable != ok) {
+		if (ok)
+			log_info("Network check: %s %s reachable (%s)", p->what, p->host, p->owner->method);
+		else
+			log_warning("Network check: %s %s not reachable: %s", p->what, p->host, why);
+	}
+	p->known = true;
+	p->reachable = ok;
+}
+
+static int probe_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void) s;
+	(void) usec;
+	probe_done(userdata, false, "no answer");
+	return 0;
+}
+
+static int probe_on_icmp(struct probe *p)
+{
+	uint8_t buf[256];
+	ssize_t n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0) {
+		probe_done(p, false, strerror(errno));
+		return 0;
+	}
+	/* Echo reply (ICMP 0, ICMPv6 129) to our sequence number; the kernel
+	 * matched the identifier already. */
+	if (n >= 8 && (buf[0] == ICMP_ECHOREPLY || buf[0] == ICMP6_ECHO_REPLY) &&
+	    (uint16_t) (buf[6] << 8 | buf[7]) == p->seq)
+		probe_done(p, true, NULL);
+	return 0;
+}
+
+static int probe_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct probe *p = userdata;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	(void) s;
+	(void) revents;
+	if (!p->tcp)
+		return probe_on_icmp(p);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	/* A refusal is an answer from the host: it is there. */
+	probe_done(p, err == 0 || err == ECONNREFUSED, strerror(err));
+	return 0;
+}
+
+static int probe_open_icmp(struct probe *p, int family, const struct sockaddr *sa, socklen_t salen)
+{
+	uint8_t echo[16] = { family == AF_INET ? ICMP_ECHO : ICMP6_ECHO_REQUEST };
+	int fd;
+
+	fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	if (fd < 0)
+		return -errno;
+	p->fd = fd;
+	p->seq++;
+	echo[6] = (uint8_t) (p->seq >> 8);
+	echo[7] = (uint8_t) p->seq;
+	memcpy(echo + 8, "smartcon", 8);
+	/* connect() makes the kernel hand us only this host's replies. */
+	if (connect(fd, sa, salen) < 0 || send(fd, echo, sizeof(echo), MSG_DONTWAIT) < 0)
+		return -errno;
+	return sd_event_add_io(p->owner->event, &p->io, fd, EPOLLIN, probe_on_io, p);
+}
+
+static int probe_open_tcp(struct probe *p, const struct sockaddr *sa, socklen_t salen)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+
+	if (fd < 0)
+		return -errno;
+	p->fd = fd;
+	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		if (errno == ECONNREFUSED)
+			return 1;
+		return -errno;
+	}
+	return sd_event_add_io(p->owner->event, &p->io, fd, EPOLLOUT, probe_on_io, p);
+}
+
+static void probe_addr(struct probe *p, const char *addr)
+{
+	struct reachability *n = p->owner;
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *in4 = (struct sockaddr_in *) &ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+	socklen_t salen;
+	int r = -EAFNOSUPPORT;
+
+	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		salen = sizeof(*in4);
+	} else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		salen = sizeof(*in6);
+	} else {
+		probe_done(p, false, "bad address");
+		return;
+	}
+
+	if (!n->icmp_denied) {
+		r = probe_open_icmp(p, ss.ss_family, (struct sockaddr *) &ss, salen);
+		if (r == -EACCES || r == -EPERM || r == -EPROTONOSUPPORT || r == -EAFNOSUPPORT) {
+			n->icmp_denied = true;
+			log_notice("ICMP echo sockets are not allowed to this process "
+				   "(net.ipv4.ping_group_range), probing with TCP connections");
+			if (p->fd >= 0)
+				close(p->fd);
+			p->fd = -EBADF;
+		} else {
+			p->tcp = false;
+			snprintf(n->method, sizeof(n->method), "icmp");
+		}
+	}
+	if (n->icmp_denied) {
+		uint16_t port = htons(p->tcp_port);
+
+		if (ss.ss_family == AF_INET)
+			in4->sin_port = port;
+		else
+			in6->sin6_port = port;
+		p->tcp = true;
+		snprintf(n->method, sizeof(n->method), "tcp");
+		r = probe_open_tcp(p, (struct sockaddr *) &ss, salen);
+		if (r == 1) {
+			probe_done(p, true, NULL);
+			return;
+		}
+	}
+	if (r < 0)
+		probe_done(p, false, strerror(-r));
+}
+
+static void probe_on_resolved(int error, const char *addr, void *userdata)
+{
+	struct probe *p = userdata;
+
+	p->res = NULL;
+	if (error < 0) {
+		probe_done(p, false, error == -ENOENT ? "no such host" : strerror(-error));
+		return;
+	}
+	probe_addr(p, addr);
+}
+
+/* The IPv4 default route's gateway, from /proc/self/net/route: the unit's
+ * ProcSubset=pid hides /proc/net. */
+static int reachability_default_gateway(char *buf, size_t size)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/net/route", "re");
+	int r = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char ifname[64];
+		unsigned dest, gw, flags;
+		struct in_addr a;
+
+		if (sscanf(line, "%63s %x %x %x", ifname, &dest, &gw, &flags) != 4)
+			continue;
+		if (dest != 0 || !(flags & 0x2) || !(flags & 0x1)) /* RTF_GATEWAY, RTF_UP */
+			continue;
+		a.s_addr = gw; /* already in network order, as the kernel prints it */
+		r = inet_ntop(AF_INET, &a, buf, (socklen_t) size) ? 0 : -errno;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+static void probe_start(struct probe *p)
+{
+	struct reachability *n = p->owner;
+	int r;
+
+	if (p->busy)
+		probe_done(p, false, "no answer");
+	if (!p->host[0] && p != &n->gw)
+		return;
+	if (p == &n->gw) {
+		if (!n->gateway_setting[0])
+			return;
+		if (strcmp(n->gateway_setting, "auto") == 0) {
+			r = reachability_default_gateway(p->host, sizeof(p->host));
+			if (r < 0) {
+				snprintf(p->host, sizeof(p->host), "(default route)");
+				probe_done(p, false, "no default route");
+				return;
+			}
+		} else {
+			snprintf(p->host, sizeof(p->host), "%s", n->gateway_setting);
+		}
+	}
+
+	p->busy = true;
+	r = sd_event_add_time_relative(n->event, &p->timer, CLOCK_MONOTONIC,
+				       MIN(PROBE_TIMEOUT_USEC, n->interval_usec), 0, probe_on_timeout, p);
+	if (r >= 0)
+		r = resolve_start(n->event, p->host, probe_on_resolved, p, &p->res);
+	if (r < 0)
+		probe_done(p, false, strerror(-r));
+}
+
+static int reachability_on_round(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct reachability *n = userdata;
+
+	probe_start(&n->gw);
+	probe_start(&n->inet);
+	(void) sd_event_source_set_time(s, usec + n->interval_usec);
+	return 0;
+}
+
+int reachability_new(sd_event *e, struct reachability **ret)
+{
+	struct reachability *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->event = sd_event_ref(e);
+	n->gw = (struct probe){ .owner = n,
+				.what = "gateway",
+				.fd = -EBADF,
+				.tcp_port = GATEWAY_TCP_PORT,
+				.pass = &n->counters.gw_pass,
+				.fail = &n->counters.gw_fail };
+	n->inet = (struct probe){ .owner = n,
+				  .what = "internet host",
+				  .fd = -EBADF,
+				  .pass = &n->counters.internet_pass,
+				  .fail = &n->counters.internet_fail };
+	*ret = n;
+	return 0;
+}
+
+void reachability_stop(struct reachability *n)
+{
+	if (!n)
+		return;
+	n->round = sd_event_source_disable_unref(n->round);
+	probe_reset(&n->gw);
+	probe_reset(&n->inet);
+}
+
+struct reachability *reachability_free(struct reachability *n)
+{
+	if (!n)
+		return NULL;
+	reachability_stop(n);
+	sd_event_unref(n->event);
+	free(n);
+	return NULL;
+}
+
+int reachability_start(struct reachability *n, const struct reachability_settings *s)
+{
+	uint64_t now = 0;
+	int r;
+
+	reachability_stop(n);
+	n->interval_usec = MAX(s->interval_usec, USEC_PER_SEC);
+	snprintf(n->gateway_setting, sizeof(n->gateway_setting), "%s", s->gateway);
+	snprintf(n->inet.host, sizeof(n->inet.host), "%s", s->internet);
+	n->inet.tcp_port = s->internet_port ?: 443;
+	n->gw.known = n->inet.known = false;
+	if (!n->gateway_setting[0] && !n->inet.host[0])
+		return 0;
+
+	(void) sd_event_now(n->event, CLOCK_MONOTONIC, &now);
+	r = sd_event_add_time(n->event, &n->round, CLOCK_MONOTONIC, now, 0, reachability_on_round, n);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the network check timer: %m");
+	return sd_event_source_set_enabled(n->round, SD_EVENT_ON);
+}
+
+int reachability_gateway_reachable(const struct reachability *n)
+{
+	return n && n->gw.known ? n->gw.reachable : -1;
+}
+
+int reachability_internet_reachable(const struct reachability *n)
+{
+	return n && n->inet.known ? n->inet.reachable : -1;
+}
+
+const struct reachability_counters *reachability_counters(const struct reachability *n)
+{
+	static const struct reachability_counters zero;
+
+	return n ? &n->counters : &zero;
+}
+
+const char *reachability_method(const struct reachability *n)
+{
+	return n ? n->method : "";
+}

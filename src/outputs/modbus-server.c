@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Modbus TCP server (see modbus_server.h). libmodbus does the protocol: one modbus_t
+ * serves every connection through modbus_set_socket() and modbus_reply(), and
+ * one mapping holds both register images (FC 0x03 holding, FC 0x04 input) over
+ * the whole address space. modbus_receive() is never called: it select()s and
+ * waits, so requests are framed here, per connection, without blocking.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <modbus.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "smartconnectd/net/listener.h"
+#include "smartconnectd/base/log.h"
+#include "smartconnectd/outputs/modbus-server.h"
+
+#define MBAP_HEADER 7
+#define MODBUS_SERVER_BACKLOG 64
+
+struct mbconn {
+	struct modbus_server *srv;
+	struct mbconn *prev, *next;
+	int fd;
+	sd_event_source *io;
+	sd_event_source *idle;
+	char peer[INET6_ADDRSTRLEN + 8];
+	size_t len;
+	uint8_t buf[MODBUS_TCP_MAX_ADU_LENGTH];
+};
+
+struct modbus_server {
+	sd_event *event;
+	struct store *store;
+	struct modbus_server_settings set;
+	int listen_fd;
+	bool activated; /* listen_fd came from systemd: never rebound */
+	uint16_t port;
+	sd_event_source *listen_io;
+	unsigned watch_id;
+	bool watching;
+
+	modbus_t *ctx;
+	modbus_mapping_t *map;
+	uint64_t generation; /* of the snapshot in the image; 0 = none */
+	bool zeroed;         /* the image shows no measurements (stale, policy zero) */
+	uint16_t *written;   /* current values of the template's writable registers */
+
+	struct mbconn *conns;
+	unsigned n_conns;
+	struct modbus_server_counters counters;
+	struct log_ratelimit refuse_rl;
+	sd_event_source *refuse_timer; /* logs the summary when the window ends */
+
+	modbus_server_clients_fn on_clients;
+	void *clients_userdata;
+};
+
+static const char *const policy_names[_MBSRV_STALE_MAX] = {
+	[MODBUS_SERVER_STALE_ERROR] = "error",
+	[MODBUS_SERVER_STALE_ZERO] = "zero",
+	[MODBUS_SERVER_STALE_KEEP] = "keep",
+};
+
+const char *modbus_server_stale_policy_to_string(enum modbus_server_stale_policy p)
+{
+	return (unsigned) p < _MBSRV_STALE_MAX ? policy_names[p] : NULL;
+}
+
+enum modbus_server_stale_policy modbus_server_stale_policy_from_string(const char *s)
+{
+	for (unsigned i = 0; i < _MBSRV_STALE_MAX; i++)
+		if (strcmp(s, policy_names[i]) == 0)
+			return (enum modbus_server_stale_policy) i;
+	return _MBSRV_STALE_MAX;
+}
+
+ssize_t modbus_server_frame_len(const uint8_t *buf, size_t n)
+{
+	if (n < MBAP_HEADER)
+		return 0;
+
+	unsigned proto = (unsigned) buf[2] << 8 | buf[3];
+	unsigned len = (unsigned) buf[4] << 8 | buf[5]; /* unit id + PDU */
+	if (proto != 0 || len < 2 || len > 254)
+		return -EBADMSG;
+
+	return n >= 6 + len ? (ssize_t) (6 + len) : 0;
+}
+
+#define MODBUS_SERVER_SUMMARY_USEC (60 * USEC_PER_SEC)
+
+static uint64_t now_usec(const struct modbus_server *m)
+{
+	uint64_t now = 0;
+
+	(void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	return now;
+}
+
+/* ---- the register image ---- */
+
+static void modbus_server_fill(struct modbus_server *m, const struct reading *v)
+{
+	modbus_map_fill(m->set.template, v, &m->set.ident, m->written, m->map->tab_input_registers,
+			m->map->tab_registers);
+}
+
+static void modbus_server_on_snapshot(const struct snapshot *snap, void *userdata)
+{
+	struct modbus_server *m = userdata;
+
+	/* Once per telegram, not per request: every answer then comes from one telegram. */
+	if (snap->generation == m->generation && !m->zeroed)
+		return;
+	modbus_server_fill(m, &snap->v);
+	m->generation = snap->generation;
+	m->zeroed = false;
+}
+
+static int modbus_server_reset_written(struct modbus_server *m)
+{
+	const struct modbus_map_template *t = m->set.template;
+	uint16_t *w = calloc(t->n_writable ? t->n_writable : 1, sizeof(uint16_t));
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_writable; i++)
+		w[i] = t->writable[i].initial;
+	free(m->written);
+	m->written = w;
+	return 0;
+}
+
+/* Rebuild the whole image from the current snapshot (template switch, start). */
+static void modbus_server_refill(struct modbus_server *m)
+{
+	const struct snapshot *snap = store_current(m->store);
+
+	modbus_server_fill(m, snap ? &snap->v : NULL);
+	m->generation = snap ? snap->generation : 0;
+	m->zeroed = !snap;
+}
+
+/* ---- connections ---- */
+
+static void modbus_server_clients_changed(struct modbus_server *m)
+{
+	if (m->on_clients)
+		m->on_clients(m, m->clients_userdata);
+}
+
+static struct mbconn *mbconn_free(struct mbconn *c)
+{
+	if (!c)
+		return NULL;
+
+	/* Sources go before the fd is closed, so the number is never watched twice. */
+	c->io = sd_event_source_disable_unref(c->io);
+	c->idle = sd_event_source_disable_unref(c->idle);
+	if (c->fd >= 0)
+		close(c->fd);
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->srv->n_conns--;
+	modbus_server_clients_changed(c->srv);
+	free(c);
+	return NULL;
+}
+
+static void mbconn_drop(struct mbconn *c, const char *why)
+{
+	log_debug("Modbus client %s: %s, closing", c->peer, why);
+	c->srv->counters.dropped++;
+	mbconn_free(c);
+}
+
+static bool mbconn_send(struct mbconn *c, const uint8_t *p, size_t n)
+{
+	ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	/* A client whose socket buffer is full does not read its answers: a half
+	 * answer would corrupt its stream, so it is dropped instead. */
+	return k == (ssize_t) n;
+}
+
+static bool mbconn_exception(struct mbconn *c, const uint8_t *req, unsigned code)
+{
+	uint8_t rsp[9] = { req[0], req[1], 0, 0, 0, 3, req[6], (uint8_t) (req[7] | 0x80), (uint8_t) code };
+
+	c->srv->counters.exceptions++;
+	return mbconn_send(c, rsp, sizeof(rsp));
+}
+
+/* The EM24 model code: a one-register read at an address that is otherwise the
+ * high word of a 32-bit value. */
+static bool mbconn_single(struct mbconn *c, const uint8_t *req, uint16_t value)
+{
+	uint8_t rsp[11] = { req[0],         req[1], 0, 0, 0, 5, req[6], req[7], 2, (uint8_t) (value >> 8),
+			    (uint8_t) value };
+
+	return mbconn_send(c, rsp, sizeof(rsp));
+}
+
+/* libmodbus answers; the request has been checked, so this cannot write where it must not. */
+static bool mbconn_reply(struct mbconn *c, const uint8_t *req, size_t len)
+{
+	struct modbus_server *m = c->srv;
+
+	if (modbus_set_socket(m->ctx, c->fd) < 0)
+		return false;
+	return modbus_reply(m->ctx, req, (int) len, m->map) >= 0;
+}
+
+/* Is the data too old to answer with, and what to do about it. Returns true
+ * when the request must get exception 0x0B. */
+static bool modbus_server_stale_check(struct modbus_server *m)
+{
+	if (!store_is_stale(m->store, now_usec(m)))
+		return false;
+
+	switch (m->set.stale_policy) {
+	case MODBUS_SERVER_STALE_ERROR:
+		return true;
+	case MODBUS_SERVER_STALE_ZERO:
+		if (!m->zeroed) {
+			modbus_server_fill(m, NULL);
+			m->zeroed = true;
+		}
+		return false;
+	case MODBUS_SERVER_STALE_KEEP:
+	case _MBSRV_STALE_MAX:
+		break;
+	}
+	return false;
+}
+
+static bool mbconn_read_request(struct mbconn *c, const uint8_t *req, size_t len)
+{
+	struct modbus_server *m = c->srv;
+	unsigned addr = (unsigned) req[8] << 8 | req[9], count = (unsigned) req[10] << 8 | req[11];
+	uint16_t single;
+
+	if (len != 12)
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+	if (count < 1 || count > MODBUS_MAX_READ_REGISTERS)
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
+	if (!modbus_map_readable(m->set.template, addr, count))
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+	if (modbus_server_stale_check(m))
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_GATEWAY_TARGET);
+	if (count == 1 && modbus_map_single_read(m->set.template, addr, &single))
+		return mbconn_single(c, req, single);
+
+	/* FC 0x04 reads the input image, FC 0x03 the holding image: identical but
+	 * for the few setup registers a template keeps on FC 0x03 only. */
+	return mbconn_reply(c, req, len);
+}
+
+/* FC 0x06, or FC 0x10 of one register: only where the template has a register
+ * its readers write and read back; every other write is refused. */
+static bool mbconn_write_request(struct mbconn *c, const uint8_t *req, size_t len)
+{
+	struct modbus_server *m = c->srv;
+	bool multiple = req[7] == MODBUS_FC_WRITE_MULTIPLE_REGISTERS;
+	unsigned addr = (unsigned) req[8] << 8 | req[9];
+	int idx = modbus_map_writable_index(m->set.template, addr);
+
+	if (idx < 0 || (multiple && (len != 15 || req[10] != 0 || req[11] != 1 || req[12] != 2)) ||
+	    (!multiple && len != 12))
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+
+	uint16_t value = multiple ? (uint16_t) (req[13] << 8 | req[14]) : (uint16_t) (req[10] << 8 | req[11]);
+	if (!mbconn_reply(c, req, len))
+		return false;
+	m->written[idx] = value;
+	m->map->tab_registers[addr] = value;
+	m->map->tab_input_registers[addr] = value;
+	return true;
+}
+
+static bool mbconn_handle(struct mbconn *c, const uint8_t *req, size_t len)
+{
+	c->srv->counters.requests++;
+	if (len < 8)
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+
+	switch (req[7]) {
+	case MODBUS_FC_READ_HOLDING_REGISTERS:
+	case MODBUS_FC_READ_INPUT_REGISTERS:
+		return mbconn_read_request(c, req, len);
+	case MODBUS_FC_WRITE_SINGLE_REGISTER:
+	case MODBUS_FC_WRITE_MULTIPLE_REGISTERS:
+		return mbconn_write_request(c, req, len);
+	default:
+		/* Coils, discrete inputs, diagnostics, ...: a meter has none. */
+		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
+	}
+}
+
+static int mbconn_arm_idle(struct mbconn *c)
+{
+	if (!c->idle)
+		return 0;
+	return sd_event_source_set_time_relative(c->idle, c->srv->set.idle_usec);
+}
+
+static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct mbconn *c = userdata;
+	ssize_t n;
+
+	(void) s;
+	if (revents & (EPOLLERR | EPOLLHUP) && !(revents & EPOLLIN)) {
+		mbconn_drop(c, "connection error");
+		return 0;
+	}
+
+	n = recv(fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		/* A plain close by the client is the normal end of a connection. */
+		log_debug("Modbus client %s disconnected", c->peer);
+		mbconn_free(c);
+		return 0;
+	}
+	c->len += (size_t) n;
+	(void) mbconn_arm_idle(c);
+
+	for (;;) {
+		ssize_t flen = modbus_server_frame_len(c->buf, c->len);
+		if (flen < 0) {
+			mbconn_drop(c, "not a Modbus TCP frame");
+			return 0;
+		}
+		if (flen == 0)
+			return 0;
+		if (!mbconn_handle(c, c->buf, (size_t) flen)) {
+			mbconn_drop(c, "cannot send the answer");
+			return 0;
+		}
+		c->len -= (size_t) flen;
+		memmove(c->buf, c->buf + flen, c->len);
+	}
+}
+
+static int mbconn_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void) s;
+	(void) usec;
+	mbconn_drop(userdata, "idle timeout");
+	return 0;
+}
+
+static int mbconn_new(struct modbus_server *m, int fd)
+{
+	struct mbconn *c = calloc(1, sizeof(*c));
+	int r, one = 1;
+
+	if (!c) {
+		close(fd);
+		return log_oom();
+	}
+	c->srv = m;
+	c->fd = fd;
+	c->next = m->conns;
+	if (m->conns)
+		m->conns->prev = c;
+	m->conns = c;
+	m->n_conns++;
+	listener_peer_name_fd(fd, c->peer, sizeof(c->peer));
+	/* Answers are single small writes: do not let Nagle hold them back. */
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	r = sd_event_add_io(m->event, &c->io, fd, EPOLLIN, mbconn_on_io, c);
+	if (r >= 0 && m->set.idle_usec > 0)
+		r = sd_event_add_time_relative(m->event, &c->idle, CLOCK_MONOTONIC, m->set.idle_usec, 0,
+					       mbconn_on_idle, c);
+	if (r < 0) {
+		mbconn_free(c);
+		return log_warning_errno(r, "Cannot watch a Modbus connection, closing it: %m");
+	}
+	m->counters.accepted++;
+	log_debug("Modbus client %s connected (%u open)", c->peer, m->n_conns);
+	modbus_server_clients_changed(m);
+	return 0;
+}
+
+static void modbus_server_arm_refuse_summary(struct modbus_server *m);
+
+static int modbus_server_on_refuse_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct modbus_server *m = userdata;
+	unsigned n;
+
+	(void) s;
+	(void) usec;
+	n = log_ratelimit_flush(&m->refuse_rl, now_usec(m));
+	if (n > 0)
+		log_warning("%u Modbus client%s refused in the last %llus: MaxClients=%u reached", n,
+			    n == 1 ? "" : "s",
+			    (unsigned long long) (m->refuse_rl.interval_usec / USEC_PER_SEC),
+			    m->set.max_clients);
+	/* A window with events reopened: its summary is due at its end. */
+	if (log_ratelimit_deadline(&m->refuse_rl) != UINT64_MAX)
+		modbus_server_arm_refuse_summary(m);
+	return 0;
+}
+
+static void modbus_server_arm_refuse_summary(struct modbus_server *m)
+{
+	uint64_t at = log_ratelimit_deadline(&m->refuse_rl);
+	int r;
+
+	if (!m->refuse_timer)
+		r = sd_event_add_time(m->event, &m->refuse_timer, CLOCK_MONOTONIC, at, 0,
+				      modbus_server_on_refuse_timer, m);
+	else
+		r = sd_event_source_set_time(m->refuse_timer, at);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->refuse_timer, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_warning_errno(r, "Failed to arm the refused clients summary, ignoring: %m");
+}
+
+static void modbus_server_refuse(struct modbus_server *m, int fd)
+{
+	char peer[INET6_ADDRSTRLEN + 8];
+
+	m->counters.refused++;
+	if (log_ratelimit_event(&m->refuse_rl, now_usec(m))) {
+		listener_peer_name_fd(fd, peer, sizeof(peer));
+		log_warning(
+		    "Refusing Modbus client %s: %u clients connected (MaxClients); further refusals are "
+		    "summarised every %llus",
+		    peer, m->n_conns, (unsigned long long) (m->refuse_rl.interval_usec / USEC_PER_SEC));
+		modbus_server_arm_refuse_summary(m);
+	}
+	close(fd);
+}
+
+static int modbus_server_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct modbus_server *m = userdata;
+
+	(void) s;
+	(void) revents;
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warning_errno(errno, "Modbus accept failed, ignoring: %m");
+			return 0;
+		}
+		if (m->n_conns >= m->set.max_clients)
+			modbus_server_refuse(m, cfd);
+		else
+			(void) mbconn_new(m, cfd);
+	}
+}
+
+/* ---- listener ---- */
+
+static void modbus_server_close_listener(struct modbus_server *m)
+{
+	m->listen_io = sd_event_source_disable_unref(m->listen_io);
+	if (m->listen_fd >= 0)
+		close(m->listen_fd);
+	m->listen_fd = -EBADF;
+}
+
+static int modbus_server_listen(struct modbus_server *m, int listen_fd)
+{
+	int r;
+
+	if (listen_fd >= 0) {
+		r = listener_adopt("Modbus", listen_fd);
+		if (r < 0)
+			return r;
+		m->listen_fd = listen_fd;
+		m->activated = true;
+	} else if ((r = listener_bind("Modbus", m->set.host, m->set.port, MODBUS_SERVER_BACKLOG,
+				      &m->listen_fd)) < 0)
+		return r;
+
+	m->port = listener_port(m->listen_fd);
+	r = sd_event_add_io(m->event, &m->listen_io, m->listen_fd, EPOLLIN, modbus_server_on_accept, m);
+	if (r < 0)
+		return log_error_errno(r, "Cannot watch the Modbus listener: %m");
+
+	log_info("Modbus TCP server on port %u%s, meter type %s, at most %u clients, stale policy %s",
+		 m->port, m->activated ? " (socket activation)" : "", m->set.template->name,
+		 m->set.max_clients, modbus_server_stale_policy_to_string(m->set.stale_policy));
+	return 0;
+}
+
+int modbus_server_new(sd_event *e, struct store *store, const struct modbus_server_settings *s,
+		      struct modbus_server **ret)
+{
+	struct modbus_server *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	*m = (struct modbus_server){
+		.event = sd_event_ref(e),
+		.store = store,
+		.set = *s,
+		.listen_fd = -EBADF,
+		.refuse_rl = LOG_RATELIMIT_INIT(s->summary_usec ?: MODBUS_SERVER_SUMMARY_USEC),
+	};
+
+	/* The context only carries the TCP framing for modbus_reply(); it never connects. */
+	m->ctx = modbus_new_tcp("127.0.0.1", 502);
+	m->map = modbus_mapping_new_start_address(0, 0, 0, 0, 0, MODBUS_MAP_SIZE, 0, MODBUS_MAP_SIZE);
+	if (!m->ctx || !m->map || modbus_server_reset_written(m) < 0) {
+		modbus_server_free(m);
+		return -ENOMEM;
+	}
+	*ret = m;
+	return 0;
+}
+
+struct modbus_server *modbus_server_free(struct modbus_server *m)
+{
+	if (!m)
+		return NULL;
+
+	m->on_clients = NULL;
+	while (m->conns)
+		mbconn_free(m->conns);
+	modbus_server_close_listener(m);
+	m->refuse_timer = sd_event_source_disable_unref(m->refuse_timer);
+	if (m->watching)
+		store_unwatch(m->store, m->watch_id);
+	if (m->map)
+		modbus_mapping_free(m->map);
+	if (m->ctx)
+		modbus_free(m->ctx);
+	free(m->written);
+	sd_event_unref(m->event);
+	free(m);
+	return NULL;
+}
+
+int modbus_server_start(struct modbus_server *m, int listen_fd)
+{
+	int r = store_watch(m->store, modbus_server_on_snapshot, m, &m->watch_id);
+
+	if (r < 0)
+		return log_oom();
+	m->watching = true;
+	modbus_server_refill(m);
+	return modbus_server_listen(m, listen_fd);
+}
+
+int modbus_server_reconfigure(struct modbus_server *m, const struct modbus_server_settings *s)
+{
+	bool rebind =
+	    (strcmp(s->host ? s->host : "", m->set.host ? m->set.host : "") != 0 || s->port != m->set.port);
+	bool new_template = s->template != m->set.template;
+	int r;
+
+	m->set = *s;
+	m->refuse_rl.interval_usec = s->summary_usec ?: MODBUS_SERVER_SUMMARY_USEC;
+	if (new_template) {
+		r = modbus_server_reset_written(m);
+		if (r < 0)
+			return log_oom();
+		log_info("Modbus meter type is now %s", s->template->name);
+	}
+	modbus_server_refill(m);
+
+	if (rebind && m->activated)
+		log_warning(
+		    "Modbus Listen changed, but the socket comes from systemd: restart the socket unit to "
+		    "apply it");
+	else if (rebind) {
+		modbus_server_close_listener(m);
+		return modbus_server_listen(m, -1);
+	}
+	return 0;
+}
+
+void modbus_server_set_clients_callback(struct modbus_server *m, modbus_server_clients_fn fn, void *userdata)
+{
+	m->on_clients = fn;
+	m->clients_userdata = userdata;
+}
+
+unsigned modbus_server_clients(const struct modbus_server *m)
+{
+	return m->n_conns;
+}
+
+const struct modbus_server_counters *modbus_server_counters(const struct modbus_server *m)
+{
+	return &m->counters;
+}
+
+uint16_t modbus_server_port(const struct modbus_server *m)
+{
+	return m->port;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* Number parsing, unit scaling and hex text: good, edge and hostile values. */
+#include <errno.h>
+
+#include "smartconnectd/meter/reading.h"
+#include "tap.h"
+
+static int64_t micro(const char *s, enum reading_quantity q, const char *def)
+{
+	struct reading_number n;
+	int64_t r;
+
+	if (reading_parse_number(s, strlen(s), &n) < 0 || reading_scale(&n, q, def, &r) < 0)
+		return INT64_MIN;
+	return r;
+}
+
+static int parse_err(const char *s)
+{
+	struct reading_number n;
+	return reading_parse_number(s, strlen(s), &n);
+}
+
+int main(void)
+{
+	char text[64];
+
+	TAP_EQ_INT(micro("003432.829*kWh", READING_Q_ENERGY, "kWh"), 3432829000LL, "kWh with '*'");
+	TAP_EQ_INT(micro("001247.747kWh", READING_Q_ENERGY, "kWh"), 1247747000LL, "kWh without '*'");
+	TAP_EQ_INT(micro("006545766*Wh", READING_Q_ENERGY, "kWh"), 6545766000LL, "integer Wh");
+	TAP_EQ_INT(micro("00.433*kW", READING_Q_POWER, "kW"), 433000000LL, "kW to W");
+	TAP_EQ_INT(micro("000000286*W", READING_Q_POWER, "kW"), 286000000LL, "W");
+	TAP_EQ_INT(micro("000.27*A", READING_Q_AMPERE, "A"), 270000LL, "0.01 A resolution");
+	TAP_EQ_INT(micro("-040*A", READING_Q_AMPERE, "A"), -40000000LL, "negative value");
+	TAP_EQ_INT(micro("0230.0*V", READING_Q_VOLT, "V"), 230000000LL, "width not as specified");
+	TAP_EQ_INT(micro("02700", READING_Q_POWER, "VA"), 2700000000LL, "no unit: the default unit");
+	TAP_EQ_INT(micro("00032549.5061662*kWh", READING_Q_ENERGY, "kWh"), 32549506166LL,
+		   "beyond micro: rounded");
+	TAP_EQ_INT(micro("1.0000005*kWh", READING_Q_ENERGY, "kWh"), 1000001LL, "half rounds away from zero");
+	TAP_EQ_INT(micro("01.000*kW", READING_Q_ENERGY, "kWh"), INT64_MIN,
+		   "unit of another quantity refused");
+	TAP_EQ_INT(micro("00092.287*m3", READING_Q_ENERGY, "kWh"), INT64_MIN, "m3 is no energy");
+	TAP_EQ_INT(micro("999999999999999999*MW", READING_Q_POWER, "kW"), INT64_MIN, "overflow refused");
+	TAP_EQ_INT(parse_err(""), -EINVAL, "empty");
+	TAP_EQ_INT(parse_err("*kWh"), -EINVAL, "unit only");
+	TAP_EQ_INT(parse_err("."), -EINVAL, "point only");
+	TAP_EQ_INT(parse_err("12."), -EINVAL, "trailing point");
+	TAP_EQ_INT(parse_err("1.2.3"), -EINVAL, "two points");
+	TAP_EQ_INT(parse_err("12 kWh"), -EINVAL, "space before the unit");
+	TAP_EQ_INT(parse_err("-"), -EINVAL, "sign only");
+	TAP_EQ_INT(parse_err("12345678901234567890"), -ERANGE, "20 significant digits");
+	TAP_EQ_INT(parse_err("000000000000000000000001"), 0, "leading zeros are not significant");
+
+	TAP_EQ_INT(reading_hex_to_text("4B384547303034303436333935353037", 32, text, sizeof(text)), 16,
+		   "hex id");
+	TAP_EQ_STR(text, "K8EG004046395507", "hex id decoded");
+	TAP_EQ_INT(reading_hex_to_text("48656c6c6f", 10, text, sizeof(text)), 5, "lower-case hex");
+	TAP_EQ_INT(reading_hex_to_text("123", 3, text, sizeof(text)), -EINVAL, "odd length");
+	TAP_EQ_INT(reading_hex_to_text("0001", 4, text, sizeof(text)), -EINVAL, "control bytes");
+	TAP_EQ_INT(reading_hex_to_text("zz", 2, text, sizeof(text)), -EINVAL, "not hex");
+	TAP_EQ_INT(reading_hex_to_text("414243", 6, text, 3), 2, "cut at the buffer size");
+	TAP_EQ_STR(text, "AB", "cut text is terminated");
+
+	TAP_EQ_STR(reading_field_to_string(READING_E_IMPORT), "E_IMPORT", "field names");
+	TAP_EQ_INT(reading_protocol_from_string("tic-standard"), READING_PROTO_TIC_STANDARD,
+		   "protocol names");
+	TAP_EQ_INT(reading_protocol_from_string("x"), _MV_PROTO_MAX, "unknown protocol name");
+	return tap_done();
+}
