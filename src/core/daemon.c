@@ -167,7 +167,7 @@ static void daemon_mqtt_extra(struct mqtt_extra_counters *x, void *userdata)
 
 /* The reachability checks run while MQTT is enabled: their counters go out
  * in device_counters, and a gateway that does not publish probes nobody. */
-static void daemon_apply_netcheck(struct daemon *d, const struct config *c)
+static void daemon_apply_reachability(struct daemon *d, const struct config *c)
 {
 	const char *inet = c->mqtt_ping_host[0] ? c->mqtt_ping_host : c->mqtt_broker.host;
 	struct reachability_settings ns = {
@@ -187,7 +187,7 @@ static void daemon_apply_netcheck(struct daemon *d, const struct config *c)
 		log_warning_errno(r, "Network checks not running, ignoring: %m");
 }
 
-static struct modbus_server_settings daemon_mbsrv_settings(const struct daemon *d, const struct config *c)
+static struct modbus_server_settings daemon_modbus_settings(const struct daemon *d, const struct config *c)
 {
 	return (struct modbus_server_settings){
 		.host = c->modbus_listen.host,
@@ -311,7 +311,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 	 * one is freed below. Unchanged settings cost a register refill. */
 	if (changed & CONFIG_APPLY_MBSRV)
 		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
-	struct modbus_server_settings ms = daemon_mbsrv_settings(d, d->config);
+	struct modbus_server_settings ms = daemon_modbus_settings(d, d->config);
 	r = modbus_server_reconfigure(d->modbus_server, &ms);
 	if (r < 0)
 		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
@@ -322,7 +322,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
 	if (changed & CONFIG_APPLY_MQTT) {
 		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
-		daemon_apply_netcheck(d, d->config);
+		daemon_apply_reachability(d, d->config);
 		r = mqtt_reconfigure(d->mqtt, d->config, d->serial);
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the MQTT settings, ignoring: %m");
@@ -658,7 +658,7 @@ int daemon_start(struct daemon *d)
 		return r;
 
 	/* 5. The Modbus server, on its systemd socket or its configured address. */
-	struct modbus_server_settings ms = daemon_mbsrv_settings(d, d->config);
+	struct modbus_server_settings ms = daemon_modbus_settings(d, d->config);
 	r = modbus_server_new(d->event, d->store, &ms, &d->modbus_server);
 	if (r < 0)
 		return log_oom();
@@ -694,7 +694,7 @@ int daemon_start(struct daemon *d)
 	r = reachability_new(d->event, &d->reachability);
 	if (r < 0)
 		return log_oom();
-	daemon_apply_netcheck(d, d->config);
+	daemon_apply_reachability(d, d->config);
 	r = mqtt_new(d->event, d->store, d->config, d->serial, daemon_on_mqtt_state, d, &d->mqtt);
 	if (r < 0)
 		return log_oom();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Meter clock to UTC (see mtime.h). Civil-date arithmetic after Howard
+ * Meter clock to UTC (see meter-time.h). Civil-date arithmetic after Howard
  * Hinnant's days_from_civil; no libc time zone code, so it is pure and
  * independent of the host's TZ setting.
  */

@@ -107,7 +107,7 @@ static void protocol_name(enum reading_protocol p, const char *version, char *bu
 		snprintf(buf, size, "TIC standard");
 		return;
 	case READING_PROTO_NONE:
-	case _MV_PROTO_MAX:
+	case _READING_PROTO_MAX:
 		break;
 	}
 	snprintf(buf, size, "unknown");

@@ -19,7 +19,7 @@ void reading_reset(struct reading *v)
 	v->text_len = len;
 }
 
-static const char *const field_names[_MV_FIELD_MAX] = {
+static const char *const field_names[_READING_FIELD_MAX] = {
 	[READING_P] = "P",
 	[READING_E_IMPORT] = "E_IMPORT",
 	[READING_E_EXPORT] = "E_EXPORT",
@@ -39,10 +39,10 @@ static const char *const field_names[_MV_FIELD_MAX] = {
 
 const char *reading_field_to_string(enum reading_field f)
 {
-	return (unsigned) f < _MV_FIELD_MAX ? field_names[f] : NULL;
+	return (unsigned) f < _READING_FIELD_MAX ? field_names[f] : NULL;
 }
 
-static const char *const protocol_names[_MV_PROTO_MAX] = {
+static const char *const protocol_names[_READING_PROTO_MAX] = {
 	[READING_PROTO_NONE] = "none",
 	[READING_PROTO_DSMR] = "dsmr",
 	[READING_PROTO_TIC_HISTORIQUE] = "tic-historique",
@@ -51,15 +51,15 @@ static const char *const protocol_names[_MV_PROTO_MAX] = {
 
 const char *reading_protocol_to_string(enum reading_protocol p)
 {
-	return (unsigned) p < _MV_PROTO_MAX ? protocol_names[p] : NULL;
+	return (unsigned) p < _READING_PROTO_MAX ? protocol_names[p] : NULL;
 }
 
 enum reading_protocol reading_protocol_from_string(const char *s)
 {
-	for (unsigned i = 0; i < _MV_PROTO_MAX; i++)
+	for (unsigned i = 0; i < _READING_PROTO_MAX; i++)
 		if (strcmp(s, protocol_names[i]) == 0)
 			return (enum reading_protocol) i;
-	return _MV_PROTO_MAX;
+	return _READING_PROTO_MAX;
 }
 
 const struct reading_object *reading_find(const struct reading *v, const char *id)

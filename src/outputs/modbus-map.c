@@ -248,7 +248,7 @@ static bool single_phase(const struct reading *v)
 static bool source_micro(const struct modbus_map_point *p, const struct reading *v, const uint16_t *written,
 			 int64_t *ret)
 {
-	if (p->source < _MV_FIELD_MAX) {
+	if (p->source < _READING_FIELD_MAX) {
 		if (!v || !reading_has(v, (enum reading_field) p->source))
 			return false;
 		*ret = v->field[p->source];

@@ -64,7 +64,7 @@ struct modbus_server {
 	void *clients_userdata;
 };
 
-static const char *const policy_names[_MBSRV_STALE_MAX] = {
+static const char *const policy_names[_MODBUS_SERVER_STALE_MAX] = {
 	[MODBUS_SERVER_STALE_ERROR] = "error",
 	[MODBUS_SERVER_STALE_ZERO] = "zero",
 	[MODBUS_SERVER_STALE_KEEP] = "keep",
@@ -72,15 +72,15 @@ static const char *const policy_names[_MBSRV_STALE_MAX] = {
 
 const char *modbus_server_stale_policy_to_string(enum modbus_server_stale_policy p)
 {
-	return (unsigned) p < _MBSRV_STALE_MAX ? policy_names[p] : NULL;
+	return (unsigned) p < _MODBUS_SERVER_STALE_MAX ? policy_names[p] : NULL;
 }
 
 enum modbus_server_stale_policy modbus_server_stale_policy_from_string(const char *s)
 {
-	for (unsigned i = 0; i < _MBSRV_STALE_MAX; i++)
+	for (unsigned i = 0; i < _MODBUS_SERVER_STALE_MAX; i++)
 		if (strcmp(s, policy_names[i]) == 0)
 			return (enum modbus_server_stale_policy) i;
-	return _MBSRV_STALE_MAX;
+	return _MODBUS_SERVER_STALE_MAX;
 }
 
 ssize_t modbus_server_frame_len(const uint8_t *buf, size_t n)
@@ -242,7 +242,7 @@ static bool modbus_server_stale_check(struct modbus_server *m)
 		}
 		return false;
 	case MODBUS_SERVER_STALE_KEEP:
-	case _MBSRV_STALE_MAX:
+	case _MODBUS_SERVER_STALE_MAX:
 		break;
 	}
 	return false;

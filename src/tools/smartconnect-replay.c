@@ -166,7 +166,7 @@ static int split_push(struct split *s, uint64_t off, enum reading_protocol p, ui
 		}
 		break;
 	case READING_PROTO_NONE:
-	case _MV_PROTO_MAX:
+	case _READING_PROTO_MAX:
 		break;
 	}
 	return 0;

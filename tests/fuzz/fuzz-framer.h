@@ -110,8 +110,8 @@ static void fuzz_check_values(const struct reading *v, unsigned hunt)
 
 	/* Known fields carry their bit; unknown ones are null, which reading_reset
 	 * and reading_clear both leave as 0. */
-	fuzz_assert((v->valid >> _MV_FIELD_MAX) == 0);
-	for (unsigned f = 0; f < _MV_FIELD_MAX; f++)
+	fuzz_assert((v->valid >> _READING_FIELD_MAX) == 0);
+	for (unsigned f = 0; f < _READING_FIELD_MAX; f++)
 		fuzz_assert(reading_has(v, f) || v->field[f] == 0);
 	fuzz_assert((v->flags & ~(uint32_t) FUZZ_FLAGS_KNOWN) == 0);
 	if (v->flags & READING_FLAG_TS_HOST)
@@ -220,7 +220,7 @@ static void fuzz_on_reject(const struct telegram_reject *r, void *userdata)
 
 	fuzz_assert(run->n_events < run->max_events);
 	fuzz_assert((unsigned) r->error < _TELEGRAM_ERR_MAX);
-	fuzz_assert((unsigned) r->protocol < _MV_PROTO_MAX);
+	fuzz_assert((unsigned) r->protocol < _READING_PROTO_MAX);
 	fuzz_assert(r->detail);
 	fuzz_assert(strlen(r->detail) < TELEGRAM_DETAIL_MAX);
 	fuzz_assert(r->raw || r->raw_len == 0);

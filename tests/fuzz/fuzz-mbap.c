@@ -47,12 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.host = "127.0.0.1",
 		.template = all[data[0] % n_templates],
 		.max_clients = 4,
-		.stale_policy = (enum modbus_server_stale_policy)((data[0] >> 4) % _MBSRV_STALE_MAX),
+		.stale_policy = (enum modbus_server_stale_policy)((data[0] >> 4) % _MODBUS_SERVER_STALE_MAX),
 		.ident = { "SC1", "0.1" },
 	};
 	if (data[0] & 8) {
-		v.valid = (1u << _MV_FIELD_MAX) - 1;
-		for (unsigned f = 0; f < _MV_FIELD_MAX; f++)
+		v.valid = (1u << _READING_FIELD_MAX) - 1;
+		for (unsigned f = 0; f < _READING_FIELD_MAX; f++)
 			v.field[f] = (int64_t) f * 123456789 - 500000000;
 		(void) store_publish(store, &v, 1, 1);
 	}

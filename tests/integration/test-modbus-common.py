@@ -91,7 +91,7 @@ def telegram_values(match):
     return v
 
 
-# ---- the conversion of regmap.c, from the decimal values ----
+# ---- the conversion of modbus-map.c, from the decimal values ----
 
 def micro(x):
     return int(x * 1000000)

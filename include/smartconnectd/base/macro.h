@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small helpers shared by every module: cleanup attributes, ownership moves,
- * ARRAY_SIZE. Header only, no state.
+ * ARRAY_SIZE, enum <-> string tables. Header only, no state.
  */
 #pragma once
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -61,3 +62,26 @@ static inline void closep(int *fd)
 
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
+
+/*
+ * The two directions of an enum <-> string table, from one array of names
+ * indexed by the enum (gaps are NULL). DEFINE_STRING_TABLE(foo, enum foo, names)
+ * defines foo_to_string(), NULL when out of range, and foo_from_string(), which
+ * returns the enum's count (ARRAY_SIZE(names)) for an unknown string.
+ */
+#define DEFINE_STRING_TABLE_TO(name, type, table)                        \
+	const char *name##_to_string(type v)                             \
+	{                                                                \
+		return (size_t) v < ARRAY_SIZE(table) ? table[v] : NULL; \
+	}
+#define DEFINE_STRING_TABLE_FROM(name, type, table)                 \
+	type name##_from_string(const char *s)                      \
+	{                                                           \
+		for (size_t i = 0; s && i < ARRAY_SIZE(table); i++) \
+			if (table[i] && strcmp(s, table[i]) == 0)   \
+				return (type) i;                    \
+		return (type) ARRAY_SIZE(table);                    \
+	}
+#define DEFINE_STRING_TABLE(name, type, table)    \
+	DEFINE_STRING_TABLE_TO(name, type, table) \
+	DEFINE_STRING_TABLE_FROM(name, type, table)

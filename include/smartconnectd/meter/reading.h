@@ -39,7 +39,7 @@ enum reading_field {
 	READING_P1, /* phase active powers, W */
 	READING_P2,
 	READING_P3,
-	_MV_FIELD_MAX,
+	_READING_FIELD_MAX,
 };
 
 enum reading_protocol {
@@ -47,7 +47,7 @@ enum reading_protocol {
 	READING_PROTO_DSMR,           /* DSMR, e-MUCS, Smarty and other P1-style text */
 	READING_PROTO_TIC_HISTORIQUE, /* Enedis TIC, historique mode (1200 7E1) */
 	READING_PROTO_TIC_STANDARD,   /* Enedis TIC, standard mode (9600 7E1) */
-	_MV_PROTO_MAX,
+	_READING_PROTO_MAX,
 };
 
 /* Quality flags: how a value was obtained where it is not a plain measurement. */
@@ -82,10 +82,10 @@ struct reading_object {
 #define READING_ID_MAX 64
 
 struct reading {
-	int64_t field[_MV_FIELD_MAX]; /* millionths of the field's unit */
-	uint32_t valid;               /* bit (1u << enum reading_field) set = known */
-	uint32_t flags;               /* READING_FLAG_* */
-	int64_t ts;                   /* UTC seconds since the epoch */
+	int64_t field[_READING_FIELD_MAX]; /* millionths of the field's unit */
+	uint32_t valid;                    /* bit (1u << enum reading_field) set = known */
+	uint32_t flags;                    /* READING_FLAG_* */
+	int64_t ts;                        /* UTC seconds since the epoch */
 	enum reading_protocol protocol;
 	uint32_t interval_s;               /* the protocol's nominal telegram interval */
 	char version[READING_VERSION_MAX]; /* "5.0", "e-MUCS 1.7 (DSMR 5.0.2)", "standard", ... */

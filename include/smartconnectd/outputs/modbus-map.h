@@ -37,15 +37,15 @@ enum modbus_map_type {
 
 /* Where a value comes from, beyond the snapshot's own fields (enum reading_field). */
 enum modbus_map_source {
-	MODBUS_MAP_SRC_CONST = _MV_FIELD_MAX, /* the point's constant */
-	MODBUS_MAP_SRC_I_SUM,                 /* I1 + I2 + I3 */
-	MODBUS_MAP_SRC_E_TOTAL,               /* E_IMPORT + E_EXPORT */
-	MODBUS_MAP_SRC_WRITABLE,              /* the last value a client wrote (see modbus_map_write) */
-	MODBUS_MAP_SRC_SERIAL,                /* the gateway's serial number (text) */
-	MODBUS_MAP_SRC_VERSION,               /* the software version (text) */
-	MODBUS_MAP_SRC_TEXT,                  /* the point's text */
-	MODBUS_MAP_SRC_PHASES,                /* number of phases: 1 or 3 (Eastron system type) */
-	MODBUS_MAP_SRC_CG_SYSTEM,             /* Carlo Gavazzi measuring system: 0 = 3P.n, 3 = 1P */
+	MODBUS_MAP_SRC_CONST = _READING_FIELD_MAX, /* the point's constant */
+	MODBUS_MAP_SRC_I_SUM,                      /* I1 + I2 + I3 */
+	MODBUS_MAP_SRC_E_TOTAL,                    /* E_IMPORT + E_EXPORT */
+	MODBUS_MAP_SRC_WRITABLE,                   /* the last value a client wrote (see modbus_map_write) */
+	MODBUS_MAP_SRC_SERIAL,                     /* the gateway's serial number (text) */
+	MODBUS_MAP_SRC_VERSION,                    /* the software version (text) */
+	MODBUS_MAP_SRC_TEXT,                       /* the point's text */
+	MODBUS_MAP_SRC_PHASES,                     /* number of phases: 1 or 3 (Eastron system type) */
+	MODBUS_MAP_SRC_CG_SYSTEM,                  /* Carlo Gavazzi measuring system: 0 = 3P.n, 3 = 1P */
 };
 
 struct modbus_map_point {

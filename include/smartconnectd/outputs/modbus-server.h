@@ -25,7 +25,7 @@ enum modbus_server_stale_policy {
 	MODBUS_SERVER_STALE_ERROR, /* exception 0x0B: a charger falls back to its safe current */
 	MODBUS_SERVER_STALE_ZERO,  /* measurements read 0 (identification stays) */
 	MODBUS_SERVER_STALE_KEEP,  /* the last values, however old */
-	_MBSRV_STALE_MAX,
+	_MODBUS_SERVER_STALE_MAX,
 };
 
 struct modbus_server_settings {

@@ -24,7 +24,7 @@ enum passthrough_chunk_kind {
 	PASSTHROUGH_CHUNK_NOISE,    /* bytes outside any frame */
 	PASSTHROUGH_CHUNK_ACCEPTED, /* a frame that passed its CRC or checksums */
 	PASSTHROUGH_CHUNK_REJECTED, /* a frame the framer rejected */
-	_PTCHUNK_KIND_MAX,
+	_PASSTHROUGH_CHUNK_KIND_MAX,
 };
 
 struct passthrough_chunk {

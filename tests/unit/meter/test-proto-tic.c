@@ -278,7 +278,7 @@ static void check_groups(const struct reading *v, json_t *groups, char sep, cons
 	       v->n_objects);
 }
 
-/* Expected UTC of a horodate, computed with libc instead of mtime.c. */
+/* Expected UTC of a horodate, computed with libc instead of meter-time.c. */
 static int64_t horodate_utc(const char *h, int std_offset_min)
 {
 	struct tm tm = { 0 };

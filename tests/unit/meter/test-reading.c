@@ -64,6 +64,6 @@ int main(void)
 	TAP_EQ_STR(reading_field_to_string(READING_E_IMPORT), "E_IMPORT", "field names");
 	TAP_EQ_INT(reading_protocol_from_string("tic-standard"), READING_PROTO_TIC_STANDARD,
 		   "protocol names");
-	TAP_EQ_INT(reading_protocol_from_string("x"), _MV_PROTO_MAX, "unknown protocol name");
+	TAP_EQ_INT(reading_protocol_from_string("x"), _READING_PROTO_MAX, "unknown protocol name");
 	return tap_done();
 }
