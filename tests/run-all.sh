@@ -8,7 +8,8 @@
 # Steps: packages; build with warnings as errors and run all test suites; the
 # same under AddressSanitizer + UndefinedBehaviorSanitizer; libFuzzer on each
 # target (tests/fuzz/run-ci.sh); the decode benchmark; the Debian package,
-# installed on this machine and purged again; the C formatting against .clang-format.
+# installed on this machine and purged again, then booted under systemd in
+# systemd-nspawn (tests/package/check-units-live.sh); the C formatting against .clang-format.
 # Build directories: build-ci, build-ci-asan (and whatever run-ci.sh uses).
 # SKIP_INSTALL=1 skips the apt-get step on a machine that has the packages.
 set -euo pipefail
@@ -60,7 +61,12 @@ step "benchmark (figures, not a gate)"
 meson test -C build-ci --benchmark --verbose
 
 step "Debian package: build, lintian, unit exposure, install, use, purge (tests/package/check-deb.sh)"
-bash tests/package/check-deb.sh
+debs=$(mktemp -d)
+trap 'rm -rf "$debs"' EXIT
+DEB_OUT=$debs bash tests/package/check-deb.sh
+
+step "the package under a real systemd in systemd-nspawn: sandbox, sockets, reload, watchdog, upgrade, purge"
+bash tests/package/check-units-live.sh "$debs"/smartconnectd_*.deb
 
 step "formatting (clang-format --dry-run --Werror, .clang-format)"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

@@ -424,6 +424,17 @@ static int fsync_dir(const char *dir)
 	return 0;
 }
 
+int config_json_remove_partial(const char *path)
+{
+	_cleanup_free_ char *tmp = NULL;
+
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -ENOMEM;
+	if (unlink(tmp) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
 int config_json_save_file(const char *path, const json_t *overrides)
 {
 	_cleanup_free_ char *text = NULL, *tmp = NULL, *dircopy = NULL;

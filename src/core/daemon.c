@@ -377,6 +377,12 @@ int daemon_load_overrides(struct daemon *d)
 	struct config_json_error e;
 	int r;
 
+	r = config_json_remove_partial(d->overrides_path);
+	if (r > 0)
+		log_notice("Removed '%s.tmp', left by a save that did not finish", d->overrides_path);
+	else if (r < 0)
+		log_warning_errno(r, "Failed to remove '%s.tmp', ignoring: %m", d->overrides_path);
+
 	r = config_json_load_file(d->overrides_path, d->config, &next, &ovr, &e);
 	if (r == -ENOENT)
 		return 0;

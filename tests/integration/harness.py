@@ -22,6 +22,32 @@ import tty
 
 TIMEOUT = float(os.environ.get("SMARTCONNECT_TEST_TIMEOUT", "20"))
 
+# Every daemon a test starts runs with the network guard (netguard.c) preloaded:
+# a packet to anything but loopback (or NETGUARD_ALLOW, the CIDRs of a test's
+# own namespaces) is refused and recorded in this file, and Tap.done() turns
+# each record into a failed check.
+NETGUARD_LOG = os.path.join(tempfile.gettempdir(), "sc-netguard-%d.log" % os.getpid())
+
+
+def guard_env(env):
+    """The daemon's environment with the network guard preloaded (when built)."""
+    lib = os.environ.get("NETGUARD")
+    if not lib:
+        return env
+    env["LD_PRELOAD"] = " ".join(filter(None, [lib, env.get("LD_PRELOAD", "")]))
+    env["NETGUARD_LOG"] = NETGUARD_LOG
+    # ASan wants its runtime first in the library list; the guard comes first.
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""), "verify_asan_link_order=0"]))
+    return env
+
+
+def netguard_records():
+    try:
+        with open(NETGUARD_LOG) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
 
 def daemon_path():
     path = os.environ.get("SMARTCONNECTD")
@@ -60,6 +86,13 @@ class Tap:
             print("# " + line, flush=True)
 
     def done(self):
+        if os.environ.get("NETGUARD"):
+            records = netguard_records()
+            self.ok(not records, "the daemon sent nothing outside loopback and the test's namespaces")
+            for line in records:
+                self.diag("netguard: " + line)
+            if os.path.exists(NETGUARD_LOG):
+                os.unlink(NETGUARD_LOG)
         if self.failed:
             for cb in self.on_failure:
                 cb()
@@ -200,6 +233,7 @@ class Daemon:
         if notify:
             environ["NOTIFY_SOCKET"] = notify.path
         environ.update(env or {})
+        guard_env(environ)
         cmd = [binary, "--config", self.config, "--state-dir", os.path.join(workdir, "state")]
         cmd = (prefix or []) + cmd + (args or [])
         fds = [s if isinstance(s, int) else s.fileno() for s in (listen_fds or [])]
@@ -310,6 +344,7 @@ class ActivatedDaemon(Daemon):
         for k in ("NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID",
                   "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
             env.pop(k, None)
+        guard_env(env)
         fd = listener.fileno()
         script = ('exec 3<&%d %d<&-; ' % (fd, fd) if fd != 3 else '') + \
             'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=%s exec "$@"' % fdname

@@ -16,7 +16,7 @@ import time
 
 import harness
 import httpapi
-from harness import Tap, Workdir
+from harness import stop_and_check, Tap, Workdir
 
 ROUNDS = int(os.environ.get("KILL_ROUNDS", "200"))
 
@@ -92,6 +92,16 @@ def main():
         tap.ok(bad_starts == 0, "%d rounds: every daemon started with the file left by the previous kill" % ROUNDS)
         tap.ok(bad_files == 0, "%d rounds: overrides.json was always a complete old or new version" % ROUNDS)
         tap.ok(saves >= ROUNDS // 10, "the kills hit running saves: %d rounds changed the file" % saves)
+
+        # What a kill between the temporary file's write and its rename leaves.
+        tmp = w.join("state", "overrides.json.tmp")
+        with open(tmp, "w") as f:
+            f.write('{"MQTT": {"Site": "half')
+        d = w.add(harness.Daemon(binary, w.path, text))
+        i, _ = d.wait_for(r"Removed '.*overrides\.json\.tmp', left by a save that did not finish")
+        tap.ok(i is not None, "a left-over overrides.json.tmp is named in the log at start")
+        tap.ok(not os.path.exists(tmp), "and removed")
+        stop_and_check(tap, d, "start after a torn save")
     return tap.done()
 
 

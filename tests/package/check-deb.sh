@@ -8,7 +8,8 @@
 #   bash tests/package/check-deb.sh
 #
 # The package is built with DEB_BUILD_OPTIONS=nocheck: run-all.sh has run the
-# test suites already. KEEP=1 keeps the build directory.
+# test suites already. KEEP=1 keeps the build directory; DEB_OUT=DIR copies the
+# built package there (run-all.sh hands it to check-units-live.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -84,6 +85,7 @@ tar --exclude='./build*' --exclude=./.git -cf - . | tar -xf - -C "$work/src"
 changes=$(ls "$work"/smartconnectd_*.changes)
 deb=$(ls "$work"/smartconnectd_*.deb)
 ok "built $(basename "$deb")"
+if [ -n "${DEB_OUT:-}" ]; then cp "$deb" "$DEB_OUT/"; fi
 dpkg-deb --contents "$deb" | awk '{ print "  " $NF }'
 
 echo "== lintian"

@@ -9,10 +9,12 @@
 #
 #   bash tests/package/check-units-live.sh smartconnectd_*.deb
 #
+# Also: systemd's watchdog restarts a daemon whose event loop stops (SIGSTOP).
+#
 # Needs root, systemd-container (systemd-nspawn), avahi-daemon (which the
-# package recommends) and overlayfs; a CI container usually cannot run
-# systemd-nspawn, so run-all.sh does not call it. Nothing on the host
-# changes: the overlay lives in a tmpfs in a private mount namespace.
+# package recommends) and overlayfs. run-all.sh calls it after check-deb.sh
+# on every run. Nothing on the host changes: the overlay lives in a tmpfs in
+# a private mount namespace.
 set -euo pipefail
 
 deb=$(realpath "${1:?usage: check-units-live.sh PACKAGE.deb}")
@@ -94,6 +96,29 @@ check "reload: the daemon reads the meter through dialout, in the sandbox" wait_
 check "reload kept the same process" [ "$(systemctl show -P MainPID smartconnect.service)" = "$pid" ]
 p=$(python3 /nsp/mbread.py)
 check "Modbus answers the meter's power ($p)" [ "$p" = "P=244" ]
+
+# A stopped event loop stops the watchdog pings: systemd must kill and restart
+# the daemon. The drop-in only shortens the shipped WatchdogSec=30s and
+# RestartSec=5s so that this takes seconds; the mechanism is the one shipped.
+printf '[Service]\nWatchdogSec=3s\nRestartSec=1s\n' >/etc/systemd/system/smartconnect.service.d/watchdog.conf
+systemctl daemon-reload
+systemctl restart smartconnect.service
+sleep 1
+pid=$(systemctl show -P MainPID smartconnect.service)
+check "watchdog: the daemon runs with WatchdogSec=3s (${pid})" [ "$(systemctl show -P WatchdogUSec smartconnect.service)" = 3s ]
+check "watchdog: the daemon outlives 3 watchdog intervals while its loop runs" sh -c "sleep 9; [ \"\$(systemctl show -P MainPID smartconnect.service)\" = $pid ]"
+kill -STOP "$pid"
+i=0; while [ $i -lt 150 ] && [ "$(systemctl show -P MainPID smartconnect.service)" = "$pid" ]; do sleep 0.1; i=$((i + 1)); done
+check "watchdog: a stopped loop is killed within 15 s" [ "$(systemctl show -P MainPID smartconnect.service)" != "$pid" ]
+check "watchdog: systemd logged the watchdog timeout" sh -c "journalctl -q -u smartconnect.service --no-pager | grep -q 'Watchdog timeout'"
+i=0; while [ $i -lt 100 ] && [ "$(systemctl is-active smartconnect.service)" != active ]; do sleep 0.1; i=$((i + 1)); done
+npid=$(systemctl show -P MainPID smartconnect.service)
+check "watchdog: restarted, active again as a new process ($npid)" sh -c "[ \"\$(systemctl is-active smartconnect.service)\" = active ] && [ $npid != 0 ] && [ $npid != $pid ]"
+i=0; while [ $i -lt 50 ] && [ "$(python3 /nsp/mbread.py 2>&1)" != "P=244" ]; do sleep 0.2; i=$((i + 1)); done
+check "watchdog: the restarted daemon serves the meter again" [ "$(python3 /nsp/mbread.py 2>&1)" = "P=244" ]
+rm /etc/systemd/system/smartconnect.service.d/watchdog.conf
+systemctl daemon-reload
+
 systemctl stop smartconnect.service
 printf '[Meter]\nDevice=/dev/ttyUSB0\n' >/etc/smartconnect.conf
 

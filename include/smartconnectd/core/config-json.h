@@ -78,4 +78,7 @@ int config_json_load_file(const char *path, const struct config *base, struct co
  * (mode 0750) when missing. On failure the old file is untouched and the
  * temporary file removed. Returns 0 or a negative errno.
  */
+/* Removes "<path>.tmp", what a save cut short by a crash or power loss leaves
+ * beside the file. 1 when there was one, 0 when not, -errno. */
+int config_json_remove_partial(const char *path);
 int config_json_save_file(const char *path, const json_t *overrides);
