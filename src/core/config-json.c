@@ -307,6 +307,30 @@ static int merge_into(json_t *dst, const json_t *src, const char *prefix)
 	return 0;
 }
 
+/* Dotted names ({"HTTP.Password": …}) would be stored beside the nested form
+ * and win over it at the next load: a patch has one spelling, the nested one. */
+static int check_names(const json_t *obj, const char *prefix, struct config_json_error *e)
+{
+	const char *name;
+	json_t *v;
+
+	json_object_foreach ((json_t *) obj, name, v) {
+		char path[PATH_MAX_LEN];
+
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+		if (strchr(name, '.')) {
+			set_error(e, path,
+				  "%s: a name cannot contain '.'; nest the objects instead, "
+				  "as in {\"HTTP\": {\"Password\": ...}}",
+				  path);
+			return -EINVAL;
+		}
+		if (json_is_object(v) && check_names(v, path, e) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int config_json_patch(const struct config *base, const json_t *overrides, const char *body, size_t len,
 		      struct config **ret_config, json_t **ret_overrides, struct config_json_error *e)
 {
@@ -325,6 +349,9 @@ int config_json_patch(const struct config *base, const json_t *overrides, const 
 		set_error(e, NULL, "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
 		return -EINVAL;
 	}
+
+	if (json_is_object(patch) && check_names(patch, "", e) < 0)
+		return -EINVAL;
 
 	next = config_new();
 	if (!next)
@@ -353,6 +380,31 @@ int config_json_patch(const struct config *base, const json_t *overrides, const 
 	return 0;
 }
 
+/* A file written before patches were held to the nested spelling may hold
+ * dotted names: fold them into the nested form, after the nested names, as
+ * the sorted file was applied then. NULL when a dotted name runs through a
+ * value (the file is then refused). */
+static json_t *fold_dotted(const json_t *doc)
+{
+	json_auto_t *out = json_object();
+	const char *name, *leaf;
+	json_t *v, *o;
+
+	if (!out)
+		return NULL;
+	json_object_foreach ((json_t *) doc, name, v)
+		if (!strchr(name, '.') && json_object_set_new(out, name, json_deep_copy(v)) < 0)
+			return NULL;
+	json_object_foreach ((json_t *) doc, name, v) {
+		if (!strchr(name, '.'))
+			continue;
+		o = object_at(out, name, &leaf);
+		if (!o || !json_is_object(o) || json_object_set(o, leaf, v) < 0)
+			return NULL;
+	}
+	return json_incref(out);
+}
+
 int config_json_load_file(const char *path, const struct config *base, struct config **ret_config,
 			  json_t **ret_overrides, struct config_json_error *e)
 {
@@ -378,6 +430,16 @@ int config_json_load_file(const char *path, const struct config *base, struct co
 		set_error(e, NULL, "%s: invalid JSON at line %d, column %d: %s", path, je.line, je.column,
 			  je.text);
 		return -EINVAL;
+	}
+	if (json_is_object(doc)) {
+		json_t *folded = fold_dotted(doc);
+
+		if (!folded) {
+			set_error(e, NULL, "%s: a dotted name clashes with a value", path);
+			return -EINVAL;
+		}
+		json_decref(doc);
+		doc = folded;
 	}
 
 	next = config_new();

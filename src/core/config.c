@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -395,6 +396,10 @@ static void parse_assignment(struct parse_state *ps, struct config *c, unsigned 
 	ps->lines[idx] = line;
 
 	value = extract_value(eq + 1, err, sizeof(err));
+	if (value && !config_text_is_utf8(value)) {
+		report(ps, line, k->section, k->key, "not UTF-8 text (the file must be encoded in UTF-8)");
+		return;
+	}
 	if (value && k->type->parse(k, value, field_of(c, k), err, sizeof(err)) >= 0)
 		return;
 	report(ps, line, k->section, k->key, "%s", err);
@@ -747,12 +752,26 @@ const char *config_get(const struct config *c, size_t i, char *buf, size_t size)
 	return buf;
 }
 
+bool config_text_is_utf8(const char *s)
+{
+	/* Every value ends up in JSON (the API, MQTT, the status): jansson's own
+	 * check is the one that must pass. */
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
 int config_set(struct config *c, size_t i, const char *value, char *err, size_t errsz)
 {
 	const struct conf_key *k = &conf_keys[i];
 	struct config tmp = *c;
 	int r;
 
+	if (!config_text_is_utf8(value)) {
+		snprintf(err, errsz, "not UTF-8 text");
+		return -EINVAL;
+	}
 	/* Parse into a copy: a failing parser may have written part of the field. */
 	r = k->type->parse(k, value, field_of(&tmp, k), err, errsz);
 	if (r < 0)

@@ -95,6 +95,12 @@ static int parse_argv(int argc, char *argv[])
 		log_error("Unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
+	/* Paths are shown in the API and the log, which speak UTF-8. */
+	if ((arg_config && !config_text_is_utf8(arg_config)) ||
+	    (arg_state_dir && !config_text_is_utf8(arg_state_dir))) {
+		log_error("--config and --state-dir must be UTF-8 text");
+		return -EINVAL;
+	}
 	return 1;
 }
 

@@ -115,7 +115,9 @@ i=0; while [ $i -lt 100 ] && [ "$(systemctl is-active smartconnect.service)" != 
 npid=$(systemctl show -P MainPID smartconnect.service)
 check "watchdog: restarted, active again as a new process ($npid)" sh -c "[ \"\$(systemctl is-active smartconnect.service)\" = active ] && [ $npid != 0 ] && [ $npid != $pid ]"
 i=0; while [ $i -lt 50 ] && [ "$(python3 /nsp/mbread.py 2>&1)" != "P=244" ]; do sleep 0.2; i=$((i + 1)); done
-check "watchdog: the restarted daemon serves the meter again" [ "$(python3 /nsp/mbread.py 2>&1)" = "P=244" ]
+p=$(python3 /nsp/mbread.py 2>&1)
+check "watchdog: the restarted daemon serves the meter again ($p)" [ "$p" = "P=244" ]
+[ "$p" = "P=244" ] || { journalctl -q -u smartconnect.service --no-pager | tail -25; ls -l /run/p1 "$(readlink -f /run/p1)"; pgrep -a smartconnect-rep; }
 rm /etc/systemd/system/smartconnect.service.d/watchdog.conf
 systemctl daemon-reload
 

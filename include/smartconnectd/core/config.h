@@ -275,6 +275,9 @@ int config_key_find(const char *section, const char *key);
 /* Key i's value of c, formatted as in the file (unquoted). Returns buf. */
 const char *config_get(const struct config *c, size_t i, char *buf, size_t size);
 
+/* Whether s is valid UTF-8, as every value must be: values end up in JSON. */
+bool config_text_is_utf8(const char *s);
+
 /* Parse value into key i of c. On error writes a message without file or key
  * into err and returns -EINVAL or -ERANGE; c is unchanged then. */
 int config_set(struct config *c, size_t i, const char *value, char *err, size_t errsz);

@@ -25,6 +25,24 @@ static struct config *base_config(void)
 	return c;
 }
 
+static struct config *config_copy_or_abort(const struct config *src)
+{
+	struct config *c = config_new();
+
+	if (!c)
+		abort();
+	*c = *src;
+	return c;
+}
+
+static void copy_message(const char *message, void *userdata)
+{
+	char *buf = userdata;
+
+	if (!buf[0])
+		snprintf(buf, 512, "%s", message);
+}
+
 static void test_shape(void)
 {
 	struct config *c = base_config();
@@ -253,6 +271,154 @@ static void test_files(void)
 	config_free(c);
 }
 
+/* The configuration as text with its secrets: what two configurations differ in. */
+static char *dump_text(const struct config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f || config_dump(c, f, true) < 0)
+		abort();
+	fclose(f);
+	return buf;
+}
+
+static void test_dotted_names(void)
+{
+	static const char *const refused[] = {
+		"{\"HTTP.Password\":\"x\"}",
+		"{\"MQTT\":{\"Site\":\"a\"},\"MQTT.Site\":\"b\"}",
+		"{\"Ethernet\":{\"StaticIPv4.IpAddress\":\"10.0.0.2\"}}",
+	};
+	struct config *c = base_config(), *next = NULL;
+	struct config_json_error e = {};
+	json_t *ovr = NULL;
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		next = NULL;
+		tap_ok(config_json_patch(c, NULL, refused[i], strlen(refused[i]), &next, &ovr, &e) ==
+			       -EINVAL &&
+			   !next && strchr(e.field, '.') && strstr(e.message, "nest"),
+		       "dotted name refused, naming it: %s -> %s", refused[i], e.message);
+	}
+	config_free(c);
+}
+
+/* A file from before dotted names were refused: folded, the dotted name last. */
+static void test_dotted_file(void)
+{
+	char dir[] = "/tmp/test-config-json-XXXXXX", path[128];
+	struct config *c = base_config(), *next = NULL;
+	struct config_json_error e = {};
+	json_t *got = NULL;
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/overrides.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"HTTP\":{\"Password\":\"nested\"},\"HTTP.Password\":\"dotted\"}", f);
+	fclose(f);
+	tap_ok(config_json_load_file(path, c, &next, &got, &e) == 0 &&
+		   strcmp(next->http_password, "dotted") == 0,
+	       "an old file's dotted name applies after the nested one (%s)", e.message);
+	tap_ok(got && !json_object_get(got, "HTTP.Password") &&
+		   strcmp(json_string_value(json_object_get(json_object_get(got, "HTTP"), "Password")),
+			  "dotted") == 0,
+	       "and the document is folded into the nested form");
+	unlink(path);
+	rmdir(dir);
+	json_decref(got);
+	config_free(next);
+	config_free(c);
+}
+
+/* Property: after any sequence of PATCHes, the saved overrides loaded over the
+ * same base give exactly the running configuration (what a reload does). */
+static void test_patch_sequences(void)
+{
+	static const char *const patches[] = {
+		"{\"HTTP\":{\"Password\":\"p1\"}}",
+		"{\"HTTP\":{\"Password\":\"<hidden>\"}}",
+		"{\"HTTP.Password\":\"p2\"}",
+		"{\"HTTP\":{\"Timeout\":20}}",
+		"{\"MQTT\":{\"Site\":\"s1\",\"Password\":\"m1\"}}",
+		"{\"MQTT\":{\"Password\":\"<hidden>\",\"Site\":\"s2\"}}",
+		"{\"MQTT.Site\":\"s3\"}",
+		"{\"MeterType\":\"SunSpec\"}",
+		"{\"MeterType\":\"EMpro\"}",
+		"{\"MQTT\":{\"Site\":\"bad site\"}}",
+		"{\"Ethernet\":{\"IpMode\":\"static\",\"StaticIPv4\":{\"IpAddress\":\"192.168.1.20\","
+		"\"Netmask\":\"255.255.255.0\",\"Gateway\":\"192.168.1.1\"}}}",
+		"{\"Ethernet\":{\"IpMode\":\"dhcp\"}}",
+		"{\"WiFi\":{\"ConnectionData\":{\"WiFiSSID\":\"caf\\u00e9\",\"WiFiPassword\":\"w1\"}}}",
+	};
+	const size_t n = sizeof(patches) / sizeof(patches[0]);
+	char dir[] = "/tmp/test-config-json-XXXXXX", path[128];
+	unsigned seed = 12345, mismatches = 0, applied = 0, rounds = 0;
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/overrides.json", dir);
+	for (unsigned seq = 0; seq < 200; seq++) {
+		struct config *base = base_config(), *running = config_copy_or_abort(base);
+		json_t *ovr = NULL;
+
+		for (unsigned k = 0; k < 1 + rand_r(&seed) % 8; k++) {
+			const char *p = patches[(size_t) rand_r(&seed) % n];
+			struct config *next = NULL, *loaded = NULL;
+			struct config_json_error e = {};
+			json_t *nov = NULL, *got = NULL;
+			char *a, *b;
+
+			if (config_json_patch(base, ovr, p, strlen(p), &next, &nov, &e) < 0)
+				continue;
+			applied++;
+			config_free(running);
+			running = next;
+			json_decref(ovr);
+			ovr = nov;
+			if (config_json_save_file(path, ovr) < 0 ||
+			    config_json_load_file(path, base, &loaded, &got, &e) < 0)
+				abort();
+			a = dump_text(running);
+			b = dump_text(loaded);
+			mismatches += strcmp(a, b) != 0;
+			rounds++;
+			free(a);
+			free(b);
+			config_free(loaded);
+			json_decref(got);
+		}
+		json_decref(ovr);
+		config_free(running);
+		config_free(base);
+	}
+	unlink(path);
+	rmdir(dir);
+	tap_ok(applied > 100 && mismatches == 0,
+	       "200 random PATCH sequences (%u patches applied): a reload gives the running configuration "
+	       "every time (%u mismatches in %u checks)",
+	       applied, mismatches, rounds);
+}
+
+static void test_utf8(void)
+{
+	static const char latin1[] = "[Network]\nWiFiSSID=caf\xe9\n";
+	struct config *c = config_new();
+	char msg[512] = "";
+	int r;
+
+	r = config_parse(c, "t.conf", latin1, sizeof(latin1) - 1, copy_message, msg);
+	tap_ok(r < 0 && strstr(msg, "WiFiSSID") && strstr(msg, "UTF-8"),
+	       "a Latin-1 SSID in the file is refused, naming the key: %s", msg);
+	tap_ok(!config_text_is_utf8("caf\xe9") && config_text_is_utf8("caf\xc3\xa9") &&
+		   !config_text_is_utf8("\xc0\xaf") && !config_text_is_utf8("\xed\xa0\x80"),
+	       "UTF-8 check: Latin-1, overlong and surrogate bytes refused, UTF-8 accepted");
+	config_free(c);
+}
+
 int main(void)
 {
 	test_shape();
@@ -260,5 +426,9 @@ int main(void)
 	test_merge();
 	test_errors();
 	test_files();
+	test_dotted_names();
+	test_dotted_file();
+	test_patch_sequences();
+	test_utf8();
 	return tap_done();
 }
