@@ -91,11 +91,32 @@ def command_line(tap, binary):
         tap.ok(rc == 0 and "--config" in out and "--state-dir" in out, "--help")
 
 
+def not_utf8(tap, binary):
+    """Text that is not UTF-8 would break every JSON answer that shows it: it is
+    refused where it enters, naming the key (or the option)."""
+    with Workdir() as w:
+        for key, line in (("WiFiSSID", b"[Network]\nWiFiSSID=caf\xe9\n"),  # Latin-1
+                          ("Device", b"[Meter]\nDevice=/dev/tty\xff\xfe\n")):
+            path = w.join("latin1-%s.conf" % key)
+            with open(path, "wb") as f:
+                f.write(line)
+            rc, out, err = run(binary, ["--config", path, "--test-config"])
+            tap.ok(rc == 2 and re.search(r"\] %s: not UTF-8 text" % key, err),
+                   "%s not in UTF-8: exit %r, the key named (%s)" % (key, rc, err.strip()[:160]))
+        good = w.join("caf\xe9.conf".encode("latin-1").decode("utf-8", "surrogateescape"))
+        with open(good.encode("utf-8", "surrogateescape"), "w") as f:
+            f.write("[Meter]\nDevice=/dev/ttyUSB0\n")
+        rc, out, err = run(binary, ["--config", good, "--test-config"])
+        tap.ok(rc != 0 and "must be UTF-8" in err,
+               "--config with a path that is not UTF-8: refused (%r, %s)" % (rc, err.strip()[:120]))
+
+
 def main():
     binary = harness.daemon_path()
     tap = Tap()
     broken_at_start(tap, binary)
     command_line(tap, binary)
+    not_utf8(tap, binary)
     return tap.done()
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import harness
 import httpapi
@@ -183,6 +184,23 @@ def main():
             api3.call("PATCH", "/api/v1/config", {"HTTP": {"Timeout": 21 + k}})
         st, c = Api(port2, password="new-pw-0042").json("GET", "/api/v1/config")
         tap.ok(st == 200 and c["HTTP"]["Timeout"] == 40, "20 server restarts in a row, still serving (%r)" % st)
+
+        # One spelling: a dotted name is refused, so a later nested change is
+        # the one a reload keeps.
+        api4 = Api(port2, password="new-pw-0042")
+        st, err = api4.json("PATCH", "/api/v1/config", {"HTTP.Password": "dotted-pw-1"})
+        tap.ok(st == 400 and err.get("field") == "HTTP.Password",
+               "PATCH with the dotted name HTTP.Password: 400 naming it (%r %r)" % (st, err))
+        st, _ = api4.json("PATCH", "/api/v1/config", {"HTTP": {"Password": "nested-pw-2"}})
+        tap.ok(st == 200, "PATCH with the nested name (%r)" % st)
+        n = d2.count()
+        d2.signal(signal.SIGHUP)
+        i, _ = d2.wait_for(r"[Rr]eload", n)
+        time.sleep(0.3)
+        st, _, _ = Api(port2, password="nested-pw-2").call("GET", "/api/v1/status")
+        tap.ok(i is not None and st == 200, "after SIGHUP the password of the last PATCH is in force (%r)" % st)
+        st, _, _ = Api(port2, password="dotted-pw-1").call("GET", "/api/v1/status")
+        tap.ok(st == 401, "the refused dotted one is not (%r)" % st)
         stop_and_check(tap, d2, "restart")
 
         # A broken overrides file at start: exit 2, naming file and field.
