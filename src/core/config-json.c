@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smartconnectd/base/file.h"
 #include "smartconnectd/core/config-json.h"
 
 #define PATH_MAX_LEN 160
@@ -331,12 +332,38 @@ static int check_names(const json_t *obj, const char *prefix, struct config_json
 	return 0;
 }
 
+/* The files the patch newly names must be regular files of bounded size: a
+ * FIFO or a tty would block the daemon that reads it, at once and again at
+ * every start, so it is refused before anything is saved. */
+static int check_files(const struct config *before, const struct config *after, struct config_json_error *e)
+{
+	char a[CONFIG_VALUE_MAX], b[CONFIG_VALUE_MAX], path[PATH_MAX_LEN];
+	int r;
+
+	for (size_t i = 0; i < config_n_keys(); i++) {
+		if (!config_key_at(i).read_file)
+			continue;
+		config_get(after, i, a, sizeof(a));
+		if (!a[0] || strcmp(a, config_get(before, i, b, sizeof(b))) == 0)
+			continue;
+		r = file_open_regular(a, FILE_SETTING_MAX);
+		if (r < 0) {
+			config_json_path(i, path, sizeof(path));
+			set_error(e, path, "%s: '%s' cannot be used: %s", path, a, file_error_to_string(r));
+			return -EINVAL;
+		}
+		close(r);
+	}
+	return 0;
+}
+
 int config_json_patch(const struct config *base, const json_t *overrides, const char *body, size_t len,
 		      struct config **ret_config, json_t **ret_overrides, struct config_json_error *e)
 {
 	_cleanup_(config_freep) struct config *next = NULL;
 	struct validate_state vs = { .e = e };
 	json_auto_t *patch = NULL, *merged = NULL;
+	struct config before;
 	json_error_t je;
 	int r;
 
@@ -364,10 +391,14 @@ int config_json_patch(const struct config *base, const json_t *overrides, const 
 		if (r < 0)
 			return r;
 	}
+	before = *next;
 	r = config_json_apply(next, patch, e);
 	if (r < 0)
 		return r;
 	r = config_validate(next, on_validate_error, &vs);
+	if (r < 0)
+		return r;
+	r = check_files(&before, next, e);
 	if (r < 0)
 		return r;
 

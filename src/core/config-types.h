@@ -30,9 +30,10 @@ struct conf_type {
 
 /* Row flags besides the CONFIG_APPLY_* bits. */
 enum {
-	CONF_SECRET = 1u << 0,   /* never echoed in messages, hidden in dumps */
-	CONF_EMPTY_OK = 1u << 1, /* an empty value is valid */
-	CONF_NO_COLON = 1u << 2, /* HTTP basic auth user names cannot contain ':' */
+	CONF_SECRET = 1u << 0,    /* never echoed in messages, hidden in dumps */
+	CONF_EMPTY_OK = 1u << 1,  /* an empty value is valid */
+	CONF_NO_COLON = 1u << 2,  /* HTTP basic auth user names cannot contain ':' */
+	CONF_READ_FILE = 1u << 3, /* names a file the daemon reads: regular files only */
 };
 
 struct conf_key {

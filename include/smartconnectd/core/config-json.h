@@ -20,7 +20,8 @@
  * shape, secrets included (it is written with mode 0600). The effective
  * configuration is defaults, then /etc/smartconnect.conf, then the overrides.
  *
- * Pure except config_json_load_file() and config_json_save_file(). Never logs.
+ * Pure except config_json_load_file(), config_json_save_file() and the check
+ * in config_json_patch() that a newly named file is a regular file. Never logs.
  */
 #pragma once
 
@@ -56,7 +57,9 @@ int config_json_apply(struct config *c, const json_t *patch, struct config_json_
 /*
  * A PATCH request: parse body (at most CONFIG_JSON_BODY_MAX bytes; it must be
  * one JSON object), apply it over base + overrides, run config_validate() on
- * the result. On success *ret_config is the new effective configuration and
+ * the result, and check that each file the patch newly names (certificates,
+ * keys, password files) is a regular file of bounded size, opened without
+ * blocking. On success *ret_config is the new effective configuration and
  * *ret_overrides the new overrides document (overrides merged with the patch,
  * "<hidden>" secrets dropped). Returns 0, -EINVAL (e filled), -ENOMEM.
  * base and overrides are not changed.

@@ -262,7 +262,8 @@ enum config_value_kind {
 struct config_key_info {
 	const char *section, *key;
 	enum config_value_kind kind;
-	bool secret; /* passwords: never shown */
+	bool secret;    /* passwords: never shown */
+	bool read_file; /* names a file the daemon reads (certificates, keys, passwords) */
 	unsigned apply;
 };
 
