@@ -73,12 +73,44 @@ void log_open(void)
 	log_to_journal = stderr_is_journal();
 }
 
+size_t log_escape(const char *in, size_t n, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t k = 0;
+
+	if (size == 0)
+		return 0;
+	for (size_t i = 0; i < n && in[i]; i++) {
+		unsigned char c = (unsigned char) in[i];
+
+		/* A newline only splits the message: a space keeps it one readable line. */
+		if (c == '\n')
+			c = ' ';
+		if (c >= 0x20 && c != 0x7f) {
+			if (k + 1 >= size)
+				break;
+			out[k++] = (char) c;
+			continue;
+		}
+		/* CR, ESC and the rest could rewrite or fake lines on a terminal or in a
+		 * viewer: written as \xNN. */
+		if (k + 4 >= size)
+			break;
+		out[k++] = '\\';
+		out[k++] = 'x';
+		out[k++] = hex[c >> 4];
+		out[k++] = hex[c & 15];
+	}
+	out[k] = '\0';
+	return k;
+}
+
 int log_internal(int level, int error, const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX];
 	int saved = errno;
 	va_list ap;
-	int n, m;
+	int n;
 
 	if (error < 0)
 		error = -error;
@@ -91,16 +123,13 @@ int log_internal(int level, int error, const char *fmt, ...)
 	/* %m prints strerror(errno): make it the error we were given. */
 	errno = error;
 	va_start(ap, fmt);
-	m = vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
 	va_end(ap);
-	if (m < 0)
-		m = 0;
-	n += MIN((size_t) m, sizeof(line) - (size_t) n - 2);
 
-	/* One message is one line: fold embedded newlines so journald keeps it whole. */
-	for (char *p = line; p < line + n; p++)
-		if (*p == '\n')
-			*p = ' ';
+	/* Text from outside (user names, paths, topics, meter text) is in the
+	 * message: one message is one line, with no control character in it. */
+	n += (int) log_escape(msg, sizeof(msg), line + n, sizeof(line) - (size_t) n - 1);
 	line[n++] = '\n';
 
 	/* A failing stderr has nowhere to report to. */

@@ -41,6 +41,12 @@ void log_open(void);
  * -abs(error). Use the macros below instead. */
 int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
 
+/* Copy in (at most n bytes, up to a NUL) to out as one printable line: a
+ * newline becomes a space, every other control character \xNN. Returns the
+ * length written; out is always NUL-terminated (when size > 0). Every logged
+ * message goes through it. */
+size_t log_escape(const char *in, size_t n, char *out, size_t size);
+
 #define log_full_errno(level, error, ...)                                                        \
 	({                                                                                       \
 		int _level_ = (level), _e_ = (error);                                            \
