@@ -5,10 +5,13 @@ pipe that really is stderr (as systemd sets it), with the right priority per
 message; level words when JOURNAL_STREAM is absent or names something else
 (inherited from a parent), on a pipe and on a terminal."""
 
+import base64
+import http.client
 import re
 import signal
 
 import harness
+import httpapi
 from harness import Daemon, Notify, Tap, Workdir, stop_and_check
 
 # (what, prefix line, plain line) for messages of each priority.
@@ -56,9 +59,30 @@ def check_plain(tap, name, lines):
         tap.ok(hit and all(l.startswith(word + ": ") for l in hit), "%s: '%s:' for %s" % (name, word, rx))
 
 
+def forged_lines(tap, binary):
+    """A user name that carries CR and ESC (a terminal sequence that erases the
+    line) cannot forge or hide a log line: it is logged as \\xNN."""
+    evil = "x\r\x1b[2Kroot logged in"
+    with Workdir() as w:
+        d, port = httpapi.start(tap, binary, w, httpapi.http_config(w.join("nothing-here")), name="forge")
+        if port is None:
+            return
+        token = base64.b64encode((evil + ":wrong").encode()).decode()
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/api/v1/status", headers={"Authorization": "Basic " + token})
+        st = c.getresponse().status
+        c.close()
+        i, _ = d.wait_for(re.escape("x\\x0d\\x1b[2Kroot logged in"))
+        tap.ok(st == 401 and i is not None, "a user name with CR and ESC is logged escaped (%r)" % st)
+        stop_and_check(tap, d, "forge")
+        tap.ok(not any(re.search(r"[\x00-\x1f\x7f]", line) for line in d.lines),
+               "no control character in any of the %d log lines" % len(d.lines))
+
+
 def main():
     binary = harness.daemon_path()
     tap = Tap()
+    forged_lines(tap, binary)
 
     check_journal(tap, run(tap, binary, "journal", journal=True))
 
