@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The event-loop side of a rate-limited log line (see log-summary.h): a
+ * one-shot timer at the end of each window that holds counted events.
+ */
 #include <errno.h>
 
 #include "smartconnectd/base/log-summary.h"

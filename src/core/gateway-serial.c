@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The gateway's serial number (see serial.h). Only printable characters other
+ * The gateway's serial number (see gateway-serial.h). Only printable characters other
  * than '/', '+' and '#' are kept, so the serial can stand in an MQTT topic.
  */
 #include <fcntl.h>

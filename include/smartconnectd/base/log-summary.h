@@ -9,8 +9,9 @@
  * thus gives one full line and then one summary per interval; a quiet period
  * gives nothing.
  *
- * The timer is armed only while a window holds counted events, so an idle
- * daemon is not woken by it.
+ * The timer runs from a window's first event to the window's end and is
+ * armed again only when that window counted events, so a quiet daemon is
+ * not woken by it.
  */
 #include <stdbool.h>
 #include <stdint.h>

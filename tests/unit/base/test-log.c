@@ -253,8 +253,34 @@ static void test_summary_zeroed(void)
 	tap_ok(!s.timer, "done on a zeroed struct is safe");
 }
 
+/* Logged text from outside cannot forge or hide a line. */
+static void test_escape(void)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain text", "plain text" },      { "a\rb", "a\\x0db" },
+		{ "x\x1b[2Kroot", "x\\x1b[2Kroot" }, { "one\ntwo", "one two" },
+		{ "tab\there", "tab\\x09here" },     { "del\x7f", "del\\x7f" },
+		{ "caf\xc3\xa9", "caf\xc3\xa9" },
+	};
+	char out[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = log_escape(cases[i].in, strlen(cases[i].in), out, sizeof(out));
+
+		tap_ok(strcmp(out, cases[i].out) == 0 && n == strlen(out), "escape case %zu: '%s'", i, out);
+	}
+	/* Truncation never cuts an escape in half and always ends in a NUL. */
+	size_t n = log_escape("ab\x1b\x1b", 4, out, 6);
+	tap_ok(n == 2 && strcmp(out, "ab") == 0, "an escape that does not fit is left out whole ('%s')", out);
+	n = log_escape("abcdef", 6, out, 4);
+	tap_ok(n == 3 && strcmp(out, "abc") == 0, "plain text truncated to size - 1 ('%s')", out);
+}
+
 int main(void)
 {
+	test_escape();
 	test_first_and_counted();
 	test_window_end();
 	test_reopen_after_empty_window();
