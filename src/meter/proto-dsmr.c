@@ -3,7 +3,7 @@
  * DSMR P1 telegram decoder: Dutch DSMR 2.2 to 5.0.2, Belgian e-MUCS, Luxembourg
  * Smarty (plain text) and the DSMR-style telegrams of other countries. Checks
  * the CRC-16/ARC trailer, splits the telegram into OBIS objects (every one is
- * kept) and derives the snapshot fields (shared/reference/snapshot-mapping.md).
+ * kept) and derives the snapshot fields (smartconnect-decode(1), OUTPUT).
  *
  * Pure. No I/O, no logging, no allocation; time is passed in.
  */

@@ -12,8 +12,9 @@
 #include "smartconnectd/meter/proto.h"
 
 /*
- * Units of §5 and §6. PMAX is labelled W by the historique specification but
- * is apparent power on Linky (§11).
+ * Units as the Enedis specifications fix them for the historique and
+ * standard labels. PMAX is labelled W by the historique specification but
+ * is apparent power on Linky.
  */
 static const struct {
 	const char *label;

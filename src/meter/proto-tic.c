@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Enedis TIC decoder (shared/reference/tic-enedis.md): one STX..ETX frame in
+ * Enedis TIC decoder (smartconnectd(8), THE METER): one STX..ETX frame in
  * historique mode (SP separators, checksum method 1) or standard mode (HT
  * separators, optional horodate, checksum method 2). Every group becomes an
- * object, in frame order; the normalised fields follow snapshot-mapping.md.
+ * object, in frame order; the normalised fields are the snapshot keys of
+ * smartconnect-decode(1), OUTPUT.
  * A group that fails its checksum or cannot be split rejects the whole frame.
  *
  * Pure. No I/O, no allocation. Never logs.
@@ -38,7 +39,7 @@
 #define TIC_LABEL_MAX 16
 #define TIC_HORODATE_LEN 13
 
-/* STGE (§7): operating mode and direction of the active energy. */
+/* STGE (Linky status register): operating mode and direction of the active energy. */
 #define STGE_PRODUCER (1u << 8)
 #define STGE_INJECTING (1u << 9)
 
@@ -674,7 +675,7 @@ static void standard_phase3(const struct tic_view *tv, bool have_stge, uint32_t 
 
 static void normalise_standard(const struct tic_view *tv, const struct decode_opts *o, int64_t now_s)
 {
-	/* Single-phase meters never send phase 2/3 groups nor per-phase copies (§6). */
+	/* Single-phase meters never send phase 2/3 groups nor per-phase copies. */
 	static const enum tic_slot phases[] = {
 		T_URMS2, T_URMS3, T_IRMS2, T_IRMS3, T_SINSTS1, T_SINSTS2, T_SINSTS3,
 	};

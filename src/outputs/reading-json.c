@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoded frames to JSON (see reading_json.h). Numbers that are whole in their unit
+ * Decoded frames to JSON (see reading-json.h). Numbers that are whole in their unit
  * become JSON integers ("P": 433), the others reals; dump with READING_JSON_DUMP_FLAGS
  * so a real prints as the decimal the meter sent (6657.461, not 6657.4610000000002).
  *

@@ -50,8 +50,9 @@ struct meter;
 /* Text for the per-frame debug line, malloc()ed, or NULL (out of memory). */
 typedef char *(*meter_describe_fn)(const struct reading *v);
 
-/* Everything the meter takes from the configuration. Plain data: compared
- * field by field by meter_reconfigure(). */
+/* Everything the meter takes from the configuration, built by the daemon.
+ * Owns no memory: copied by the meter, compared field by field by
+ * meter_reconfigure(). */
 struct meter_settings {
 	char device[METER_DEVICE_MAX];  /* absolute path of the tty */
 	enum reading_protocol protocol; /* READING_PROTO_NONE: auto, detect among every driver */
@@ -97,7 +98,8 @@ int meter_start(struct meter *m);
 void meter_stop(struct meter *m);
 
 /* Apply new settings (copied), against the ones in force: a new device or
- * protocol (or redetect) switches the device and detects the protocol again;
+ * protocol (or redetect) detects the protocol again, on the new device if
+ * the device changed;
  * the other fields only update decoder options, the stale limit and the
  * summary interval. Nothing changed and no redetect: nothing happens. Runtime
  * trouble (new device missing) becomes a state; errors are -ENOMEM only. */

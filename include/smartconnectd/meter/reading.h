@@ -2,8 +2,8 @@
 /*
  * The data model: one decoded meter frame (DSMR telegram or TIC frame).
  *
- * A struct reading holds the normalised fields of the snapshot (SPEC §2,
- * shared/reference/snapshot-mapping.md) and every object of the frame as spans
+ * A struct reading holds the normalised fields of the snapshot (the keys of
+ * smartconnect-decode(1), OUTPUT) and every object of the frame as spans
  * into a copy of the frame text. It contains no pointers, so copying it is always
  * safe, and it has a fixed size, so decoding never allocates.
  *
