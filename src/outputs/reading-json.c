@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoded frames to JSON (see reading-json.h). Numbers that are whole in their unit
- * become JSON integers ("P": 433), the others reals; dump with READING_JSON_DUMP_FLAGS
- * so a real prints as the decimal the meter sent (6657.461, not 6657.4610000000002).
+ * Decoded frames to JSON (see reading-json.h). What an object holds beyond
+ * its raw values is asked of the frame's protocol driver (proto.h). Numbers
+ * that are whole in their unit become JSON integers ("P": 433), the others
+ * reals; dump with READING_JSON_DUMP_FLAGS so a real prints as the decimal the
+ * meter sent (6657.461, not 6657.4610000000002).
  *
  * Pure. No I/O. Never logs.
  */
@@ -214,14 +216,14 @@ static void object_details(json_t *j, const struct reading *v, const struct read
 	const struct proto_driver *d = proto_driver(v->protocol);
 	enum proto_object_kind kind = d ? d->object_kind(v, o) : PROTO_OBJECT_MEASURE;
 
-	if (kind == PROTO_OBJECT_LABELLED) {
-		labelled_details(j, v, o, d, opts);
-		return;
-	}
-	if (o->count == 0)
+	/* Only a labelled object has something (its stamp) besides its values. */
+	if (kind != PROTO_OBJECT_LABELLED && o->count == 0)
 		return;
 
 	switch (kind) {
+	case PROTO_OBJECT_LABELLED:
+		labelled_details(j, v, o, d, opts);
+		break;
 	case PROTO_OBJECT_TEXT:
 		text_details(j, v, o);
 		break;
@@ -231,7 +233,6 @@ static void object_details(json_t *j, const struct reading *v, const struct read
 	case PROTO_OBJECT_PEAK_HISTORY:
 		json_object_set_new(j, "entries", demand_entries(v, o, opts));
 		break;
-	case PROTO_OBJECT_LABELLED:
 	case PROTO_OBJECT_MEASURE:
 	case PROTO_OBJECT_PROFILE:
 		measure_details(j, v, o, kind, opts);
