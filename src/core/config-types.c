@@ -56,25 +56,31 @@ static int parse_digits(const char *s, unsigned long long max, unsigned long lon
 	return 0;
 }
 
+/* The name of an enum type's value i, from the row's array or its function. */
+static const char *enum_name(const struct conf_key *k, size_t i)
+{
+	return k->names ? k->names[i] : k->name_of(i);
+}
+
 /* "a, b, c or d": the names of an enum type for error messages. */
 static void list_names(const struct conf_key *k, char *buf, size_t size)
 {
 	size_t n = 0, total = 0, seen = 0;
 
 	for (size_t i = 0; i < k->n_names; i++)
-		total += k->names[i] != NULL;
+		total += enum_name(k, i) != NULL;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < k->n_names && n < size; i++) {
 		const char *sep = ", ";
 
-		if (!k->names[i])
+		if (!enum_name(k, i))
 			continue;
 		if (++seen == 1)
 			sep = "";
 		else if (seen == total)
 			sep = " or ";
-		n += (size_t) snprintf(buf + n, size - n, "%s%s", sep, k->names[i]);
+		n += (size_t) snprintf(buf + n, size - n, "%s%s", sep, enum_name(k, i));
 	}
 }
 
@@ -85,7 +91,7 @@ static int parse_enum(const struct conf_key *k, const char *value, void *field, 
 	char names[256];
 
 	for (size_t i = 0; i < k->n_names; i++)
-		if (k->names[i] && strcasecmp(value, k->names[i]) == 0) {
+		if (enum_name(k, i) && strcasecmp(value, enum_name(k, i)) == 0) {
 			*(int *) field = (int) i;
 			return 0;
 		}
@@ -98,10 +104,9 @@ static int parse_enum(const struct conf_key *k, const char *value, void *field, 
 static void format_enum(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
 	int v = *(const int *) field;
+	const char *name = v >= 0 && (size_t) v < k->n_names ? enum_name(k, (size_t) v) : NULL;
 
-	bool known = v >= 0 && (size_t) v < k->n_names && k->names[v];
-
-	snprintf(buf, size, "%s", known ? k->names[v] : "?");
+	snprintf(buf, size, "%s", name ?: "?");
 }
 
 static int parse_bool(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)

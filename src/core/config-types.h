@@ -46,6 +46,8 @@ struct conf_key {
 	unsigned flags;           /* CONF_* */
 	long long min, max;       /* numeric types */
 	const char *const *names; /* enum types: names[value], NULL = no such value */
+	/* Enum types whose names another module owns, instead of names. */
+	const char *(*name_of)(size_t value);
 	size_t n_names;
 };
 

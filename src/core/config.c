@@ -22,12 +22,11 @@
 
 #include "config-types.h"
 
-static const char *const protocol_names[_CONFIG_PROTOCOL_MAX] = {
-	[CONFIG_PROTOCOL_AUTO] = "auto",
-	[CONFIG_PROTOCOL_DSMR] = "dsmr",
-	[CONFIG_PROTOCOL_TIC_HISTORIQUE] = "tic-historique",
-	[CONFIG_PROTOCOL_TIC_STANDARD] = "tic-standard",
-};
+/* Protocol=: "auto" and the names of the meter's protocol drivers (proto.h). */
+static const char *protocol_name(size_t p)
+{
+	return proto_setting_to_string((enum reading_protocol) p);
+}
 
 static const char *const meter_type_names[_CONFIG_METER_TYPE_MAX] = {
 	[CONFIG_METER_TYPE_EMPRO] = "PhoenixContact-EMPro",
@@ -81,7 +80,8 @@ static const struct conf_key conf_keys[] = {
 	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV, .min = 1, .max = 86400),
 
 	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
-	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, NAMES(protocol_names)),
+	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, .name_of = protocol_name,
+	    .n_names = _READING_PROTO_MAX),
 	KEY("Meter", "StaleAfter", &conf_seconds, "0", stale_after_sec, CONFIG_APPLY_METER, .min = 0,
 	    .max = 86400),
 	KEY("Meter", "UtcOffset", &conf_utc_offset, "+01:00", utc_offset_min, CONFIG_APPLY_METER),
@@ -700,11 +700,6 @@ int config_dump(const struct config *c, FILE *f, bool show_secrets)
 			return -EIO;
 	}
 	return fflush(f) == EOF ? -EIO : 0;
-}
-
-const char *config_protocol_to_string(enum config_protocol p)
-{
-	return (unsigned) p < ARRAY_SIZE(protocol_names) ? protocol_names[p] : NULL;
 }
 
 const char *config_meter_type_to_string(enum config_meter_type t)

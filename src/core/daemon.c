@@ -24,6 +24,7 @@
 #include "smartconnectd/outputs/mqtt.h"
 #include "smartconnectd/net/reachability.h"
 #include "smartconnectd/outputs/passthrough.h"
+#include "smartconnectd/outputs/reading-json.h"
 #include "smartconnectd/net/systemd.h"
 #include "smartconnectd/core/gateway-serial.h"
 #include "smartconnectd/outputs/status.h"
@@ -187,6 +188,20 @@ static void daemon_apply_reachability(struct daemon *d, const struct config *c)
 		log_warning_errno(r, "Network checks not running, ignoring: %m");
 }
 
+static struct meter_settings daemon_meter_settings(const struct config *c)
+{
+	struct meter_settings s = {
+		.protocol = c->protocol,
+		.stale_after_sec = c->stale_after_sec,
+		.opts = config_decode_opts(c),
+		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
+		.describe = reading_json_power_instant_dump,
+	};
+
+	snprintf(s.device, sizeof(s.device), "%s", c->device);
+	return s;
+}
+
 static struct modbus_server_settings daemon_modbus_settings(const struct daemon *d, const struct config *c)
 {
 	return (struct modbus_server_settings){
@@ -290,7 +305,9 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 	if (changed & CONFIG_APPLY_LOG)
 		daemon_apply_log_level(d, next);
 	if (changed & (CONFIG_APPLY_TTY | CONFIG_APPLY_METER)) {
-		r = meter_reconfigure(d->meter, next, changed);
+		struct meter_settings mts = daemon_meter_settings(next);
+
+		r = meter_reconfigure(d->meter, &mts, false);
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the meter settings, ignoring: %m");
 	}
@@ -467,7 +484,9 @@ int daemon_soft_reset(struct daemon *d)
 	int r;
 
 	log_info("Soft reset: reopening '%s', reconnecting MQTT", d->config->device);
-	r = meter_reconfigure(d->meter, d->config, CONFIG_APPLY_TTY);
+	struct meter_settings mts = daemon_meter_settings(d->config);
+
+	r = meter_reconfigure(d->meter, &mts, true);
 	if (r < 0)
 		return log_error_errno(r, "Soft reset failed: %m");
 	r = mqtt_reconnect(d->mqtt);
@@ -656,7 +675,9 @@ int daemon_start(struct daemon *d)
 		return log_oom();
 
 	/* 4. The meter: its first open attempt happens here, and may fail softly. */
-	r = meter_new(d->event, d->store, d->config, daemon_on_meter_state, d, &d->meter);
+	struct meter_settings mts = daemon_meter_settings(d->config);
+
+	r = meter_new(d->event, d->store, &mts, daemon_on_meter_state, d, &d->meter);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the meter: %m");
 	r = meter_start(d->meter);

@@ -2,18 +2,19 @@
 /*
  * Meter input (see meter.h): tty bytes into the framer, accepted frames into
  * the store, plus the three time-driven parts around them: protocol detection
- * (one window per serial setting, then a lock), staleness, and the
- * once-a-minute summary of rejected frames.
+ * (one window per serial setting, then a lock), staleness, and the summary of
+ * rejected frames (every LogSummaryInterval).
  *
- * Not here: decoding (proto-*.c via telegram.c), serial I/O (tty.c), status
- * reporting to systemd (daemon.c).
+ * Not here: decoding (proto-*.c via telegram.c), what each protocol is
+ * (proto.h's driver table), serial I/O (tty.c), status reporting to systemd
+ * (daemon.c).
  */
 #include <errno.h>
-#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/base/log-summary.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/meter/meter.h"
 #include "smartconnectd/meter/tty.h"
@@ -31,15 +32,6 @@
 /* Interval assumed before the first telegram tells us. */
 #define METER_DEFAULT_INTERVAL_S 10
 
-static const enum tty_setting settings_auto[] = {
-	TTY_SETTING_115200_8N1,
-	TTY_SETTING_9600_7E1,
-	TTY_SETTING_1200_7E1,
-};
-static const enum tty_setting settings_dsmr[] = { TTY_SETTING_115200_8N1, TTY_SETTING_9600_7E1 };
-static const enum tty_setting settings_tic_historique[] = { TTY_SETTING_1200_7E1 };
-static const enum tty_setting settings_tic_standard[] = { TTY_SETTING_9600_7E1 };
-
 struct meter {
 	sd_event *event;
 	struct store *store; /* borrowed */
@@ -49,14 +41,11 @@ struct meter {
 	meter_state_fn on_state;
 	void *userdata;
 
-	char device[CONFIG_PATH_MAX];
-	enum config_protocol protocol;
-	uint32_t stale_after_sec;
-	struct decode_opts opts;
+	struct meter_settings settings;
 
-	/* Detection: the settings to try, the one in use, and whether it is locked. */
-	const enum tty_setting *settings;
-	size_t n_settings, setting_idx;
+	/* Detection: the serial settings to try, the one in use, and whether it is locked. */
+	enum tty_setting serial[_TTY_SETTING_MAX];
+	size_t n_serial, serial_idx;
 	unsigned hunt;
 	bool locked;
 	bool detect_reported; /* "nothing found yet" said for this round */
@@ -72,9 +61,8 @@ struct meter {
 	bool stale;
 	sd_event_source *stale_timer;
 
-	struct log_ratelimit reject_rl;
-	unsigned reject_counts[_TELEGRAM_ERR_MAX];
-	sd_event_source *reject_timer;
+	struct log_summary rejects;
+	unsigned reject_counts[_TELEGRAM_ERR_MAX]; /* by reason, since the last summary */
 
 	enum meter_state state;
 	bool started;
@@ -89,62 +77,18 @@ static uint64_t meter_now(const struct meter *m, clockid_t clock)
 	return t;
 }
 
-static void protocol_name(enum reading_protocol p, const char *version, char *buf, size_t size)
+static enum tty_setting meter_serial(const struct meter *m)
 {
-	switch (p) {
-	case READING_PROTO_DSMR:
-		if (!version[0])
-			snprintf(buf, size, "DSMR");
-		else if (version[0] >= '0' && version[0] <= '9')
-			snprintf(buf, size, "DSMR %s", version);
-		else
-			snprintf(buf, size, "%s", version);
-		return;
-	case READING_PROTO_TIC_HISTORIQUE:
-		snprintf(buf, size, "TIC historique");
-		return;
-	case READING_PROTO_TIC_STANDARD:
-		snprintf(buf, size, "TIC standard");
-		return;
-	case READING_PROTO_NONE:
-	case _READING_PROTO_MAX:
-		break;
-	}
-	snprintf(buf, size, "unknown");
+	return m->serial[m->serial_idx];
 }
 
-static enum tty_setting meter_setting(const struct meter *m)
+/* The drivers to hunt for and the serial settings to try, from the table. */
+static void meter_set_protocol(struct meter *m, enum reading_protocol p)
 {
-	return m->settings[m->setting_idx];
-}
-
-static void meter_set_protocol(struct meter *m, enum config_protocol p)
-{
-	m->protocol = p;
-	switch (p) {
-	case CONFIG_PROTOCOL_AUTO:
-		m->settings = settings_auto;
-		m->n_settings = ARRAY_SIZE(settings_auto);
-		m->hunt = TELEGRAM_HUNT_ALL;
-		break;
-	case CONFIG_PROTOCOL_DSMR:
-		m->settings = settings_dsmr;
-		m->n_settings = ARRAY_SIZE(settings_dsmr);
-		m->hunt = TELEGRAM_HUNT_DSMR;
-		break;
-	case CONFIG_PROTOCOL_TIC_HISTORIQUE:
-		m->settings = settings_tic_historique;
-		m->n_settings = ARRAY_SIZE(settings_tic_historique);
-		m->hunt = TELEGRAM_HUNT_TIC;
-		break;
-	case CONFIG_PROTOCOL_TIC_STANDARD:
-	case _CONFIG_PROTOCOL_MAX:
-		m->settings = settings_tic_standard;
-		m->n_settings = ARRAY_SIZE(settings_tic_standard);
-		m->hunt = TELEGRAM_HUNT_TIC;
-		break;
-	}
-	m->setting_idx = 0;
+	m->settings.protocol = p;
+	m->n_serial = proto_setting_serial(p, m->serial);
+	m->hunt = proto_setting_hunt(p);
+	m->serial_idx = 0;
 	m->locked = false;
 	m->detect_reported = false;
 	m->extensions = 0;
@@ -227,28 +171,28 @@ static void meter_report_not_found(struct meter *m)
 		return;
 	m->detect_reported = true;
 
-	for (size_t i = 0; i < m->n_settings && n < sizeof(list); i++)
+	for (size_t i = 0; i < m->n_serial && n < sizeof(list); i++)
 		n += (size_t) snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
-				       tty_setting_to_string(m->settings[i]));
-	log_notice("No valid telegram from %s at %s yet, still trying", m->device, list);
+				       tty_setting_to_string(m->serial[i]));
+	log_notice("No valid telegram from %s at %s yet, still trying", m->settings.device, list);
 }
 
 static void meter_next_setting(struct meter *m)
 {
 	int r;
 
-	m->setting_idx = (m->setting_idx + 1) % m->n_settings;
-	if (m->setting_idx == 0)
+	m->serial_idx = (m->serial_idx + 1) % m->n_serial;
+	if (m->serial_idx == 0)
 		meter_report_not_found(m);
 
-	if (m->n_settings > 1) {
-		r = tty_set_setting(m->tty, meter_setting(m));
+	if (m->n_serial > 1) {
+		r = tty_set_setting(m->tty, meter_serial(m));
 		if (r < 0)
 			log_warning_errno(r, "Cannot set %s on '%s', ignoring: %m",
-					  tty_setting_to_string(meter_setting(m)), m->device);
+					  tty_setting_to_string(meter_serial(m)), m->settings.device);
 		/* Bytes of the old setting are no frame of the new one. */
 		telegram_set_hunt(m->framer, m->hunt);
-		log_debug("Trying %s on '%s'", tty_setting_to_string(meter_setting(m)), m->device);
+		log_debug("Trying %s on '%s'", tty_setting_to_string(meter_serial(m)), m->settings.device);
 	}
 	meter_restart_hunt(m);
 }
@@ -260,8 +204,8 @@ static int meter_on_hunt_timer(sd_event_source *s, uint64_t usec, void *userdata
 	(void) s;
 	(void) usec;
 	if (m->locked) {
-		log_notice("No valid telegram from %s for %llus, detecting the protocol again", m->device,
-			   (unsigned long long) (METER_LOCK_LOSS_USEC / USEC_PER_SEC));
+		log_notice("No valid telegram from %s for %llus, detecting the protocol again",
+			   m->settings.device, (unsigned long long) (METER_LOCK_LOSS_USEC / USEC_PER_SEC));
 		m->locked = false;
 		m->detect_reported = false;
 		meter_next_setting(m);
@@ -296,18 +240,18 @@ static bool meter_note_found(struct meter *m, const struct reading *v)
 	snprintf(m->found_version, sizeof(m->found_version), "%s", v->version);
 	snprintf(m->found_id, sizeof(m->found_id), "%s", v->id);
 
-	protocol_name(v->protocol, m->found_version, name, sizeof(name));
+	proto_describe(v->protocol, m->found_version, name, sizeof(name));
 	/* Some meters pad the id with blanks; the log line should not show them. */
 	id = m->found_id + strspn(m->found_id, " ");
 	id_len = strlen(id);
 	while (id_len > 0 && id[id_len - 1] == ' ')
 		id_len--;
 	if (id_len > 0)
-		log_info("Receiving %s telegrams from %s at %s, meter %.*s", name, m->device,
-			 tty_setting_to_string(meter_setting(m)), (int) id_len, id);
+		log_info("Receiving %s telegrams from %s at %s, meter %.*s", name, m->settings.device,
+			 tty_setting_to_string(meter_serial(m)), (int) id_len, id);
 	else
-		log_info("Receiving %s telegrams from %s at %s", name, m->device,
-			 tty_setting_to_string(meter_setting(m)));
+		log_info("Receiving %s telegrams from %s at %s", name, m->settings.device,
+			 tty_setting_to_string(meter_serial(m)));
 	return true;
 }
 
@@ -322,8 +266,8 @@ uint64_t meter_stale_usec(const struct meter *m)
 {
 	uint32_t interval = m->interval_s ?: METER_DEFAULT_INTERVAL_S;
 
-	if (m->stale_after_sec)
-		return m->stale_after_sec * USEC_PER_SEC;
+	if (m->settings.stale_after_sec)
+		return m->settings.stale_after_sec * USEC_PER_SEC;
 	return MAX(3 * interval * USEC_PER_SEC, METER_STALE_MIN_USEC);
 }
 
@@ -377,22 +321,25 @@ static int meter_on_stale_timer(sd_event_source *s, uint64_t usec, void *userdat
 
 /* ---- frames ------------------------------------------------------------------------------- */
 
-static void meter_log_telegram(const struct reading *v)
+static void meter_log_telegram(const struct meter *m, const struct reading *v)
 {
-	json_t *j;
 	char *s;
 
 	if (!log_would_log(LOG_DEBUG))
 		return;
 
-	j = reading_json_power_instant(v);
-	s = j ? json_dumps(j, READING_JSON_DUMP_FLAGS) : NULL;
-	if (s)
-		log_debug("telegram: %s", s);
-	else
-		log_debug("telegram: (out of memory)");
+	if (!m->settings.describe) {
+		if (reading_has(v, READING_P))
+			log_debug("telegram: %s, %u bytes, P=%.3f W", reading_protocol_to_string(v->protocol),
+				  v->text_len, reading_get(v, READING_P));
+		else
+			log_debug("telegram: %s, %u bytes", reading_protocol_to_string(v->protocol),
+				  v->text_len);
+		return;
+	}
+	s = m->settings.describe(v);
+	log_debug("telegram: %s", s ?: "(out of memory)");
 	free(s);
-	json_decref(j);
 }
 
 static void meter_on_accept(const struct reading *v, void *userdata)
@@ -416,47 +363,28 @@ static void meter_on_accept(const struct reading *v, void *userdata)
 	m->interval_s = v->interval_s;
 	meter_check_stale(m);
 
-	meter_log_telegram(v);
+	meter_log_telegram(m, v);
 	meter_update_state(m, changed);
 }
 
-static int meter_on_reject_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static void meter_arm_reject_summary(struct meter *m)
-{
-	int r;
-
-	r = meter_arm(m, &m->reject_timer, CLOCK_MONOTONIC, log_ratelimit_deadline(&m->reject_rl), false,
-		      meter_on_reject_timer);
-	if (r < 0)
-		log_warning_errno(r, "Failed to arm the reject summary timer, ignoring: %m");
-}
-
-static int meter_on_reject_timer(sd_event_source *s, uint64_t usec, void *userdata)
+/* The end of a window with counted rejections: one line with the reasons. */
+static void meter_on_reject_summary(struct log_summary *s, unsigned n, uint64_t interval_usec, void *userdata)
 {
 	struct meter *m = userdata;
 	char list[512] = "";
-	unsigned n;
 	size_t k = 0;
 
 	(void) s;
-	(void) usec;
-	n = log_ratelimit_flush(&m->reject_rl, meter_now(m, CLOCK_MONOTONIC));
-	if (n > 0) {
-		for (size_t e = 0; e < _TELEGRAM_ERR_MAX && k < sizeof(list); e++) {
-			const char *what = telegram_error_to_string((enum telegram_error) e);
+	for (size_t e = 0; e < _TELEGRAM_ERR_MAX && k < sizeof(list); e++) {
+		const char *what = telegram_error_to_string((enum telegram_error) e);
 
-			if (m->reject_counts[e])
-				k += (size_t) snprintf(list + k, sizeof(list) - k, "%s%u %s", k ? ", " : "",
-						       m->reject_counts[e], what);
-		}
-		log_warning("%u frame%s rejected in the last %llus: %s", n, n == 1 ? "" : "s",
-			    (unsigned long long) (m->reject_rl.interval_usec / USEC_PER_SEC), list);
-		memset(m->reject_counts, 0, sizeof(m->reject_counts));
+		if (m->reject_counts[e])
+			k += (size_t) snprintf(list + k, sizeof(list) - k, "%s%u %s", k ? ", " : "",
+					       m->reject_counts[e], what);
 	}
-	if (log_ratelimit_deadline(&m->reject_rl) != UINT64_MAX)
-		meter_arm_reject_summary(m);
-	return 0;
+	log_warning("%u frame%s rejected in the last %llus: %s", n, n == 1 ? "" : "s",
+		    (unsigned long long) (interval_usec / USEC_PER_SEC), list);
+	memset(m->reject_counts, 0, sizeof(m->reject_counts));
 }
 
 static void meter_on_reject(const struct telegram_reject *r, void *userdata)
@@ -472,23 +400,22 @@ static void meter_on_reject(const struct telegram_reject *r, void *userdata)
 	 * like a frame start: expected while detecting, not worth a warning. */
 	if (!m->locked) {
 		log_debug("Rejected a frame at %s while detecting: %s (%s)",
-			  tty_setting_to_string(meter_setting(m)), reason, r->detail);
+			  tty_setting_to_string(meter_serial(m)), reason, r->detail);
 		return;
 	}
 
-	if (!log_ratelimit_event(&m->reject_rl, meter_now(m, CLOCK_MONOTONIC))) {
+	if (!log_summary_event(&m->rejects)) {
 		if ((unsigned) r->error < _TELEGRAM_ERR_MAX)
 			m->reject_counts[r->error]++;
 		return;
 	}
 
-	protocol_name(r->protocol, "", name, sizeof(name));
+	proto_describe(r->protocol, "", name, sizeof(name));
 	if (r->protocol == READING_PROTO_NONE)
 		snprintf(kind, sizeof(kind), "an unidentified");
 	else
 		snprintf(kind, sizeof(kind), "a %s", name);
-	log_warning("Rejected %s frame from %s: %s (%s)", kind, m->device, reason, r->detail);
-	meter_arm_reject_summary(m);
+	log_warning("Rejected %s frame from %s: %s (%s)", kind, m->settings.device, reason, r->detail);
 }
 
 /* ---- tty ---------------------------------------------------------------------------------- */
@@ -508,7 +435,7 @@ static void meter_on_tty_data(const uint8_t *buf, size_t n, void *userdata)
 	struct meter *m = userdata;
 
 	if (m->tap.on_bytes)
-		m->tap.on_bytes(telegram_counters(m->framer)->bytes, buf, n, meter_setting(m),
+		m->tap.on_bytes(telegram_counters(m->framer)->bytes, buf, n, meter_serial(m),
 				m->tap.userdata);
 	telegram_feed(m->framer, buf, n, (int64_t) (meter_now(m, CLOCK_REALTIME) / USEC_PER_SEC));
 	meter_tap_sync(m);
@@ -535,7 +462,7 @@ static void meter_on_tty_state(enum tty_state state, void *userdata)
 
 /* ---- object ------------------------------------------------------------------------------- */
 
-int meter_new(sd_event *e, struct store *store, const struct config *c, meter_state_fn on_state,
+int meter_new(sd_event *e, struct store *store, const struct meter_settings *s, meter_state_fn on_state,
 	      void *userdata, struct meter **ret)
 {
 	static const struct tty_callbacks cb = {
@@ -555,17 +482,15 @@ int meter_new(sd_event *e, struct store *store, const struct config *c, meter_st
 	m->on_state = on_state;
 	m->userdata = userdata;
 	m->state = METER_STATE_STOPPED;
-	m->reject_rl = LOG_RATELIMIT_INIT((uint64_t) c->log_summary_sec * USEC_PER_SEC);
-	snprintf(m->device, sizeof(m->device), "%s", c->device);
-	m->stale_after_sec = c->stale_after_sec;
-	m->opts = config_decode_opts(c);
-	meter_set_protocol(m, c->protocol);
+	m->settings = *s;
+	log_summary_init(&m->rejects, e, s->summary_usec, meter_on_reject_summary, m);
+	meter_set_protocol(m, s->protocol);
 
-	r = telegram_new(m->hunt, &m->opts, meter_on_accept, meter_on_reject, m, &m->framer);
+	r = telegram_new(m->hunt, &m->settings.opts, meter_on_accept, meter_on_reject, m, &m->framer);
 	if (r < 0)
 		return r;
 
-	r = tty_new(e, m->device, meter_setting(m), &cb, m, &m->tty);
+	r = tty_new(e, m->settings.device, meter_serial(m), &cb, m, &m->tty);
 	if (r < 0)
 		return r;
 
@@ -584,7 +509,7 @@ struct meter *meter_free(struct meter *m)
 	m->framer = telegram_free(m->framer);
 	m->hunt_timer = sd_event_source_disable_unref(m->hunt_timer);
 	m->stale_timer = sd_event_source_disable_unref(m->stale_timer);
-	m->reject_timer = sd_event_source_disable_unref(m->reject_timer);
+	log_summary_done(&m->rejects);
 	sd_event_unref(m->event);
 	free(m);
 	return NULL;
@@ -597,8 +522,8 @@ int meter_start(struct meter *m)
 	if (m->started)
 		return 0;
 	m->started = true;
-	log_debug("Meter on '%s', protocol %s, trying %s first", m->device,
-		  config_protocol_to_string(m->protocol), tty_setting_to_string(meter_setting(m)));
+	log_debug("Meter on '%s', protocol %s, trying %s first", m->settings.device,
+		  proto_setting_to_string(m->settings.protocol), tty_setting_to_string(meter_serial(m)));
 
 	r = tty_start(m->tty);
 	if (r < 0)
@@ -616,43 +541,65 @@ void meter_stop(struct meter *m)
 	m->quiet = false;
 	meter_disarm(m->hunt_timer);
 	meter_disarm(m->stale_timer);
-	meter_disarm(m->reject_timer);
+	/* Rejections of a run that ended are not worth a summary. */
+	log_summary_done(&m->rejects);
+	memset(m->reject_counts, 0, sizeof(m->reject_counts));
 	m->started = false;
 	meter_update_state(m, false);
 }
 
-int meter_reconfigure(struct meter *m, const struct config *c, unsigned changed)
+/* Decoder options, stale limit, summary interval: nothing to reopen. */
+static void meter_apply_options(struct meter *m, const struct meter_settings *s)
 {
+	m->settings.opts = s->opts;
+	telegram_set_opts(m->framer, &m->settings.opts);
+	m->settings.stale_after_sec = s->stale_after_sec;
+	m->settings.summary_usec = s->summary_usec;
+	log_summary_set_interval(&m->rejects, s->summary_usec);
+	m->settings.describe = s->describe;
+	meter_check_stale(m);
+}
+
+/* Another device or protocol: detect again, on the new device if there is one. */
+static int meter_apply_line(struct meter *m, const struct meter_settings *s)
+{
+	bool new_path = strcmp(m->settings.device, s->device) != 0;
 	int r = 0;
 
+	meter_set_protocol(m, s->protocol);
+	telegram_set_hunt(m->framer, m->hunt);
+	(void) tty_set_setting(m->tty, meter_serial(m));
+
+	if (new_path) {
+		snprintf(m->settings.device, sizeof(m->settings.device), "%s", s->device);
+		log_info("Meter device is now '%s', protocol %s", m->settings.device,
+			 proto_setting_to_string(m->settings.protocol));
+		r = tty_set_path(m->tty, m->settings.device);
+	} else {
+		log_info("Meter protocol is now %s", proto_setting_to_string(m->settings.protocol));
+	}
+	meter_restart_hunt(m);
+	return r;
+}
+
+int meter_reconfigure(struct meter *m, const struct meter_settings *s, bool redetect)
+{
+	bool options = m->settings.opts.std_offset_min != s->opts.std_offset_min ||
+		       m->settings.opts.grid != s->opts.grid ||
+		       m->settings.stale_after_sec != s->stale_after_sec ||
+		       m->settings.summary_usec != s->summary_usec || m->settings.describe != s->describe;
+	bool line =
+	    redetect || m->settings.protocol != s->protocol || strcmp(m->settings.device, s->device) != 0;
+	int r = 0;
+
+	if (!options && !line)
+		return 0;
+
 	m->quiet = true;
-
-	if (changed & CONFIG_APPLY_METER) {
-		m->opts = config_decode_opts(c);
-		telegram_set_opts(m->framer, &m->opts);
-		m->stale_after_sec = c->stale_after_sec;
-		m->reject_rl.interval_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC;
-		meter_check_stale(m);
-	}
-
-	if (changed & CONFIG_APPLY_TTY) {
-		bool new_path = strcmp(m->device, c->device) != 0;
-
-		meter_set_protocol(m, c->protocol);
-		telegram_set_hunt(m->framer, m->hunt);
-		(void) tty_set_setting(m->tty, meter_setting(m));
-
-		if (new_path) {
-			snprintf(m->device, sizeof(m->device), "%s", c->device);
-			log_info("Meter device is now '%s', protocol %s", m->device,
-				 config_protocol_to_string(m->protocol));
-			r = tty_set_path(m->tty, m->device);
-		} else {
-			log_info("Meter protocol is now %s", config_protocol_to_string(m->protocol));
-		}
-		meter_restart_hunt(m);
-	}
-
+	if (options)
+		meter_apply_options(m, s);
+	if (line)
+		r = meter_apply_line(m, s);
 	m->quiet = false;
 	meter_update_state(m, true);
 	return r;
@@ -681,7 +628,7 @@ const char *meter_status(const struct meter *m, char *buf, size_t size)
 	case METER_STATE_RECEIVING:
 		/* From the data itself: after a device switch it is what we still serve. */
 		snap = store_current(m->store);
-		protocol_name(snap->v.protocol, snap->v.version, name, sizeof(name));
+		proto_describe(snap->v.protocol, snap->v.version, name, sizeof(name));
 		snprintf(buf, size, "receiving %s telegrams", name);
 		break;
 	case METER_STATE_STALE:

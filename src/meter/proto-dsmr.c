@@ -3,7 +3,7 @@
  * DSMR P1 telegram decoder: Dutch DSMR 2.2 to 5.0.2, Belgian e-MUCS, Luxembourg
  * Smarty (plain text) and the DSMR-style telegrams of other countries. Checks
  * the CRC-16/ARC trailer, splits the telegram into OBIS objects (every one is
- * kept) and derives the snapshot fields (shared/reference/snapshot-mapping.md).
+ * kept) and derives the snapshot fields (smartconnect-decode(1), OUTPUT).
  *
  * Pure. No I/O, no logging, no allocation; time is passed in.
  */
@@ -589,3 +589,54 @@ int proto_dsmr_decode(struct reading *v, const struct decode_opts *o, int64_t no
 	normalise(&c, now_s);
 	return 0;
 }
+
+/* Match "C.D.E" at the end of "A-B:C.D.E", ignoring an "*255" or ".255" suffix. */
+static bool id_is(const struct reading *v, const struct reading_object *o, const char *suffix)
+{
+	const char *s = reading_str(v, o->id);
+	size_t n = o->id.len, k = strlen(suffix);
+	const char *colon = memchr(s, ':', n);
+
+	if (!colon)
+		return false;
+	size_t rest = n - (size_t) (colon + 1 - s);
+	return rest >= k && memcmp(colon + 1, suffix, k) == 0 &&
+	       (rest == k || colon[1 + k] == '*' || colon[1 + k] == '.');
+}
+
+static enum proto_object_kind dsmr_object_kind(const struct reading *v, const struct reading_object *o)
+{
+	/* Equipment identifiers and text messages, hex-encoded. */
+	static const char *const text_ids[] = {
+		"96.1.0",  "96.1.1",  "42.0.0",  "96.13.0", "96.13.1",
+		"96.13.2", "96.13.3", "96.13.4", "96.13.5",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(text_ids); i++)
+		if (id_is(v, o, text_ids[i]))
+			return PROTO_OBJECT_TEXT;
+	if (id_is(v, o, "99.97.0"))
+		return PROTO_OBJECT_FAILURE_LOG;
+	/* An e-MUCS history without its object ids is read as a plain value. */
+	if (id_is(v, o, "98.1.0") && o->count >= 3 && v->values[o->first + 1].len > 0)
+		return PROTO_OBJECT_PEAK_HISTORY;
+	if (id_is(v, o, "24.3.0"))
+		return PROTO_OBJECT_PROFILE;
+	return PROTO_OBJECT_MEASURE;
+}
+
+/* 8N1 for DSMR 4.x/5.x, e-MUCS and Smarty first: they are the common meters
+ * today; 7E1 for DSMR 2.2/3.0. Values carry their units ("*kWh"). */
+static const enum tty_setting dsmr_serial[] = { TTY_SETTING_115200_8N1, TTY_SETTING_9600_7E1 };
+
+const struct proto_driver proto_dsmr = {
+	.id = READING_PROTO_DSMR,
+	.name = "dsmr",
+	.title = "DSMR",
+	.title_version = true,
+	.hunt = TELEGRAM_HUNT_DSMR,
+	.settings = dsmr_serial,
+	.n_settings = ARRAY_SIZE(dsmr_serial),
+	.decode = proto_dsmr_decode,
+	.object_kind = dsmr_object_kind,
+};

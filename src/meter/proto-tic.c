@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Enedis TIC decoder (shared/reference/tic-enedis.md): one STX..ETX frame in
+ * Enedis TIC decoder (smartconnectd(8), THE METER): one STX..ETX frame in
  * historique mode (SP separators, checksum method 1) or standard mode (HT
  * separators, optional horodate, checksum method 2). Every group becomes an
- * object, in frame order; the normalised fields follow snapshot-mapping.md.
+ * object, in frame order; the normalised fields are the snapshot keys of
+ * smartconnect-decode(1), OUTPUT.
  * A group that fails its checksum or cannot be split rejects the whole frame.
  *
  * Pure. No I/O, no allocation. Never logs.
@@ -38,7 +39,7 @@
 #define TIC_LABEL_MAX 16
 #define TIC_HORODATE_LEN 13
 
-/* STGE (§7): operating mode and direction of the active energy. */
+/* STGE (Linky status register): operating mode and direction of the active energy. */
 #define STGE_PRODUCER (1u << 8)
 #define STGE_INJECTING (1u << 9)
 
@@ -674,7 +675,7 @@ static void standard_phase3(const struct tic_view *tv, bool have_stge, uint32_t 
 
 static void normalise_standard(const struct tic_view *tv, const struct decode_opts *o, int64_t now_s)
 {
-	/* Single-phase meters never send phase 2/3 groups nor per-phase copies (§6). */
+	/* Single-phase meters never send phase 2/3 groups nor per-phase copies. */
 	static const enum tic_slot phases[] = {
 		T_URMS2, T_URMS3, T_IRMS2, T_IRMS3, T_SINSTS1, T_SINSTS2, T_SINSTS3,
 	};
@@ -737,48 +738,40 @@ int proto_tic_decode(struct reading *v, const struct decode_opts *o, int64_t now
 	return 0;
 }
 
-/*
- * Units of §5 and §6. PMAX is labelled W by the historique specification but
- * is apparent power on Linky (§11).
- */
-static const struct {
-	struct tic_name label;
-	const char *unit;
-} tic_units[] = {
-	{ NAME("BASE"), "Wh" },      { NAME("HCHC"), "Wh" },      { NAME("HCHP"), "Wh" },
-	{ NAME("EJPHN"), "Wh" },     { NAME("EJPHPM"), "Wh" },    { NAME("BBRHCJB"), "Wh" },
-	{ NAME("BBRHPJB"), "Wh" },   { NAME("BBRHCJW"), "Wh" },   { NAME("BBRHPJW"), "Wh" },
-	{ NAME("BBRHCJR"), "Wh" },   { NAME("BBRHPJR"), "Wh" },   { NAME("EAST"), "Wh" },
-	{ NAME("EASF01"), "Wh" },    { NAME("EASF02"), "Wh" },    { NAME("EASF03"), "Wh" },
-	{ NAME("EASF04"), "Wh" },    { NAME("EASF05"), "Wh" },    { NAME("EASF06"), "Wh" },
-	{ NAME("EASF07"), "Wh" },    { NAME("EASF08"), "Wh" },    { NAME("EASF09"), "Wh" },
-	{ NAME("EASF10"), "Wh" },    { NAME("EASD01"), "Wh" },    { NAME("EASD02"), "Wh" },
-	{ NAME("EASD03"), "Wh" },    { NAME("EASD04"), "Wh" },    { NAME("EAIT"), "Wh" },
-	{ NAME("ERQ1"), "VArh" },    { NAME("ERQ2"), "VArh" },    { NAME("ERQ3"), "VArh" },
-	{ NAME("ERQ4"), "VArh" },    { NAME("IINST"), "A" },      { NAME("IINST1"), "A" },
-	{ NAME("IINST2"), "A" },     { NAME("IINST3"), "A" },     { NAME("IMAX"), "A" },
-	{ NAME("IMAX1"), "A" },      { NAME("IMAX2"), "A" },      { NAME("IMAX3"), "A" },
-	{ NAME("ADPS"), "A" },       { NAME("ADIR1"), "A" },      { NAME("ADIR2"), "A" },
-	{ NAME("ADIR3"), "A" },      { NAME("ISOUSC"), "A" },     { NAME("IRMS1"), "A" },
-	{ NAME("IRMS2"), "A" },      { NAME("IRMS3"), "A" },      { NAME("URMS1"), "V" },
-	{ NAME("URMS2"), "V" },      { NAME("URMS3"), "V" },      { NAME("UMOY1"), "V" },
-	{ NAME("UMOY2"), "V" },      { NAME("UMOY3"), "V" },      { NAME("PAPP"), "VA" },
-	{ NAME("PMAX"), "VA" },      { NAME("SINSTS"), "VA" },    { NAME("SINSTS1"), "VA" },
-	{ NAME("SINSTS2"), "VA" },   { NAME("SINSTS3"), "VA" },   { NAME("SINSTI"), "VA" },
-	{ NAME("SMAXSN"), "VA" },    { NAME("SMAXSN1"), "VA" },   { NAME("SMAXSN2"), "VA" },
-	{ NAME("SMAXSN3"), "VA" },   { NAME("SMAXSN-1"), "VA" },  { NAME("SMAXSN1-1"), "VA" },
-	{ NAME("SMAXSN2-1"), "VA" }, { NAME("SMAXSN3-1"), "VA" }, { NAME("SMAXIN"), "VA" },
-	{ NAME("SMAXIN-1"), "VA" },  { NAME("CCASN"), "W" },      { NAME("CCASN-1"), "W" },
-	{ NAME("CCAIN"), "W" },      { NAME("CCAIN-1"), "W" },    { NAME("PREF"), "kVA" },
-	{ NAME("PCOUP"), "kVA" },    { NAME("PEJP"), "min" },
+static enum proto_object_kind tic_object_kind(const struct reading *v, const struct reading_object *o)
+{
+	(void) v;
+	(void) o;
+	return PROTO_OBJECT_LABELLED;
+}
+
+/* Two rows from one decoder, which tells the modes apart by their separator:
+ * they differ in name and line speed. A TIC meter sends frame after frame. */
+static const enum tty_setting tic_historique_serial[] = { TTY_SETTING_1200_7E1 };
+static const enum tty_setting tic_standard_serial[] = { TTY_SETTING_9600_7E1 };
+
+const struct proto_driver proto_tic_historique = {
+	.id = READING_PROTO_TIC_HISTORIQUE,
+	.name = "tic-historique",
+	.title = "TIC historique",
+	.continuous = true,
+	.hunt = TELEGRAM_HUNT_TIC_HISTORIQUE,
+	.settings = tic_historique_serial,
+	.n_settings = ARRAY_SIZE(tic_historique_serial),
+	.decode = proto_tic_decode,
+	.unit = proto_tic_unit,
+	.object_kind = tic_object_kind,
 };
 
-const char *proto_tic_unit(const char *label, size_t len)
-{
-	if (!label || len == 0)
-		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(tic_units); i++)
-		if (name_is(label, len, &tic_units[i].label))
-			return tic_units[i].unit;
-	return NULL;
-}
+const struct proto_driver proto_tic_standard = {
+	.id = READING_PROTO_TIC_STANDARD,
+	.name = "tic-standard",
+	.title = "TIC standard",
+	.continuous = true,
+	.hunt = TELEGRAM_HUNT_TIC_STANDARD,
+	.settings = tic_standard_serial,
+	.n_settings = ARRAY_SIZE(tic_standard_serial),
+	.decode = proto_tic_decode,
+	.unit = proto_tic_unit,
+	.object_kind = tic_object_kind,
+};

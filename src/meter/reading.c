@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "smartconnectd/base/macro.h"
+#include "smartconnectd/meter/proto.h"
 #include "smartconnectd/meter/reading.h"
 
 void reading_reset(struct reading *v)
@@ -19,7 +21,7 @@ void reading_reset(struct reading *v)
 	v->text_len = len;
 }
 
-static const char *const field_names[_READING_FIELD_MAX] = {
+static const char *const field_names[] = {
 	[READING_P] = "P",
 	[READING_E_IMPORT] = "E_IMPORT",
 	[READING_E_EXPORT] = "E_EXPORT",
@@ -37,29 +39,20 @@ static const char *const field_names[_READING_FIELD_MAX] = {
 	[READING_P3] = "P3",
 };
 
-const char *reading_field_to_string(enum reading_field f)
-{
-	return (unsigned) f < _READING_FIELD_MAX ? field_names[f] : NULL;
-}
+_Static_assert(ARRAY_SIZE(field_names) == _READING_FIELD_MAX, "a name for every field");
+DEFINE_STRING_TABLE_TO(reading_field, enum reading_field, field_names)
 
-static const char *const protocol_names[_READING_PROTO_MAX] = {
-	[READING_PROTO_NONE] = "none",
-	[READING_PROTO_DSMR] = "dsmr",
-	[READING_PROTO_TIC_HISTORIQUE] = "tic-historique",
-	[READING_PROTO_TIC_STANDARD] = "tic-standard",
-};
-
+/* The drivers' names (proto.h); "none" for a frame no driver reads. */
 const char *reading_protocol_to_string(enum reading_protocol p)
 {
-	return (unsigned) p < _READING_PROTO_MAX ? protocol_names[p] : NULL;
+	return p == READING_PROTO_NONE ? "none" : proto_setting_to_string(p);
 }
 
 enum reading_protocol reading_protocol_from_string(const char *s)
 {
-	for (unsigned i = 0; i < _READING_PROTO_MAX; i++)
-		if (strcmp(s, protocol_names[i]) == 0)
-			return (enum reading_protocol) i;
-	return _READING_PROTO_MAX;
+	if (s && strcmp(s, "none") == 0)
+		return READING_PROTO_NONE;
+	return proto_from_name(s);
 }
 
 const struct reading_object *reading_find(const struct reading *v, const char *id)

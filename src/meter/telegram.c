@@ -52,7 +52,7 @@ struct telegram {
 	struct reading v; /* last member: large */
 };
 
-static const char *const error_names[_TELEGRAM_ERR_MAX] = {
+static const char *const error_names[] = {
 	[TELEGRAM_ERR_CRC] = "CRC mismatch",
 	[TELEGRAM_ERR_CRC_MISSING] = "CRC missing",
 	[TELEGRAM_ERR_CHECKSUM] = "checksum error",
@@ -65,10 +65,8 @@ static const char *const error_names[_TELEGRAM_ERR_MAX] = {
 	[TELEGRAM_ERR_EMPTY] = "no data",
 };
 
-const char *telegram_error_to_string(enum telegram_error e)
-{
-	return (unsigned) e < _TELEGRAM_ERR_MAX ? error_names[e] : NULL;
-}
+_Static_assert(ARRAY_SIZE(error_names) == _TELEGRAM_ERR_MAX, "a name for every error");
+DEFINE_STRING_TABLE_TO(telegram_error, enum telegram_error, error_names)
 
 int telegram_new(unsigned hunt, const struct decode_opts *o, telegram_accept_fn on_accept,
 		 telegram_reject_fn on_reject, void *userdata, struct telegram **ret)
@@ -129,23 +127,30 @@ bool telegram_in_frame(const struct telegram *t)
 	return t->state != FRAMER_HUNT;
 }
 
-static enum reading_protocol state_protocol(const struct telegram *t)
+/* The driver of the frame in progress: known from its start marker, and for
+ * TIC from the separators ("historique", the factory default, while none has
+ * come yet). NULL between frames and for encrypted DLMS, which no driver reads. */
+static const struct proto_driver *frame_driver(const struct telegram *t)
 {
 	switch (t->state) {
 	case FRAMER_DSMR:
 	case FRAMER_DSMR_TRAILER:
-		return READING_PROTO_DSMR;
+		return &proto_dsmr;
 	case FRAMER_TIC:
-		/* The mode is only known from the separators; "historique" is the
-		 * factory default and close enough for a rejection report. */
-		return memchr(t->v.text, '\t', t->v.text_len) ? READING_PROTO_TIC_STANDARD
-							      : READING_PROTO_TIC_HISTORIQUE;
+		return memchr(t->v.text, '\t', t->v.text_len) ? &proto_tic_standard : &proto_tic_historique;
 	case FRAMER_HUNT:
 	case FRAMER_DLMS_HEADER:
 	case FRAMER_DLMS_BODY:
 		break;
 	}
-	return READING_PROTO_NONE;
+	return NULL;
+}
+
+static enum reading_protocol state_protocol(const struct telegram *t)
+{
+	const struct proto_driver *d = frame_driver(t);
+
+	return d ? d->id : READING_PROTO_NONE;
 }
 
 static void reject(struct telegram *t, enum telegram_error e, const char *detail, const char *raw,
@@ -193,10 +198,8 @@ static void complete_frame(struct telegram *t)
 	enum telegram_error e = TELEGRAM_ERR_SYNTAX;
 	int r;
 
-	if (t->state == FRAMER_TIC)
-		r = proto_tic_decode(&t->v, &t->opts, t->now_s, &e, detail);
-	else
-		r = proto_dsmr_decode(&t->v, &t->opts, t->now_s, &e, detail);
+	/* Called once per frame, so the indirect call costs nothing per byte. */
+	r = frame_driver(t)->decode(&t->v, &t->opts, t->now_s, &e, detail);
 
 	if (r < 0) {
 		drop_frame(t, e, detail);

@@ -43,15 +43,24 @@ struct tty {
 	void *userdata;
 };
 
-static const char *const setting_names[_TTY_SETTING_MAX] = {
+static const char *const setting_names[] = {
 	[TTY_SETTING_115200_8N1] = "115200 8N1",
 	[TTY_SETTING_9600_7E1] = "9600 7E1",
 	[TTY_SETTING_1200_7E1] = "1200 7E1",
 };
+_Static_assert(ARRAY_SIZE(setting_names) == _TTY_SETTING_MAX, "a name for every setting");
+DEFINE_STRING_TABLE_TO(tty_setting, enum tty_setting, setting_names)
 
-const char *tty_setting_to_string(enum tty_setting s)
+unsigned tty_setting_bytes_per_sec(enum tty_setting s)
 {
-	return (unsigned) s < _TTY_SETTING_MAX ? setting_names[s] : NULL;
+	static const unsigned baud[] = {
+		[TTY_SETTING_115200_8N1] = 115200,
+		[TTY_SETTING_9600_7E1] = 9600,
+		[TTY_SETTING_1200_7E1] = 1200,
+	};
+
+	/* 8N1 and 7E1 both take ten bits a character: start, eight, stop. */
+	return (size_t) s < ARRAY_SIZE(baud) ? baud[s] / 10 : 0;
 }
 
 uint64_t tty_setting_idle_usec(enum tty_setting s)

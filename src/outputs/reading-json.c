@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Decoded frames to JSON (see reading_json.h). Numbers that are whole in their unit
- * become JSON integers ("P": 433), the others reals; dump with READING_JSON_DUMP_FLAGS
- * so a real prints as the decimal the meter sent (6657.461, not 6657.4610000000002).
+ * Decoded frames to JSON (see reading-json.h). What an object holds beyond
+ * its raw values is asked of the frame's protocol driver (proto.h). Numbers
+ * that are whole in their unit become JSON integers ("P": 433), the others
+ * reals; dump with READING_JSON_DUMP_FLAGS so a real prints as the decimal the
+ * meter sent (6657.461, not 6657.4610000000002).
  *
  * Pure. No I/O. Never logs.
  */
@@ -35,6 +37,15 @@ json_t *reading_json_power_instant(const struct reading *v)
 			 field_json(v, READING_E_EXPORT), "U12", field_json(v, READING_U12), "U31",
 			 field_json(v, READING_U31), "U32", field_json(v, READING_U32), "l1",
 			 phase_json(v, 0), "l2", phase_json(v, 1), "l3", phase_json(v, 2));
+}
+
+char *reading_json_power_instant_dump(const struct reading *v)
+{
+	json_t *j = reading_json_power_instant(v);
+	char *s = j ? json_dumps(j, READING_JSON_DUMP_FLAGS) : NULL;
+
+	json_decref(j);
+	return s;
 }
 
 static json_t *span_json(const struct reading *v, struct reading_span s)
@@ -83,27 +94,6 @@ static json_t *number_json(const struct reading_number *num)
 	if (num->mant % div == 0)
 		return json_integer(num->mant / div);
 	return json_real((double) num->mant / (double) div);
-}
-
-static bool id_is(const struct reading *v, const struct reading_object *o, const char *suffix)
-{
-	/* Match "C.D.E" at the end of "A-B:C.D.E", ignoring an "*255" suffix. */
-	const char *s = reading_str(v, o->id);
-	size_t n = o->id.len, k = strlen(suffix);
-	const char *colon = memchr(s, ':', n);
-
-	if (!colon)
-		return false;
-	size_t rest = n - (size_t) (colon + 1 - s);
-	return rest >= k && memcmp(colon + 1, suffix, k) == 0 &&
-	       (rest == k || colon[1 + k] == '*' || colon[1 + k] == '.');
-}
-
-static bool is_text_object(const struct reading *v, const struct reading_object *o)
-{
-	return id_is(v, o, "96.1.0") || id_is(v, o, "96.1.1") || id_is(v, o, "42.0.0") ||
-	       id_is(v, o, "96.13.0") || id_is(v, o, "96.13.1") || id_is(v, o, "96.13.2") ||
-	       id_is(v, o, "96.13.3") || id_is(v, o, "96.13.4") || id_is(v, o, "96.13.5");
 }
 
 static json_t *time_json(const struct reading *v, struct reading_span s, const struct decode_opts *o)
@@ -167,30 +157,12 @@ static json_t *demand_entries(const struct reading *v, const struct reading_obje
 	return a;
 }
 
-static void dsmr_object_details(json_t *j, const struct reading *v, const struct reading_object *o,
-				const struct decode_opts *opts)
+/* Values that carry their units: a capture time where one is given, the last
+ * value as the reading. The 2.2/3.0 gas profile gives its unit as a separate
+ * value before it. */
+static void measure_details(json_t *j, const struct reading *v, const struct reading_object *o,
+			    enum proto_object_kind kind, const struct decode_opts *opts)
 {
-	if (o->count == 0)
-		return;
-
-	if (is_text_object(v, o)) {
-		struct reading_span s = v->values[o->first];
-		char text[1100];
-		if (s.len > 0 && reading_hex_to_text(reading_str(v, s), s.len, text, sizeof(text)) >= 0)
-			json_object_set_new(j, "text", json_string(text));
-		return;
-	}
-	if (id_is(v, o, "99.97.0")) {
-		json_object_set_new(j, "entries", failure_entries(v, o, opts));
-		return;
-	}
-	if (id_is(v, o, "98.1.0") && o->count >= 3 && v->values[o->first + 1].len > 0) {
-		json_object_set_new(j, "entries", demand_entries(v, o, opts));
-		return;
-	}
-
-	/* Generic: a capture time where one is given, the last value as the reading.
-	 * The 2.2/3.0 gas profile gives its unit as a separate value before it. */
 	for (unsigned i = 0; i < o->count; i++)
 		if (looks_like_tst(v, v->values[o->first + i])) {
 			json_object_set_new(j, "time", time_json(v, v->values[o->first + i], opts));
@@ -199,14 +171,25 @@ static void dsmr_object_details(json_t *j, const struct reading *v, const struct
 	struct reading_span last = v->values[o->first + o->count - 1];
 	if (!looks_like_tst(v, last))
 		set_number(j, v, last);
-	if (id_is(v, o, "24.3.0") && o->count >= 7 && !json_object_get(j, "unit"))
+	if (kind == PROTO_OBJECT_PROFILE && o->count >= 7 && !json_object_get(j, "unit"))
 		json_object_set_new(j, "unit", span_json(v, v->values[o->first + 5]));
 }
 
-static void tic_object_details(json_t *j, const struct reading *v, const struct reading_object *o,
-			       const struct decode_opts *opts)
+static void text_details(json_t *j, const struct reading *v, const struct reading_object *o)
 {
-	const char *unit = proto_tic_unit(reading_str(v, o->id), o->id.len);
+	struct reading_span s = v->values[o->first];
+	char text[1100];
+
+	if (s.len > 0 && reading_hex_to_text(reading_str(v, s), s.len, text, sizeof(text)) >= 0)
+		json_object_set_new(j, "text", json_string(text));
+}
+
+/* A value whose unit the protocol fixes by the object's label (TIC), and the
+ * label's horodate. */
+static void labelled_details(json_t *j, const struct reading *v, const struct reading_object *o,
+			     const struct proto_driver *d, const struct decode_opts *opts)
+{
+	const char *unit = d->unit ? d->unit(reading_str(v, o->id), o->id.len) : NULL;
 
 	if (o->stamp.len > 0) {
 		int64_t t;
@@ -226,6 +209,37 @@ static void tic_object_details(json_t *j, const struct reading *v, const struct 
 	}
 }
 
+/* What the frame's driver says the object is (proto.h), as JSON keys. */
+static void object_details(json_t *j, const struct reading *v, const struct reading_object *o,
+			   const struct decode_opts *opts)
+{
+	const struct proto_driver *d = proto_driver(v->protocol);
+	enum proto_object_kind kind = d ? d->object_kind(v, o) : PROTO_OBJECT_MEASURE;
+
+	/* Only a labelled object has something (its stamp) besides its values. */
+	if (kind != PROTO_OBJECT_LABELLED && o->count == 0)
+		return;
+
+	switch (kind) {
+	case PROTO_OBJECT_LABELLED:
+		labelled_details(j, v, o, d, opts);
+		break;
+	case PROTO_OBJECT_TEXT:
+		text_details(j, v, o);
+		break;
+	case PROTO_OBJECT_FAILURE_LOG:
+		json_object_set_new(j, "entries", failure_entries(v, o, opts));
+		break;
+	case PROTO_OBJECT_PEAK_HISTORY:
+		json_object_set_new(j, "entries", demand_entries(v, o, opts));
+		break;
+	case PROTO_OBJECT_MEASURE:
+	case PROTO_OBJECT_PROFILE:
+		measure_details(j, v, o, kind, opts);
+		break;
+	}
+}
+
 json_t *reading_json_objects(const struct reading *v, const struct decode_opts *opts)
 {
 	json_t *a = json_array();
@@ -242,10 +256,7 @@ json_t *reading_json_objects(const struct reading *v, const struct decode_opts *
 			json_decref(a);
 			return NULL;
 		}
-		if (v->protocol == READING_PROTO_DSMR)
-			dsmr_object_details(j, v, o, opts);
-		else
-			tic_object_details(j, v, o, opts);
+		object_details(j, v, o, opts);
 		json_array_append_new(a, j);
 	}
 	return a;

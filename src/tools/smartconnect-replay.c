@@ -47,9 +47,6 @@
 #define FILE_MAX (64u * 1024 * 1024)
 /* Protocol interval when neither the telegram nor its neighbours tell it. */
 #define DEFAULT_INTERVAL_USEC (10 * USEC_PER_SEC)
-/* TIC serial lines: 7E1 = 10 bits per byte on the wire. */
-#define TIC_HISTORIQUE_BPS 120
-#define TIC_STANDARD_BPS 960
 /* Paced bytes go out in slices of this length, as a UART would deliver them. */
 #define SLICE_USEC (100 * USEC_PER_MSEC)
 /* Without --loop: how long to wait for a reader to take the last bytes. */
@@ -131,6 +128,7 @@ static void on_signal(int sig)
 static int split_push(struct split *s, uint64_t off, enum reading_protocol p, uint32_t interval_s)
 {
 	struct source *src = s->src;
+	const struct proto_driver *d;
 	struct chunk *c;
 
 	/* Offsets only grow; anything else would be a framer bug, not a reason to crash. */
@@ -150,24 +148,15 @@ static int split_push(struct split *s, uint64_t off, enum reading_protocol p, ui
 	c = &src->chunks[src->n_chunks++];
 	*c = (struct chunk){ .off = (size_t) off, .frame = true };
 
-	switch (p) {
-	case READING_PROTO_TIC_HISTORIQUE:
+	/* A meter that sends continuously is paced by its line, others by the
+	 * interval the telegram states. */
+	d = proto_driver(p);
+	if (d && d->continuous) {
 		c->pace = PACE_BYTES;
-		c->bytes_per_sec = TIC_HISTORIQUE_BPS;
-		break;
-	case READING_PROTO_TIC_STANDARD:
-		c->pace = PACE_BYTES;
-		c->bytes_per_sec = TIC_STANDARD_BPS;
-		break;
-	case READING_PROTO_DSMR:
-		if (interval_s > 0) {
-			c->pace = PACE_INTERVAL;
-			c->interval_usec = interval_s * USEC_PER_SEC;
-		}
-		break;
-	case READING_PROTO_NONE:
-	case _READING_PROTO_MAX:
-		break;
+		c->bytes_per_sec = tty_setting_bytes_per_sec(d->settings[0]);
+	} else if (d && interval_s > 0) {
+		c->pace = PACE_INTERVAL;
+		c->interval_usec = interval_s * USEC_PER_SEC;
 	}
 	return 0;
 }

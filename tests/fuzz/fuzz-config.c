@@ -49,7 +49,7 @@ static void check_valid(const struct config *c)
 	assert(c->log_level >= LOG_ERR && c->log_level <= LOG_DEBUG);
 	check_string(c->device, sizeof(c->device));
 	assert(c->device[0] == '/');
-	assert((unsigned) c->protocol < _CONFIG_PROTOCOL_MAX);
+	assert((unsigned) c->protocol < _READING_PROTO_MAX);
 	assert(c->stale_after_sec <= 86400);
 	assert(c->utc_offset_min >= -12 * 60 && c->utc_offset_min <= 14 * 60);
 	assert(c->grid == DECODE_GRID_AUTO || c->grid == DECODE_GRID_WYE || c->grid == DECODE_GRID_DELTA);

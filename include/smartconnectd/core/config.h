@@ -44,14 +44,6 @@
 #define CONFIG_NAME_MAX 128
 #define CONFIG_TOKEN_MAX 65
 
-enum config_protocol {
-	CONFIG_PROTOCOL_AUTO,
-	CONFIG_PROTOCOL_DSMR,
-	CONFIG_PROTOCOL_TIC_HISTORIQUE,
-	CONFIG_PROTOCOL_TIC_STANDARD,
-	_CONFIG_PROTOCOL_MAX,
-};
-
 /* What Modbus reads return while the meter data are stale (modbus_server.h has the
  * same order). */
 enum config_stale_policy {
@@ -136,11 +128,11 @@ struct config {
 	uint32_t log_summary_sec; /* LogSummaryInterval: repeated errors summarised this often */
 
 	/* [Meter] */
-	char device[CONFIG_PATH_MAX];  /* Device: absolute path of the tty */
-	enum config_protocol protocol; /* Protocol */
-	uint32_t stale_after_sec;      /* StaleAfter: 0 = 3 x the meter's interval */
-	int utc_offset_min;            /* UtcOffset: the meter's standard-time offset */
-	enum decode_grid grid;         /* Grid */
+	char device[CONFIG_PATH_MAX];   /* Device: absolute path of the tty */
+	enum reading_protocol protocol; /* Protocol: READING_PROTO_NONE = auto */
+	uint32_t stale_after_sec;       /* StaleAfter: 0 = 3 x the meter's interval */
+	int utc_offset_min;             /* UtcOffset: the meter's standard-time offset */
+	enum decode_grid grid;          /* Grid */
 
 	/* [Modbus] */
 	struct config_listen modbus_listen;           /* Listen */
@@ -247,7 +239,6 @@ const char *config_apply_to_string(unsigned mask, char *buf, size_t size);
  */
 int config_dump(const struct config *c, FILE *f, bool show_secrets);
 
-const char *config_protocol_to_string(enum config_protocol p) __attribute__((const));
 const char *config_meter_type_to_string(enum config_meter_type t) __attribute__((const));
 const char *config_grid_to_string(enum decode_grid g) __attribute__((const));
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * CRC-16/ARC (poly 0x8005 reflected = 0xA001, init 0, no final xor), the DSMR
- * P1 telegram CRC. Table driven, slice-by-two. Check value: "123456789" -> 0xBB3D.
+ * P1 telegram CRC. Table driven, slice-by-8. Check value: "123456789" -> 0xBB3D.
  *
  * Pure. No I/O. Never logs.
  */

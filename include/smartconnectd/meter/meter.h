@@ -7,16 +7,20 @@
  *
  * Log lines other code and tests rely on:
  *   "Receiving <protocol> telegrams from <device> at <setting>[, meter <id>]"
- *   "telegram: <power_instant JSON>"            (debug level, one per frame)
+ *   "telegram: <describe()'s text>"             (debug level, one per frame)
  *   "meter data stale (no telegram for <N>s)" / "meter data fresh again"
  *   "<N> frames rejected in the last <S>s: <n> <reason>, ..." (S: LogSummaryInterval)
  *
- * Detection: each setting gets a window long enough for a DSMR 2.2-4.x telegram
- * (10 s interval). The setting under which a frame is accepted is locked; a
- * minute without an accepted frame while the device is open unlocks it again.
- * Protocol=dsmr tries only the two DSMR settings, tic-* only their own one.
+ * Detection: the serial settings to try and the start markers to hunt for
+ * come from the protocol drivers' table (proto.h): every driver's for auto,
+ * one driver's otherwise (Protocol=dsmr tries only the two DSMR settings,
+ * tic-* only their own one). Each setting gets a window long enough for a
+ * DSMR 2.2-4.x telegram (10 s interval). The setting under which a frame is
+ * accepted is locked; a minute without an accepted frame while the device is
+ * open unlocks it again.
  *
- * An adapter owned by the daemon; talks to tty, telegram and store.
+ * An adapter owned by the daemon, which builds its settings from the
+ * configuration; talks to tty, telegram and store.
  */
 #pragma once
 
@@ -24,8 +28,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "smartconnectd/core/config.h"
 #include "smartconnectd/base/macro.h"
+#include "smartconnectd/meter/proto.h"
 #include "smartconnectd/meter/store.h"
 #include "smartconnectd/meter/telegram.h"
 #include "smartconnectd/meter/tty.h"
@@ -40,6 +44,24 @@ enum meter_state {
 };
 
 struct meter;
+
+#define METER_DEVICE_MAX 256
+
+/* Text for the per-frame debug line, malloc()ed, or NULL (out of memory). */
+typedef char *(*meter_describe_fn)(const struct reading *v);
+
+/* Everything the meter takes from the configuration, built by the daemon.
+ * Owns no memory: copied by the meter, compared field by field by
+ * meter_reconfigure(). */
+struct meter_settings {
+	char device[METER_DEVICE_MAX];  /* absolute path of the tty */
+	enum reading_protocol protocol; /* READING_PROTO_NONE: auto, detect among every driver */
+	uint32_t stale_after_sec;       /* 0: 3 x the meter's interval */
+	struct decode_opts opts;
+	uint64_t summary_usec; /* rejected frames are summarised this often */
+	/* The frame in the debug log; NULL: its protocol, length and power. */
+	meter_describe_fn describe;
+};
 
 /*
  * A second reader of the meter's line (the passthrough). Offsets count the
@@ -62,9 +84,9 @@ struct meter_tap {
 /* Called after every change of meter_get_state() or of the protocol received. */
 typedef void (*meter_state_fn)(struct meter *m, void *userdata);
 
-/* Takes what it needs from c (not kept). The store is borrowed and must outlive
- * the meter. Nothing is opened before meter_start(). -ENOMEM or 0. */
-int meter_new(sd_event *e, struct store *store, const struct config *c, meter_state_fn on_state,
+/* s is copied. The store is borrowed and must outlive the meter. Nothing is
+ * opened before meter_start(). -ENOMEM or 0. */
+int meter_new(sd_event *e, struct store *store, const struct meter_settings *s, meter_state_fn on_state,
 	      void *userdata, struct meter **ret);
 /* Stops first. NULL-safe, returns NULL. */
 struct meter *meter_free(struct meter *m);
@@ -75,11 +97,13 @@ DEFINE_FREEP(struct meter, meter_free)
 int meter_start(struct meter *m);
 void meter_stop(struct meter *m);
 
-/* Apply the [Meter] keys of c. changed is a config_diff() mask: CONFIG_APPLY_TTY
- * reopens the device and detects the protocol again, CONFIG_APPLY_METER only
- * updates decoder options and the stale limit. Runtime trouble (new device
- * missing) becomes a state; errors are -ENOMEM only. */
-int meter_reconfigure(struct meter *m, const struct config *c, unsigned changed);
+/* Apply new settings (copied), against the ones in force: a new device or
+ * protocol (or redetect) detects the protocol again, on the new device if
+ * the device changed;
+ * the other fields only update decoder options, the stale limit and the
+ * summary interval. Nothing changed and no redetect: nothing happens. Runtime
+ * trouble (new device missing) becomes a state; errors are -ENOMEM only. */
+int meter_reconfigure(struct meter *m, const struct meter_settings *s, bool redetect);
 
 enum meter_state meter_get_state(const struct meter *m);
 

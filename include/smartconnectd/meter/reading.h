@@ -2,8 +2,8 @@
 /*
  * The data model: one decoded meter frame (DSMR telegram or TIC frame).
  *
- * A struct reading holds the normalised fields of the snapshot (SPEC §2,
- * shared/reference/snapshot-mapping.md) and every object of the frame as spans
+ * A struct reading holds the normalised fields of the snapshot (the keys of
+ * smartconnect-decode(1), OUTPUT) and every object of the frame as spans
  * into a copy of the frame text. It contains no pointers, so copying it is always
  * safe, and it has a fixed size, so decoding never allocates.
  *
@@ -42,8 +42,14 @@ enum reading_field {
 	_READING_FIELD_MAX,
 };
 
+/*
+ * The protocols, one per driver in proto.h's table, which holds everything
+ * else about them (names, serial settings, decoder). The one list of them:
+ * the configuration and the meter input use it too, where NONE means "auto"
+ * (detect among every driver).
+ */
 enum reading_protocol {
-	READING_PROTO_NONE,
+	READING_PROTO_NONE,           /* a frame no driver reads (encrypted); as a setting: auto */
 	READING_PROTO_DSMR,           /* DSMR, e-MUCS, Smarty and other P1-style text */
 	READING_PROTO_TIC_HISTORIQUE, /* Enedis TIC, historique mode (1200 7E1) */
 	READING_PROTO_TIC_STANDARD,   /* Enedis TIC, standard mode (9600 7E1) */
@@ -126,7 +132,10 @@ static inline double reading_get(const struct reading *v, enum reading_field f)
 	return (double) v->field[f] / (double) READING_SCALE;
 }
 
+/* Field names: "P", "E_IMPORT", ... NULL out of range. */
 const char *reading_field_to_string(enum reading_field f) __attribute__((const));
+/* Protocol names, from the drivers' table (proto.h), and "none": "dsmr",
+ * "tic-historique", ... Unknown names give _READING_PROTO_MAX. */
 const char *reading_protocol_to_string(enum reading_protocol p) __attribute__((const));
 enum reading_protocol reading_protocol_from_string(const char *s);
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The streaming framer: bytes from the serial line in any chunking, decoded
- * frames out. It hunts for a start marker ('/' DSMR, STX TIC, 0xDB encrypted
- * DLMS), collects the frame into a bounded buffer, hands it to the protocol's
- * decoder and reports each frame as accepted or rejected (with a reason and a
- * counter). Noise between frames is skipped and counted in bytes.
+ * frames out. It hunts for the start markers of the drivers in its hunt mask
+ * (proto.h: '/' DSMR, STX TIC, 0xDB encrypted DLMS), collects the frame into a
+ * bounded buffer, hands it to its driver's decoder and reports each frame as
+ * accepted or rejected (with a reason and a counter). Noise between frames is
+ * skipped and counted in bytes.
  *
  * Resynchronisation rules: a '/' always starts a new DSMR telegram (the
  * unfinished one is reported truncated); an STX always starts a new TIC frame;
@@ -26,13 +27,6 @@
 /* Longest DSMR line accepted: the longest legal line (0-0:96.13.0 with 2048 hex
  * characters) is about 2070 bytes. */
 #define TELEGRAM_LINE_MAX 4096
-
-/* Protocol families the framer hunts for. */
-enum {
-	TELEGRAM_HUNT_DSMR = 1u << 0,
-	TELEGRAM_HUNT_TIC = 1u << 1,
-	TELEGRAM_HUNT_ALL = TELEGRAM_HUNT_DSMR | TELEGRAM_HUNT_TIC,
-};
 
 struct telegram_reject {
 	enum telegram_error error;
@@ -74,7 +68,8 @@ void telegram_flush(struct telegram *t);
 /* True while a frame has started and not ended. */
 bool telegram_in_frame(const struct telegram *t);
 
-/* Change what is hunted for (protocol detection). Drops a frame in progress silently. */
+/* Change what is hunted for (TELEGRAM_HUNT_* bits; protocol detection). Drops a frame in progress silently.
+ */
 void telegram_set_hunt(struct telegram *t, unsigned hunt);
 void telegram_set_opts(struct telegram *t, const struct decode_opts *o);
 

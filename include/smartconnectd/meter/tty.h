@@ -54,6 +54,9 @@ struct tty;
 /* "115200 8N1", "9600 7E1", "1200 7E1". */
 const char *tty_setting_to_string(enum tty_setting s) __attribute__((const));
 
+/* Characters a second at full line speed: 11520, 960, 120. */
+unsigned tty_setting_bytes_per_sec(enum tty_setting s) __attribute__((const));
+
 /* Silence after which a frame in progress is given up. */
 uint64_t tty_setting_idle_usec(enum tty_setting s) __attribute__((const));
 

@@ -20,6 +20,9 @@
  * l1{U,I,P}, l2, l3. Unknown values are null. NULL only on OOM. */
 json_t *reading_json_power_instant(const struct reading *v);
 
+/* reading_json_power_instant() as compact text (free()), or NULL on OOM. */
+char *reading_json_power_instant_dump(const struct reading *v);
+
 /* {"protocol", "version", "id"} */
 json_t *reading_json_meter(const struct reading *v);
 

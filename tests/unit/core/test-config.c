@@ -100,7 +100,7 @@ static void test_defaults(void)
 
 	TAP_EQ_INT(c->log_level, LOG_INFO, "default LogLevel");
 	TAP_EQ_STR(c->device, "/dev/ttyUSB0", "default Device");
-	TAP_EQ_INT(c->protocol, CONFIG_PROTOCOL_AUTO, "default Protocol");
+	TAP_EQ_INT(c->protocol, READING_PROTO_NONE, "default Protocol");
 	TAP_EQ_INT(c->stale_after_sec, 0, "default StaleAfter");
 	TAP_EQ_INT(c->utc_offset_min, 60, "default UtcOffset");
 	TAP_EQ_INT(c->grid, DECODE_GRID_AUTO, "default Grid");
@@ -168,7 +168,7 @@ static void test_meter(void)
 		    "tic-historique or tic-standard");
 	check_value("Meter", "Protocol=", false, "unknown value ''");
 	c = parse_one("Meter", "Protocol=TIC-Standard");
-	TAP_EQ_INT(c->protocol, CONFIG_PROTOCOL_TIC_STANDARD, "Protocol is case-insensitive");
+	TAP_EQ_INT(c->protocol, READING_PROTO_TIC_STANDARD, "Protocol is case-insensitive");
 	config_free(c);
 
 	static const struct {
@@ -562,21 +562,21 @@ static void test_syntax(void)
 	r = parse("; comment\n# comment\n   # indented comment\n\n[Meter]   ; section comment\n"
 		  "  Protocol  =  dsmr  \n\tStaleAfter\t=\t5\t# tabs\n",
 		  &e, &c);
-	tap_ok(r == 0 && c->protocol == CONFIG_PROTOCOL_DSMR && c->stale_after_sec == 5,
+	tap_ok(r == 0 && c->protocol == READING_PROTO_DSMR && c->stale_after_sec == 5,
 	       "comments and blanks: %s", flat(e.text));
 	config_free(c);
 
 	r = parse("[Meter]\r\nProtocol=tic-standard\r\nDevice=/dev/ttyS1\r\n", &e, &c);
-	tap_ok(r == 0 && c->protocol == CONFIG_PROTOCOL_TIC_STANDARD && strcmp(c->device, "/dev/ttyS1") == 0,
+	tap_ok(r == 0 && c->protocol == READING_PROTO_TIC_STANDARD && strcmp(c->device, "/dev/ttyS1") == 0,
 	       "CR LF line ends: %s", flat(e.text));
 	config_free(c);
 
 	r = parse("[Meter]\nProtocol=dsmr", &e, &c);
-	tap_ok(r == 0 && c->protocol == CONFIG_PROTOCOL_DSMR, "no newline at the end");
+	tap_ok(r == 0 && c->protocol == READING_PROTO_DSMR, "no newline at the end");
 	config_free(c);
 
 	r = parse("\xef\xbb\xbf[Meter]\nProtocol=dsmr\n", &e, &c);
-	tap_ok(r == 0 && c->protocol == CONFIG_PROTOCOL_DSMR, "byte order mark skipped: %s", flat(e.text));
+	tap_ok(r == 0 && c->protocol == READING_PROTO_DSMR, "byte order mark skipped: %s", flat(e.text));
 	config_free(c);
 
 	r = parse("", &e, &c);
@@ -622,7 +622,7 @@ static void test_syntax(void)
 	tap_ok(r == -EINVAL && e.n == 1 &&
 		   strstr(e.text, "test.conf:1: unknown section [Wifi], expected Daemon, Meter"),
 	       "unknown section, reported once, its keys skipped: %s", flat(e.text));
-	tap_ok(c->protocol == CONFIG_PROTOCOL_DSMR, "parsing goes on after an unknown section");
+	tap_ok(c->protocol == READING_PROTO_DSMR, "parsing goes on after an unknown section");
 	config_free(c);
 
 	r = parse("[meter]\n", &e, &c);
@@ -862,7 +862,7 @@ static void test_load(void)
 	path = write_file("good.conf", "[Meter]\nProtocol=dsmr\n", 21);
 	memset(&e, 0, sizeof(e));
 	r = config_load(path, collect, &e, &c);
-	tap_ok(r == 0 && c && c->protocol == CONFIG_PROTOCOL_DSMR, "config_load of a good file");
+	tap_ok(r == 0 && c && c->protocol == READING_PROTO_DSMR, "config_load of a good file");
 	c = config_free(c);
 	unlink(path);
 	free(path);
