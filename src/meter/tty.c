@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Serial line adapter (see tty.h). Three event sources: the fd while open, a
- * reopen timer while retrying, and an idle timer re-armed by every read. The
- * io source is always dropped before the fd is closed.
+ * Serial line adapter (see tty.h). Four event sources: the fd while open, a
+ * reopen timer and an inotify watch on the device's directory while retrying,
+ * and an idle timer re-armed by every read. The io source is always dropped
+ * before the fd is closed.
  *
  * Not here: frames, protocol detection (meter.c) or what the passthrough writes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -33,6 +39,8 @@ struct tty {
 	sd_event_source *io;
 	sd_event_source *reopen_timer;
 	sd_event_source *idle_timer;
+	sd_event_source *dir_watch; /* while retrying: the device's directory */
+	bool watching_parent;       /* the directory itself is missing: its parent */
 
 	unsigned backoff_sec; /* wait before the next open attempt */
 	bool ever_opened;     /* this path was open before: a reopen is "back" */
@@ -148,6 +156,63 @@ static int tty_arm_timer(struct tty *t, sd_event_source **src, uint64_t usec, sd
 }
 
 static int tty_on_reopen(sd_event_source *s, uint64_t usec, void *userdata);
+static int tty_try_open(struct tty *t, bool first);
+static void tty_watch(struct tty *t);
+
+static void tty_unwatch(struct tty *t)
+{
+	t->dir_watch = sd_event_source_disable_unref(t->dir_watch);
+	t->watching_parent = false;
+}
+
+/* Something changed where the device lives: try at once rather than after
+ * the back-off, so a replugged adapter is read within one meter period. */
+static int tty_on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+	struct tty *t = userdata;
+	_cleanup_free_ char *copy = strdup(t->path);
+	const char *name = copy ? basename(copy) : NULL;
+
+	(void) s;
+	if (t->state != TTY_STATE_RETRYING)
+		return 0;
+	if (t->watching_parent) {
+		/* The directory (e.g. /dev/serial/by-id) may just have appeared. */
+		tty_unwatch(t);
+		tty_watch(t);
+	} else if (ev->len == 0 || !name || strcmp(ev->name, name) != 0) {
+		return 0;
+	}
+	if (tty_try_open(t, false) < 0)
+		tty_set_state(t, TTY_STATE_STOPPED);
+	return 0;
+}
+
+/* Watch the device's directory, or its parent while the directory is missing
+ * (udev removes /dev/serial/by-id with the last adapter). Without a watch the
+ * back-off timer alone brings the device back. */
+static void tty_watch(struct tty *t)
+{
+	_cleanup_free_ char *dir = strdup(t->path);
+	_cleanup_free_ char *parent = NULL;
+	const uint32_t mask = IN_CREATE | IN_ATTRIB | IN_MOVED_TO | IN_ONLYDIR;
+	int r;
+
+	if (t->dir_watch || !dir)
+		return;
+	parent = strdup(dirname(dir));
+	if (!parent)
+		return;
+	r = sd_event_add_inotify(t->event, &t->dir_watch, parent, mask, tty_on_dir_event, t);
+	if (r == -ENOENT) {
+		r = sd_event_add_inotify(t->event, &t->dir_watch, dirname(parent), IN_CREATE | IN_ONLYDIR,
+					 tty_on_dir_event, t);
+		t->watching_parent = r >= 0;
+	}
+	if (r < 0)
+		log_debug_errno(r, "Not watching the directory of '%s', the back-off alone retries: %m",
+				t->path);
+}
 
 /* Schedule the next open attempt and grow the back-off for the one after. */
 static int tty_schedule_reopen(struct tty *t)
@@ -160,6 +225,7 @@ static int tty_schedule_reopen(struct tty *t)
 	if (r < 0)
 		return log_error_errno(r, "Failed to arm the reopen timer of '%s': %m", t->path);
 
+	tty_watch(t);
 	tty_set_state(t, TTY_STATE_RETRYING);
 	return 0;
 }
@@ -247,6 +313,31 @@ static int tty_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	return 0;
 }
 
+/* UNIX 98 pty slaves (majors 136-143): a virtual port of socat, ser2net or a test. */
+static bool tty_is_pty(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) >= 136 &&
+	       major(st.st_rdev) <= 143;
+}
+
+/* Another reader on the same line would steal half of every telegram. */
+static int tty_lock(int fd)
+{
+	/* The kernel drops a flock with its last holder, crash included, so a
+	 * restarted daemon never finds its own stale lock. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	/* TIOCEXCL also keeps out readers that know nothing of locks. A pty's flag
+	 * outlives a killed holder while the master stays open (EBUSY for every
+	 * later open without privileges), so it is set on real lines only, whose
+	 * last close clears it. */
+	if (!tty_is_pty(fd) && ioctl(fd, TIOCEXCL) < 0)
+		return -errno;
+	return 0;
+}
+
 /* One attempt. Non-logging: returns -errno of the step that failed. */
 static int tty_open(struct tty *t)
 {
@@ -257,9 +348,9 @@ static int tty_open(struct tty *t)
 	if (fd < 0)
 		return -errno;
 
-	/* Another reader on the same line would steal half of every telegram. */
-	if (ioctl(fd, TIOCEXCL) < 0)
-		return -errno;
+	r = tty_lock(fd);
+	if (r < 0)
+		return r;
 
 	r = tty_configure(fd, t->setting);
 	if (r < 0)
@@ -290,6 +381,9 @@ static int tty_try_open(struct tty *t, bool first)
 		return tty_schedule_reopen(t);
 	}
 
+	tty_unwatch(t);
+	if (t->reopen_timer)
+		(void) sd_event_source_set_enabled(t->reopen_timer, SD_EVENT_OFF);
 	if (t->ever_opened)
 		log_notice("'%s' is back", t->path);
 	else
@@ -343,6 +437,7 @@ struct tty *tty_free(struct tty *t)
 		return NULL;
 
 	tty_close(t);
+	tty_unwatch(t);
 	t->reopen_timer = sd_event_source_disable_unref(t->reopen_timer);
 	t->idle_timer = sd_event_source_disable_unref(t->idle_timer);
 	sd_event_unref(t->event);
@@ -362,6 +457,7 @@ int tty_start(struct tty *t)
 void tty_stop(struct tty *t)
 {
 	tty_close(t);
+	tty_unwatch(t);
 	if (t->reopen_timer)
 		(void) sd_event_source_set_enabled(t->reopen_timer, SD_EVENT_OFF);
 	tty_set_state(t, TTY_STATE_STOPPED);
