@@ -417,7 +417,7 @@ static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *
 
 static int parse_listen(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	struct config_listen l;
+	struct listener_address l;
 	int r;
 
 	memset(&l, 0, sizeof(l));
@@ -441,7 +441,7 @@ static void format_host_port(const char *host, uint16_t port, char *buf, size_t 
 
 static void format_listen(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
-	const struct config_listen *l = field;
+	const struct listener_address *l = field;
 
 	(void) k;
 	if (!l->host[0])
@@ -452,7 +452,7 @@ static void format_listen(const struct conf_key *k, const void *field, char *buf
 
 static int parse_broker(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	struct config_broker b;
+	struct mqtt_broker b;
 	const char *rest;
 	int r;
 
@@ -493,7 +493,7 @@ static int parse_broker(const struct conf_key *k, const char *value, void *field
 static void format_broker(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
 	(void) k;
-	snprintf(buf, size, "%s", ((const struct config_broker *) field)->url);
+	snprintf(buf, size, "%s", ((const struct mqtt_broker *) field)->url);
 }
 
 /* A dotted IPv4 address; empty where CONF_EMPTY_OK allows "not set". */
@@ -574,7 +574,7 @@ static int parse_host(const struct conf_key *k, const char *value, void *field, 
 
 /* "192.168.1.0/24 ::1 10.1.2.3": addresses with optional prefix lengths,
  * separated by blanks or commas. */
-static int parse_cidr(const char *s, struct config_cidr *c, char *err, size_t errsz)
+static int parse_cidr(const char *s, struct listener_cidr *c, char *err, size_t errsz)
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
@@ -611,7 +611,7 @@ static int parse_cidr(const char *s, struct config_cidr *c, char *err, size_t er
 
 static int parse_allow(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	struct config_allow a;
+	struct listener_allow a;
 	char buf[CONFIG_LINE_MAX + 1], *save = NULL;
 	int r;
 
@@ -619,8 +619,8 @@ static int parse_allow(const struct conf_key *k, const char *value, void *field,
 	memset(&a, 0, sizeof(a));
 	snprintf(buf, sizeof(buf), "%s", value);
 	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		if (a.n == CONFIG_ALLOW_MAX) {
-			snprintf(err, errsz, "more than %d entries", CONFIG_ALLOW_MAX);
+		if (a.n == LISTENER_ALLOW_MAX) {
+			snprintf(err, errsz, "more than %d entries", LISTENER_ALLOW_MAX);
 			return -ERANGE;
 		}
 		r = parse_cidr(tok, &a.cidr[a.n++], err, errsz);
@@ -633,7 +633,7 @@ static int parse_allow(const struct conf_key *k, const char *value, void *field,
 
 static void format_allow(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
-	const struct config_allow *a = field;
+	const struct listener_allow *a = field;
 	size_t n = 0;
 
 	(void) k;
