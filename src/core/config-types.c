@@ -346,14 +346,12 @@ static int check_host(const char *host, char *err, size_t errsz)
 }
 
 /* "host:port" or "[v6]:port" into host and port; port 1..65535. */
-static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *ret_port, bool port_optional,
-			   char *err, size_t errsz)
+/* Where the host of "host[:port]" or "[v6][:port]" starts and ends, and the
+ * colon before the port (NULL: none). */
+static int find_host_port(const char *s, const char **ret_h, const char **ret_hend, const char **ret_colon,
+			  char *err, size_t errsz)
 {
 	const char *h = s, *hend, *colon;
-	unsigned long long port;
-	const char *end;
-	size_t hlen;
-	int r;
 
 	if (s[0] == '[') {
 		h = s + 1;
@@ -375,6 +373,24 @@ static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *
 		}
 		hend = colon ? colon : s + strlen(s);
 	}
+	*ret_h = h;
+	*ret_hend = hend;
+	*ret_colon = colon;
+	return 0;
+}
+
+static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *ret_port, bool port_optional,
+			   char *err, size_t errsz)
+{
+	const char *h, *hend, *colon;
+	unsigned long long port;
+	const char *end;
+	size_t hlen;
+	int r;
+
+	r = find_host_port(s, &h, &hend, &colon, err, errsz);
+	if (r < 0)
+		return r;
 
 	hlen = (size_t) (hend - h);
 	if (hlen >= CONFIG_HOST_MAX) {

@@ -37,11 +37,8 @@ void passthrough_device_push(struct passthrough *p, struct passthrough_chunk *c)
 
 	if (tty_get_state(d->tty) != TTY_STATE_OPEN)
 		return;
-	if (!d->synced) {
-		if (!passthrough_chunk_is_frame(c) || c->offset < d->join)
-			return;
-		d->synced = true;
-	}
+	if (!passthrough_reader_takes(&d->synced, d->join, c))
+		return;
 	if (!passthrough_queue_push(&d->q, c)) {
 		d->dropped += passthrough_chunk_is_frame(c);
 		passthrough_dropped(p, c, tty_get_path(d->tty), &d->q);

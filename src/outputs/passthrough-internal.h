@@ -62,6 +62,19 @@ static inline uint64_t passthrough_stream_end(const struct passthrough *p)
 	return p->pend_off + p->pend_len;
 }
 
+/* Does c go to a reader that joined the stream at join? A reader that came
+ * mid-telegram starts at the first frame that begins after it joined, then
+ * takes everything; *synced records that it has started. */
+static inline bool passthrough_reader_takes(bool *synced, uint64_t join, const struct passthrough_chunk *c)
+{
+	if (*synced)
+		return true;
+	if (!passthrough_chunk_is_frame(c) || c->offset < join)
+		return false;
+	*synced = true;
+	return true;
+}
+
 /* A chunk a queue did not take: counted, and the first frame of a minute
  * logged naming the reader who (passthrough.c). */
 void passthrough_dropped(struct passthrough *p, const struct passthrough_chunk *c, const char *who,

@@ -154,12 +154,8 @@ static void ptclient_push(struct ptclient *cl, struct passthrough_chunk *c)
 
 	if (p->valid_only && c->kind != PASSTHROUGH_CHUNK_ACCEPTED)
 		return;
-	/* A client that came mid-telegram starts at the next telegram. */
-	if (!cl->synced) {
-		if (!passthrough_chunk_is_frame(c) || c->offset < cl->join)
-			return;
-		cl->synced = true;
-	}
+	if (!passthrough_reader_takes(&cl->synced, cl->join, c))
+		return;
 	if (!passthrough_queue_push(&cl->q, c)) {
 		if (passthrough_chunk_is_frame(c)) {
 			cl->dropped++;

@@ -6,7 +6,7 @@
  * accepted telegram, so every response comes from exactly one telegram and no
  * client can hold up another.
  *
- * An adapter owned by the daemon; talks to modbus_map and the store.
+ * An adapter owned by the daemon; talks to modbus-map, listener and the store.
  */
 #pragma once
 

@@ -21,12 +21,12 @@
  *   data/device_counters every CountersInterval (QoS 0)
  *   status               "online"/"offline", retained, QoS 1; "offline" is
  *                        also the last will
- * and, with HomeAssistant=yes, retained discovery configs (mqtt_discovery.h).
+ * and, with HomeAssistant=yes, retained discovery configs (mqtt-discovery.h).
  *
  * Log lines tests rely on: "MQTT connected to <host>:<port>",
  * "MQTT connection to <host>:<port> failed: <why>, retrying in <n> ms".
  *
- * An adapter owned by the daemon; talks to the store, reading_json, mqtt_discovery,
+ * An adapter owned by the daemon; talks to the store, reading-json, mqtt-discovery,
  * resolve and libmosquitto.
  */
 #pragma once
