@@ -351,14 +351,12 @@ static int check_host(const char *host, char *err, size_t errsz)
 }
 
 /* "host:port" or "[v6]:port" into host and port; port 1..65535. */
-static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *ret_port, bool port_optional,
-			   char *err, size_t errsz)
+/* Where the host of "host[:port]" or "[v6][:port]" starts and ends, and the
+ * colon before the port (NULL: none). */
+static int find_host_port(const char *s, const char **ret_h, const char **ret_hend, const char **ret_colon,
+			  char *err, size_t errsz)
 {
 	const char *h = s, *hend, *colon;
-	unsigned long long port;
-	const char *end;
-	size_t hlen;
-	int r;
 
 	if (s[0] == '[') {
 		h = s + 1;
@@ -380,6 +378,24 @@ static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *
 		}
 		hend = colon ? colon : s + strlen(s);
 	}
+	*ret_h = h;
+	*ret_hend = hend;
+	*ret_colon = colon;
+	return 0;
+}
+
+static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *ret_port, bool port_optional,
+			   char *err, size_t errsz)
+{
+	const char *h, *hend, *colon;
+	unsigned long long port;
+	const char *end;
+	size_t hlen;
+	int r;
+
+	r = find_host_port(s, &h, &hend, &colon, err, errsz);
+	if (r < 0)
+		return r;
 
 	hlen = (size_t) (hend - h);
 	if (hlen >= CONFIG_HOST_MAX) {
@@ -422,7 +438,7 @@ static int split_host_port(const char *s, char host[CONFIG_HOST_MAX], uint16_t *
 
 static int parse_listen(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	struct config_listen l;
+	struct listener_address l;
 	int r;
 
 	memset(&l, 0, sizeof(l));
@@ -446,7 +462,7 @@ static void format_host_port(const char *host, uint16_t port, char *buf, size_t 
 
 static void format_listen(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
-	const struct config_listen *l = field;
+	const struct listener_address *l = field;
 
 	(void) k;
 	if (!l->host[0])
@@ -457,7 +473,7 @@ static void format_listen(const struct conf_key *k, const void *field, char *buf
 
 static int parse_broker(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	struct config_broker b;
+	struct mqtt_broker b;
 	const char *rest;
 	int r;
 
@@ -498,7 +514,7 @@ static int parse_broker(const struct conf_key *k, const char *value, void *field
 static void format_broker(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
 	(void) k;
-	snprintf(buf, size, "%s", ((const struct config_broker *) field)->url);
+	snprintf(buf, size, "%s", ((const struct mqtt_broker *) field)->url);
 }
 
 /* A dotted IPv4 address; empty where CONF_EMPTY_OK allows "not set". */
@@ -579,7 +595,7 @@ static int parse_host(const struct conf_key *k, const char *value, void *field, 
 
 /* "192.168.1.0/24 ::1 10.1.2.3": addresses with optional prefix lengths,
  * separated by blanks or commas. */
-static int parse_cidr(const char *s, struct config_cidr *c, char *err, size_t errsz)
+static int parse_cidr(const char *s, struct listener_cidr *c, char *err, size_t errsz)
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *slash = strchr(s, '/');
@@ -616,7 +632,7 @@ static int parse_cidr(const char *s, struct config_cidr *c, char *err, size_t er
 
 static int parse_allow(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
 {
-	struct config_allow a;
+	struct listener_allow a;
 	char buf[CONFIG_LINE_MAX + 1], *save = NULL;
 	int r;
 
@@ -624,8 +640,8 @@ static int parse_allow(const struct conf_key *k, const char *value, void *field,
 	memset(&a, 0, sizeof(a));
 	snprintf(buf, sizeof(buf), "%s", value);
 	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		if (a.n == CONFIG_ALLOW_MAX) {
-			snprintf(err, errsz, "more than %d entries", CONFIG_ALLOW_MAX);
+		if (a.n == LISTENER_ALLOW_MAX) {
+			snprintf(err, errsz, "more than %d entries", LISTENER_ALLOW_MAX);
 			return -ERANGE;
 		}
 		r = parse_cidr(tok, &a.cidr[a.n++], err, errsz);
@@ -638,7 +654,7 @@ static int parse_allow(const struct conf_key *k, const char *value, void *field,
 
 static void format_allow(const struct conf_key *k, const void *field, char *buf, size_t size)
 {
-	const struct config_allow *a = field;
+	const struct listener_allow *a = field;
 	size_t n = 0;
 
 	(void) k;

@@ -35,12 +35,6 @@ static const char *const meter_type_names[_CONFIG_METER_TYPE_MAX] = {
 	[CONFIG_METER_TYPE_SUNSPEC] = "SunSpec",
 };
 
-static const char *const stale_policy_names[_CONFIG_STALE_MAX] = {
-	[CONFIG_STALE_ERROR] = "error",
-	[CONFIG_STALE_ZERO] = "zero",
-	[CONFIG_STALE_KEEP] = "keep",
-};
-
 static const char *const grid_names[] = {
 	[DECODE_GRID_AUTO] = "auto",
 	[DECODE_GRID_WYE] = "wye",
@@ -95,7 +89,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("Modbus", "IdleTimeout", &conf_seconds, "120", modbus_idle_sec, CONFIG_APPLY_MBSRV, .min = 0,
 	    .max = 86400),
 	KEY("Modbus", "StalePolicy", &conf_enum, "error", modbus_stale_policy, CONFIG_APPLY_MBSRV,
-	    NAMES(stale_policy_names)),
+	    NAMES(modbus_server_stale_policy_names)),
 
 	KEY("HTTP", "Listen", &conf_listen, "0.0.0.0:80", http_listen, CONFIG_APPLY_HTTP),
 	KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),
@@ -439,7 +433,7 @@ static void check_passthrough(struct parse_state *ps, const struct config *c)
 {
 	const struct conf_key *pl = find_key("Passthrough", "Listen");
 	const struct conf_key *pd = find_key("Passthrough", "Device");
-	const struct config_listen *l = &c->passthrough_listen;
+	const struct listener_address *l = &c->passthrough_listen;
 
 	if (l->host[0] && l->port != 0 &&
 	    ((strcmp(l->host, c->modbus_listen.host) == 0 && l->port == c->modbus_listen.port) ||

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon object (see daemon.h): loop, signals, systemd notification, the
- * reload transaction, and the start-up and shutdown order of the subsystems.
- * The subsystems: the store, the meter and the Modbus server; HTTP, MQTT and
- * mDNS slot into daemon_start() after them and into daemon_free() before them.
+ * The daemon object (see daemon.h): loop, signals, the reload transaction,
+ * the settings each subsystem is built from, and the start-up and shutdown
+ * order of the subsystems: the store, the meter, the outputs (Modbus,
+ * passthrough, HTTP, MQTT with its reachability checks), then mDNS; shutdown
+ * in reverse.
  *
- * Not here: command line parsing (main.c) or any subsystem's own logic.
+ * Not here: command line parsing (main.c), the STATUS= line and the status
+ * object (daemon-status.c), or any subsystem's own logic.
  */
 #include <errno.h>
 #include <signal.h>
@@ -27,96 +29,13 @@
 #include "smartconnectd/outputs/reading-json.h"
 #include "smartconnectd/net/systemd.h"
 #include "smartconnectd/core/gateway-serial.h"
-#include "smartconnectd/outputs/status.h"
 #include "smartconnectd/meter/store.h"
 
-#define STATUS_MAX 256
-
-struct daemon {
-	char *config_path;
-	bool path_is_default;
-	char *state_dir;
-	int log_level_override; /* < 0: from the config */
-
-	struct config *config; /* in force: base + overrides */
-	struct config *base;   /* defaults + the config file */
-	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
-	char *overrides_path;
-	char *password_file; /* default [HTTP] PasswordFile */
-	uint64_t start_usec;
-
-	sd_event *event;
-	sd_event_source *sig_term, *sig_int, *sig_hup;
-	sd_event_source *watchdog;
-	struct store *store;
-	struct meter *meter;
-	struct modbus_server *modbus_server;
-	struct reachability *reachability;
-	struct mqtt *mqtt;
-	struct passthrough *passthrough;
-	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
-	struct httpd *httpd;
-	struct systemd_fds fds; /* sockets from systemd not yet handed over */
-	char serial[CONFIG_TOKEN_MAX];
-
-	bool ready; /* READY=1 sent: STATUS updates may follow */
-	char status[STATUS_MAX];
-};
+#include "daemon-internal.h"
 
 static void daemon_apply_log_level(const struct daemon *d, const struct config *c)
 {
 	log_set_max_level(d->log_level_override >= 0 ? d->log_level_override : c->log_level);
-}
-
-/* One STATUS= line from its parts, in order, "; " between them; empty parts
- * (nothing worth saying) are left out. */
-static void daemon_status_line(char *buf, size_t size, const char *const *parts, size_t n)
-{
-	size_t k = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && k < size; i++)
-		if (parts[i] && parts[i][0])
-			k += (size_t) snprintf(buf + k, size - k, "%s%s", k ? "; " : "", parts[i]);
-}
-
-static const char *daemon_modbus_status(const struct daemon *d, char *buf, size_t size)
-{
-	unsigned n = d->modbus_server ? modbus_server_clients(d->modbus_server) : 0;
-
-	buf[0] = '\0';
-	if (n > 0)
-		snprintf(buf, size, "%u Modbus client%s", n, n == 1 ? "" : "s");
-	return buf;
-}
-
-/* Nothing while MQTT is disabled: the line speaks of what runs. */
-static const char *daemon_mqtt_status(const struct daemon *d, char *buf, size_t size)
-{
-	buf[0] = '\0';
-	if (d->mqtt && mqtt_get_state(d->mqtt) != MQTT_STATE_DISABLED)
-		mqtt_status(d->mqtt, buf, size);
-	return buf;
-}
-
-static void daemon_send_status(struct daemon *d, const char *extra)
-{
-	char meter[128], mqtt[128], modbus[64], status[STATUS_MAX];
-	const char *const parts[] = {
-		meter_status(d->meter, meter, sizeof(meter)),
-		daemon_mqtt_status(d, mqtt, sizeof(mqtt)),
-		daemon_modbus_status(d, modbus, sizeof(modbus)),
-	};
-	int r;
-
-	daemon_status_line(status, sizeof(status), parts, ARRAY_SIZE(parts));
-	if (!extra && strcmp(status, d->status) == 0)
-		return;
-	snprintf(d->status, sizeof(d->status), "%s", status);
-
-	r = sd_notifyf(0, "%sSTATUS=%s", extra ?: "", status);
-	if (r < 0)
-		log_debug_errno(r, "Failed to notify the service manager, ignoring: %m");
 }
 
 static void daemon_on_modbus_clients(struct modbus_server *m, void *userdata)
@@ -125,7 +44,7 @@ static void daemon_on_modbus_clients(struct modbus_server *m, void *userdata)
 
 	(void) m;
 	if (d->ready)
-		daemon_send_status(d, NULL);
+		daemon_status_send(d, NULL);
 }
 
 static void daemon_on_meter_state(struct meter *m, void *userdata)
@@ -134,7 +53,7 @@ static void daemon_on_meter_state(struct meter *m, void *userdata)
 
 	(void) m;
 	if (d->ready)
-		daemon_send_status(d, NULL);
+		daemon_status_send(d, NULL);
 }
 
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
@@ -143,7 +62,7 @@ static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
 
 	(void) m;
 	if (d->ready)
-		daemon_send_status(d, NULL);
+		daemon_status_send(d, NULL);
 }
 
 /* device_counters: the figures MQTT does not keep itself. */
@@ -210,9 +129,42 @@ static struct modbus_server_settings daemon_modbus_settings(const struct daemon 
 		.template = modbus_map_find(config_meter_type_to_string(c->meter_type)),
 		.max_clients = c->modbus_max_clients,
 		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
-		.stale_policy = (enum modbus_server_stale_policy) c->modbus_stale_policy,
+		.stale_policy = c->modbus_stale_policy,
 		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
 		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
+	};
+}
+
+static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const struct config *c)
+{
+	return (struct mqtt_settings){
+		.enabled = c->mqtt_enabled,
+		.broker = c->mqtt_broker,
+		.serial = d->serial,
+		.site = c->mqtt_site,
+		.username = c->mqtt_username,
+		.password = c->mqtt_password,
+		.ca_file = c->mqtt_ca_file,
+		.ca_path = c->mqtt_ca_path,
+		.cert_file = c->mqtt_cert_file,
+		.key_file = c->mqtt_key_file,
+		.keepalive_sec = c->mqtt_keepalive_sec,
+		.connect_timeout_sec = c->mqtt_connect_timeout_sec,
+		.counters_sec = c->mqtt_counters_sec,
+		.homeassistant = c->mqtt_homeassistant,
+		.discovery_prefix = c->mqtt_discovery_prefix,
+	};
+}
+
+static struct passthrough_settings daemon_passthrough_settings(const struct config *c)
+{
+	return (struct passthrough_settings){
+		.listen = c->passthrough_listen,
+		.valid_only = c->passthrough_valid_only,
+		.max_clients = c->passthrough_max_clients,
+		.queue_size = c->passthrough_queue_size,
+		.allow = c->passthrough_allow,
+		.device = c->passthrough_device,
 	};
 }
 
@@ -286,6 +238,52 @@ static int daemon_load_config(struct daemon *d, struct config **ret)
 	return *ret ? 0 : log_oom();
 }
 
+/* The outputs, after a new configuration is in force (d->config); changed
+ * is its config_diff() mask. Each logs its own trouble and goes on. */
+static void daemon_apply_outputs(struct daemon *d, unsigned changed)
+{
+	struct modbus_server_settings ms;
+	struct httpd_settings hs;
+	int r;
+
+	/* Always: the Modbus server borrows strings of the configuration, and
+	 * the caller frees the old one after this. Unchanged settings cost a
+	 * register refill. */
+	if (changed & CONFIG_APPLY_MBSRV)
+		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+	ms = daemon_modbus_settings(d, d->config);
+	r = modbus_server_reconfigure(d->modbus_server, &ms);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
+	/* Always: the password, certificate and key files are re-read. */
+	hs = daemon_httpd_settings(d, d->config);
+	r = httpd_reconfigure(d->httpd, &hs);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
+	if (changed & CONFIG_APPLY_MQTT) {
+		struct mqtt_settings mqs;
+
+		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
+		daemon_apply_reachability(d, d->config);
+		mqs = daemon_mqtt_settings(d, d->config);
+		r = mqtt_reconfigure(d->mqtt, &mqs);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the MQTT settings, ignoring: %m");
+	}
+	if (changed & CONFIG_APPLY_PASSTHROUGH) {
+		struct passthrough_settings ps = daemon_passthrough_settings(d->config);
+
+		r = passthrough_reconfigure(d->passthrough, &ps);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
+	}
+	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
+		r = daemon_apply_mdns(d);
+		if (r < 0)
+			log_error_errno(r, "Failed to apply the mDNS settings, ignoring: %m");
+	}
+}
+
 /*
  * Put a validated configuration in force: next (with the base and overrides
  * it was made from; all three taken over, base and overrides may be NULL to
@@ -296,7 +294,6 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 			 const char *what_done)
 {
 	struct config *old;
-	struct httpd_settings hs;
 	char what[128];
 	unsigned changed;
 	int r;
@@ -324,36 +321,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		json_decref(d->overrides);
 		d->overrides = overrides;
 	}
-	/* Always: the server borrows strings of the configuration, and the old
-	 * one is freed below. Unchanged settings cost a register refill. */
-	if (changed & CONFIG_APPLY_MBSRV)
-		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
-	struct modbus_server_settings ms = daemon_modbus_settings(d, d->config);
-	r = modbus_server_reconfigure(d->modbus_server, &ms);
-	if (r < 0)
-		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
-	/* Always: the password, certificate and key files are re-read. */
-	hs = daemon_httpd_settings(d, d->config);
-	r = httpd_reconfigure(d->httpd, &hs);
-	if (r < 0)
-		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
-	if (changed & CONFIG_APPLY_MQTT) {
-		gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
-		daemon_apply_reachability(d, d->config);
-		r = mqtt_reconfigure(d->mqtt, d->config, d->serial);
-		if (r < 0)
-			log_error_errno(r, "Failed to apply the MQTT settings, ignoring: %m");
-	}
-	if (changed & CONFIG_APPLY_PASSTHROUGH) {
-		r = passthrough_reconfigure(d->passthrough, d->config);
-		if (r < 0)
-			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
-	}
-	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
-		r = daemon_apply_mdns(d);
-		if (r < 0)
-			log_error_errno(r, "Failed to apply the mDNS settings, ignoring: %m");
-	}
+	daemon_apply_outputs(d, changed);
 	config_free(old);
 	log_info("%s, changed: %s", what_done, config_apply_to_string(changed, what, sizeof(what)));
 }
@@ -439,7 +407,7 @@ int daemon_reload(struct daemon *d)
 	daemon_apply(d, next, base, ovr, "Configuration reloaded");
 	r = 0;
 done:
-	daemon_send_status(d, "READY=1\n");
+	daemon_status_send(d, "READY=1\n");
 	return r;
 }
 
@@ -506,41 +474,6 @@ int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_le
 	return 0;
 }
 
-json_t *daemon_status_json(struct daemon *d)
-{
-	const struct snapshot *snap = store_current(d->store);
-	struct netinfo ni;
-	uint64_t now = 0;
-	json_auto_t *st = NULL;
-
-	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
-	(void) netinfo_read(&ni);
-	st = json_pack(
-	    "{s:o,s:o,s:o,s:o,s:o}", "system",
-	    status_system(d->serial, PACKAGE_VERSION, (now - d->start_usec) / USEC_PER_SEC), "meter",
-	    status_meter(d->meter, snap, snap && store_is_stale(d->store, now), d->config->device), "network",
-	    status_network(&ni, reachability_gateway_reachable(d->reachability),
-			   reachability_internet_reachable(d->reachability)),
-	    "mqtt",
-	    status_mqtt(d->config->mqtt_enabled, mqtt_state_to_string(mqtt_get_state(d->mqtt)),
-			mqtt_last_error(d->mqtt)),
-	    "modbus",
-	    status_modbus(modbus_server_clients(d->modbus_server), modbus_server_port(d->modbus_server),
-			  config_meter_type_to_string(d->config->meter_type)));
-	if (!st)
-		return NULL;
-	json_t *pt = json_object();
-	if (!pt)
-		return NULL;
-	if (passthrough_status_json(d->passthrough, pt) < 0) {
-		json_decref(pt);
-		return NULL;
-	}
-	if (json_object_set_new(st, "passthrough", pt) < 0) /* takes pt, also on failure */
-		return NULL;
-	return json_incref(st);
-}
-
 static json_t *daemon_on_http_status(void *userdata)
 {
 	return daemon_status_json(userdata);
@@ -574,6 +507,71 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.reset = daemon_on_http_reset,
 	.version = PACKAGE_VERSION,
 };
+
+/* The Modbus server, on its systemd socket or its configured address. */
+static int daemon_start_modbus(struct daemon *d)
+{
+	struct modbus_server_settings ms = daemon_modbus_settings(d, d->config);
+	int r;
+
+	r = modbus_server_new(d->event, d->store, &ms, &d->modbus_server);
+	if (r < 0)
+		return log_oom();
+	modbus_server_set_clients_callback(d->modbus_server, daemon_on_modbus_clients, d);
+	r = modbus_server_start(d->modbus_server, d->fds.modbus);
+	d->fds.modbus = -1; /* taken over, also on failure */
+	return r;
+}
+
+/* The passthrough, on its systemd socket or Listen=, fed by the meter's tap. */
+static int daemon_start_passthrough(struct daemon *d)
+{
+	struct passthrough_settings ps = daemon_passthrough_settings(d->config);
+	struct meter_tap tap;
+	int r;
+
+	r = passthrough_new(d->event, &ps, &d->passthrough);
+	if (r < 0)
+		return log_oom();
+	r = passthrough_start(d->passthrough, d->fds.passthrough);
+	d->fds.passthrough = -1;
+	if (r < 0)
+		return r;
+	tap = passthrough_tap(d->passthrough);
+	meter_set_tap(d->meter, &tap);
+	return 0;
+}
+
+/* The HTTP API; without a password it logs why and stays off. */
+static int daemon_start_httpd(struct daemon *d)
+{
+	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
+	int r;
+
+	r = httpd_new(d->event, &daemon_httpd_ops, d, &d->httpd);
+	if (r < 0)
+		return log_oom();
+	r = httpd_start(d->httpd, d->fds.http, &hs);
+	d->fds.http = -1; /* taken over, also on failure */
+	return r;
+}
+
+/* MQTT and the reachability checks it reports. */
+static int daemon_start_mqtt(struct daemon *d)
+{
+	struct mqtt_settings mqs = daemon_mqtt_settings(d, d->config);
+	int r;
+
+	r = reachability_new(d->event, &d->reachability);
+	if (r < 0)
+		return log_oom();
+	daemon_apply_reachability(d, d->config);
+	r = mqtt_new(d->event, d->store, &mqs, daemon_on_mqtt_state, d, &d->mqtt);
+	if (r < 0)
+		return log_oom();
+	mqtt_set_extra(d->mqtt, daemon_mqtt_extra, d);
+	return mqtt_start(d->mqtt);
+}
 
 static int daemon_on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -637,14 +635,11 @@ static int daemon_add_signal(struct daemon *d, sd_event_source **src, int sig)
 	return 0;
 }
 
-int daemon_start(struct daemon *d)
+/* The loop, its watchdog and the signals. */
+static int daemon_start_loop(struct daemon *d)
 {
 	int r;
 
-	daemon_apply_log_level(d, d->config);
-	log_debug("Configuration '%s', state directory '%s'", d->config_path, d->state_dir);
-
-	/* 1. The loop, its watchdog and the signals. */
 	r = sd_event_default(&d->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
@@ -659,7 +654,18 @@ int daemon_start(struct daemon *d)
 	r = daemon_add_signal(d, &d->sig_int, SIGINT);
 	if (r < 0)
 		return r;
-	r = daemon_add_signal(d, &d->sig_hup, SIGHUP);
+	return daemon_add_signal(d, &d->sig_hup, SIGHUP);
+}
+
+int daemon_start(struct daemon *d)
+{
+	int r;
+
+	daemon_apply_log_level(d, d->config);
+	log_debug("Configuration '%s', state directory '%s'", d->config_path, d->state_dir);
+
+	/* 1. The loop, its watchdog and the signals. */
+	r = daemon_start_loop(d);
 	if (r < 0)
 		return r;
 
@@ -684,60 +690,29 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 
-	/* 5. The Modbus server, on its systemd socket or its configured address. */
-	struct modbus_server_settings ms = daemon_modbus_settings(d, d->config);
-	r = modbus_server_new(d->event, d->store, &ms, &d->modbus_server);
-	if (r < 0)
-		return log_oom();
-	modbus_server_set_clients_callback(d->modbus_server, daemon_on_modbus_clients, d);
-	r = modbus_server_start(d->modbus_server, d->fds.modbus);
-	d->fds.modbus = -1; /* taken over, also on failure */
+	/* 5. The outputs. */
+	r = daemon_start_modbus(d);
 	if (r < 0)
 		return r;
-
-	/* 5b. The passthrough, on its systemd socket or Listen=, fed by the meter's tap. */
-	r = passthrough_new(d->event, d->config, &d->passthrough);
-	if (r < 0)
-		return log_oom();
-	r = passthrough_start(d->passthrough, d->fds.passthrough);
-	d->fds.passthrough = -1;
+	r = daemon_start_passthrough(d);
 	if (r < 0)
 		return r;
-	struct meter_tap tap = passthrough_tap(d->passthrough);
-	meter_set_tap(d->meter, &tap);
-
-	/* 6. The HTTP API; without a password it logs why and stays off. */
-	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
-	r = httpd_new(d->event, &daemon_httpd_ops, d, &d->httpd);
-	if (r < 0)
-		return log_oom();
-	r = httpd_start(d->httpd, d->fds.http, &hs);
-	d->fds.http = -1; /* taken over, also on failure */
+	r = daemon_start_httpd(d);
 	if (r < 0)
 		return r;
 	systemd_close_fds(&d->fds);
-
-	/* 7. MQTT and the reachability checks it reports. */
-	r = reachability_new(d->event, &d->reachability);
-	if (r < 0)
-		return log_oom();
-	daemon_apply_reachability(d, d->config);
-	r = mqtt_new(d->event, d->store, d->config, d->serial, daemon_on_mqtt_state, d, &d->mqtt);
-	if (r < 0)
-		return log_oom();
-	mqtt_set_extra(d->mqtt, daemon_mqtt_extra, d);
-	r = mqtt_start(d->mqtt);
+	r = daemon_start_mqtt(d);
 	if (r < 0)
 		return r;
 
-	/* 8. mDNS, once the ports are known. */
+	/* 6. mDNS, once the ports are known. */
 	r = daemon_apply_mdns(d);
 	if (r < 0)
 		return r;
 
-	/* 9. Tell systemd. */
+	/* 7. Tell systemd. */
 	d->ready = true;
-	daemon_send_status(d, "READY=1\n");
+	daemon_status_send(d, "READY=1\n");
 	log_info("smartconnectd " PACKAGE_VERSION " running");
 	return 0;
 }

@@ -4,11 +4,13 @@
  * resolved here, at start or reload, never while serving.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "smartconnectd/net/listener.h"
@@ -96,4 +98,72 @@ void listener_peer_name_fd(int fd, char *buf, size_t size)
 	if (getpeername(fd, (struct sockaddr *) &ss, &sl) < 0)
 		ss.ss_family = AF_UNSPEC;
 	listener_peer_name((struct sockaddr *) &ss, buf, size);
+}
+
+bool listener_allowed(const struct listener_allow *a, const struct sockaddr *sa)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *addr;
+	uint8_t family;
+
+	if (a->n == 0)
+		return true;
+	if (sa->sa_family == AF_INET) {
+		family = AF_INET;
+		addr = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		addr = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+		family = AF_INET6;
+		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+			family = AF_INET;
+			addr += sizeof(v4mapped);
+		}
+	} else
+		return false;
+
+	for (uint32_t i = 0; i < a->n; i++) {
+		const struct listener_cidr *c = &a->cidr[i];
+		unsigned whole = c->prefix / 8, rest = c->prefix % 8;
+
+		if (c->family != family || memcmp(c->addr, addr, whole) != 0)
+			continue;
+		if (rest == 0 || ((c->addr[whole] ^ addr[whole]) & (uint8_t) (0xff << (8 - rest))) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void listener_refuse(const struct listener_gate *g, struct log_summary *log, int fd, const char *peer,
+			    const char *why)
+{
+	(*g->refused)++;
+	if (log_summary_event(log))
+		log_warning("Refusing %s client %s: %s; %s", g->what, peer, why, g->note);
+	close(fd);
+}
+
+void listener_accept(int listen_fd, const struct listener_gate *g, listener_client_fn fn, void *userdata)
+{
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char peer[INET6_ADDRSTRLEN + 8], why[64];
+		int fd = accept4(listen_fd, (struct sockaddr *) &ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			/* "Modbus accept failed", "Passthrough accept failed" */
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warning_errno(errno, "%c%s accept failed, ignoring: %m",
+						  toupper((unsigned char) g->what[0]), g->what + 1);
+			return;
+		}
+		listener_peer_name((struct sockaddr *) &ss, peer, sizeof(peer));
+		if (g->allow && !listener_allowed(g->allow, (struct sockaddr *) &ss))
+			listener_refuse(g, g->denied_log, fd, peer, "not in AllowFrom");
+		else if (*g->n_clients >= g->max_clients) {
+			snprintf(why, sizeof(why), "%u clients connected (MaxClients)", *g->n_clients);
+			listener_refuse(g, g->full_log, fd, peer, why);
+		} else
+			fn(fd, peer, userdata);
+	}
 }

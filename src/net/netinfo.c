@@ -21,10 +21,7 @@ static const char *const link_names[_NETINFO_LINK_MAX] = {
 	[NETINFO_LINK_DOWN] = "down",
 };
 
-const char *netinfo_link_to_string(enum netinfo_link l)
-{
-	return (unsigned) l < ARRAY_SIZE(link_names) ? link_names[l] : "unknown";
-}
+DEFINE_STRING_TABLE_TO(netinfo_link, enum netinfo_link, link_names)
 
 int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway[16])
 {

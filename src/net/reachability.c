@@ -17,15 +17,15 @@
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/net/reachability.h"
 #include "smartconnectd/net/resolve.h"
-#include "smartconnectd/core/config.h"
 
+#define HOST_MAX 256 /* a DNS name has at most 253 characters */
 #define PROBE_TIMEOUT_USEC (3 * USEC_PER_SEC)
 #define GATEWAY_TCP_PORT 53 /* a home router's DNS forwarder: accepts or refuses */
 
 struct probe {
 	struct reachability *owner;
 	const char *what; /* "gateway", "internet host" */
-	char host[CONFIG_HOST_MAX];
+	char host[HOST_MAX];
 	uint16_t tcp_port;
 	bool busy, reachable, known;
 	bool tcp;
@@ -40,7 +40,7 @@ struct reachability {
 	sd_event *event;
 	sd_event_source *round;
 	uint64_t interval_usec;
-	char gateway_setting[CONFIG_HOST_MAX];
+	char gateway_setting[HOST_MAX];
 	bool icmp_denied;
 	char method[8];
 	struct probe gw, inet;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Modbus TCP server (see modbus_server.h). libmodbus does the protocol: one modbus_t
+ * Modbus TCP server (see modbus-server.h). libmodbus does the protocol: one modbus_t
  * serves every connection through modbus_set_socket() and modbus_reply(), and
  * one mapping holds both register images (FC 0x03 holding, FC 0x04 input) over
  * the whole address space. modbus_receive() is never called: it select()s and
@@ -57,31 +57,21 @@ struct modbus_server {
 	struct mbconn *conns;
 	unsigned n_conns;
 	struct modbus_server_counters counters;
-	struct log_ratelimit refuse_rl;
-	sd_event_source *refuse_timer; /* logs the summary when the window ends */
+	struct log_summary refuse_log;
+	char refuse_note[64]; /* ends the first refusal's line: when the summary comes */
 
 	modbus_server_clients_fn on_clients;
 	void *clients_userdata;
 };
 
-static const char *const policy_names[_MODBUS_SERVER_STALE_MAX] = {
+const char *const modbus_server_stale_policy_names[_MODBUS_SERVER_STALE_MAX] = {
 	[MODBUS_SERVER_STALE_ERROR] = "error",
 	[MODBUS_SERVER_STALE_ZERO] = "zero",
 	[MODBUS_SERVER_STALE_KEEP] = "keep",
 };
 
-const char *modbus_server_stale_policy_to_string(enum modbus_server_stale_policy p)
-{
-	return (unsigned) p < _MODBUS_SERVER_STALE_MAX ? policy_names[p] : NULL;
-}
-
-enum modbus_server_stale_policy modbus_server_stale_policy_from_string(const char *s)
-{
-	for (unsigned i = 0; i < _MODBUS_SERVER_STALE_MAX; i++)
-		if (strcmp(s, policy_names[i]) == 0)
-			return (enum modbus_server_stale_policy) i;
-	return _MODBUS_SERVER_STALE_MAX;
-}
+DEFINE_STRING_TABLE_TO(modbus_server_stale_policy, enum modbus_server_stale_policy,
+		       modbus_server_stale_policy_names)
 
 ssize_t modbus_server_frame_len(const uint8_t *buf, size_t n)
 {
@@ -366,14 +356,16 @@ static int mbconn_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int mbconn_new(struct modbus_server *m, int fd)
+static void mbconn_new(int fd, const char *peer, void *userdata)
 {
+	struct modbus_server *m = userdata;
 	struct mbconn *c = calloc(1, sizeof(*c));
 	int r, one = 1;
 
 	if (!c) {
 		close(fd);
-		return log_oom();
+		log_oom();
+		return;
 	}
 	c->srv = m;
 	c->fd = fd;
@@ -382,7 +374,7 @@ static int mbconn_new(struct modbus_server *m, int fd)
 		m->conns->prev = c;
 	m->conns = c;
 	m->n_conns++;
-	listener_peer_name_fd(fd, c->peer, sizeof(c->peer));
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	/* Answers are single small writes: do not let Nagle hold them back. */
 	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
@@ -392,85 +384,50 @@ static int mbconn_new(struct modbus_server *m, int fd)
 					       mbconn_on_idle, c);
 	if (r < 0) {
 		mbconn_free(c);
-		return log_warning_errno(r, "Cannot watch a Modbus connection, closing it: %m");
+		log_warning_errno(r, "Cannot watch a Modbus connection, closing it: %m");
+		return;
 	}
 	m->counters.accepted++;
 	log_debug("Modbus client %s connected (%u open)", c->peer, m->n_conns);
 	modbus_server_clients_changed(m);
-	return 0;
 }
 
-static void modbus_server_arm_refuse_summary(struct modbus_server *m);
-
-static int modbus_server_on_refuse_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void modbus_server_on_refuse_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec,
+					    void *userdata)
 {
 	struct modbus_server *m = userdata;
-	unsigned n;
 
-	(void) s;
-	(void) usec;
-	n = log_ratelimit_flush(&m->refuse_rl, now_usec(m));
-	if (n > 0)
-		log_warning("%u Modbus client%s refused in the last %llus: MaxClients=%u reached", n,
-			    n == 1 ? "" : "s",
-			    (unsigned long long) (m->refuse_rl.interval_usec / USEC_PER_SEC),
-			    m->set.max_clients);
-	/* A window with events reopened: its summary is due at its end. */
-	if (log_ratelimit_deadline(&m->refuse_rl) != UINT64_MAX)
-		modbus_server_arm_refuse_summary(m);
-	return 0;
+	(void) ls;
+	log_warning("%u Modbus client%s refused in the last %llus: MaxClients=%u reached", n,
+		    n == 1 ? "" : "s", (unsigned long long) (interval_usec / USEC_PER_SEC),
+		    m->set.max_clients);
 }
 
-static void modbus_server_arm_refuse_summary(struct modbus_server *m)
+static void modbus_server_set_summary(struct modbus_server *m, uint64_t summary_usec)
 {
-	uint64_t at = log_ratelimit_deadline(&m->refuse_rl);
-	int r;
+	uint64_t usec = summary_usec ?: MODBUS_SERVER_SUMMARY_USEC;
 
-	if (!m->refuse_timer)
-		r = sd_event_add_time(m->event, &m->refuse_timer, CLOCK_MONOTONIC, at, 0,
-				      modbus_server_on_refuse_timer, m);
-	else
-		r = sd_event_source_set_time(m->refuse_timer, at);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(m->refuse_timer, SD_EVENT_ONESHOT);
-	if (r < 0)
-		log_warning_errno(r, "Failed to arm the refused clients summary, ignoring: %m");
-}
-
-static void modbus_server_refuse(struct modbus_server *m, int fd)
-{
-	char peer[INET6_ADDRSTRLEN + 8];
-
-	m->counters.refused++;
-	if (log_ratelimit_event(&m->refuse_rl, now_usec(m))) {
-		listener_peer_name_fd(fd, peer, sizeof(peer));
-		log_warning(
-		    "Refusing Modbus client %s: %u clients connected (MaxClients); further refusals are "
-		    "summarised every %llus",
-		    peer, m->n_conns, (unsigned long long) (m->refuse_rl.interval_usec / USEC_PER_SEC));
-		modbus_server_arm_refuse_summary(m);
-	}
-	close(fd);
+	log_summary_set_interval(&m->refuse_log, usec);
+	snprintf(m->refuse_note, sizeof(m->refuse_note), "further refusals are summarised every %llus",
+		 (unsigned long long) (usec / USEC_PER_SEC));
 }
 
 static int modbus_server_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct modbus_server *m = userdata;
+	const struct listener_gate g = {
+		.what = "Modbus",
+		.max_clients = m->set.max_clients,
+		.n_clients = &m->n_conns,
+		.refused = &m->counters.refused,
+		.full_log = &m->refuse_log,
+		.note = m->refuse_note,
+	};
 
 	(void) s;
 	(void) revents;
-	for (;;) {
-		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warning_errno(errno, "Modbus accept failed, ignoring: %m");
-			return 0;
-		}
-		if (m->n_conns >= m->set.max_clients)
-			modbus_server_refuse(m, cfd);
-		else
-			(void) mbconn_new(m, cfd);
-	}
+	listener_accept(fd, &g, mbconn_new, m);
+	return 0;
 }
 
 /* ---- listener ---- */
@@ -520,8 +477,9 @@ int modbus_server_new(sd_event *e, struct store *store, const struct modbus_serv
 		.store = store,
 		.set = *s,
 		.listen_fd = -EBADF,
-		.refuse_rl = LOG_RATELIMIT_INIT(s->summary_usec ?: MODBUS_SERVER_SUMMARY_USEC),
 	};
+	log_summary_init(&m->refuse_log, e, MODBUS_SERVER_SUMMARY_USEC, modbus_server_on_refuse_summary, m);
+	modbus_server_set_summary(m, s->summary_usec);
 
 	/* The context only carries the TCP framing for modbus_reply(); it never connects. */
 	m->ctx = modbus_new_tcp("127.0.0.1", 502);
@@ -543,7 +501,7 @@ struct modbus_server *modbus_server_free(struct modbus_server *m)
 	while (m->conns)
 		mbconn_free(m->conns);
 	modbus_server_close_listener(m);
-	m->refuse_timer = sd_event_source_disable_unref(m->refuse_timer);
+	log_summary_done(&m->refuse_log);
 	if (m->watching)
 		store_unwatch(m->store, m->watch_id);
 	if (m->map)
@@ -575,7 +533,7 @@ int modbus_server_reconfigure(struct modbus_server *m, const struct modbus_serve
 	int r;
 
 	m->set = *s;
-	m->refuse_rl.interval_usec = s->summary_usec ?: MODBUS_SERVER_SUMMARY_USEC;
+	modbus_server_set_summary(m, s->summary_usec);
 	if (new_template) {
 		r = modbus_server_reset_written(m);
 		if (r < 0)

@@ -10,9 +10,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <mosquitto.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +22,14 @@
 #include "smartconnectd/outputs/mqtt-discovery.h"
 #include "smartconnectd/net/resolve.h"
 
-#define BASE_MAX 160 /* "devices/" Site "/smart-connect/" serial: at most 151 */
+#include "mqtt-tls.h"
+
+#define BASE_MAX 160 /* "devices/" Site "/smart-connect/" serial: 151 with 64-character tokens */
 #define TOPIC_MAX 192
 #define ERROR_MAX 256
 #define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
 #define MISC_USEC (1 * USEC_PER_SEC)
-#define SYSTEM_CA_PATH "/etc/ssl/certs"
 
 struct mqtt {
 	sd_event *event;
@@ -41,8 +39,8 @@ struct mqtt {
 	mqtt_extra_fn extra_fn;
 	void *extra_userdata;
 
-	struct config conf; /* only the [MQTT] keys are used */
-	char serial[CONFIG_TOKEN_MAX];
+	struct mqtt_settings set; /* its strings point into strings */
+	char *strings;
 	char base[BASE_MAX]; /* devices/<site>/smart-connect/<serial> */
 	char status_topic[TOPIC_MAX];
 	char power_topic[TOPIC_MAX];
@@ -84,10 +82,7 @@ static void mqtt_teardown(struct mqtt *m);
 static int mqtt_sync_io(struct mqtt *m);
 static void mqtt_fail(struct mqtt *m, const char *why);
 
-const char *mqtt_state_to_string(enum mqtt_state s)
-{
-	return (unsigned) s < _MQTT_STATE_MAX ? state_names[s] : NULL;
-}
+DEFINE_STRING_TABLE_TO(mqtt_state, enum mqtt_state, state_names)
 
 static uint64_t mqtt_now(const struct mqtt *m)
 {
@@ -122,7 +117,7 @@ static void mqtt_build_topics(struct mqtt *m)
 {
 	/* An empty topic level is legal MQTT but trips up many consumers. */
 	snprintf(m->base, sizeof(m->base), "devices/%s/smart-connect/%s",
-		 m->conf.mqtt_site[0] ? m->conf.mqtt_site : "default", m->serial);
+		 m->set.site[0] ? m->set.site : "default", m->set.serial);
 	if (snprintf(m->status_topic, sizeof(m->status_topic), "%s/status", m->base) < 0)
 		m->status_topic[0] = '\0';
 	mqtt_topic(m, "power_instant", m->power_topic, sizeof(m->power_topic));
@@ -180,7 +175,7 @@ static void mqtt_after(struct mqtt *m, int rc, const char *what)
 				 mosquitto_connack_string(m->connack_rc));
 		else if (m->lib_error[0])
 			snprintf(why, sizeof(why), "%s", m->lib_error);
-		else if (rc == MOSQ_ERR_ERRNO && e == EPROTO && m->conf.mqtt_broker.tls &&
+		else if (rc == MOSQ_ERR_ERRNO && e == EPROTO && m->set.broker.tls &&
 			 m->state == MQTT_STATE_CONNECTING)
 			/* TLS 1.3: the broker's verdict on our certificate comes after
 			 * the handshake, often as a plain close. */
@@ -205,8 +200,8 @@ static void mqtt_publish_discovery(struct mqtt *m)
 {
 	uint64_t max_age = store_get_max_age(m->store);
 	struct mqtt_discovery_ctx c = {
-		.prefix = m->conf.mqtt_discovery_prefix,
-		.serial = m->serial,
+		.prefix = m->set.discovery_prefix,
+		.serial = m->set.serial,
 		.power_topic = m->power_topic,
 		.counters_topic = m->counters_topic,
 		.avail_topic = m->status_topic,
@@ -233,11 +228,11 @@ static void mqtt_on_connected(struct mqtt *m)
 	m->failures = 0;
 	m->last_error[0] = '\0';
 	m->counters.event_connect++;
-	log_info("MQTT connected to %s:%u", m->conf.mqtt_broker.host, m->conf.mqtt_broker.port);
+	log_info("MQTT connected to %s:%u", m->set.broker.host, m->set.broker.port);
 	mqtt_set_state(m, MQTT_STATE_CONNECTED);
 
 	(void) mqtt_send(m, m->status_topic, "online", 1, true);
-	if (m->conf.mqtt_homeassistant)
+	if (m->set.homeassistant)
 		mqtt_publish_discovery(m);
 }
 
@@ -299,11 +294,9 @@ static bool mqtt_check_connack(struct mqtt *m)
  * the socket is watched for writing only until TCP is connected. */
 static bool mqtt_wants_out(struct mqtt *m)
 {
-	SSL *ssl = mosquitto_ssl_get(m->mosq);
-
 	if (!m->tcp_up)
 		return true;
-	if (ssl && !SSL_is_init_finished(ssl))
+	if (mqtt_tls_handshaking(m->mosq))
 		return false;
 	return mosquitto_want_write(m->mosq);
 }
@@ -311,7 +304,6 @@ static bool mqtt_wants_out(struct mqtt *m)
 static int mqtt_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct mqtt *m = userdata;
-	SSL *ssl;
 	int rc = MOSQ_ERR_SUCCESS;
 
 	(void) s;
@@ -319,8 +311,7 @@ static int mqtt_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 	if (revents & EPOLLOUT && !m->tcp_up) {
 		m->tcp_up = true;
 		/* TLS: the handshake goes on in loop_read, which also sends the ClientHello. */
-		ssl = mosquitto_ssl_get(m->mosq);
-		if (ssl && !SSL_is_init_finished(ssl))
+		if (mqtt_tls_handshaking(m->mosq))
 			revents |= EPOLLIN;
 	}
 	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -366,97 +357,13 @@ static int mqtt_on_misc(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- connecting ---- */
 
-/* SNI: libmosquitto names the numeric address it connected to; the broker's
- * configured name goes in before the ClientHello is written. */
-static void mqtt_tls_on_info(const SSL *ssl, int where, int ret)
-{
-	SSL_CTX *ctx = SSL_get_SSL_CTX(ssl);
-	const char *host = SSL_CTX_get_app_data(ctx);
-
-	(void) ret;
-	if (where & SSL_CB_HANDSHAKE_START && host)
-		(void) SSL_set_tlsext_host_name((SSL *) ssl, host);
-}
-
-static void mqtt_tls_error(char *buf, size_t size, const char *what, const char *path)
-{
-	unsigned long e = ERR_get_error();
-	char reason[160];
-
-	ERR_error_string_n(e, reason, sizeof(reason));
-	if (snprintf(buf, size, "%s '%s': %s", what, path, e ? reason : "failed") < 0)
-		buf[0] = '\0';
-	ERR_clear_error();
-}
-
-/* Our own context: libmosquitto would check the certificate against the
- * address it connects to, we check it against the configured host name. */
-static SSL_CTX *mqtt_tls_ctx(struct mqtt *m, char *err, size_t errsz)
-{
-	const struct config *c = &m->conf;
-	const char *host = c->mqtt_broker.host;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	X509_VERIFY_PARAM *param;
-
-	if (!ctx) {
-		snprintf(err, errsz, "cannot create a TLS context");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (c->mqtt_ca_file[0] || c->mqtt_ca_path[0]) {
-		if (SSL_CTX_load_verify_locations(ctx, c->mqtt_ca_file[0] ? c->mqtt_ca_file : NULL,
-						  c->mqtt_ca_path[0] ? c->mqtt_ca_path : NULL) != 1) {
-			mqtt_tls_error(err, errsz, "cannot load the CA certificates",
-				       c->mqtt_ca_file[0] ? c->mqtt_ca_file : c->mqtt_ca_path);
-			goto fail;
-		}
-	} else if (SSL_CTX_load_verify_locations(ctx, NULL, SYSTEM_CA_PATH) != 1) {
-		mqtt_tls_error(err, errsz, "cannot load the system CA certificates", SYSTEM_CA_PATH);
-		goto fail;
-	}
-
-	/* Mutual TLS: the client certificate, when there is no user name. */
-	if (!c->mqtt_username[0] && c->mqtt_cert_file[0]) {
-		if (SSL_CTX_use_certificate_chain_file(ctx, c->mqtt_cert_file) != 1) {
-			mqtt_tls_error(err, errsz, "cannot load the client certificate", c->mqtt_cert_file);
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, c->mqtt_key_file, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			mqtt_tls_error(err, errsz, "cannot use the client key", c->mqtt_key_file);
-			goto fail;
-		}
-	}
-
-	param = SSL_CTX_get0_param(ctx);
-	if (resolve_is_numeric(host)) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1)
-			goto fail_host;
-	} else {
-		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if (X509_VERIFY_PARAM_set1_host(param, host, 0) != 1)
-			goto fail_host;
-		/* The string lives in m->conf, which outlives every connection. */
-		SSL_CTX_set_app_data(ctx, (void *) host);
-		SSL_CTX_set_info_callback(ctx, mqtt_tls_on_info);
-	}
-	return ctx;
-
-fail_host:
-	snprintf(err, errsz, "cannot set the host name to verify");
-fail:
-	SSL_CTX_free(ctx);
-	return NULL;
-}
-
 static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 {
-	const struct config *c = &m->conf;
+	const struct mqtt_settings *s = &m->set;
 	char client_id[96];
 	int rc;
 
-	snprintf(client_id, sizeof(client_id), "smartconnect-%s", m->serial);
+	snprintf(client_id, sizeof(client_id), "smartconnect-%s", m->set.serial);
 	m->mosq = mosquitto_new(client_id, true, m);
 	if (!m->mosq)
 		return -ENOMEM;
@@ -467,29 +374,15 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 
 	rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
-	if (rc == MOSQ_ERR_SUCCESS && c->mqtt_username[0])
-		rc = mosquitto_username_pw_set(m->mosq, c->mqtt_username,
-					       c->mqtt_password[0] ? c->mqtt_password : NULL);
+	if (rc == MOSQ_ERR_SUCCESS && s->username[0])
+		rc = mosquitto_username_pw_set(m->mosq, s->username, s->password[0] ? s->password : NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		snprintf(err, errsz, "%s", mosquitto_strerror(rc));
 		return -EINVAL;
 	}
 
-	if (c->mqtt_broker.tls) {
-		SSL_CTX *ctx = mqtt_tls_ctx(m, err, errsz);
-
-		if (!ctx)
-			return -EINVAL;
-		/* Without defaults the library leaves our context as it is. */
-		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
-		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, ctx);
-		SSL_CTX_free(ctx); /* the library holds its own reference */
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errsz, "%s", mosquitto_strerror(rc));
-			return -EINVAL;
-		}
-	}
+	if (s->broker.tls)
+		return mqtt_tls_setup(m->mosq, s, err, errsz);
 	return 0;
 }
 
@@ -504,10 +397,10 @@ static void mqtt_connect_addr(struct mqtt *m, const char *addr)
 		mqtt_fail(m, r == -ENOMEM ? "out of memory" : err);
 		return;
 	}
-	log_debug("MQTT connecting to %s:%u at %s", m->conf.mqtt_broker.host, m->conf.mqtt_broker.port, addr);
+	log_debug("MQTT connecting to %s:%u at %s", m->set.broker.host, m->set.broker.port, addr);
 	m->tcp_up = false;
-	rc = mosquitto_connect_bind_async(m->mosq, addr, m->conf.mqtt_broker.port,
-					  (int) m->conf.mqtt_keepalive_sec, NULL);
+	rc =
+	    mosquitto_connect_bind_async(m->mosq, addr, m->set.broker.port, (int) m->set.keepalive_sec, NULL);
 	mqtt_after(m, rc, "connect");
 }
 
@@ -518,7 +411,7 @@ static void mqtt_on_resolved(int error, const char *addr, void *userdata)
 
 	m->res = NULL;
 	if (error < 0) {
-		snprintf(why, sizeof(why), "cannot resolve '%.64s': %s", m->conf.mqtt_broker.host,
+		snprintf(why, sizeof(why), "cannot resolve '%.64s': %s", m->set.broker.host,
 			 error == -ENOENT ? "no such host" : strerror(-error));
 		mqtt_fail(m, why);
 		return;
@@ -534,7 +427,7 @@ static int mqtt_on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
 	(void) s;
 	(void) usec;
 	m->deadline = sd_event_source_disable_unref(m->deadline);
-	snprintf(why, sizeof(why), "no answer within %us (%s)", m->conf.mqtt_connect_timeout_sec,
+	snprintf(why, sizeof(why), "no answer within %us (%s)", m->set.connect_timeout_sec,
 		 m->res       ? "resolving the host name"
 		 : !m->tcp_up ? "TCP connect"
 			      : "TLS or CONNACK");
@@ -551,13 +444,13 @@ static void mqtt_attempt(struct mqtt *m)
 	mqtt_set_state(m, MQTT_STATE_CONNECTING);
 
 	r = sd_event_add_time_relative(m->event, &m->deadline, CLOCK_MONOTONIC,
-				       (uint64_t) m->conf.mqtt_connect_timeout_sec * USEC_PER_SEC, 0,
+				       (uint64_t) m->set.connect_timeout_sec * USEC_PER_SEC, 0,
 				       mqtt_on_deadline, m);
 	if (r < 0) {
 		mqtt_fail(m, "cannot arm the connect timer");
 		return;
 	}
-	r = resolve_start(m->event, m->conf.mqtt_broker.host, mqtt_on_resolved, m, &m->res);
+	r = resolve_start(m->event, m->set.broker.host, mqtt_on_resolved, m, &m->res);
 	if (r < 0)
 		mqtt_fail(m, "cannot start name resolution");
 }
@@ -618,8 +511,8 @@ static void mqtt_fail(struct mqtt *m, const char *why)
 	m->failures++;
 	snprintf(m->last_error, sizeof(m->last_error), "%s", why);
 	delay = mqtt_backoff(m);
-	log_warning("MQTT connection to %s:%u failed: %s, retrying in %llu ms", m->conf.mqtt_broker.host,
-		    m->conf.mqtt_broker.port, why, (unsigned long long) (delay / USEC_PER_MSEC));
+	log_warning("MQTT connection to %s:%u failed: %s, retrying in %llu ms", m->set.broker.host,
+		    m->set.broker.port, why, (unsigned long long) (delay / USEC_PER_MSEC));
 
 	m->retry = sd_event_source_disable_unref(m->retry);
 	r = sd_event_add_time_relative(m->event, &m->retry, CLOCK_MONOTONIC, delay, 0, mqtt_on_retry, m);
@@ -673,7 +566,7 @@ static int mqtt_on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct mqtt *m = userdata;
 
-	(void) sd_event_source_set_time(s, usec + (uint64_t) m->conf.mqtt_counters_sec * USEC_PER_SEC);
+	(void) sd_event_source_set_time(s, usec + (uint64_t) m->set.counters_sec * USEC_PER_SEC);
 	(void) mqtt_send_json(m, m->counters_topic, mqtt_counters_json(m), 0, false);
 	if (m->mosq)
 		mqtt_after(m, MOSQ_ERR_SUCCESS, "publish");
@@ -682,15 +575,37 @@ static int mqtt_on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- life cycle ---- */
 
-static void mqtt_apply_config(struct mqtt *m, const struct config *c, const char *serial)
+/* Keep a copy of s, its strings packed into one block that m owns. */
+static int mqtt_keep_settings(struct mqtt *m, const struct mqtt_settings *s)
 {
-	m->conf = *c;
-	snprintf(m->serial, sizeof(m->serial), "%s", serial);
+	struct mqtt_settings c = *s;
+	const char **strs[] = { &c.serial,  &c.site,      &c.username, &c.password,        &c.ca_file,
+				&c.ca_path, &c.cert_file, &c.key_file, &c.discovery_prefix };
+	size_t total = 0;
+	char *block, *p;
+
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		total += strlen(*strs[i] ?: "") + 1;
+	block = malloc(total);
+	if (!block)
+		return -ENOMEM;
+	p = block;
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		size_t n = strlen(*strs[i] ?: "") + 1;
+
+		memcpy(p, *strs[i] ?: "", n);
+		*strs[i] = p;
+		p += n;
+	}
+	free(m->strings);
+	m->strings = block;
+	m->set = c;
 	mqtt_build_topics(m);
+	return 0;
 }
 
-int mqtt_new(sd_event *e, struct store *store, const struct config *c, const char *serial,
-	     mqtt_state_fn on_state, void *userdata, struct mqtt **ret)
+int mqtt_new(sd_event *e, struct store *store, const struct mqtt_settings *s, mqtt_state_fn on_state,
+	     void *userdata, struct mqtt **ret)
 {
 	struct mqtt *m = calloc(1, sizeof(*m));
 
@@ -705,7 +620,10 @@ int mqtt_new(sd_event *e, struct store *store, const struct config *c, const cha
 	if (getrandom(&m->rng, sizeof(m->rng), GRND_NONBLOCK) != sizeof(m->rng) || !m->rng)
 		m->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t) (uintptr_t) m;
 	m->start_usec = mqtt_now(m);
-	mqtt_apply_config(m, c, serial);
+	if (mqtt_keep_settings(m, s) < 0) {
+		mqtt_free(m);
+		return -ENOMEM;
+	}
 	*ret = m;
 	return 0;
 }
@@ -740,6 +658,7 @@ struct mqtt *mqtt_free(struct mqtt *m)
 		return NULL;
 	mqtt_stop(m);
 	sd_event_unref(m->event);
+	free(m->strings);
 	free(m);
 	return NULL;
 }
@@ -751,7 +670,7 @@ int mqtt_start(struct mqtt *m)
 
 	m->failures = 0;
 	m->last_error[0] = '\0';
-	if (!m->conf.mqtt_enabled) {
+	if (!m->set.enabled) {
 		mqtt_set_state(m, MQTT_STATE_DISABLED);
 		return 0;
 	}
@@ -765,28 +684,32 @@ int mqtt_start(struct mqtt *m)
 		r = sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
 	if (r >= 0)
 		r = sd_event_add_time(m->event, &m->tick, CLOCK_MONOTONIC,
-				      now + (uint64_t) m->conf.mqtt_counters_sec * USEC_PER_SEC, 0,
-				      mqtt_on_tick, m);
+				      now + (uint64_t) m->set.counters_sec * USEC_PER_SEC, 0, mqtt_on_tick,
+				      m);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(m->tick, SD_EVENT_ON);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up the MQTT timers: %m");
 
-	log_info("MQTT publishing to %s as %s", m->conf.mqtt_broker.url, m->base);
+	log_info("MQTT publishing to %s as %s", m->set.broker.url, m->base);
 	mqtt_attempt(m);
 	return 0;
 }
 
-int mqtt_reconfigure(struct mqtt *m, const struct config *c, const char *serial)
+int mqtt_reconfigure(struct mqtt *m, const struct mqtt_settings *s)
 {
+	int r;
+
 	mqtt_stop(m);
-	mqtt_apply_config(m, c, serial);
+	r = mqtt_keep_settings(m, s);
+	if (r < 0)
+		return log_oom();
 	return mqtt_start(m);
 }
 
 int mqtt_reconnect(struct mqtt *m)
 {
-	if (!m->conf.mqtt_enabled)
+	if (!m->set.enabled)
 		return 0;
 	mqtt_stop(m);
 	return mqtt_start(m);
@@ -809,7 +732,7 @@ const struct mqtt_counters *mqtt_get_counters(const struct mqtt *m)
 
 const char *mqtt_status(const struct mqtt *m, char *buf, size_t size)
 {
-	const struct config_broker *b = &m->conf.mqtt_broker;
+	const struct mqtt_broker *b = &m->set.broker;
 
 	switch (m->state) {
 	case MQTT_STATE_DISABLED:
@@ -832,6 +755,6 @@ const char *mqtt_status(const struct mqtt *m, char *buf, size_t size)
 
 json_t *mqtt_status_json(const struct mqtt *m)
 {
-	return json_pack("{s:b,s:s,s:s?}", "enabled", m->conf.mqtt_enabled, "state",
-			 mqtt_state_to_string(m->state), "last_error", mqtt_last_error(m));
+	return json_pack("{s:b,s:s,s:s?}", "enabled", m->set.enabled, "state", mqtt_state_to_string(m->state),
+			 "last_error", mqtt_last_error(m));
 }

@@ -5,8 +5,9 @@
  * that go by reference to every output: TCP clients and the P1 out tty. Each
  * output writes from its own bounded queue, without blocking, from the loop.
  *
- * Not here: serial I/O (tty.c), framing (telegram.c via the meter's tap), the
- * queue itself (passthrough_queue.c).
+ * Not here: the P1 out device (passthrough-device.c), serial I/O (tty.c),
+ * framing (telegram.c via the meter's tap), the queue itself
+ * (passthrough-queue.c), accepting clients (listener.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,11 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "smartconnectd/net/listener.h"
 #include "smartconnectd/base/log.h"
+#include "smartconnectd/net/listener.h"
 #include "smartconnectd/outputs/passthrough.h"
-#include "smartconnectd/outputs/passthrough-queue.h"
-#include "smartconnectd/meter/tty.h"
+
+#include "passthrough-internal.h"
 
 #define PT_BACKLOG 64
 /* Bytes held while the framer decides: more than the longest frame it
@@ -51,139 +52,33 @@ struct ptclient {
 	struct passthrough_queue q; /* last member: large */
 };
 
-struct ptdevice {
-	struct tty *tty;
-	uint64_t join;
-	bool synced;
-	enum tty_setting setting;
-	uint64_t bytes, frames, dropped;
-	struct passthrough_queue q;
-};
-
-struct passthrough {
-	sd_event *event;
-
-	struct config_listen listen;
-	bool valid_only;
-	unsigned max_clients;
-	size_t queue_size;
-	struct config_allow allow;
-	char device_path[CONFIG_PATH_MAX];
-
-	int listen_fd;
-	bool activated; /* listen_fd came from systemd: never rebound */
-	uint16_t port;
-	sd_event_source *listen_io;
-	struct ptclient *clients;
-	unsigned n_clients;
-
-	struct ptdevice *dev;
-	enum tty_setting setting; /* of the bytes last read */
-
-	/* Bytes from the tap the framer has not settled yet; pend[0] is at pend_off. */
-	uint8_t *pend;
-	size_t pend_len;
-	uint64_t pend_off;
-
-	struct passthrough_counters counters;
-	struct log_ratelimit drop_rl, full_rl, deny_rl;
-	sd_event_source *drop_timer;
-};
-
-static uint64_t pt_now(const struct passthrough *p)
-{
-	uint64_t t = 0;
-
-	(void) sd_event_now(p->event, CLOCK_MONOTONIC, &t);
-	return t;
-}
-
 static bool pt_active(const struct passthrough *p)
 {
 	return p->listen_fd >= 0 || p->dev;
 }
 
-bool passthrough_allowed(const struct config_allow *a, const struct sockaddr *sa)
-{
-	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-	const uint8_t *addr;
-	uint8_t family;
-
-	if (a->n == 0)
-		return true;
-	if (sa->sa_family == AF_INET) {
-		family = AF_INET;
-		addr = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
-	} else if (sa->sa_family == AF_INET6) {
-		addr = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
-		family = AF_INET6;
-		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
-			family = AF_INET;
-			addr += sizeof(v4mapped);
-		}
-	} else
-		return false;
-
-	for (uint32_t i = 0; i < a->n; i++) {
-		const struct config_cidr *c = &a->cidr[i];
-		unsigned whole = c->prefix / 8, rest = c->prefix % 8;
-
-		if (c->family != family || memcmp(c->addr, addr, whole) != 0)
-			continue;
-		if (rest == 0 || ((c->addr[whole] ^ addr[whole]) & (uint8_t) (0xff << (8 - rest))) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* ---- drops: counted, summarised at most once a minute ---- */
 
-static int pt_on_drop_timer(sd_event_source *s, uint64_t usec, void *userdata);
-
-static void pt_arm_drop_summary(struct passthrough *p)
-{
-	uint64_t at = log_ratelimit_deadline(&p->drop_rl);
-	int r;
-
-	if (at == UINT64_MAX)
-		return;
-	if (!p->drop_timer)
-		r = sd_event_add_time(p->event, &p->drop_timer, CLOCK_MONOTONIC, at, 0, pt_on_drop_timer, p);
-	else if ((r = sd_event_source_set_time(p->drop_timer, at)) >= 0)
-		r = sd_event_source_set_enabled(p->drop_timer, SD_EVENT_ONESHOT);
-	if (r < 0)
-		log_warning_errno(r, "Failed to arm the passthrough drop summary, ignoring: %m");
-}
-
-static int pt_on_drop_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static void pt_on_drop_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec, void *userdata)
 {
 	struct passthrough *p = userdata;
-	unsigned n;
 
-	(void) s;
-	(void) usec;
-	n = log_ratelimit_flush(&p->drop_rl, pt_now(p));
-	if (n > 0)
-		log_warning(
-		    "%u telegram%s dropped for slow passthrough readers in the last minute (%llu in all)", n,
+	(void) ls;
+	(void) interval_usec;
+	log_warning("%u telegram%s dropped for slow passthrough readers in the last minute (%llu in all)", n,
 		    n == 1 ? "" : "s", (unsigned long long) p->counters.telegrams_dropped);
-	pt_arm_drop_summary(p);
-	return 0;
 }
 
-/* A chunk a queue did not take. who names the reader for the first log line. */
-static void pt_dropped(struct passthrough *p, const struct passthrough_chunk *c, const char *who,
-		       const struct passthrough_queue *q)
+void passthrough_dropped(struct passthrough *p, const struct passthrough_chunk *c, const char *who,
+			 const struct passthrough_queue *q)
 {
 	p->counters.bytes_dropped += c->len;
 	if (!passthrough_chunk_is_frame(c))
 		return;
-	if (log_ratelimit_event(&p->drop_rl, pt_now(p))) {
+	if (log_summary_event(&p->drop_log))
 		log_warning("Passthrough reader %s is not keeping up (%zu bytes queued): dropping whole "
 			    "telegrams; further drops this minute are only counted",
 			    who, q->bytes);
-		pt_arm_drop_summary(p);
-	}
 }
 
 /* ---- clients ---- */
@@ -259,18 +154,14 @@ static void ptclient_push(struct ptclient *cl, struct passthrough_chunk *c)
 
 	if (p->valid_only && c->kind != PASSTHROUGH_CHUNK_ACCEPTED)
 		return;
-	/* A client that came mid-telegram starts at the next telegram. */
-	if (!cl->synced) {
-		if (!passthrough_chunk_is_frame(c) || c->offset < cl->join)
-			return;
-		cl->synced = true;
-	}
+	if (!passthrough_reader_takes(&cl->synced, cl->join, c))
+		return;
 	if (!passthrough_queue_push(&cl->q, c)) {
 		if (passthrough_chunk_is_frame(c)) {
 			cl->dropped++;
 			p->counters.telegrams_dropped++;
 		}
-		pt_dropped(p, c, cl->peer, &cl->q);
+		passthrough_dropped(p, c, cl->peer, &cl->q);
 		return;
 	}
 	if (was_empty)
@@ -326,13 +217,9 @@ static int ptclient_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-static uint64_t pt_stream_end(const struct passthrough *p)
+static void ptclient_new(int fd, const char *peer, void *userdata)
 {
-	return p->pend_off + p->pend_len;
-}
-
-static void ptclient_new(struct passthrough *p, int fd, const char *peer)
-{
+	struct passthrough *p = userdata;
 	struct ptclient *cl = malloc(sizeof(*cl));
 	int r;
 
@@ -341,7 +228,7 @@ static void ptclient_new(struct passthrough *p, int fd, const char *peer)
 		log_oom();
 		return;
 	}
-	*cl = (struct ptclient){ .p = p, .fd = fd, .join = pt_stream_end(p), .next = p->clients };
+	*cl = (struct ptclient){ .p = p, .fd = fd, .join = passthrough_stream_end(p), .next = p->clients };
 	(void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ PT_SNDBUF }, sizeof(int));
 	passthrough_queue_init(&cl->q, p->queue_size);
 	snprintf(cl->peer, sizeof(cl->peer), "%s", peer);
@@ -361,162 +248,24 @@ static void ptclient_new(struct passthrough *p, int fd, const char *peer)
 	log_info("Passthrough client %s connected (%u open)", cl->peer, p->n_clients);
 }
 
-static void pt_refuse(struct passthrough *p, int fd, const char *peer, struct log_ratelimit *rl,
-		      const char *why)
-{
-	p->counters.clients_refused++;
-	if (log_ratelimit_event(rl, pt_now(p)))
-		log_warning(
-		    "Refusing passthrough client %s: %s; further refusals this minute are only counted", peer,
-		    why);
-	close(fd);
-}
-
 static int pt_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct passthrough *p = userdata;
+	const struct listener_gate g = {
+		.what = "passthrough",
+		.max_clients = p->max_clients,
+		.allow = &p->allow,
+		.n_clients = &p->n_clients,
+		.refused = &p->counters.clients_refused,
+		.full_log = &p->full_log,
+		.denied_log = &p->deny_log,
+		.note = "further refusals this minute are only counted",
+	};
 
 	(void) s;
 	(void) revents;
-	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char peer[PT_PEER_MAX], why[64];
-		int cfd = accept4(fd, (struct sockaddr *) &ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warning_errno(errno, "Passthrough accept failed, ignoring: %m");
-			return 0;
-		}
-		listener_peer_name((struct sockaddr *) &ss, peer, sizeof(peer));
-		if (!passthrough_allowed(&p->allow, (struct sockaddr *) &ss))
-			pt_refuse(p, cfd, peer, &p->deny_rl, "not in AllowFrom");
-		else if (p->n_clients >= p->max_clients) {
-			snprintf(why, sizeof(why), "%u clients connected (MaxClients)", p->n_clients);
-			pt_refuse(p, cfd, peer, &p->full_rl, why);
-		} else
-			ptclient_new(p, cfd, peer);
-	}
-}
-
-/* ---- the P1 out device ---- */
-
-static ssize_t ptdevice_write(const void *buf, size_t n, void *userdata)
-{
-	return tty_write(userdata, buf, n);
-}
-
-static void ptdevice_flush(struct passthrough *p)
-{
-	struct ptdevice *d = p->dev;
-	int r;
-
-	r = passthrough_queue_flush(&d->q, ptdevice_write, d->tty, &d->frames, &d->bytes);
-	/* Any other error: the tty handles the line as vanished and says so. */
-	if (r == 0 || r == -EAGAIN)
-		(void) tty_want_write(d->tty, r == -EAGAIN);
-}
-
-static void ptdevice_push(struct passthrough *p, struct passthrough_chunk *c)
-{
-	struct ptdevice *d = p->dev;
-	bool was_empty = passthrough_queue_empty(&d->q);
-
-	if (tty_get_state(d->tty) != TTY_STATE_OPEN)
-		return;
-	if (!d->synced) {
-		if (!passthrough_chunk_is_frame(c) || c->offset < d->join)
-			return;
-		d->synced = true;
-	}
-	if (!passthrough_queue_push(&d->q, c)) {
-		d->dropped += passthrough_chunk_is_frame(c);
-		pt_dropped(p, c, tty_get_path(d->tty), &d->q);
-		return;
-	}
-	if (was_empty)
-		ptdevice_flush(p);
-}
-
-static void ptdevice_on_writable(void *userdata)
-{
-	ptdevice_flush(userdata);
-}
-
-static void ptdevice_on_state(enum tty_state state, void *userdata)
-{
-	struct passthrough *p = userdata;
-	struct ptdevice *d = p->dev;
-
-	(void) state;
-	/* Called from inside tty_start() too, before p->dev is set. */
-	if (!d)
-		return;
-	passthrough_queue_clear(&d->q);
-	(void) tty_want_write(d->tty, false);
-	/* A line that comes back starts at the next telegram. */
-	d->synced = false;
-	d->join = pt_stream_end(p);
-}
-
-static struct ptdevice *ptdevice_free(struct ptdevice *d)
-{
-	if (!d)
-		return NULL;
-	d->tty = tty_free(d->tty);
-	passthrough_queue_clear(&d->q);
-	free(d);
-	return NULL;
-}
-
-static int ptdevice_open(struct passthrough *p)
-{
-	static const struct tty_callbacks cb = {
-		.on_state = ptdevice_on_state,
-		.on_writable = ptdevice_on_writable,
-	};
-	struct ptdevice *d;
-	int r;
-
-	if (!p->device_path[0])
-		return 0;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return log_oom();
-	passthrough_queue_init(&d->q, p->queue_size);
-	d->setting = p->setting;
-	r = tty_new(p->event, p->device_path, d->setting, &cb, p, &d->tty);
-	if (r < 0) {
-		free(d);
-		return log_oom();
-	}
-	r = tty_start(d->tty);
-	if (r < 0) {
-		ptdevice_free(d);
-		return r;
-	}
-	d->join = pt_stream_end(p);
-	p->dev = d;
-	log_info("Passthrough copy of the meter's line to '%s'", p->device_path);
+	listener_accept(fd, &g, ptclient_new, p);
 	return 0;
-}
-
-/* The copy runs at the serial setting the meter's bytes were read at. */
-static void ptdevice_follow(struct passthrough *p, enum tty_setting s)
-{
-	int r;
-
-	p->setting = s;
-	if (!p->dev || p->dev->setting == s)
-		return;
-	p->dev->setting = s;
-	r = tty_set_setting(p->dev->tty, s);
-	if (r < 0)
-		log_warning_errno(r, "Cannot set %s on '%s', ignoring: %m", tty_setting_to_string(s),
-				  p->device_path);
-	else
-		log_debug("Passthrough device '%s' now at %s", p->device_path, tty_setting_to_string(s));
 }
 
 /* ---- the stream: chunks out of the tap ---- */
@@ -543,7 +292,7 @@ static void pt_emit(struct passthrough *p, enum passthrough_chunk_kind kind, uin
 	}
 	/* Our own reference keeps c alive while a failing client is closed. */
 	if (p->dev)
-		ptdevice_push(p, c);
+		passthrough_device_push(p, c);
 	for (struct ptclient *cl = p->clients, *next; cl; cl = next) {
 		next = cl->next;
 		ptclient_push(cl, c);
@@ -570,13 +319,13 @@ static void pt_on_bytes(uint64_t offset, const uint8_t *buf, size_t n, enum tty_
 {
 	struct passthrough *p = userdata;
 
-	ptdevice_follow(p, setting);
+	passthrough_device_follow(p, setting);
 	if (!pt_active(p)) {
 		p->pend_len = 0;
 		p->pend_off = offset + n;
 		return;
 	}
-	if (offset != pt_stream_end(p)) {
+	if (offset != passthrough_stream_end(p)) {
 		/* Bytes were missed: what is held no longer continues. */
 		p->pend_len = 0;
 		p->pend_off = offset;
@@ -671,39 +420,46 @@ static int pt_listen(struct passthrough *p, int listen_fd)
 
 /* ---- object ---- */
 
-static void pt_apply(struct passthrough *p, const struct config *c)
+/* Take s over: a copy of the device path, the rest by value. */
+static int pt_apply(struct passthrough *p, const struct passthrough_settings *s)
 {
-	p->listen = c->passthrough_listen;
-	p->valid_only = c->passthrough_valid_only;
-	p->max_clients = c->passthrough_max_clients;
-	p->queue_size = c->passthrough_queue_size;
-	p->allow = c->passthrough_allow;
-	snprintf(p->device_path, sizeof(p->device_path), "%s", c->passthrough_device);
+	char *path = strdup(s->device ?: "");
+
+	if (!path)
+		return -ENOMEM;
+	free(p->device_path);
+	p->device_path = path;
+	p->listen = s->listen;
+	p->valid_only = s->valid_only;
+	p->max_clients = s->max_clients;
+	p->queue_size = s->queue_size;
+	p->allow = s->allow;
 
 	for (struct ptclient *cl = p->clients; cl; cl = cl->next)
 		cl->q.limit = p->queue_size;
 	if (p->dev)
 		p->dev->q.limit = p->queue_size;
+	return 0;
 }
 
-int passthrough_new(sd_event *e, const struct config *c, struct passthrough **ret)
+int passthrough_new(sd_event *e, const struct passthrough_settings *s, struct passthrough **ret)
 {
 	struct passthrough *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
-	p->pend = malloc(PT_PENDING_MAX);
-	if (!p->pend) {
-		free(p);
-		return -ENOMEM;
-	}
 	p->event = sd_event_ref(e);
 	p->listen_fd = -EBADF;
 	p->setting = TTY_SETTING_115200_8N1;
-	p->drop_rl = LOG_RATELIMIT_INIT(PT_SUMMARY_USEC);
-	p->full_rl = LOG_RATELIMIT_INIT(PT_SUMMARY_USEC);
-	p->deny_rl = LOG_RATELIMIT_INIT(PT_SUMMARY_USEC);
-	pt_apply(p, c);
+	log_summary_init(&p->drop_log, e, PT_SUMMARY_USEC, pt_on_drop_summary, p);
+	/* Refusals are only counted: the counters are in the status. */
+	log_summary_init(&p->full_log, e, PT_SUMMARY_USEC, NULL, NULL);
+	log_summary_init(&p->deny_log, e, PT_SUMMARY_USEC, NULL, NULL);
+	p->pend = malloc(PT_PENDING_MAX);
+	if (!p->pend || pt_apply(p, s) < 0) {
+		passthrough_free(p);
+		return -ENOMEM;
+	}
 	*ret = p;
 	return 0;
 }
@@ -730,9 +486,12 @@ struct passthrough *passthrough_free(struct passthrough *p)
 		    (unsigned long long) p->counters.telegrams_dropped);
 	pt_close_clients(p, "stopping");
 	pt_close_listener(p);
-	p->dev = ptdevice_free(p->dev);
-	p->drop_timer = sd_event_source_disable_unref(p->drop_timer);
+	p->dev = passthrough_device_free(p->dev);
+	log_summary_done(&p->drop_log);
+	log_summary_done(&p->full_log);
+	log_summary_done(&p->deny_log);
 	sd_event_unref(p->event);
+	free(p->device_path);
 	free(p->pend);
 	free(p);
 	return NULL;
@@ -745,20 +504,21 @@ int passthrough_start(struct passthrough *p, int listen_fd)
 	r = pt_listen(p, listen_fd);
 	if (r < 0)
 		return r;
-	return ptdevice_open(p);
+	return passthrough_device_open(p);
 }
 
-int passthrough_reconfigure(struct passthrough *p, const struct config *c)
+int passthrough_reconfigure(struct passthrough *p, const struct passthrough_settings *s)
 {
-	const struct config_listen *l = &c->passthrough_listen;
+	const struct listener_address *l = &s->listen;
 	bool rebind = strcmp(l->host, p->listen.host) != 0 || l->port != p->listen.port;
-	bool new_device = strcmp(c->passthrough_device, p->device_path) != 0;
+	bool new_device = strcmp(s->device ?: "", p->device_path) != 0;
 	int r = 0;
 
-	pt_apply(p, c);
+	if (pt_apply(p, s) < 0)
+		return log_oom();
 	if (new_device) {
-		p->dev = ptdevice_free(p->dev);
-		r = ptdevice_open(p);
+		p->dev = passthrough_device_free(p->dev);
+		r = passthrough_device_open(p);
 		if (!p->device_path[0])
 			log_info("Passthrough device off");
 	}
@@ -792,23 +552,6 @@ uint16_t passthrough_port(const struct passthrough *p)
 	return p->port;
 }
 
-static json_t *ptdevice_json(const struct passthrough *p)
-{
-	const struct ptdevice *d = p->dev;
-	static const char *const states[_TTY_STATE_MAX] = {
-		[TTY_STATE_STOPPED] = "stopped",
-		[TTY_STATE_OPEN] = "open",
-		[TTY_STATE_RETRYING] = "retrying",
-	};
-
-	if (!d)
-		return json_null();
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "path", p->device_path, "state",
-			 states[tty_get_state(d->tty)], "setting", tty_setting_to_string(d->setting),
-			 "bytes_sent", (json_int_t) d->bytes, "telegrams_sent", (json_int_t) d->frames,
-			 "telegrams_dropped", (json_int_t) d->dropped);
-}
-
 int passthrough_status_json(const struct passthrough *p, json_t *o)
 {
 	const struct passthrough_counters *k = &p->counters;
@@ -819,7 +562,7 @@ int passthrough_status_json(const struct passthrough *p, json_t *o)
 	    (json_int_t) k->clients_refused, "bytes_sent", (json_int_t) k->bytes_sent, "telegrams_sent",
 	    (json_int_t) k->telegrams_sent, "telegrams_dropped", (json_int_t) k->telegrams_dropped,
 	    "bytes_dropped", (json_int_t) k->bytes_dropped, "bytes_ignored", (json_int_t) k->bytes_ignored,
-	    "device", ptdevice_json(p));
+	    "device", passthrough_device_json(p));
 	int r;
 
 	if (!add)

@@ -9,16 +9,13 @@
 #include "smartconnectd/outputs/reading-json.h"
 #include "smartconnectd/outputs/status.h"
 
-static const char *const meter_state_names[_METER_STATE_MAX] = {
-	[METER_STATE_STOPPED] = "stopped", [METER_STATE_DEVICE_MISSING] = "device-missing",
-	[METER_STATE_NO_DATA] = "no-data", [METER_STATE_RECEIVING] = "receiving",
-	[METER_STATE_STALE] = "stale",
+static const char *const meter_state_names[_STATUS_METER_STATE_MAX] = {
+	[STATUS_METER_STOPPED] = "stopped", [STATUS_METER_DEVICE_MISSING] = "device-missing",
+	[STATUS_METER_NO_DATA] = "no-data", [STATUS_METER_RECEIVING] = "receiving",
+	[STATUS_METER_STALE] = "stale",
 };
 
-const char *status_meter_state_to_string(enum meter_state s)
-{
-	return (unsigned) s < ARRAY_SIZE(meter_state_names) ? meter_state_names[s] : "stopped";
-}
+DEFINE_STRING_TABLE_TO(status_meter_state, enum status_meter_state, meter_state_names)
 
 /* A string, or null when empty or NULL. */
 static json_t *string_or_null(const char *s)
@@ -41,16 +38,11 @@ json_t *status_system(const char *serial, const char *version, uint64_t uptime_s
 			 (json_int_t) uptime_sec, "hostname", host);
 }
 
-json_t *status_meter(const struct meter *m, const struct snapshot *snap, bool stale, const char *device)
+json_t *status_meter(const struct status_meter_report *r)
 {
-	const struct telegram_counters *tc = meter_counters(m);
-	uint64_t bad_sum = 0;
-	char status[256];
+	const struct snapshot *snap = r->snap;
 	json_t *pi = NULL, *last = NULL;
 
-	if (tc)
-		bad_sum = tc->by_error[TELEGRAM_ERR_CRC] + tc->by_error[TELEGRAM_ERR_CRC_MISSING] +
-			  tc->by_error[TELEGRAM_ERR_CHECKSUM];
 	if (snap) {
 		pi = reading_json_power_instant(&snap->v);
 		if (!pi)
@@ -59,15 +51,13 @@ json_t *status_meter(const struct meter *m, const struct snapshot *snap, bool st
 	}
 
 	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:I,s:I,s:I,s:o}", "state",
-			 status_meter_state_to_string(meter_get_state(m)), "status",
-			 meter_status(m, status, sizeof(status)), "device", device, "protocol",
-			 snap ? string_or_null(reading_protocol_to_string(snap->v.protocol)) : json_null(),
-			 "version", snap ? string_or_null(snap->v.version) : json_null(), "id",
+			 status_meter_state_to_string(r->state), "status", r->status, "device", r->device,
+			 "protocol", string_or_null(r->protocol), "version",
+			 snap ? string_or_null(snap->v.version) : json_null(), "id",
 			 snap ? string_or_null(snap->v.id) : json_null(), "last_telegram",
-			 last ?: json_null(), "stale", stale, "telegrams_pass",
-			 (json_int_t) (tc ? tc->accepted : 0), "telegrams_fail", (json_int_t) bad_sum,
-			 "frame_fail", (json_int_t) (tc ? tc->rejected - bad_sum : 0), "power_instant",
-			 pi ?: json_null());
+			 last ?: json_null(), "stale", r->stale, "telegrams_pass",
+			 (json_int_t) r->telegrams_pass, "telegrams_fail", (json_int_t) r->telegrams_fail,
+			 "frame_fail", (json_int_t) r->frame_fail, "power_instant", pi ?: json_null());
 }
 
 json_t *status_network(const struct netinfo *ni, int gateway_reachable, int internet_reachable)

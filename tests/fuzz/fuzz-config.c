@@ -57,7 +57,7 @@ static void check_valid(const struct config *c)
 	assert(c->modbus_listen.host[0]); /* port 0 = a free port */
 	assert((unsigned) c->meter_type < _CONFIG_METER_TYPE_MAX);
 	assert(c->modbus_max_clients >= 1 && c->modbus_max_clients <= 1024);
-	assert(c->modbus_idle_sec <= 86400 && (unsigned) c->modbus_stale_policy < _CONFIG_STALE_MAX);
+	assert(c->modbus_idle_sec <= 86400 && (unsigned) c->modbus_stale_policy < _MODBUS_SERVER_STALE_MAX);
 	check_string(c->http_listen.host, sizeof(c->http_listen.host));
 	assert(c->http_listen.host[0]);
 	check_string(c->http_user, sizeof(c->http_user));

@@ -61,7 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	m->watching = true;
 	modbus_server_refill(m);
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 || mbconn_new(m, sv[0]) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		abort();
+	mbconn_new(sv[0], "fuzz", m);
+	if (!m->conns)
 		abort();
 
 	/* Send in pieces whose sizes come from the data, so frames cross reads. */

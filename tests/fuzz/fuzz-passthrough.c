@@ -71,22 +71,23 @@ static void drain(struct sink *s)
 
 static struct passthrough *server(sd_event *e, bool valid_only, struct sink *s, size_t size)
 {
-	struct config *c = config_new();
+	const struct passthrough_settings set = {
+		.listen = { .host = "127.0.0.1" },
+		.valid_only = valid_only,
+		.max_clients = 16,
+		.queue_size = 16 << 20,
+	};
 	struct passthrough *p;
 	int sv[2];
 
-	snprintf(c->passthrough_listen.host, sizeof(c->passthrough_listen.host), "127.0.0.1");
-	c->passthrough_valid_only = valid_only;
-	c->passthrough_queue_size = 16 << 20;
-	if (!c || passthrough_new(e, c, &p) < 0 || passthrough_start(p, -1) < 0 ||
+	if (passthrough_new(e, &set, &p) < 0 || passthrough_start(p, -1) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	(void) setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &(int){ 1 << 20 }, sizeof(int));
-	ptclient_new(p, sv[0], "fuzz");
+	ptclient_new(sv[0], "fuzz", p);
 	p->clients->synced = true; /* there from the first byte on */
 	/* Room for more than expected, so that too much shows in the length. */
 	*s = (struct sink){ .fd = sv[1], .data = malloc(size + 4096), .cap = size + 4096 };
-	config_free(c);
 	return p;
 }
 

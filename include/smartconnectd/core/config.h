@@ -32,6 +32,9 @@
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/proto.h"
+#include "smartconnectd/net/listener.h"
+#include "smartconnectd/outputs/modbus-server.h"
+#include "smartconnectd/outputs/mqtt.h"
 
 #define CONFIG_FILE_MAX (64 * 1024) /* bytes in a config file */
 #define CONFIG_LINE_MAX 1024        /* characters in a line, line end excluded */
@@ -39,19 +42,10 @@
 /* Sizes of the string fields, terminating NUL included. Small enough that any
  * accepted value, quoted and escaped by config_dump(), fits in one line. */
 #define CONFIG_PATH_MAX 256
-#define CONFIG_HOST_MAX 256
+#define CONFIG_HOST_MAX LISTENER_HOST_MAX
 #define CONFIG_URL_MAX 512
 #define CONFIG_NAME_MAX 128
 #define CONFIG_TOKEN_MAX 65
-
-/* What Modbus reads return while the meter data are stale (modbus_server.h has the
- * same order). */
-enum config_stale_policy {
-	CONFIG_STALE_ERROR, /* exception 0x0B */
-	CONFIG_STALE_ZERO,  /* measurements read 0 */
-	CONFIG_STALE_KEEP,  /* the last values */
-	_CONFIG_STALE_MAX,
-};
 
 enum config_meter_type {
 	CONFIG_METER_TYPE_EMPRO,   /* PhoenixContact-EMPro */
@@ -95,33 +89,6 @@ struct config_ipv4 {
 	char dns[16];             /* DNS */
 };
 
-/* "host:port"; an IPv6 host is written in brackets, stored without. */
-struct config_listen {
-	char host[CONFIG_HOST_MAX];
-	uint16_t port;
-};
-
-/* One AllowFrom= entry: an address and a prefix length. */
-#define CONFIG_ALLOW_MAX 16
-struct config_cidr {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t prefix; /* 0..32 or 0..128 */
-	uint8_t addr[16];
-};
-struct config_allow {
-	uint32_t n; /* 0: everyone */
-	struct config_cidr cidr[CONFIG_ALLOW_MAX];
-};
-
-/* "mqtt://host:port" or "mqtts://host:port"; the port defaults to 1883/8883.
- * url is empty when no broker is configured. */
-struct config_broker {
-	char url[CONFIG_URL_MAX];
-	char host[CONFIG_HOST_MAX];
-	uint16_t port;
-	bool tls;
-};
-
 struct config {
 	/* [Daemon] */
 	int log_level;            /* LogLevel: LOG_ERR .. LOG_DEBUG */
@@ -135,14 +102,14 @@ struct config {
 	enum decode_grid grid;          /* Grid */
 
 	/* [Modbus] */
-	struct config_listen modbus_listen;           /* Listen */
-	enum config_meter_type meter_type;            /* MeterType */
-	uint32_t modbus_max_clients;                  /* MaxClients */
-	uint32_t modbus_idle_sec;                     /* IdleTimeout: 0 = never */
-	enum config_stale_policy modbus_stale_policy; /* StalePolicy */
+	struct listener_address modbus_listen;               /* Listen */
+	enum config_meter_type meter_type;                   /* MeterType */
+	uint32_t modbus_max_clients;                         /* MaxClients */
+	uint32_t modbus_idle_sec;                            /* IdleTimeout: 0 = never */
+	enum modbus_server_stale_policy modbus_stale_policy; /* StalePolicy */
 
 	/* [HTTP] */
-	struct config_listen http_listen;         /* Listen */
+	struct listener_address http_listen;      /* Listen */
 	char http_user[CONFIG_NAME_MAX];          /* User */
 	char http_password[CONFIG_NAME_MAX];      /* Password: empty = not set */
 	char http_password_file[CONFIG_PATH_MAX]; /* PasswordFile: empty = <state-dir>/http-password */
@@ -154,7 +121,7 @@ struct config {
 
 	/* [MQTT] */
 	bool mqtt_enabled;                            /* Enabled */
-	struct config_broker mqtt_broker;             /* Broker */
+	struct mqtt_broker mqtt_broker;               /* Broker */
 	char mqtt_site[CONFIG_TOKEN_MAX];             /* Site */
 	char mqtt_username[CONFIG_NAME_MAX];          /* Username */
 	char mqtt_password[CONFIG_NAME_MAX];          /* Password */
@@ -175,12 +142,12 @@ struct config {
 	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */
 
 	/* [Passthrough] */
-	struct config_listen passthrough_listen;  /* Listen: empty host = no TCP server */
-	bool passthrough_valid_only;              /* ValidOnly */
-	uint32_t passthrough_max_clients;         /* MaxClients */
-	uint32_t passthrough_queue_size;          /* QueueSize: bytes per client */
-	struct config_allow passthrough_allow;    /* AllowFrom */
-	char passthrough_device[CONFIG_PATH_MAX]; /* Device: empty = no P1 out */
+	struct listener_address passthrough_listen; /* Listen: empty host = no TCP server */
+	bool passthrough_valid_only;                /* ValidOnly */
+	uint32_t passthrough_max_clients;           /* MaxClients */
+	uint32_t passthrough_queue_size;            /* QueueSize: bytes per client */
+	struct listener_allow passthrough_allow;    /* AllowFrom */
+	char passthrough_device[CONFIG_PATH_MAX];   /* Device: empty = no P1 out */
 	/* [mDNS] */
 	bool mdns_enabled;                /* Enabled */
 	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */

@@ -34,4 +34,5 @@ int netinfo_read(struct netinfo *ret);
  * Pure; the unit test and netinfo_read() use it. Returns 0 or -ENOENT. */
 int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway[16]);
 
+/* NULL for a value out of range. */
 const char *netinfo_link_to_string(enum netinfo_link l) __attribute__((const));

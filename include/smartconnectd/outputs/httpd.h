@@ -12,7 +12,7 @@
  * address. Without a password the server does not run at all (logged).
  *
  * What the endpoints answer comes from the daemon through struct httpd_ops,
- * so this file knows nothing of the daemon's insides.
+ * so these files know nothing of the daemon's insides.
  *
  * Log lines tests rely on:
  *   "HTTP API on port <N>[ (socket activation)], <http|https>"

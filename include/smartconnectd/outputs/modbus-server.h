@@ -6,7 +6,7 @@
  * accepted telegram, so every response comes from exactly one telegram and no
  * client can hold up another.
  *
- * An adapter owned by the daemon; talks to modbus_map and the store.
+ * An adapter owned by the daemon; talks to modbus-map, listener and the store.
  */
 #pragma once
 
@@ -20,7 +20,8 @@
 #include "smartconnectd/outputs/modbus-map.h"
 #include "smartconnectd/meter/store.h"
 
-/* What a read returns while the snapshot is stale. */
+/* What a read returns while the snapshot is stale ([Modbus] StalePolicy=;
+ * the configuration parses it with modbus_server_stale_policy_names). */
 enum modbus_server_stale_policy {
 	MODBUS_SERVER_STALE_ERROR, /* exception 0x0B: a charger falls back to its safe current */
 	MODBUS_SERVER_STALE_ZERO,  /* measurements read 0 (identification stays) */
@@ -85,5 +86,7 @@ const struct modbus_server_counters *modbus_server_counters(const struct modbus_
 /* The port actually bound (useful with port 0). */
 uint16_t modbus_server_port(const struct modbus_server *m);
 
+/* "error", "zero", "keep", indexed by the policy. */
+extern const char *const modbus_server_stale_policy_names[_MODBUS_SERVER_STALE_MAX];
+/* NULL for a value out of range. */
 const char *modbus_server_stale_policy_to_string(enum modbus_server_stale_policy p) __attribute__((const));
-enum modbus_server_stale_policy modbus_server_stale_policy_from_string(const char *s);

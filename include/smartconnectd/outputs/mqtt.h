@@ -21,12 +21,12 @@
  *   data/device_counters every CountersInterval (QoS 0)
  *   status               "online"/"offline", retained, QoS 1; "offline" is
  *                        also the last will
- * and, with HomeAssistant=yes, retained discovery configs (mqtt_discovery.h).
+ * and, with HomeAssistant=yes, retained discovery configs (mqtt-discovery.h).
  *
  * Log lines tests rely on: "MQTT connected to <host>:<port>",
  * "MQTT connection to <host>:<port> failed: <why>, retrying in <n> ms".
  *
- * An adapter owned by the daemon; talks to the store, reading_json, mqtt_discovery,
+ * An adapter owned by the daemon; talks to the store, reading-json, mqtt-discovery,
  * resolve and libmosquitto.
  */
 #pragma once
@@ -37,9 +37,40 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "smartconnectd/core/config.h"
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/store.h"
+#include "smartconnectd/net/listener.h"
+
+#define MQTT_BROKER_URL_MAX 512
+
+/* "mqtt://host:port" or "mqtts://host:port"; the port defaults to 1883/8883.
+ * url is empty when no broker is configured. Plain data: copy it by value. */
+struct mqtt_broker {
+	char url[MQTT_BROKER_URL_MAX];
+	char host[LISTENER_HOST_MAX];
+	uint16_t port;
+	bool tls;
+};
+
+/* What the publisher is made from; built by the daemon. Strings are copied
+ * (NULL counts as empty). */
+struct mqtt_settings {
+	bool enabled;
+	struct mqtt_broker broker;
+	const char *serial;   /* the gateway's, in topics and the client id */
+	const char *site;     /* topic level; empty = "default" */
+	const char *username; /* empty: none; with one the client certificate is not sent */
+	const char *password;
+	const char *ca_file; /* both empty: the system's CAs */
+	const char *ca_path;
+	const char *cert_file; /* mutual TLS */
+	const char *key_file;
+	unsigned keepalive_sec;
+	unsigned connect_timeout_sec; /* resolution, connect, TLS and CONNACK together */
+	unsigned counters_sec;        /* device_counters interval */
+	bool homeassistant;           /* publish discovery configs */
+	const char *discovery_prefix;
+};
 
 enum mqtt_state {
 	MQTT_STATE_DISABLED,
@@ -70,12 +101,11 @@ struct mqtt;
 typedef void (*mqtt_state_fn)(struct mqtt *m, void *userdata);
 
 /*
- * Takes the [MQTT] keys of c (copied) and the serial (copied). The store is
- * borrowed and must outlive the publisher. Nothing happens before
- * mqtt_start(). -ENOMEM or 0.
+ * Takes a copy of s. The store is borrowed and must outlive the publisher.
+ * Nothing happens before mqtt_start(). -ENOMEM or 0.
  */
-int mqtt_new(sd_event *e, struct store *store, const struct config *c, const char *serial,
-	     mqtt_state_fn on_state, void *userdata, struct mqtt **ret);
+int mqtt_new(sd_event *e, struct store *store, const struct mqtt_settings *s, mqtt_state_fn on_state,
+	     void *userdata, struct mqtt **ret);
 /* Publishes "offline" and disconnects when connected (best effort, without
  * waiting), then frees. NULL-safe, returns NULL. */
 struct mqtt *mqtt_free(struct mqtt *m);
@@ -88,9 +118,9 @@ void mqtt_set_extra(struct mqtt *m, mqtt_extra_fn fn, void *userdata);
  * returns 0, or a negative errno for loop or memory failures (logged). */
 int mqtt_start(struct mqtt *m);
 
-/* New settings (and serial): disconnect cleanly and start over with them.
+/* New settings (copied): disconnect cleanly and start over with them.
  * Same returns as mqtt_start(). */
-int mqtt_reconfigure(struct mqtt *m, const struct config *c, const char *serial);
+int mqtt_reconfigure(struct mqtt *m, const struct mqtt_settings *s);
 
 /* Soft reset: drop the connection and connect again at once. */
 int mqtt_reconnect(struct mqtt *m);

@@ -23,7 +23,7 @@
  *   "Refusing passthrough client <addr:port>: <why>"
  *   "<N> telegrams dropped for slow passthrough readers in the last minute"
  *
- * An adapter owned by the daemon; talks to tty and the meter's tap.
+ * An adapter owned by the daemon; talks to tty, listener and the meter's tap.
  */
 #pragma once
 
@@ -32,9 +32,9 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "smartconnectd/core/config.h"
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/meter.h"
+#include "smartconnectd/net/listener.h"
 
 struct passthrough_counters {
 	uint64_t clients_accepted;
@@ -46,11 +46,21 @@ struct passthrough_counters {
 	uint64_t bytes_ignored;     /* what clients sent us */
 };
 
+/* What the passthrough is made from; built by the daemon. */
+struct passthrough_settings {
+	struct listener_address listen; /* empty host: no TCP server */
+	bool valid_only;                /* only frames that passed their CRC or checksums */
+	unsigned max_clients;
+	size_t queue_size;           /* bytes queued per client, and for the device */
+	struct listener_allow allow; /* who may connect */
+	const char *device;          /* the P1 out tty, copied; NULL or empty: none */
+};
+
 struct passthrough;
 
-/* Takes what it needs from c ([Passthrough], not kept). Nothing is opened
- * before passthrough_start(). -ENOMEM or 0. */
-int passthrough_new(sd_event *e, const struct config *c, struct passthrough **ret);
+/* Takes a copy of s. Nothing is opened before passthrough_start().
+ * -ENOMEM or 0. */
+int passthrough_new(sd_event *e, const struct passthrough_settings *s, struct passthrough **ret);
 /* Closes every client, the listener and the device. NULL-safe, returns NULL. */
 struct passthrough *passthrough_free(struct passthrough *p);
 DEFINE_FREEP(struct passthrough, passthrough_free)
@@ -60,10 +70,10 @@ DEFINE_FREEP(struct passthrough, passthrough_free)
  * retried). Logs and returns a negative errno when the listener fails. */
 int passthrough_start(struct passthrough *p, int listen_fd);
 
-/* Apply the [Passthrough] keys of c: limits at once, a new Listen= rebinds
- * (not a socket from systemd: logged), a new Device= switches. Clients that
- * are connected stay. Logs; returns 0 or a negative errno. */
-int passthrough_reconfigure(struct passthrough *p, const struct config *c);
+/* Apply s: limits at once, a new listen address rebinds (not a socket from
+ * systemd: logged), a new device switches. Clients that are connected stay.
+ * Logs; returns 0 or a negative errno. */
+int passthrough_reconfigure(struct passthrough *p, const struct passthrough_settings *s);
 
 /* The tap to hand to meter_set_tap(). */
 struct meter_tap passthrough_tap(struct passthrough *p);
@@ -76,7 +86,3 @@ uint16_t passthrough_port(const struct passthrough *p);
 /* Fill o with {"clients", "bytes_sent", "telegrams_sent", "telegrams_dropped",
  * "clients_refused", ..., "device": {...} or null}. 0 or -ENOMEM. */
 int passthrough_status_json(const struct passthrough *p, json_t *o);
-
-/* Is the peer address allowed? IPv4-mapped IPv6 addresses count as IPv4; an
- * empty list allows everyone. Pure. */
-bool passthrough_allowed(const struct config_allow *a, const struct sockaddr *sa);

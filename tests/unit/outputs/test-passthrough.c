@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "../../../src/outputs/passthrough.c"
+#include "smartconnectd/core/config.h"
 #include "smartconnectd/meter/telegram.h"
 #include "tap.h"
 
@@ -121,25 +122,26 @@ static int rig_client(struct rig *r)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
-	ptclient_new(r->p, sv[0], "rig");
+	ptclient_new(sv[0], "rig", r->p);
 	return sv[1];
 }
 
 static void rig_init(struct rig *r, bool valid_only)
 {
-	struct config *c = config_new();
+	const struct passthrough_settings s = {
+		.listen = { .host = "127.0.0.1" },
+		.valid_only = valid_only,
+		.max_clients = 16,
+		.queue_size = 16 << 20,
+	};
 
 	*r = (struct rig){ 0 };
-	snprintf(c->passthrough_listen.host, sizeof(c->passthrough_listen.host), "127.0.0.1");
-	c->passthrough_valid_only = valid_only;
-	c->passthrough_queue_size = 16 << 20;
-	if (sd_event_new(&r->event) < 0 || passthrough_new(r->event, c, &r->p) < 0 ||
+	if (sd_event_new(&r->event) < 0 || passthrough_new(r->event, &s, &r->p) < 0 ||
 	    passthrough_start(r->p, -1) < 0 ||
 	    telegram_new(TELEGRAM_HUNT_ALL, NULL, rig_on_accept, rig_on_reject, r, &r->framer) < 0)
 		abort();
 	r->tap = passthrough_tap(r->p);
 	r->peer = rig_client(r);
-	config_free(c);
 }
 
 static void rig_done(struct rig *r)
@@ -335,7 +337,7 @@ static bool allowed(const char *list, const char *addr)
 		in->sin_family = AF_INET;
 		inet_pton(AF_INET, addr, &in->sin_addr);
 	}
-	ok = passthrough_allowed(&c->passthrough_allow, (struct sockaddr *) &ss);
+	ok = listener_allowed(&c->passthrough_allow, (struct sockaddr *) &ss);
 	config_free(c);
 	return ok;
 }

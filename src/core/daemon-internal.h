@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon object's insides, shared by daemon.c (start-up, reload,
+ * shutdown) and daemon-status.c (what it tells systemd and the status API).
+ * Nothing else includes this.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "smartconnectd/core/config.h"
+#include "smartconnectd/core/daemon.h"
+#include "smartconnectd/net/systemd.h"
+
+#define STATUS_MAX 256
+
+struct daemon {
+	char *config_path;
+	bool path_is_default;
+	char *state_dir;
+	int log_level_override; /* < 0: from the config */
+
+	struct config *config; /* in force: base + overrides */
+	struct config *base;   /* defaults + the config file */
+	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
+	char *overrides_path;
+	char *password_file; /* default [HTTP] PasswordFile */
+	uint64_t start_usec;
+
+	sd_event *event;
+	sd_event_source *sig_term, *sig_int, *sig_hup;
+	sd_event_source *watchdog;
+	struct store *store;
+	struct meter *meter;
+	struct modbus_server *modbus_server;
+	struct reachability *reachability;
+	struct mqtt *mqtt;
+	struct passthrough *passthrough;
+	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
+	struct httpd *httpd;
+	struct systemd_fds fds; /* sockets from systemd not yet handed over */
+	char serial[CONFIG_TOKEN_MAX];
+
+	bool ready; /* READY=1 sent: STATUS updates may follow */
+	char status[STATUS_MAX];
+};
+
+/* Send STATUS= when the line changed, or always when extra (e.g. "READY=1\n",
+ * sent before it) is given. Logs failures at debug level only. */
+void daemon_status_send(struct daemon *d, const char *extra);

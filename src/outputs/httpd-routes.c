@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP API's routes (see httpd.h): the request callback (authentication
+ * first, then the body, then the route), the endpoints and their responses.
+ * What the answers contain comes from the daemon through struct httpd_ops.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smartconnectd/base/log.h"
+
+#include "httpd-internal.h"
+#include "web-page.h"
+
+/* Content security policy of the page: everything from here, inline script
+ * and style allowed (the page is one self-contained file without any
+ * user-supplied markup), no framing, no plugins, no foreign form targets. */
+#define HTTPD_CSP                                                                                            \
+	"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "          \
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " \
+	"frame-ancestors 'none'"
+
+/* ---- responses -------------------------------------------------------------------------------- */
+
+void httpd_routes_headers(struct MHD_Response *resp)
+{
+	(void) MHD_add_response_header(resp, "Cache-Control", "no-store");
+	(void) MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	(void) MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+enum MHD_Result httpd_routes_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	httpd_routes_headers(resp);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+struct MHD_Response *httpd_routes_json(json_t *j)
+{
+	struct MHD_Response *resp;
+	char *text;
+
+	if (!j)
+		return NULL;
+	text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	json_decref(j);
+	if (!text)
+		return NULL;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return NULL;
+	}
+	(void) MHD_add_response_header(resp, "Content-Type", "application/json");
+	return resp;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+	return httpd_routes_queue(c, status, httpd_routes_json(j));
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	return respond_json(c, status, json_pack("{s:s}", "error", msg));
+}
+
+static enum MHD_Result respond_405(struct MHD_Connection *c, const char *allow)
+{
+	struct MHD_Response *resp = httpd_routes_json(json_pack("{s:s}", "error", "method not allowed"));
+
+	if (resp)
+		(void) MHD_add_response_header(resp, "Allow", allow);
+	return httpd_routes_queue(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+}
+
+/* ---- endpoints -------------------------------------------------------------------------------- */
+
+typedef enum MHD_Result (*httpd_handler_fn)(struct httpd *h, struct MHD_Connection *c,
+					    struct httpd_request *rq);
+
+static enum MHD_Result on_page(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	struct MHD_Response *resp;
+
+	(void) h;
+	(void) rq;
+	resp = MHD_create_response_from_buffer(web_page_len, (void *) web_page, MHD_RESPMEM_PERSISTENT);
+	if (resp) {
+		(void) MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+		(void) MHD_add_response_header(resp, "Content-Security-Policy", HTTPD_CSP);
+		(void) MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	}
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result on_status(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	return respond_json(c, MHD_HTTP_OK, h->ops->status(h->userdata));
+}
+
+static enum MHD_Result on_config_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	return respond_json(c, MHD_HTTP_OK, h->ops->config(h->userdata));
+}
+
+static enum MHD_Result on_config_patch(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	json_t *err = NULL;
+	int r;
+
+	r = h->ops->patch_config(h->userdata, rq->body ?: "", rq->len, &err);
+	if (r == -EINVAL)
+		return respond_json(c, MHD_HTTP_BAD_REQUEST, err ?: json_pack("{s:s}", "error", "invalid"));
+	if (r < 0)
+		return respond_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				    err ?: json_pack("{s:s}", "error", "cannot save the configuration"));
+	json_decref(err);
+	return respond_json(c, MHD_HTTP_OK, h->ops->config(h->userdata));
+}
+
+static enum MHD_Result on_telegram(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	struct MHD_Response *resp;
+	const char *text;
+	size_t len;
+
+	(void) rq;
+	if (h->ops->telegram(h->userdata, &text, &len) < 0)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no telegram received yet");
+	resp = MHD_create_response_from_buffer(len, (void *) text, MHD_RESPMEM_MUST_COPY);
+	if (resp)
+		(void) MHD_add_response_header(resp, "Content-Type", "text/plain; charset=us-ascii");
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result on_reset(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	if (h->ops->reset(h->userdata) < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "soft reset failed");
+	return respond_json(
+	    c, MHD_HTTP_ACCEPTED,
+	    json_pack("{s:s,s:s}", "status", "resetting", "message",
+		      "reopening the meter device and reconnecting MQTT; the API keeps serving"));
+}
+
+static enum MHD_Result on_firmware_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	return respond_json(c, MHD_HTTP_OK,
+			    json_pack("{s:s,s:s,s:s,s:s}", "version", h->ops->version, "update_state",
+				      "managed-by-package", "package", "smartconnect", "update_command",
+				      "apt update && apt upgrade smartconnect"));
+}
+
+static enum MHD_Result on_firmware_post(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	return respond_json(
+	    c, MHD_HTTP_NOT_IMPLEMENTED,
+	    json_pack("{s:s,s:s,s:s}", "error",
+		      "this daemon is updated by the Debian package manager, not through the API; "
+		      "run: apt update && apt upgrade smartconnect",
+		      "version", h->ops->version, "update_state", "managed-by-package"));
+}
+
+struct httpd_route {
+	const char *path;
+	const char *allow;
+	httpd_handler_fn get, patch, post;
+};
+
+static const struct httpd_route routes[] = {
+	{ "/", "GET, HEAD", .get = on_page },
+	{ "/api/v1/status", "GET, HEAD", .get = on_status },
+	{ "/api/v1/config", "GET, HEAD, PATCH", .get = on_config_get, .patch = on_config_patch },
+	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
+	{ "/api/v1/reset", "POST", .post = on_reset },
+	{ "/api/v1/firmware", "GET, HEAD, POST", .get = on_firmware_get, .post = on_firmware_post },
+};
+
+static const struct httpd_route *find_route(const char *url)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+		if (strcmp(routes[i].path, url) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+static httpd_handler_fn route_handler(const struct httpd_route *rt, const char *method)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+		return rt->get;
+	if (strcmp(method, "PATCH") == 0)
+		return rt->patch;
+	if (strcmp(method, "POST") == 0)
+		return rt->post;
+	return NULL;
+}
+
+/* A browser on another site must not make us act with the user's cached
+ * credentials: an Origin header, when there is one, must name this host. */
+static bool same_origin(struct MHD_Connection *c)
+{
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	const char *rest;
+
+	if (!origin)
+		return true;
+	if (!host)
+		return false;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		rest = origin + 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		rest = origin + 8;
+	else
+		return false;
+	return strcasecmp(rest, host) == 0;
+}
+
+enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, const char *url,
+					const char *method, const char *version, const char *upload_data,
+					size_t *upload_data_size, void **req_cls)
+{
+	struct httpd_srv *srv = cls;
+	struct httpd *h = srv->h;
+	struct httpd_request *rq = *req_cls;
+	const struct httpd_route *rt;
+	httpd_handler_fn fn;
+	enum MHD_Result ret;
+
+	(void) version;
+	if (!rq) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*req_cls = rq;
+		if (httpd_auth_check(h, c, &ret) < 0)
+			return ret;
+		if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
+			return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (rq->too_large || rq->len + n > HTTPD_BODY_MAX) {
+			rq->too_large = true;
+			return MHD_YES;
+		}
+		char *b = realloc(rq->body, rq->len + n + 1);
+		if (!b)
+			return MHD_NO;
+		memcpy(b + rq->len, upload_data, n);
+		rq->body = b;
+		rq->len += n;
+		rq->body[rq->len] = '\0';
+		return MHD_YES;
+	}
+	if (rq->too_large)
+		return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+
+	rt = find_route(url);
+	if (!rt)
+		return respond_error(c, MHD_HTTP_NOT_FOUND, "no such resource");
+	fn = route_handler(rt, method);
+	if (!fn)
+		return respond_405(c, rt->allow);
+	if (fn != rt->get && !same_origin(c))
+		return respond_error(c, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
+	return fn(h, c, rq);
+}
+
+void httpd_routes_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			       enum MHD_RequestTerminationCode toe)
+{
+	struct httpd_request *rq = *req_cls;
+
+	(void) cls;
+	(void) c;
+	(void) toe;
+	if (!rq)
+		return;
+	free(rq->body);
+	free(rq);
+	*req_cls = NULL;
+}
