@@ -102,13 +102,13 @@ def not_utf8(tap, binary):
                 f.write(line)
             rc, out, err = run(binary, ["--config", path, "--test-config"])
             tap.ok(rc == 2 and re.search(r"\] %s: not UTF-8 text" % key, err),
-                   "%s not in UTF-8: exit %r, the key named (%s)" % (key, rc, err.strip()[:160]))
+                   "%s not in UTF-8: exit %r, the key named (%s)" % (key, rc, " | ".join(err.strip().splitlines())[:200]))
         good = w.join("caf\xe9.conf".encode("latin-1").decode("utf-8", "surrogateescape"))
         with open(good.encode("utf-8", "surrogateescape"), "w") as f:
             f.write("[Meter]\nDevice=/dev/ttyUSB0\n")
         rc, out, err = run(binary, ["--config", good, "--test-config"])
         tap.ok(rc != 0 and "must be UTF-8" in err,
-               "--config with a path that is not UTF-8: refused (%r, %s)" % (rc, err.strip()[:120]))
+               "--config with a path that is not UTF-8: refused (%r, %s)" % (rc, " | ".join(err.strip().splitlines())[:160]))
 
 
 def main():

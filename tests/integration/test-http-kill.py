@@ -101,6 +101,7 @@ def main():
         i, _ = d.wait_for(r"Removed '.*overrides\.json\.tmp', left by a save that did not finish")
         tap.ok(i is not None, "a left-over overrides.json.tmp is named in the log at start")
         tap.ok(not os.path.exists(tmp), "and removed")
+        d.wait_for(httpapi.HTTP_RX)  # up, with its signal handlers, before the SIGTERM below
         stop_and_check(tap, d, "start after a torn save")
     return tap.done()
 

@@ -493,7 +493,9 @@ def run(tap, binary, se, driver_path, chrome_path):
     raw = harness.testdata(RAW)
     with Workdir() as w:
         pty = w.add(Pty(w.join("ttyP1")))
-        text = harness.config(pty.link, extra="User=%s\nPassword=%s\n" % (USER, PASSWORD))
+        # The page turns MQTT on: its reachability checks stay on loopback.
+        text = harness.config(pty.link, extra="User=%s\nPassword=%s\n\n[MQTT]\nPingGateway=127.0.0.2\n"
+                              "PingHost=127.0.0.3\n" % (USER, PASSWORD))
         d = w.add(Daemon(binary, w.path, text))
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(HTTP_RX)
