@@ -41,6 +41,17 @@ static void help(void)
 }
 
 /* Returns 1 to go on, 0 to exit successfully, -EINVAL on a usage error (reported). */
+/* Paths are shown in the API and the log, which speak UTF-8. */
+static int check_paths(void)
+{
+	if ((arg_config && !config_text_is_utf8(arg_config)) ||
+	    (arg_state_dir && !config_text_is_utf8(arg_state_dir))) {
+		log_error("--config and --state-dir must be UTF-8 text");
+		return -EINVAL;
+	}
+	return 1;
+}
+
 static int parse_argv(int argc, char *argv[])
 {
 	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG };
@@ -95,13 +106,7 @@ static int parse_argv(int argc, char *argv[])
 		log_error("Unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	/* Paths are shown in the API and the log, which speak UTF-8. */
-	if ((arg_config && !config_text_is_utf8(arg_config)) ||
-	    (arg_state_dir && !config_text_is_utf8(arg_state_dir))) {
-		log_error("--config and --state-dir must be UTF-8 text");
-		return -EINVAL;
-	}
-	return 1;
+	return check_paths();
 }
 
 static void on_config_error(const char *message, void *userdata)
