@@ -109,7 +109,10 @@ enum meter_state meter_get_state(const struct meter *m);
 
 /* A line for humans (systemd STATUS=): "receiving DSMR 5.0 telegrams",
  * "no meter data", "meter data stale, no telegram for 30s",
- * "meter device missing, retrying". Returns buf. */
+ * "meter device missing, retrying", "encrypted meter, no DecryptionKey set".
+ * An encrypted meter's line counts its troubles: "receiving DSMR 4.2
+ * telegrams, encrypted (1 frame counter not increasing, 2 tag not verified)".
+ * Never holds a key. Returns buf. */
 const char *meter_status(const struct meter *m, char *buf, size_t size);
 
 /* The framer's counters (accepted, rejected by reason, noise). Borrowed. */
