@@ -379,14 +379,13 @@ static void refeed(struct telegram *t, const uint8_t *p, size_t n, uint64_t star
 
 /* The bytes of a header that turned out not to be one are fed again after the
  * 0xDB, so a '/' hidden among them still starts a telegram. */
-static void dlms_not_a_frame(struct telegram *t, bool counted)
+static void dlms_not_a_frame(struct telegram *t)
 {
 	uint8_t again[DLMS_HEADER_MAX];
 	size_t n = t->dlms_len - 1;
 
 	memcpy(again, t->dlms + 1, n);
-	if (!counted)
-		t->counters.noise_bytes++;
+	t->counters.noise_bytes++;
 	t->state = FRAMER_HUNT;
 	t->dlms_len = 0;
 	refeed(t, again, n, t->frame_offset + 1, false);
@@ -398,9 +397,28 @@ static void dlms_title(const struct telegram *t, char ret[2 * DLMS_TITLE_LEN + 1
 		snprintf(ret + 2 * i, 3, "%02X", t->dh.title[i]);
 }
 
-static void dlms_header_byte(struct telegram *t, uint8_t b)
+/* A well-formed header with a length the buffer cannot hold: the header is
+ * the rejected frame, up to a '/' in it, which may start a telegram. Its other
+ * bytes are not fed again: 0x82 would read as STX. */
+static void dlms_too_long(struct telegram *t)
 {
 	char detail[TELEGRAM_DETAIL_MAX];
+	size_t n = t->dlms_len, k = 1;
+	uint8_t again[DLMS_HEADER_MAX];
+
+	while (k < n && (t->dlms[k] & 0x7f) != '/')
+		k++;
+	memcpy(again, t->dlms + k, n - k);
+	snprintf(detail, sizeof(detail), "a ciphered frame of %zu bytes (limit %d)", t->dh.frame_len,
+		 READING_TEXT_MAX);
+	reject(t, TELEGRAM_ERR_LENGTH, detail, NULL, 0, k, READING_PROTO_NONE);
+	t->state = FRAMER_HUNT;
+	t->dlms_len = 0;
+	refeed(t, again, n - k, t->frame_offset + k, false);
+}
+
+static void dlms_header_byte(struct telegram *t, uint8_t b)
+{
 	int r;
 
 	t->dlms[t->dlms_len++] = b;
@@ -408,15 +426,11 @@ static void dlms_header_byte(struct telegram *t, uint8_t b)
 	if (r == -EAGAIN)
 		return;
 	if (r < 0) {
-		dlms_not_a_frame(t, false);
+		dlms_not_a_frame(t);
 		return;
 	}
 	if (t->dh.cipher_len > READING_TEXT_MAX) {
-		/* Only the 0xDB is the rejected frame: what follows is read again. */
-		snprintf(detail, sizeof(detail), "a ciphered frame of %zu bytes (limit %d)", t->dh.frame_len,
-			 READING_TEXT_MAX);
-		reject(t, TELEGRAM_ERR_LENGTH, detail, NULL, 0, 1, READING_PROTO_NONE);
-		dlms_not_a_frame(t, true);
+		dlms_too_long(t);
 		return;
 	}
 	t->body_len = 0;
