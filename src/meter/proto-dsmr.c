@@ -540,12 +540,19 @@ static uint16_t crc_7bit(const char *text, size_t n)
 	return crc;
 }
 
+/* Eight bytes at a time: telegrams are nearly always plain ASCII. */
 static bool has_bit7(const char *text, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (text[i] & 0x80)
-			return true;
-	return false;
+	uint64_t w, any = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, text + i, 8);
+		any |= w;
+	}
+	for (; i < n; i++)
+		any |= (uint8_t) text[i];
+	return any & UINT64_C(0x8080808080808080);
 }
 
 int proto_dsmr_crc(const char *text, size_t bang, unsigned stated, unsigned line_bits)
@@ -580,6 +587,8 @@ static int check_crc(struct dsmr_ctx *c, size_t bang, unsigned stated)
 
 static void strip_bit7(struct reading *v)
 {
+	if (!has_bit7(v->text, v->text_len))
+		return;
 	for (size_t i = 0; i < v->text_len; i++)
 		v->text[i] &= 0x7f;
 }
@@ -604,7 +613,8 @@ int proto_dsmr_decode(struct reading *v, const struct decode_opts *o, int64_t no
 		return fail(&c, TELEGRAM_ERR_SYNTAX, "bad CRC field after '!'");
 	if (digits > 0 && check_crc(&c, (size_t) (bang - text), stated) < 0)
 		return -EBADMSG;
-	strip_bit7(v);
+	if (!o->ascii)
+		strip_bit7(v);
 
 	/* The identification line: "/XXX5..." up to its line end. */
 	const char *nl = memchr(text, '\n', (size_t) (bang - text));

@@ -40,6 +40,7 @@ struct telegram {
 	uint64_t frame_offset; /* offset of the current frame's first byte */
 	size_t line_start;     /* DSMR: offset in text of the current line */
 	size_t trailer;        /* DSMR: bytes after '!' */
+	bool high;             /* DSMR: a byte of the frame has bit 7 set */
 	int64_t now_s;
 
 	size_t frame_len; /* bytes on the line of the frame last accepted */
@@ -234,6 +235,7 @@ static void complete_frame(struct telegram *t)
 	int r;
 
 	/* Called once per frame, so the indirect call costs nothing per byte. */
+	t->opts.ascii = !t->high;
 	r = frame_driver(t)->decode(&t->v, &t->opts, t->now_s, &e, detail);
 
 	if (r < 0) {
@@ -257,6 +259,7 @@ static void start_frame(struct telegram *t, enum framer_state s, char first)
 	t->v.text_len = 1;
 	t->line_start = 0;
 	t->trailer = 0;
+	t->high = false;
 }
 
 /* Append a byte; false (and the frame rejected) when the buffer is full. */
@@ -316,6 +319,7 @@ static void dsmr_byte(struct telegram *t, uint8_t b, char c)
 		start_frame(t, FRAMER_DSMR, c);
 		return;
 	}
+	t->high |= b & 0x80;
 	/* The '!' is stored as the framer read it, so the decoder finds it too. */
 	if (!append(t, c == '!' ? c : (char) b))
 		return;
@@ -510,6 +514,7 @@ static int dlms_open(struct telegram *t, enum telegram_error *e, char *detail)
 	t->v.text_len = (uint16_t) t->dh.cipher_len;
 	/* The plaintext is exact: every bit of it is data. */
 	o.line_bits = 8;
+	o.ascii = false;
 	r = proto_dsmr_decode(&t->v, &o, t->now_s, e, detail);
 	if (tag != DLMS_TAG_MISMATCH)
 		return r;
@@ -652,6 +657,7 @@ static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
 		c = (char) (p[i] & 0x7f);
 		if (c == '/' || c == '!')
 			break;
+		t->high |= p[i] & 0x80;
 		out[i] = (char) p[i]; /* as received: see dsmr_byte() */
 		i++;
 		if (c == '\n') {

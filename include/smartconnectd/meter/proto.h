@@ -66,6 +66,9 @@ struct decode_opts {
 	 * is parity and is stripped first), or 0 when unknown (detection, files):
 	 * either CRC is accepted and READING_FLAG_CRC_7BIT says which matched. */
 	unsigned line_bits;
+	/* Per frame, from the framer: no byte of the text has bit 7 set, so there
+	 * is nothing to strip. Callers that do not know leave it false. */
+	bool ascii;
 	struct dlms_keys keys; /* encrypted P1 */
 };
 
