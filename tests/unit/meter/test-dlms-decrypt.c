@@ -266,27 +266,38 @@ static void test_false_header(void)
 	telegram_free(t);
 }
 
+/* A fresh framer for a line of `bits` data bits, fed one telegram. */
+static struct telegram *feed_line(unsigned bits, const char *text, size_t n, struct result *r)
+{
+	struct decode_opts o = DECODE_OPTS_DEFAULT;
+	struct telegram *t;
+
+	o.line_bits = bits;
+	t = framer(&o, r);
+	telegram_feed(t, text, n, NOW);
+	return t;
+}
+
 /* A header byte >= 0x80 (the "\253" of "/EST5\253...") with the CRC over the
- * bytes as received: accepted on an 8-bit line and where the line is unknown. */
+ * bytes as received: accepted on an 8-bit line and where the line is unknown;
+ * a CRC over the 7-bit bytes (a parity bit set on the way) the other way round. */
 static void test_crc_raw(void)
 {
 	static const unsigned bits[] = { 0, 8, 7 };
-	char tg[512], bad[512];
+	char tg[512], bad[512], seven[512];
 	size_t n = telegram(tg, sizeof(tg),
 			    "EST5\xAB"
 			    "710000_A",
 			    286, 0);
+	size_t k = telegram(seven, sizeof(seven), "EST5+710000_A", 286, 0);
+	struct result r;
+	struct telegram *t;
 
 	memcpy(bad, tg, n);
 	bad[n - 3] = bad[n - 3] == '0' ? '1' : '0';
+	seven[5] = (char) ('+' | 0x80);
 	for (size_t i = 0; i < 3; i++) {
-		struct decode_opts o = DECODE_OPTS_DEFAULT;
-		struct result r;
-		struct telegram *t;
-
-		o.line_bits = bits[i];
-		t = framer(&o, &r);
-		telegram_feed(t, tg, n, NOW);
+		t = feed_line(bits[i], tg, n, &r);
 		if (bits[i] == 7)
 			tap_ok(r.accepted == 0 && r.last_error == TELEGRAM_ERR_CRC,
 			       "7-bit line: the CRC over the 8-bit bytes does not count");
@@ -298,20 +309,8 @@ static void test_crc_raw(void)
 		tap_ok(r.last_error == TELEGRAM_ERR_CRC, "%u-bit line: the same with a wrong CRC is rejected",
 		       bits[i]);
 		telegram_free(t);
-	}
 
-	/* The CRC of the 7-bit bytes: a parity bit set on the way. */
-	char seven[512];
-	size_t k = telegram(seven, sizeof(seven), "EST5+710000_A", 286, 0);
-	seven[5] = (char) ('+' | 0x80);
-	for (size_t i = 0; i < 3; i++) {
-		struct decode_opts o = DECODE_OPTS_DEFAULT;
-		struct result r;
-		struct telegram *t;
-
-		o.line_bits = bits[i];
-		t = framer(&o, &r);
-		telegram_feed(t, seven, k, NOW);
+		t = feed_line(bits[i], seven, k, &r);
 		if (bits[i] == 8)
 			tap_ok(r.accepted == 0, "8-bit line: a parity bit breaks the CRC");
 		else
