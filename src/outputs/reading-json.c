@@ -85,7 +85,6 @@ static json_t *flags_json(const struct reading *v)
 		{ READING_FLAG_CRC_7BIT, "crc_7bit" },
 		{ READING_FLAG_ENCRYPTED, "encrypted" },
 		{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
-		{ READING_FLAG_E_NEGATIVE, "e_negative" },
 	};
 	json_t *a = json_array();
 

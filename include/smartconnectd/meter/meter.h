@@ -74,7 +74,7 @@ struct meter_tap {
 	void (*on_bytes)(uint64_t offset, const uint8_t *buf, size_t n, enum tty_setting setting,
 			 void *userdata);
 	/* A frame the framer finished: its first byte's offset, its length in bytes
-	 * (only the header of an encrypted frame), and the verdict. */
+	 * on the line (all of an encrypted frame, whatever its text), and the verdict. */
 	void (*on_frame)(uint64_t offset, size_t len, bool accepted, void *userdata);
 	/* Every byte before offset is settled: part of a reported frame or noise. */
 	void (*on_sync)(uint64_t offset, void *userdata);

@@ -66,8 +66,7 @@ enum {
 	READING_FLAG_CRC_7BIT = 1u << 5,    /* the DSMR CRC matched the bytes with bit 7 cleared */
 	READING_FLAG_ENCRYPTED = 1u << 6,   /* decrypted from a DLMS ciphered frame */
 	READING_FLAG_TAG_UNVERIFIED = 1u << 7, /* encrypted, tag not verified, accepted on its CRC */
-	READING_FLAG_E_NEGATIVE = 1u << 8,     /* a negative energy register was dropped (null) */
-	READING_FLAG_CRC_PRESENT = 1u << 9,    /* the DSMR telegram carried a CRC, and it matched */
+	READING_FLAG_CRC_PRESENT = 1u << 8,    /* the DSMR telegram carried a CRC, and it matched */
 };
 
 struct reading_span {
