@@ -80,6 +80,10 @@ static const struct conf_key conf_keys[] = {
 	    .max = 86400),
 	KEY("Meter", "UtcOffset", &conf_utc_offset, "+01:00", utc_offset_min, CONFIG_APPLY_METER),
 	KEY("Meter", "Grid", &conf_enum, "auto", grid, CONFIG_APPLY_METER, NAMES(grid_names)),
+	KEY("Meter", "DecryptionKey", &conf_string, "", decryption_key, CONFIG_APPLY_METER,
+	    .flags = CONF_SECRET | CONF_EMPTY_OK),
+	KEY("Meter", "AuthenticationKey", &conf_string, "", authentication_key, CONFIG_APPLY_METER,
+	    .flags = CONF_SECRET | CONF_EMPTY_OK),
 
 	KEY("Modbus", "Listen", &conf_listen, "0.0.0.0:502", modbus_listen, CONFIG_APPLY_MBSRV),
 	KEY("Modbus", "MeterType", &conf_enum, "PhoenixContact-EMPro", meter_type, CONFIG_APPLY_MBSRV,
@@ -429,6 +433,22 @@ static void parse_line(struct parse_state *ps, struct config *c, unsigned line, 
 		parse_assignment(ps, c, line, p);
 }
 
+/* The message never repeats a key: it is a secret even when mistyped. */
+static void check_meter_keys(struct parse_state *ps, const struct config *c)
+{
+	static const char *const names[] = { "DecryptionKey", "AuthenticationKey" };
+	const char *values[] = { c->decryption_key, c->authentication_key };
+	uint8_t key[DLMS_KEY_LEN];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (values[i][0] && dlms_key_parse(values[i], key) < 0)
+			report(ps, ps->lines[find_key("Meter", names[i]) - conf_keys], "Meter", names[i],
+			       "expected 32 hexadecimal digits (an AES-128 key)");
+	if (!c->decryption_key[0] && c->authentication_key[0])
+		report(ps, ps->lines[find_key("Meter", "AuthenticationKey") - conf_keys], "Meter",
+		       "AuthenticationKey", "needs a DecryptionKey=");
+}
+
 static void check_passthrough(struct parse_state *ps, const struct config *c)
 {
 	const struct conf_key *pl = find_key("Passthrough", "Listen");
@@ -481,6 +501,7 @@ static void check_config(struct parse_state *ps, const struct config *c)
 		report(ps, ps->lines[ht - conf_keys] ?: ps->lines[mb - conf_keys], "HTTP", "Listen",
 		       "same address as [Modbus] Listen");
 	check_passthrough(ps, c);
+	check_meter_keys(ps, c);
 }
 
 static void set_defaults(struct config *c)
@@ -708,7 +729,12 @@ const char *config_grid_to_string(enum decode_grid g)
 
 struct decode_opts config_decode_opts(const struct config *c)
 {
-	return (struct decode_opts){ .std_offset_min = c->utc_offset_min, .grid = c->grid };
+	struct decode_opts o = { .std_offset_min = c->utc_offset_min, .grid = c->grid };
+
+	/* Validated: a key that does not parse stays unset. */
+	o.keys.has_enc = c->decryption_key[0] && dlms_key_parse(c->decryption_key, o.keys.enc) == 0;
+	o.keys.has_auth = c->authentication_key[0] && dlms_key_parse(c->authentication_key, o.keys.auth) == 0;
+	return o;
 }
 
 size_t config_n_keys(void)

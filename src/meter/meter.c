@@ -10,6 +10,7 @@
  * (daemon.c).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +62,8 @@ struct meter {
 	bool stale;
 	sd_event_source *stale_timer;
 
+	bool no_key; /* encrypted frames came and no DecryptionKey= is set */
+
 	struct log_summary rejects;
 	unsigned reject_counts[_TELEGRAM_ERR_MAX]; /* by reason, since the last summary */
 
@@ -80,6 +83,16 @@ static uint64_t meter_now(const struct meter *m, clockid_t clock)
 static enum tty_setting meter_serial(const struct meter *m)
 {
 	return m->serial[m->serial_idx];
+}
+
+/* The decoder options in force, with the data bits of the line once the
+ * setting is locked: while detecting, a DSMR CRC may match either way. */
+static void meter_sync_opts(struct meter *m)
+{
+	struct decode_opts o = m->settings.opts;
+
+	o.line_bits = !m->locked ? 0 : meter_serial(m) == TTY_SETTING_115200_8N1 ? 8 : 7;
+	telegram_set_opts(m->framer, &o);
 }
 
 /* The drivers to hunt for and the serial settings to try, from the table. */
@@ -208,6 +221,7 @@ static int meter_on_hunt_timer(sd_event_source *s, uint64_t usec, void *userdata
 			   m->settings.device, (unsigned long long) (METER_LOCK_LOSS_USEC / USEC_PER_SEC));
 		m->locked = false;
 		m->detect_reported = false;
+		meter_sync_opts(m);
 		meter_next_setting(m);
 		return 0;
 	}
@@ -231,8 +245,12 @@ static bool meter_note_found(struct meter *m, const struct reading *v)
 		    strncmp(m->found_version, v->version, sizeof(m->found_version)) == 0 &&
 		    strncmp(m->found_id, v->id, sizeof(m->found_id)) == 0;
 
-	m->locked = true;
+	if (!m->locked) {
+		m->locked = true;
+		meter_sync_opts(m);
+	}
 	m->detect_reported = false;
+	m->no_key = false;
 	if (same)
 		return false;
 
@@ -349,7 +367,8 @@ static void meter_on_accept(const struct reading *v, void *userdata)
 	int r;
 
 	if (m->tap.on_frame)
-		m->tap.on_frame(telegram_frame_offset(m->framer), v->text_len, true, m->tap.userdata);
+		m->tap.on_frame(telegram_frame_offset(m->framer), telegram_frame_len(m->framer), true,
+				m->tap.userdata);
 
 	r = store_publish(m->store, v, meter_now(m, CLOCK_MONOTONIC), meter_now(m, CLOCK_REALTIME));
 	if (r < 0) {
@@ -394,7 +413,22 @@ static void meter_on_reject(const struct telegram_reject *r, void *userdata)
 	char name[READING_VERSION_MAX + 16], kind[READING_VERSION_MAX + 32];
 
 	if (m->tap.on_frame)
-		m->tap.on_frame(r->offset, r->raw_len, false, m->tap.userdata);
+		m->tap.on_frame(r->offset, r->frame_len, false, m->tap.userdata);
+
+	/* A well-formed encrypted frame means the line is right: keep it while
+	 * the user finds the key (the lock is lost after a minute without data). */
+	if (r->error == TELEGRAM_ERR_NO_KEY) {
+		bool news = !m->no_key;
+
+		m->no_key = true;
+		if (!m->locked) {
+			m->locked = true;
+			meter_sync_opts(m);
+			meter_restart_hunt(m);
+		}
+		if (news)
+			meter_update_state(m, true);
+	}
 
 	/* Settings that do not match the meter produce junk that now and then looks
 	 * like a frame start: expected while detecting, not worth a warning. */
@@ -551,8 +585,10 @@ void meter_stop(struct meter *m)
 /* Decoder options, stale limit, summary interval: nothing to reopen. */
 static void meter_apply_options(struct meter *m, const struct meter_settings *s)
 {
+	if (s->opts.keys.has_enc)
+		m->no_key = false;
 	m->settings.opts = s->opts;
-	telegram_set_opts(m->framer, &m->settings.opts);
+	meter_sync_opts(m);
 	m->settings.stale_after_sec = s->stale_after_sec;
 	m->settings.summary_usec = s->summary_usec;
 	log_summary_set_interval(&m->rejects, s->summary_usec);
@@ -568,6 +604,7 @@ static int meter_apply_line(struct meter *m, const struct meter_settings *s)
 
 	meter_set_protocol(m, s->protocol);
 	telegram_set_hunt(m->framer, m->hunt);
+	meter_sync_opts(m);
 	(void) tty_set_setting(m->tty, meter_serial(m));
 
 	if (new_path) {
@@ -586,6 +623,7 @@ int meter_reconfigure(struct meter *m, const struct meter_settings *s, bool rede
 {
 	bool options = m->settings.opts.std_offset_min != s->opts.std_offset_min ||
 		       m->settings.opts.grid != s->opts.grid ||
+		       memcmp(&m->settings.opts.keys, &s->opts.keys, sizeof(s->opts.keys)) != 0 ||
 		       m->settings.stale_after_sec != s->stale_after_sec ||
 		       m->settings.summary_usec != s->summary_usec || m->settings.describe != s->describe;
 	bool line =
@@ -610,10 +648,50 @@ enum meter_state meter_get_state(const struct meter *m)
 	return m->state;
 }
 
+/* What went wrong with encrypted frames, for the status line: ", encrypted
+ * (2 wrong key (tag mismatch), 1 tag not verified)". Nothing for plain meters. */
+static void meter_status_encrypted(const struct meter *m, char *buf, size_t size)
+{
+	static const enum telegram_error reasons[] = {
+		TELEGRAM_ERR_NO_KEY,
+		TELEGRAM_ERR_WRONG_KEY,
+		TELEGRAM_ERR_LENGTH,
+		TELEGRAM_ERR_REPLAY,
+	};
+	const struct telegram_counters *c = telegram_counters(m->framer);
+	const char *sep = " (";
+	size_t k;
+
+	if (!c->encrypted) {
+		buf[0] = '\0';
+		return;
+	}
+	k = (size_t) snprintf(buf, size, ", encrypted");
+	for (size_t i = 0; i < ARRAY_SIZE(reasons) && k < size; i++)
+		if (c->by_error[reasons[i]]) {
+			k += (size_t) snprintf(buf + k, size - k, "%s%" PRIu64 " %s", sep,
+					       c->by_error[reasons[i]], telegram_error_to_string(reasons[i]));
+			sep = ", ";
+		}
+	if (c->tag_unverified && k < size) {
+		k += (size_t) snprintf(buf + k, size - k, "%s%" PRIu64 " tag not verified", sep,
+				       c->tag_unverified);
+		sep = ", ";
+	}
+	if (sep[0] == ',' && k < size)
+		snprintf(buf + k, size - k, ")");
+}
+
 const char *meter_status(const struct meter *m, char *buf, size_t size)
 {
 	const struct snapshot *snap;
-	char name[READING_VERSION_MAX + 16];
+	char name[READING_VERSION_MAX + 16], enc[160];
+
+	/* Said instead of "no meter data": the one thing the user can fix. */
+	if (m->no_key && (m->state == METER_STATE_NO_DATA || m->state == METER_STATE_STALE)) {
+		snprintf(buf, size, "encrypted meter, no DecryptionKey set");
+		return buf;
+	}
 
 	switch (m->state) {
 	case METER_STATE_STOPPED:
@@ -629,7 +707,8 @@ const char *meter_status(const struct meter *m, char *buf, size_t size)
 		/* From the data itself: after a device switch it is what we still serve. */
 		snap = store_current(m->store);
 		proto_describe(snap->v.protocol, snap->v.version, name, sizeof(name));
-		snprintf(buf, size, "receiving %s telegrams", name);
+		meter_status_encrypted(m, enc, sizeof(enc));
+		snprintf(buf, size, "receiving %s telegrams%s", name, enc);
 		break;
 	case METER_STATE_STALE:
 		snprintf(buf, size, "meter data stale, no telegram for %us", meter_stale_sec(m));

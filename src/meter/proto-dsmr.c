@@ -68,17 +68,6 @@ _printf_(3, 4) static int fail(struct dsmr_ctx *c, enum telegram_error e, const 
 	return -EBADMSG;
 }
 
-static int hexdigit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* Check "!XXXX" [CR LF]: 1-4 hex digits (a heat-meter gateway sends 3), or none
  * for DSMR 2.2/3.0. Returns the number of digits or -1 when malformed. */
 static int parse_trailer(const char *p, const char *end, unsigned *ret_crc)
@@ -86,8 +75,8 @@ static int parse_trailer(const char *p, const char *end, unsigned *ret_crc)
 	unsigned crc = 0;
 	int k = 0;
 
-	for (; p < end && hexdigit(*p) >= 0; p++, k++)
-		crc = crc << 4 | (unsigned) hexdigit(*p);
+	for (; p < end && reading_hex_digit(*p) >= 0; p++, k++)
+		crc = crc << 4 | (unsigned) reading_hex_digit(*p);
 	if (k > 4)
 		return -1;
 	if (p < end && *p == '\r')
@@ -535,16 +524,73 @@ static void normalise(struct dsmr_ctx *c, int64_t now_s)
 	normalise_phases(c);
 }
 
+/* CRC-16/ARC over n bytes with bit 7 cleared, a block at a time. */
+static uint16_t crc_7bit(const char *text, size_t n)
+{
+	uint8_t block[64];
+	uint16_t crc = 0;
+
+	for (size_t off = 0; off < n; off += sizeof(block)) {
+		size_t k = MIN(sizeof(block), n - off);
+
+		for (size_t i = 0; i < k; i++)
+			block[i] = (uint8_t) text[off + i] & 0x7f;
+		crc = crc16_arc_update(crc, block, k);
+	}
+	return crc;
+}
+
+/* Eight bytes at a time: telegrams are nearly always plain ASCII. */
+static bool has_bit7(const char *text, size_t n)
+{
+	uint64_t w, any = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, text + i, 8);
+		any |= w;
+	}
+	for (; i < n; i++)
+		any |= (uint8_t) text[i];
+	return any & UINT64_C(0x8080808080808080);
+}
+
+int proto_dsmr_crc(const char *text, size_t bang, unsigned stated, unsigned line_bits)
+{
+	size_t n = bang + 1;
+
+	if (line_bits != 7 && crc16_arc(text, n) == stated)
+		return 0;
+	/* Only a line that may carry parity in bit 7 gets the second reading. */
+	if (line_bits != 8 && (line_bits == 7 || has_bit7(text, n)) && crc_7bit(text, n) == stated)
+		return 1;
+	return -EBADMSG;
+}
+
+/* The CRC, then the text as 7-bit characters for everything after it. */
 static int check_crc(struct dsmr_ctx *c, size_t bang, unsigned stated)
 {
-	unsigned computed = crc16_arc(c->v->text, bang + 1);
+	struct reading *v = c->v;
+	int r = proto_dsmr_crc(v->text, bang, stated, c->o->line_bits);
 
-	if (computed == stated)
-		return 0;
+	if (r < 0) {
+		unsigned computed =
+		    c->o->line_bits == 7 ? crc_7bit(v->text, bang + 1) : crc16_arc(v->text, bang + 1);
 
-	*c->ret_error = TELEGRAM_ERR_CRC;
-	snprintf(c->detail, TELEGRAM_DETAIL_MAX, "stated %04X, computed %04X", stated, computed);
-	return -EBADMSG;
+		*c->ret_error = TELEGRAM_ERR_CRC;
+		snprintf(c->detail, TELEGRAM_DETAIL_MAX, "stated %04X, computed %04X", stated, computed);
+		return -EBADMSG;
+	}
+	v->flags |= READING_FLAG_CRC_PRESENT | (r == 1 ? READING_FLAG_CRC_7BIT : 0);
+	return 0;
+}
+
+static void strip_bit7(struct reading *v)
+{
+	if (!has_bit7(v->text, v->text_len))
+		return;
+	for (size_t i = 0; i < v->text_len; i++)
+		v->text[i] &= 0x7f;
 }
 
 int proto_dsmr_decode(struct reading *v, const struct decode_opts *o, int64_t now_s,
@@ -567,6 +613,8 @@ int proto_dsmr_decode(struct reading *v, const struct decode_opts *o, int64_t no
 		return fail(&c, TELEGRAM_ERR_SYNTAX, "bad CRC field after '!'");
 	if (digits > 0 && check_crc(&c, (size_t) (bang - text), stated) < 0)
 		return -EBADMSG;
+	if (!o->ascii)
+		strip_bit7(v);
 
 	/* The identification line: "/XXX5..." up to its line end. */
 	const char *nl = memchr(text, '\n', (size_t) (bang - text));

@@ -234,17 +234,6 @@ int reading_scale(const struct reading_number *num, enum reading_quantity q, con
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int reading_hex_to_text(const char *s, size_t n, char *ret, size_t ret_size)
 {
 	size_t k = 0;
@@ -253,7 +242,7 @@ int reading_hex_to_text(const char *s, size_t n, char *ret, size_t ret_size)
 		return -EINVAL;
 
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		int hi = reading_hex_digit(s[i]), lo = reading_hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 

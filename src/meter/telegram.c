@@ -17,8 +17,6 @@
 #define STX 0x02
 #define ETX 0x03
 #define EOT 0x04
-#define DLMS_GLO_CIPHERING 0xDB
-#define DLMS_HEADER_LEN 18 /* tag, title length, title (8), 0x82, length (2), SC, counter (4) */
 #define DSMR_TRAILER_MAX 8 /* "!" + up to 4 CRC digits + CR, with slack */
 
 enum framer_state {
@@ -27,7 +25,7 @@ enum framer_state {
 	FRAMER_DSMR_TRAILER, /* after '!', until LF */
 	FRAMER_TIC,          /* after STX, before ETX */
 	FRAMER_DLMS_HEADER,  /* 0xDB seen, checking the ciphering header */
-	FRAMER_DLMS_BODY,    /* skipping an encrypted frame */
+	FRAMER_DLMS_BODY,    /* collecting an encrypted frame */
 };
 
 struct telegram {
@@ -42,13 +40,25 @@ struct telegram {
 	uint64_t frame_offset; /* offset of the current frame's first byte */
 	size_t line_start;     /* DSMR: offset in text of the current line */
 	size_t trailer;        /* DSMR: bytes after '!' */
+	bool high;             /* DSMR: a byte of the frame has bit 7 set */
 	int64_t now_s;
 
-	uint8_t dlms[DLMS_HEADER_LEN];
+	size_t frame_len; /* bytes on the line of the frame last accepted */
+
+	/* Encrypted frames: header, then ciphertext and tag into cipher[]. */
+	uint8_t dlms[DLMS_HEADER_MAX];
 	size_t dlms_len;
-	size_t dlms_left; /* body bytes still to skip */
+	struct dlms_header dh;
+	size_t body_len;
+	size_t slash;   /* offset in cipher[] of the last '/', SIZE_MAX when none */
+	bool replaying; /* bytes of a failed encrypted frame fed again: no 0xDB hunt */
+	struct dlms_cipher *cipher;
+	bool have_counter; /* last_title and last_counter hold an accepted frame's */
+	uint8_t last_title[DLMS_TITLE_LEN];
+	uint32_t last_counter;
 
 	struct telegram_counters counters;
+	uint8_t body[READING_TEXT_MAX + DLMS_TAG_LEN];
 	struct reading v; /* last member: large */
 };
 
@@ -61,8 +71,11 @@ static const char *const error_names[] = {
 	[TELEGRAM_ERR_TOO_LONG] = "frame too long",
 	[TELEGRAM_ERR_TRUNCATED] = "truncated",
 	[TELEGRAM_ERR_INTERRUPTED] = "interrupted",
-	[TELEGRAM_ERR_ENCRYPTED] = "encrypted",
 	[TELEGRAM_ERR_EMPTY] = "no data",
+	[TELEGRAM_ERR_NO_KEY] = "encrypted, no DecryptionKey set",
+	[TELEGRAM_ERR_WRONG_KEY] = "wrong key (tag mismatch)",
+	[TELEGRAM_ERR_LENGTH] = "length out of bounds",
+	[TELEGRAM_ERR_REPLAY] = "frame counter not increasing",
 };
 
 _Static_assert(ARRAY_SIZE(error_names) == _TELEGRAM_ERR_MAX, "a name for every error");
@@ -72,9 +85,16 @@ int telegram_new(unsigned hunt, const struct decode_opts *o, telegram_accept_fn 
 		 telegram_reject_fn on_reject, void *userdata, struct telegram **ret)
 {
 	struct telegram *t = malloc(sizeof(*t));
+	int r;
 
 	if (!t)
 		return -ENOMEM;
+	t->cipher = NULL;
+	r = dlms_cipher_new(&t->cipher);
+	if (r < 0) {
+		free(t);
+		return r;
+	}
 
 	t->hunt = hunt;
 	t->opts = o ? *o : DECODE_OPTS_DEFAULT;
@@ -85,7 +105,8 @@ int telegram_new(unsigned hunt, const struct decode_opts *o, telegram_accept_fn 
 	t->offset = t->frame_offset = 0;
 	t->line_start = t->trailer = 0;
 	t->now_s = 0;
-	t->dlms_len = t->dlms_left = 0;
+	t->dlms_len = t->body_len = t->frame_len = 0;
+	t->replaying = t->have_counter = false;
 	t->counters = (struct telegram_counters){ 0 };
 	t->v.text_len = 0;
 	reading_reset(&t->v);
@@ -96,6 +117,9 @@ int telegram_new(unsigned hunt, const struct decode_opts *o, telegram_accept_fn 
 
 struct telegram *telegram_free(struct telegram *t)
 {
+	if (!t)
+		return NULL;
+	dlms_cipher_free(t->cipher);
 	free(t);
 	return NULL;
 }
@@ -109,6 +133,9 @@ void telegram_set_hunt(struct telegram *t, unsigned hunt)
 
 void telegram_set_opts(struct telegram *t, const struct decode_opts *o)
 {
+	/* Other keys, perhaps another meter: its counters start anywhere. */
+	if (memcmp(&t->opts.keys, &o->keys, sizeof(o->keys)) != 0)
+		t->have_counter = false;
 	t->opts = *o;
 }
 
@@ -120,6 +147,11 @@ const struct telegram_counters *telegram_counters(const struct telegram *t)
 uint64_t telegram_frame_offset(const struct telegram *t)
 {
 	return t->frame_offset;
+}
+
+size_t telegram_frame_len(const struct telegram *t)
+{
+	return t->frame_len;
 }
 
 bool telegram_in_frame(const struct telegram *t)
@@ -154,7 +186,7 @@ static enum reading_protocol state_protocol(const struct telegram *t)
 }
 
 static void reject(struct telegram *t, enum telegram_error e, const char *detail, const char *raw,
-		   size_t raw_len, enum reading_protocol proto)
+		   size_t raw_len, size_t frame_len, enum reading_protocol proto)
 {
 	t->counters.rejected++;
 	t->counters.by_error[e]++;
@@ -167,6 +199,7 @@ static void reject(struct telegram *t, enum telegram_error e, const char *detail
 			.raw = raw,
 			.raw_len = raw_len,
 			.offset = t->frame_offset,
+			.frame_len = frame_len,
 		};
 		t->on_reject(&r, t->userdata);
 	}
@@ -184,9 +217,12 @@ static bool has_content(const struct telegram *t)
 /* Report the frame in progress as rejected and go back to hunting. */
 static void drop_frame(struct telegram *t, enum telegram_error e, const char *detail)
 {
-	if (e != TELEGRAM_ERR_TRUNCATED || has_content(t))
-		reject(t, e, detail, t->v.text, t->v.text_len, state_protocol(t));
-	else
+	if (e != TELEGRAM_ERR_TRUNCATED || has_content(t)) {
+		/* The CRC was over the bytes as received; the report is 7-bit text. */
+		for (size_t i = 0; i < t->v.text_len; i++)
+			t->v.text[i] &= 0x7f;
+		reject(t, e, detail, t->v.text, t->v.text_len, t->v.text_len, state_protocol(t));
+	} else
 		t->counters.noise_bytes += t->v.text_len;
 	t->state = FRAMER_HUNT;
 	t->v.text_len = 0;
@@ -199,6 +235,7 @@ static void complete_frame(struct telegram *t)
 	int r;
 
 	/* Called once per frame, so the indirect call costs nothing per byte. */
+	t->opts.ascii = !t->high;
 	r = frame_driver(t)->decode(&t->v, &t->opts, t->now_s, &e, detail);
 
 	if (r < 0) {
@@ -207,6 +244,7 @@ static void complete_frame(struct telegram *t)
 	}
 
 	t->counters.accepted++;
+	t->frame_len = t->v.text_len;
 	if (t->on_accept)
 		t->on_accept(&t->v, t->userdata);
 	t->state = FRAMER_HUNT;
@@ -221,6 +259,7 @@ static void start_frame(struct telegram *t, enum framer_state s, char first)
 	t->v.text_len = 1;
 	t->line_start = 0;
 	t->trailer = 0;
+	t->high = false;
 }
 
 /* Append a byte; false (and the frame rejected) when the buffer is full. */
@@ -243,7 +282,7 @@ static void hunt_byte(struct telegram *t, uint8_t b)
 {
 	char c = (char) (b & 0x7f);
 
-	if (b == DLMS_GLO_CIPHERING && (t->hunt & TELEGRAM_HUNT_DSMR)) {
+	if (b == DLMS_GLO_CIPHERING && (t->hunt & TELEGRAM_HUNT_DSMR) && !t->replaying) {
 		t->state = FRAMER_DLMS_HEADER;
 		t->frame_offset = t->offset;
 		t->dlms[0] = b;
@@ -270,7 +309,9 @@ static void dsmr_line_end(struct telegram *t)
 	t->line_start = t->v.text_len;
 }
 
-static void dsmr_byte(struct telegram *t, char c)
+/* c is b without bit 7, which decides the structure; the text keeps b, as
+ * the CRC covers the bytes as received on an 8-bit line. */
+static void dsmr_byte(struct telegram *t, uint8_t b, char c)
 {
 	if (c == '/') {
 		/* A new header: the unfinished telegram was cut off. */
@@ -278,7 +319,9 @@ static void dsmr_byte(struct telegram *t, char c)
 		start_frame(t, FRAMER_DSMR, c);
 		return;
 	}
-	if (!append(t, c))
+	t->high |= b & 0x80;
+	/* The '!' is stored as the framer read it, so the decoder finds it too. */
+	if (!append(t, c == '!' ? c : (char) b))
 		return;
 	if (c == '\n')
 		dsmr_line_end(t);
@@ -325,65 +368,215 @@ static void tic_byte(struct telegram *t, char c)
 		complete_frame(t);
 }
 
+/* Feed bytes that were already counted again, from stream offset start on;
+ * the last of them is the byte being fed now. A ciphered frame's own bytes
+ * are fed without hunting for 0xDB, which would collect into body[]. */
+static void refeed(struct telegram *t, const uint8_t *p, size_t n, uint64_t start, bool from_body)
+{
+	t->replaying = from_body;
+	for (size_t i = 0; i < n; i++) {
+		t->offset = start + i;
+		feed_byte(t, p[i]);
+	}
+	t->replaying = false;
+}
+
 /* The bytes of a header that turned out not to be one are fed again after the
  * 0xDB, so a '/' hidden among them still starts a telegram. */
 static void dlms_not_a_frame(struct telegram *t)
 {
-	uint8_t again[DLMS_HEADER_LEN];
+	uint8_t again[DLMS_HEADER_MAX];
 	size_t n = t->dlms_len - 1;
-	uint64_t start = t->frame_offset; /* offset of the 0xDB */
 
 	memcpy(again, t->dlms + 1, n);
 	t->counters.noise_bytes++;
 	t->state = FRAMER_HUNT;
 	t->dlms_len = 0;
-	/* The last of these bytes is the one being fed now, at t->offset. */
-	for (size_t i = 0; i < n; i++) {
-		t->offset = start + 1 + i;
-		feed_byte(t, again[i]);
-	}
+	refeed(t, again, n, t->frame_offset + 1, false);
+}
+
+static void dlms_title(const struct telegram *t, char ret[2 * DLMS_TITLE_LEN + 1])
+{
+	for (unsigned i = 0; i < DLMS_TITLE_LEN; i++)
+		snprintf(ret + 2 * i, 3, "%02X", t->dh.title[i]);
+}
+
+/* A well-formed header with a length the buffer cannot hold: the header is
+ * the rejected frame, up to a '/' in it, which may start a telegram. Its other
+ * bytes are not fed again: 0x82 would read as STX. */
+static void dlms_too_long(struct telegram *t)
+{
+	char detail[TELEGRAM_DETAIL_MAX];
+	size_t n = t->dlms_len, k = 1;
+	uint8_t again[DLMS_HEADER_MAX];
+
+	while (k < n && (t->dlms[k] & 0x7f) != '/')
+		k++;
+	memcpy(again, t->dlms + k, n - k);
+	snprintf(detail, sizeof(detail), "a ciphered frame of %zu bytes (limit %d)", t->dh.frame_len,
+		 READING_TEXT_MAX);
+	reject(t, TELEGRAM_ERR_LENGTH, detail, NULL, 0, k, READING_PROTO_NONE);
+	t->state = FRAMER_HUNT;
+	t->dlms_len = 0;
+	refeed(t, again, n - k, t->frame_offset + k, false);
 }
 
 static void dlms_header_byte(struct telegram *t, uint8_t b)
 {
-	size_t i = t->dlms_len;
+	int r;
 
 	t->dlms[t->dlms_len++] = b;
-
-	if ((i == 1 && b != 0x08) || (i == 10 && b != 0x82) || (i == 13 && b != 0x30)) {
+	r = dlms_header_parse(t->dlms, t->dlms_len, &t->dh);
+	if (r == -EAGAIN)
+		return;
+	if (r < 0) {
 		dlms_not_a_frame(t);
 		return;
 	}
-	if (t->dlms_len < DLMS_HEADER_LEN)
-		return;
-
-	/* L counts everything after the length field: SC, counter, ciphertext, tag. */
-	size_t l = (size_t) t->dlms[11] << 8 | t->dlms[12];
-	if (l < 17 + 1) {
-		dlms_not_a_frame(t);
+	if (t->dh.cipher_len > READING_TEXT_MAX) {
+		dlms_too_long(t);
 		return;
 	}
-	t->dlms_left = l - 5;
+	t->body_len = 0;
+	t->slash = SIZE_MAX;
 	t->state = FRAMER_DLMS_BODY;
+}
+
+/* Reject the ciphered frame as far as `end` of body[] and feed the rest again. */
+static void dlms_cut(struct telegram *t, enum telegram_error e, const char *detail, size_t end)
+{
+	size_t n = t->body_len - end;
+
+	reject(t, e, detail, NULL, 0, t->dh.header_len + end, READING_PROTO_NONE);
+	t->state = FRAMER_HUNT;
+	t->dlms_len = 0;
+	if (n > 0)
+		refeed(t, t->body + end, n, t->frame_offset + t->dh.header_len + end, true);
+}
+
+static bool is_letter(uint8_t c)
+{
+	c &= 0x7f;
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* A failed ciphered frame: a DSMR identification line ("/XXX5") that starts
+ * in it and has not ended is a plaintext telegram the length field hid. */
+static void dlms_fail(struct telegram *t, enum telegram_error e, const char *detail)
+{
+	size_t k = t->slash;
+	const uint8_t *p = t->body + k;
+	bool header = k != SIZE_MAX && t->body_len - k >= 5 && is_letter(p[1]) && is_letter(p[2]) &&
+		      is_letter(p[3]) && !memchr(p, '!', t->body_len - k);
+
+	dlms_cut(t, e, detail, header ? k : t->body_len);
+}
+
+/* On each LF inside a ciphered frame: do the bytes since the last '/' end in
+ * "!CRC" CR LF, with a CRC that checks out? Then they are a plaintext
+ * telegram, and the header that claimed them lied. */
+static bool dlms_plaintext_inside(struct telegram *t)
+{
+	const char *text = (const char *) t->body;
+	size_t end = t->body_len - 1, k = t->slash, bang;
+	unsigned stated = 0;
+
+	if (k == SIZE_MAX || end < k + 7 || text[end - 1] != '\r' || text[end - 6] != '!')
+		return false;
+	bang = end - 6;
+	for (size_t i = bang + 1; i < end - 1; i++) {
+		int d = reading_hex_digit(text[i]);
+
+		if (d < 0)
+			return false;
+		stated = stated << 4 | (unsigned) d;
+	}
+	if (proto_dsmr_crc(text + k, bang - k, stated, t->opts.line_bits) < 0)
+		return false;
+
+	dlms_cut(t, TELEGRAM_ERR_LENGTH, "a plaintext telegram inside its stated length", k);
+	return true;
+}
+
+/* Decrypt and decode into v; the error and detail are set on failure. */
+static int dlms_open(struct telegram *t, enum telegram_error *e, char *detail)
+{
+	struct decode_opts o = t->opts;
+	enum dlms_tag tag;
+	int r;
+
+	r = dlms_decrypt(t->cipher, &t->opts.keys, &t->dh, t->body, (uint8_t *) t->v.text, &tag);
+	if (r < 0) {
+		*e = TELEGRAM_ERR_WRONG_KEY;
+		snprintf(detail, TELEGRAM_DETAIL_MAX, "decryption failed");
+		return r;
+	}
+	t->v.text_len = (uint16_t) t->dh.cipher_len;
+	/* The plaintext is exact: every bit of it is data. */
+	o.line_bits = 8;
+	o.ascii = false;
+	r = proto_dsmr_decode(&t->v, &o, t->now_s, e, detail);
+	if (tag != DLMS_TAG_MISMATCH)
+		return r;
+	/* A user without the operator's authentication key still gets data the
+	 * telegram's own CRC vouches for. */
+	if (r == 0 && (t->v.flags & READING_FLAG_CRC_PRESENT)) {
+		t->v.flags |= READING_FLAG_TAG_UNVERIFIED;
+		return 0;
+	}
+	*e = TELEGRAM_ERR_WRONG_KEY;
+	snprintf(detail, TELEGRAM_DETAIL_MAX, "the tag does not verify and the text has no valid CRC");
+	return -EBADMSG;
 }
 
 static void dlms_finish(struct telegram *t)
 {
-	char detail[TELEGRAM_DETAIL_MAX], title[17];
-	size_t l = (size_t) t->dlms[11] << 8 | t->dlms[12];
+	char detail[TELEGRAM_DETAIL_MAX], title[2 * DLMS_TITLE_LEN + 1];
+	enum telegram_error e = TELEGRAM_ERR_SYNTAX;
+	bool same_meter = t->have_counter && memcmp(t->last_title, t->dh.title, DLMS_TITLE_LEN) == 0;
 
-	for (unsigned i = 0; i < 8; i++)
-		snprintf(title + 2 * i, 3, "%02X", t->dlms[2 + i]);
-	snprintf(detail, sizeof(detail),
-		 "DLMS ciphered frame of %zu bytes from system title %s, decryption not supported", l + 13,
-		 title);
+	dlms_title(t, title);
+	if (!t->opts.keys.has_enc) {
+		snprintf(detail, sizeof(detail), "system title %s", title);
+		dlms_fail(t, TELEGRAM_ERR_NO_KEY, detail);
+		return;
+	}
+	if (same_meter && t->dh.counter <= t->last_counter) {
+		snprintf(detail, sizeof(detail), "frame counter %08X after %08X", t->dh.counter,
+			 t->last_counter);
+		dlms_cut(t, TELEGRAM_ERR_REPLAY, detail, t->body_len);
+		return;
+	}
+	if (dlms_open(t, &e, detail) < 0) {
+		dlms_fail(t, e, detail);
+		return;
+	}
 
-	char raw[DLMS_HEADER_LEN];
-	for (unsigned i = 0; i < DLMS_HEADER_LEN; i++)
-		raw[i] = (char) (t->dlms[i] & 0x7f);
-	reject(t, TELEGRAM_ERR_ENCRYPTED, detail, raw, DLMS_HEADER_LEN, READING_PROTO_NONE);
+	t->v.flags |= READING_FLAG_ENCRYPTED;
+	t->counters.accepted++;
+	t->counters.encrypted++;
+	if (t->v.flags & READING_FLAG_TAG_UNVERIFIED)
+		t->counters.tag_unverified++;
+	t->have_counter = true;
+	t->last_counter = t->dh.counter;
+	memcpy(t->last_title, t->dh.title, DLMS_TITLE_LEN);
+	t->frame_len = t->dh.frame_len;
+	if (t->on_accept)
+		t->on_accept(&t->v, t->userdata);
 	t->state = FRAMER_HUNT;
 	t->dlms_len = 0;
+	t->v.text_len = 0;
+}
+
+static void dlms_body_byte(struct telegram *t, uint8_t b)
+{
+	t->body[t->body_len++] = b;
+	if ((b & 0x7f) == '/')
+		t->slash = t->body_len - 1;
+	else if (b == '\n' && dlms_plaintext_inside(t))
+		return;
+	if (t->body_len == t->dh.frame_len - t->dh.header_len)
+		dlms_finish(t);
 }
 
 static void feed_byte(struct telegram *t, uint8_t b)
@@ -395,7 +588,7 @@ static void feed_byte(struct telegram *t, uint8_t b)
 		hunt_byte(t, b);
 		break;
 	case FRAMER_DSMR:
-		dsmr_byte(t, c);
+		dsmr_byte(t, b, c);
 		break;
 	case FRAMER_DSMR_TRAILER:
 		dsmr_trailer_byte(t, b, c);
@@ -407,8 +600,7 @@ static void feed_byte(struct telegram *t, uint8_t b)
 		dlms_header_byte(t, b);
 		break;
 	case FRAMER_DLMS_BODY:
-		if (--t->dlms_left == 0)
-			dlms_finish(t);
+		dlms_body_byte(t, b);
 		break;
 	}
 }
@@ -465,7 +657,9 @@ static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
 		c = (char) (p[i] & 0x7f);
 		if (c == '/' || c == '!')
 			break;
-		out[i++] = c;
+		t->high |= p[i] & 0x80;
+		out[i] = (char) p[i]; /* as received: see dsmr_byte() */
+		i++;
 		if (c == '\n') {
 			/* A line ended within the limit: the next one gets its own. */
 			t->line_start = base + i;
@@ -550,8 +744,8 @@ void telegram_flush(struct telegram *t)
 		t->dlms_len = 0;
 		return;
 	case FRAMER_DLMS_BODY:
-		reject(t, TELEGRAM_ERR_TRUNCATED, "a DLMS ciphered frame stopped before its end", NULL, 0,
-		       READING_PROTO_NONE);
+		reject(t, TELEGRAM_ERR_TRUNCATED, "a ciphered frame stopped before its end", NULL, 0,
+		       t->dh.header_len + t->body_len, READING_PROTO_NONE);
 		t->state = FRAMER_HUNT;
 		t->dlms_len = 0;
 		return;

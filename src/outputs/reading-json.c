@@ -60,6 +60,14 @@ json_t *reading_json_meter(const struct reading *v)
 
 	if (m && v->ident.len > 0)
 		json_object_set_new(m, "ident", span_json(v, v->ident));
+	/* Which bytes the DSMR CRC matched: as received, or with bit 7 (parity) cleared. */
+	if (m && (v->flags & READING_FLAG_CRC_PRESENT))
+		json_object_set_new(m, "crc",
+				    json_string(v->flags & READING_FLAG_CRC_7BIT ? "7-bit" : "8-bit"));
+	if (m && (v->flags & READING_FLAG_ENCRYPTED))
+		json_object_set_new(m, "encrypted",
+				    json_string(v->flags & READING_FLAG_TAG_UNVERIFIED ? "tag not verified"
+										       : "authenticated"));
 	return m;
 }
 
@@ -69,9 +77,14 @@ static json_t *flags_json(const struct reading *v)
 		uint32_t flag;
 		const char *name;
 	} names[] = {
-		{ READING_FLAG_TS_HOST, "ts_host" },         { READING_FLAG_P_APPARENT, "p_apparent" },
-		{ READING_FLAG_I_UNSIGNED, "i_unsigned" },   { READING_FLAG_DELTA_GRID, "delta_grid" },
+		{ READING_FLAG_TS_HOST, "ts_host" },
+		{ READING_FLAG_P_APPARENT, "p_apparent" },
+		{ READING_FLAG_I_UNSIGNED, "i_unsigned" },
+		{ READING_FLAG_DELTA_GRID, "delta_grid" },
 		{ READING_FLAG_SHORT_FRAME, "short_frame" },
+		{ READING_FLAG_CRC_7BIT, "crc_7bit" },
+		{ READING_FLAG_ENCRYPTED, "encrypted" },
+		{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
 	};
 	json_t *a = json_array();
 

@@ -133,6 +133,23 @@ static int parse_utc_offset(const char *s, int *ret)
 	return 0;
 }
 
+/* --key or --auth-key; the message does not repeat the key. */
+static int parse_key(int opt, const char *hex, struct dlms_keys *k)
+{
+	bool enc = opt == 'k';
+
+	if (dlms_key_parse(hex, enc ? k->enc : k->auth) < 0) {
+		fprintf(stderr, "smartconnect-decode: --%s needs 32 hexadecimal digits\n",
+			enc ? "key" : "auth-key");
+		return -EINVAL;
+	}
+	if (enc)
+		k->has_enc = true;
+	else
+		k->has_auth = true;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: smartconnect-decode [OPTION]... [FILE]...\n"
@@ -140,6 +157,8 @@ static void usage(FILE *f)
 	      "telegram on stdout; rejected frames are reported on stderr. Reads stdin without FILE.\n\n"
 	      "  --utc-offset=+HH:MM  the meter's winter-time UTC offset (default +01:00)\n"
 	      "  --now=EPOCH          host time for telegrams without a clock (default: now)\n"
+	      "  --key=HEX            decryption key of an encrypted meter (32 hex digits)\n"
+	      "  --auth-key=HEX       its authentication key (default: the Luxembourg Smarty key)\n"
 	      "  -h, --help           show this help\n"
 	      "  -V, --version        show the version\n\n"
 	      "Exit status: 0 all frames accepted, 1 a frame was rejected, 2 usage or I/O error.\n",
@@ -151,6 +170,8 @@ static int parse_args(int argc, char **argv, struct decode_run *run)
 	static const struct option options[] = {
 		{ "utc-offset", required_argument, NULL, 'u' },
 		{ "now", required_argument, NULL, 'n' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "auth-key", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
@@ -173,6 +194,11 @@ static int parse_args(int argc, char **argv, struct decode_run *run)
 				fprintf(stderr, "smartconnect-decode: bad --now '%s'\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'k':
+		case 'a':
+			if (parse_key(c, optarg, &run->opts.keys) < 0)
+				return -EINVAL;
 			break;
 		case 'h':
 			usage(stdout);

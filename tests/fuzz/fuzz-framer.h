@@ -32,9 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define STX 0x02
 #define ETX 0x03
 
-#define FUZZ_FLAGS_KNOWN                                                            \
-	(READING_FLAG_TS_HOST | READING_FLAG_P_APPARENT | READING_FLAG_I_UNSIGNED | \
-	 READING_FLAG_DELTA_GRID | READING_FLAG_SHORT_FRAME)
+#define FUZZ_FLAGS_KNOWN                                                              \
+	(READING_FLAG_TS_HOST | READING_FLAG_P_APPARENT | READING_FLAG_I_UNSIGNED |   \
+	 READING_FLAG_DELTA_GRID | READING_FLAG_SHORT_FRAME | READING_FLAG_CRC_7BIT | \
+	 READING_FLAG_ENCRYPTED | READING_FLAG_TAG_UNVERIFIED | READING_FLAG_CRC_PRESENT)
 
 #define fuzz_assert(cond)                                     \
 	do {                                                  \
@@ -70,15 +71,24 @@ static uint64_t fuzz_rand(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-/* Decoder options vary with the input so the grid and time-zone paths are
- * reached without a separate harness. */
+/* Decoder options vary with the input so the grid, time-zone, line-bits and
+ * key paths are reached without a separate harness. The encrypted frames of
+ * the corpus are sealed with the public sample's keys (0xAA.., 0xBB..). */
 __attribute__((unused)) static struct decode_opts fuzz_opts(uint64_t seed)
 {
 	static const int offsets[] = { 60, 60, 0, -300, 840, -720 };
+	static const unsigned bits[] = { 0, 0, 8, 7 };
 	struct decode_opts o = DECODE_OPTS_DEFAULT;
 
 	o.grid = (enum decode_grid)(seed % 3);
 	o.std_offset_min = offsets[(seed >> 8) % (sizeof(offsets) / sizeof(offsets[0]))];
+	o.line_bits = bits[(seed >> 16) % 4];
+	if ((seed >> 24) % 8 != 0) {
+		o.keys.has_enc = true;
+		memset(o.keys.enc, 0xAA, sizeof(o.keys.enc));
+		o.keys.has_auth = (seed >> 28) % 4 != 0;
+		memset(o.keys.auth, 0xBB, sizeof(o.keys.auth));
+	}
 	return o;
 }
 
@@ -198,9 +208,15 @@ static void fuzz_on_accept(const struct reading *v, void *userdata)
 	fuzz_assert(run->n_events < run->max_events);
 	fuzz_check_values(v, run->hunt);
 
-	/* The frame starts where the framer says it does. */
+	/* The frame starts where the framer says it does: its '/', STX or, for
+	 * an encrypted one, its 0xDB. */
 	fuzz_assert(off < run->size);
-	fuzz_assert((run->data[off] & 0x7f) == v->text[0]);
+	if (v->flags & READING_FLAG_ENCRYPTED)
+		fuzz_assert(run->data[off] == 0xdb && telegram_frame_len(run->t) > v->text_len);
+	else
+		fuzz_assert((run->data[off] & 0x7f) == v->text[0] &&
+			    telegram_frame_len(run->t) == v->text_len);
+	fuzz_assert(off + telegram_frame_len(run->t) <= run->size);
 
 	if (run->hook)
 		run->hook(v, &run->opts);
@@ -230,6 +246,7 @@ static void fuzz_on_reject(const struct telegram_reject *r, void *userdata)
 
 	/* Every rejected frame began at a start marker that is really there. */
 	fuzz_assert(r->offset < run->size);
+	fuzz_assert(r->frame_len <= run->size - r->offset);
 	fuzz_assert(r->offset == telegram_frame_offset(run->t));
 	if (r->raw_len > 0)
 		fuzz_assert((run->data[r->offset] & 0x7f) == r->raw[0]);
@@ -247,8 +264,12 @@ static void fuzz_on_reject(const struct telegram_reject *r, void *userdata)
 	case TELEGRAM_ERR_INTERRUPTED:
 		fuzz_assert(fuzz_is_tic(r->protocol));
 		break;
-	case TELEGRAM_ERR_ENCRYPTED:
-		fuzz_assert(r->protocol == READING_PROTO_NONE);
+	case TELEGRAM_ERR_NO_KEY:
+	case TELEGRAM_ERR_WRONG_KEY:
+	case TELEGRAM_ERR_LENGTH:
+	case TELEGRAM_ERR_REPLAY:
+		fuzz_assert(r->protocol == READING_PROTO_NONE && r->raw_len == 0);
+		fuzz_assert(run->data[r->offset] == 0xdb && r->frame_len >= 1);
 		break;
 	default:
 		break;

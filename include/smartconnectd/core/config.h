@@ -46,6 +46,7 @@
 #define CONFIG_URL_MAX 512
 #define CONFIG_NAME_MAX 128
 #define CONFIG_TOKEN_MAX 65
+#define CONFIG_KEY_HEX_MAX 33 /* an AES-128 key in hex, and the NUL */
 
 enum config_meter_type {
 	CONFIG_METER_TYPE_EMPRO,   /* PhoenixContact-EMPro */
@@ -95,11 +96,13 @@ struct config {
 	uint32_t log_summary_sec; /* LogSummaryInterval: repeated errors summarised this often */
 
 	/* [Meter] */
-	char device[CONFIG_PATH_MAX];   /* Device: absolute path of the tty */
-	enum reading_protocol protocol; /* Protocol: READING_PROTO_NONE = auto */
-	uint32_t stale_after_sec;       /* StaleAfter: 0 = 3 x the meter's interval */
-	int utc_offset_min;             /* UtcOffset: the meter's standard-time offset */
-	enum decode_grid grid;          /* Grid */
+	char device[CONFIG_PATH_MAX];                /* Device: absolute path of the tty */
+	enum reading_protocol protocol;              /* Protocol: READING_PROTO_NONE = auto */
+	uint32_t stale_after_sec;                    /* StaleAfter: 0 = 3 x the meter's interval */
+	int utc_offset_min;                          /* UtcOffset: the meter's standard-time offset */
+	enum decode_grid grid;                       /* Grid */
+	char decryption_key[CONFIG_KEY_HEX_MAX];     /* DecryptionKey: 32 hex digits, empty = none */
+	char authentication_key[CONFIG_KEY_HEX_MAX]; /* AuthenticationKey: empty = the Smarty key */
 
 	/* [Modbus] */
 	struct listener_address modbus_listen;               /* Listen */

@@ -74,7 +74,7 @@ struct meter_tap {
 	void (*on_bytes)(uint64_t offset, const uint8_t *buf, size_t n, enum tty_setting setting,
 			 void *userdata);
 	/* A frame the framer finished: its first byte's offset, its length in bytes
-	 * (only the header of an encrypted frame), and the verdict. */
+	 * on the line (all of an encrypted frame, whatever its text), and the verdict. */
 	void (*on_frame)(uint64_t offset, size_t len, bool accepted, void *userdata);
 	/* Every byte before offset is settled: part of a reported frame or noise. */
 	void (*on_sync)(uint64_t offset, void *userdata);
@@ -109,7 +109,10 @@ enum meter_state meter_get_state(const struct meter *m);
 
 /* A line for humans (systemd STATUS=): "receiving DSMR 5.0 telegrams",
  * "no meter data", "meter data stale, no telegram for 30s",
- * "meter device missing, retrying". Returns buf. */
+ * "meter device missing, retrying", "encrypted meter, no DecryptionKey set".
+ * An encrypted meter's line counts its troubles: "receiving DSMR 4.2
+ * telegrams, encrypted (1 frame counter not increasing, 2 tag not verified)".
+ * Never holds a key. Returns buf. */
 const char *meter_status(const struct meter *m, char *buf, size_t size);
 
 /* The framer's counters (accepted, rejected by reason, noise). Borrowed. */

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smartconnectd/meter/dlms-decrypt.h"
 #include "smartconnectd/meter/reading.h"
 #include "smartconnectd/meter/tty.h"
 
@@ -39,8 +40,13 @@ enum telegram_error {
 	TELEGRAM_ERR_TOO_LONG,      /* frame over READING_TEXT_MAX, or too many objects */
 	TELEGRAM_ERR_TRUNCATED,     /* frame cut off: new start marker, silence, end of input */
 	TELEGRAM_ERR_INTERRUPTED,   /* TIC frame aborted by the meter (EOT) */
-	TELEGRAM_ERR_ENCRYPTED,     /* DLMS general-glo-ciphering frame (0xDB), not supported */
 	TELEGRAM_ERR_EMPTY,         /* frame with no data object */
+	/* Encrypted frames (DLMS general-glo-ciphering, 0xDB; dlms-decrypt.h): */
+	TELEGRAM_ERR_NO_KEY,    /* no DecryptionKey= configured */
+	TELEGRAM_ERR_WRONG_KEY, /* the tag does not verify and the plaintext has no valid CRC */
+	TELEGRAM_ERR_LENGTH,    /* the length field is out of bounds, or a plaintext telegram
+				 * inside it showed that it lied */
+	TELEGRAM_ERR_REPLAY,    /* frame counter not above the last accepted one */
 	_TELEGRAM_ERR_MAX,
 };
 
@@ -56,6 +62,14 @@ enum decode_grid {
 struct decode_opts {
 	int std_offset_min; /* meter zone's standard-time UTC offset, minutes (CET: 60) */
 	enum decode_grid grid;
+	/* Data bits of the line: 8 (the CRC covers the bytes as received), 7 (bit 7
+	 * is parity and is stripped first), or 0 when unknown (detection, files):
+	 * either CRC is accepted and READING_FLAG_CRC_7BIT says which matched. */
+	unsigned line_bits;
+	/* Per frame, from the framer: no byte of the text has bit 7 set, so there
+	 * is nothing to strip. Callers that do not know leave it false. */
+	bool ascii;
+	struct dlms_keys keys; /* encrypted P1 */
 };
 
 #define DECODE_OPTS_DEFAULT ((struct decode_opts){ .std_offset_min = 60, .grid = DECODE_GRID_AUTO })
@@ -146,6 +160,13 @@ int proto_dsmr_decode(struct reading *v, const struct decode_opts *o, int64_t no
 		      enum telegram_error *ret_error, char detail[TELEGRAM_DETAIL_MAX]);
 int proto_tic_decode(struct reading *v, const struct decode_opts *o, int64_t now_s,
 		     enum telegram_error *ret_error, char detail[TELEGRAM_DETAIL_MAX]);
+
+/* The DSMR CRC of text[0 .. bang] (bang: the offset of '!') against stated:
+ * over the bytes as received unless line_bits is 7, then (line_bits 7 or 0)
+ * over the bytes with bit 7 cleared. Returns 0 (raw bytes), 1 (7-bit) or
+ * -EBADMSG. Shared by the decoder and the framer's search for a plaintext
+ * telegram inside a lying encrypted frame. */
+int proto_dsmr_crc(const char *text, size_t bang, unsigned stated, unsigned line_bits);
 
 /* The TIC decoder's label unit table, also the TIC drivers' unit(): "Wh",
  * "VA", "A", "V", "kVA", "W", "min", or NULL for labels that are not quantities. */

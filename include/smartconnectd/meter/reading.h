@@ -63,6 +63,10 @@ enum {
 	READING_FLAG_I_UNSIGNED = 1u << 2,  /* I1..I3 are magnitudes, their direction is unknown */
 	READING_FLAG_DELTA_GRID = 1u << 3,  /* 3x230 V grid without neutral: U12/U32 instead of phases */
 	READING_FLAG_SHORT_FRAME = 1u << 4, /* TIC three-phase short frame (overcurrent), no power or index */
+	READING_FLAG_CRC_7BIT = 1u << 5,    /* the DSMR CRC matched the bytes with bit 7 cleared */
+	READING_FLAG_ENCRYPTED = 1u << 6,   /* decrypted from a DLMS ciphered frame */
+	READING_FLAG_TAG_UNVERIFIED = 1u << 7, /* encrypted, tag not verified, accepted on its CRC */
+	READING_FLAG_CRC_PRESENT = 1u << 8,    /* the DSMR telegram carried a CRC, and it matched */
 };
 
 struct reading_span {
@@ -103,7 +107,7 @@ struct reading {
 	uint16_t n_values;
 	struct reading_object objects[READING_OBJECTS_MAX];
 	struct reading_span values[READING_VALUES_MAX];
-	char text[READING_TEXT_MAX]; /* the frame as received, bit 7 cleared */
+	char text[READING_TEXT_MAX]; /* the frame (decrypted when encrypted), bit 7 cleared */
 };
 
 /* Clear everything but text[] (the framer fills text before decoding). */
@@ -206,6 +210,18 @@ int reading_scale(const struct reading_number *num, enum reading_quantity q, con
 /* reading_parse_number() and reading_scale() in one step, for the decoders' hot path. */
 int reading_parse_scaled(const char *s, size_t n, enum reading_quantity q, const char *default_unit,
 			 int64_t *ret_micro);
+
+/* The value of one hex digit (either case), or -1. */
+static inline int reading_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
 
 /* Decode a hex-encoded octet string ("4530...") into printable text. Stops at
  * ret_size - 1. Returns the decoded length, or -EINVAL when the input is not

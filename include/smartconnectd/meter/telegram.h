@@ -3,17 +3,23 @@
  * The streaming framer: bytes from the serial line in any chunking, decoded
  * frames out. It hunts for the start markers of the drivers in its hunt mask
  * (proto.h: '/' DSMR, STX TIC, 0xDB encrypted DLMS), collects the frame into a
- * bounded buffer, hands it to its driver's decoder and reports each frame as
+ * bounded buffer (an encrypted one is decrypted with the keys of the decode
+ * options first, dlms-decrypt.h), hands it to its driver's decoder and reports each frame as
  * accepted or rejected (with a reason and a counter). Noise between frames is
  * skipped and counted in bytes.
  *
  * Resynchronisation rules: a '/' always starts a new DSMR telegram (the
  * unfinished one is reported truncated); an STX always starts a new TIC frame;
  * a DSMR line longer than TELEGRAM_LINE_MAX or a frame longer than READING_TEXT_MAX
- * is rejected and the framer hunts for the next start marker.
+ * is rejected and the framer hunts for the next start marker. An encrypted
+ * frame's length field is not trusted to hide what follows: a plaintext
+ * telegram with a good CRC inside its stated length ends it (rejected,
+ * TELEGRAM_ERR_LENGTH), and one that starts inside a frame that fails and
+ * runs past its end is read on. Frame counters must increase per system
+ * title; new keys start afresh.
  *
- * Pure. No I/O. Never logs. One buffer, allocated by telegram_new(); feeding
- * never allocates.
+ * Pure. No I/O. Never logs. Buffers and the cipher context are allocated by
+ * telegram_new(); feeding never allocates.
  */
 #pragma once
 
@@ -35,15 +41,18 @@ struct telegram_reject {
 	const char *raw;                /* the rejected bytes (possibly cut at READING_TEXT_MAX; only the
 					 * header of an encrypted frame), bit 7 cleared */
 	size_t raw_len;
-	uint64_t offset; /* stream offset of the frame's first byte */
+	uint64_t offset;  /* stream offset of the frame's first byte */
+	size_t frame_len; /* the frame's bytes on the line (all of an encrypted frame) */
 };
 
 struct telegram_counters {
 	uint64_t accepted;
 	uint64_t rejected; /* sum of by_error[] */
 	uint64_t by_error[_TELEGRAM_ERR_MAX];
-	uint64_t noise_bytes; /* bytes outside any frame */
-	uint64_t bytes;       /* every byte fed */
+	uint64_t noise_bytes;    /* bytes outside any frame */
+	uint64_t bytes;          /* every byte fed */
+	uint64_t encrypted;      /* accepted frames that were encrypted (in accepted) */
+	uint64_t tag_unverified; /* of those, accepted on their CRC with a tag that did not verify */
 };
 
 /* Borrowed: valid only during the call. Callbacks must not free the framer. */
@@ -77,3 +86,6 @@ const struct telegram_counters *telegram_counters(const struct telegram *t);
 
 /* Stream offset of the first byte of the frame last reported or in progress. */
 uint64_t telegram_frame_offset(const struct telegram *t);
+/* Bytes on the line of the frame last accepted: an encrypted frame's are
+ * more than its decrypted text. */
+size_t telegram_frame_len(const struct telegram *t);

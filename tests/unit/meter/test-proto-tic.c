@@ -165,8 +165,11 @@ static const char *error_name(enum telegram_error e)
 		[TELEGRAM_ERR_TOO_LONG] = "too-long",
 		[TELEGRAM_ERR_TRUNCATED] = "truncated",
 		[TELEGRAM_ERR_INTERRUPTED] = "interrupted",
-		[TELEGRAM_ERR_ENCRYPTED] = "encrypted",
 		[TELEGRAM_ERR_EMPTY] = "empty",
+		[TELEGRAM_ERR_NO_KEY] = "no-key",
+		[TELEGRAM_ERR_WRONG_KEY] = "wrong-key",
+		[TELEGRAM_ERR_LENGTH] = "length",
+		[TELEGRAM_ERR_REPLAY] = "replay",
 	};
 
 	return (unsigned) e < _TELEGRAM_ERR_MAX ? names[e] : "none";

@@ -62,7 +62,7 @@ static void test_power_instant(void)
 
 	s = dump(reading_json_meter(&v));
 	TAP_EQ_STR(
-	    s, "{\"protocol\":\"dsmr\",\"version\":\"5.0\",\"id\":null,\"ident\":\"ISK5\\\\2M550T-1012\"}",
+	    s, "{\"protocol\":\"dsmr\",\"version\":\"5.0\",\"id\":null,\"ident\":\"ISK5\\\\2M550T-1012\",\"crc\":\"8-bit\"}",
 	    "meter object");
 	free(s);
 }
