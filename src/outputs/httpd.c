@@ -359,6 +359,13 @@ static int httpd_serve(struct httpd *h)
 	return 0;
 }
 
+/* The Host names besides the gateway's own; applied to the running instance. */
+static void httpd_apply_hosts(struct httpd *h, const struct httpd_settings *s)
+{
+	if (httpd_host_set(h, s->local_name, s->allowed_hosts) < 0)
+		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
+}
+
 static void log_no_password(void)
 {
 	log_error("No HTTP password set ([HTTP] Password= or the password file), the HTTP API is not served");
@@ -379,9 +386,7 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 		h->port = listener_port(h->listen_fd);
 	}
 
-	r = httpd_host_set(h, s->local_name, s->allowed_hosts);
-	if (r < 0)
-		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
+	httpd_apply_hosts(h, s);
 	r = material_load(s, &h->mat);
 	if (r < 0) {
 		/* Not plain HTTP instead: the password would cross the network in clear. */
@@ -410,9 +415,7 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 	bool need_bind;
 	int r;
 
-	r = httpd_host_set(h, s->local_name, s->allowed_hosts);
-	if (r < 0)
-		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
+	httpd_apply_hosts(h, s);
 	r = material_load(s, &m);
 	if (r < 0)
 		return r; /* the running server keeps its material */
