@@ -593,6 +593,39 @@ static int parse_host(const struct conf_key *k, const char *value, void *field, 
 	return set_string(value, field, k->size, err, errsz);
 }
 
+/* "gw.example.org 10.0.0.5": host names or addresses separated by blanks or
+ * commas, stored separated by single blanks. */
+static int parse_hosts(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	char out[CONFIG_VALUE_MAX] = "", host[CONFIG_HOST_MAX];
+	size_t n = 0;
+	int r;
+
+	(void) k;
+	for (const char *p = value; *p;) {
+		size_t len = strcspn(p, " \t,");
+
+		if (len >= sizeof(host)) {
+			snprintf(err, errsz, "host name too long");
+			return -ERANGE;
+		}
+		if (len > 0) {
+			memcpy(host, p, len);
+			host[len] = '\0';
+			r = check_host(host, err, errsz);
+			if (r < 0)
+				return r;
+			n += (size_t) snprintf(out + n, sizeof(out) - n, "%s%s", n ? " " : "", host);
+			if (n >= sizeof(out)) {
+				snprintf(err, errsz, "too long");
+				return -ERANGE;
+			}
+		}
+		p += len + (p[len] != '\0');
+	}
+	return set_string(out, field, k->size, err, errsz);
+}
+
 /* "192.168.1.0/24 ::1 10.1.2.3": addresses with optional prefix lengths,
  * separated by blanks or commas. */
 static int parse_cidr(const char *s, struct listener_cidr *c, char *err, size_t errsz)
@@ -682,4 +715,5 @@ const struct conf_type conf_ipv4 = { parse_ipv4, format_string, CONFIG_VALUE_STR
 const struct conf_type conf_netmask = { parse_netmask, format_uint, CONFIG_VALUE_STRING };
 const struct conf_type conf_file = { parse_file, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_host = { parse_host, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_hosts = { parse_hosts, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_allow = { parse_allow, format_allow, CONFIG_VALUE_STRING };

@@ -111,6 +111,8 @@ static const struct conf_key conf_keys[] = {
 	    .max = 1024),
 	KEY("HTTP", "Timeout", &conf_seconds, "30", http_timeout_sec, CONFIG_APPLY_HTTP, .min = 1,
 	    .max = 3600),
+	KEY("HTTP", "AllowedHosts", &conf_hosts, "", http_allowed_hosts, CONFIG_APPLY_HTTP,
+	    .flags = CONF_EMPTY_OK),
 
 	KEY("MQTT", "Enabled", &conf_bool, "no", mqtt_enabled, CONFIG_APPLY_MQTT),
 	KEY("MQTT", "Broker", &conf_broker, "", mqtt_broker, CONFIG_APPLY_MQTT),

@@ -214,6 +214,8 @@ static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const
 		.max_connections = c->http_max_connections,
 		.max_per_ip = c->http_max_per_ip,
 		.timeout_sec = c->http_timeout_sec,
+		.local_name = c->mdns_name,
+		.allowed_hosts = c->http_allowed_hosts,
 	};
 }
 

@@ -1,16 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * HTTP basic auth with a per-address lockout (see httpd.h): credentials are
- * compared in constant time; an address that fails HTTPD_FAIL_FREE times in a
- * row gets 429 with Retry-After for a doubling time, and its credentials are
- * not looked at meanwhile. A success clears the address.
+ * HTTP basic auth with a lockout (see httpd.h): credentials are compared in
+ * constant time; a source (IPv4 address, IPv6 /64: one host has a whole /64
+ * to pick from) that fails HTTPD_FAIL_FREE times in a row gets 429 with
+ * Retry-After for a doubling time, and its credentials are not looked at
+ * meanwhile. A success clears the source.
+ *
+ * The table is bounded, and a locked source keeps its slot until its lock
+ * ends: were it evicted, failures from enough other sources would unlock it.
+ * When every slot is locked, a new source is not counted; the global budget
+ * still bounds it: at most HTTPD_CHECKS_PER_SEC failed logins per second are
+ * checked in all, whatever the number of sources; past that, credentials get
+ * 429 without a look.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smartconnectd/base/log.h"
 
@@ -18,41 +29,57 @@
 
 #define HTTPD_REALM "smartconnect"
 #define HTTPD_FAIL_FORGET_USEC (15 * 60 * USEC_PER_SEC)
+#define HTTPD_TOKEN 1000000ull /* one checked failure, in the budget's unit */
+
+/* The source of sa: family and address, IPv4-mapped IPv6 as IPv4, IPv6 cut to its /64. */
+static bool fail_source(const struct sockaddr *sa, int *ret_family, uint8_t addr[16])
+{
+	const struct in6_addr *a6;
+
+	memset(addr, 0, 16);
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *) sa)->sin_addr, 4);
+		*ret_family = AF_INET;
+		return true;
+	}
+	if (!sa || sa->sa_family != AF_INET6)
+		return false;
+	a6 = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		memcpy(addr, a6->s6_addr + 12, 4);
+		*ret_family = AF_INET;
+	} else {
+		memcpy(addr, a6->s6_addr, 8);
+		*ret_family = AF_INET6;
+	}
+	return true;
+}
 
 static struct httpd_fail *fail_slot(struct httpd *h, const struct sockaddr *sa, bool create, uint64_t now)
 {
-	uint8_t addr[16] = {};
-	struct httpd_fail *oldest = NULL;
-	size_t alen;
+	struct httpd_fail *victim = NULL;
+	uint8_t addr[16];
+	int family;
 
-	if (!sa)
+	if (!fail_source(sa, &family, addr))
 		return NULL;
-	if (sa->sa_family == AF_INET) {
-		alen = 4;
-		memcpy(addr, &((const struct sockaddr_in *) sa)->sin_addr, alen);
-	} else if (sa->sa_family == AF_INET6) {
-		alen = 16;
-		memcpy(addr, &((const struct sockaddr_in6 *) sa)->sin6_addr, alen);
-	} else {
-		return NULL;
-	}
-
 	for (size_t i = 0; i < HTTPD_FAIL_SLOTS; i++) {
 		struct httpd_fail *f = &h->fails[i];
+		bool locked = f->used && f->locked_until > now;
 
-		if (f->used && now - f->last_usec > HTTPD_FAIL_FORGET_USEC && now > f->locked_until)
+		if (f->used && !locked && now - f->last_usec > HTTPD_FAIL_FORGET_USEC)
 			f->used = false;
-		if (f->used && f->family == sa->sa_family && memcmp(f->addr, addr, alen) == 0)
+		if (f->used && f->family == family && memcmp(f->addr, addr, sizeof(f->addr)) == 0)
 			return f;
-		/* A free slot, else the least recently used one. */
-		if (!oldest || (oldest->used && (!f->used || f->last_usec < oldest->last_usec)))
-			oldest = f;
+		/* A free slot, else the least recently used one that is not locked. */
+		if (!locked && (!victim || (victim->used && (!f->used || f->last_usec < victim->last_usec))))
+			victim = f;
 	}
-	if (!create)
+	if (!create || !victim)
 		return NULL;
-	*oldest = (struct httpd_fail){ .used = true, .family = sa->sa_family, .last_usec = now };
-	memcpy(oldest->addr, addr, sizeof(addr));
-	return oldest;
+	*victim = (struct httpd_fail){ .used = true, .family = family, .last_usec = now };
+	memcpy(victim->addr, addr, sizeof(addr));
+	return victim;
 }
 
 static void fail_count(struct httpd_fail *f, uint64_t now)
@@ -67,6 +94,19 @@ static void fail_count(struct httpd_fail *f, uint64_t now)
 	}
 }
 
+/* Whether one more failed login may be checked now; refills the bucket. */
+static bool budget_left(struct httpd_budget *b, uint64_t now)
+{
+	uint64_t full = HTTPD_CHECKS_PER_SEC * HTTPD_TOKEN;
+
+	if (b->last_usec == 0)
+		b->tokens = full;
+	else if (now > b->last_usec)
+		b->tokens = MIN(full, b->tokens + (now - b->last_usec) * HTTPD_CHECKS_PER_SEC);
+	b->last_usec = now;
+	return b->tokens >= HTTPD_TOKEN;
+}
+
 /* Equal in constant time, whatever the lengths: compare digests. */
 static bool secret_equal(const char *a, const char *b)
 {
@@ -77,58 +117,126 @@ static bool secret_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
 }
 
-/* 0: credentials good; otherwise the response is queued and its result in *ret. */
-int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret)
+/* "Basic <base64 of user:password>", the scheme in any case (RFC 7617, 7235).
+ * *ret is "user\0password\0" in one buffer of *ret_size bytes, or NULL when
+ * the request has no basic credentials. -ENOMEM or 0. */
+static int auth_credentials(struct MHD_Connection *c, char **ret, size_t *ret_size)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	char *user, *pass = NULL;
-	struct httpd_fail *f;
-	uint64_t now = 0;
-	bool ok;
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	size_t len, pad = 0;
+	char *buf, *colon;
+	int n;
 
-	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-	f = fail_slot(h, sa, false, now);
-	if (f && f->locked_until > now) {
-		struct MHD_Response *resp = httpd_routes_json(
-		    json_pack("{s:s}", "error", "too many failed logins from this address, try again later"));
-		char retry[32];
-
-		snprintf(retry, sizeof(retry), "%llu",
-			 (unsigned long long) ((f->locked_until - now + USEC_PER_SEC - 1) / USEC_PER_SEC));
-		if (resp)
-			(void) MHD_add_response_header(resp, "Retry-After", retry);
-		*ret = httpd_routes_queue(c, MHD_HTTP_TOO_MANY_REQUESTS, resp);
-		return -EPERM;
-	}
-
-	user = MHD_basic_auth_get_username_password(c, &pass);
-	ok = user && pass && secret_equal(user, h->mat.user) & secret_equal(pass, h->mat.password);
-	if (pass)
-		OPENSSL_cleanse(pass, strlen(pass));
-	if (ok) {
-		if (f)
-			f->used = false;
-	} else if (user) {
-		/* A request without credentials is how a browser asks for the
-		 * login dialog: only wrong credentials count. */
-		f = fail_slot(h, sa, true, now);
-		if (f)
-			fail_count(f, now);
-		log_debug("HTTP: wrong credentials for user '%.64s'", user);
-	}
-	MHD_free(user);
-	MHD_free(pass);
-	if (ok)
+	*ret = NULL;
+	if (!v)
 		return 0;
+	v += strspn(v, " \t");
+	if (strncasecmp(v, "Basic", 5) != 0 || (v[5] != ' ' && v[5] != '\t'))
+		return 0;
+	v += 5 + strspn(v + 5, " \t");
+	len = strcspn(v, " \t");
+	if (len == 0 || len % 4 != 0 || v[len + strspn(v + len, " \t")] != '\0' || len > INT32_MAX)
+		return 0;
+	pad = (v[len - 1] == '=') + (v[len - 2] == '=');
+	buf = malloc(len / 4 * 3 + 2);
+	if (!buf)
+		return -ENOMEM;
+	n = EVP_DecodeBlock((unsigned char *) buf, (const unsigned char *) v, (int) len);
+	if (n < 0 || (size_t) n < pad || !(colon = memchr(buf, ':', (size_t) n - pad)) ||
+	    memchr(buf, '\0', (size_t) n - pad)) {
+		free(buf);
+		return 0;
+	}
+	n -= (int) pad;
+	buf[n] = '\0';
+	*colon = '\0';
+	*ret = buf;
+	*ret_size = (size_t) n + 1;
+	return 0;
+}
 
+static enum MHD_Result respond_429(struct MHD_Connection *c, uint64_t wait_usec, const char *msg)
+{
+	struct MHD_Response *resp = httpd_routes_json(json_pack("{s:s}", "error", msg));
+	char retry[32];
+
+	snprintf(retry, sizeof(retry), "%llu",
+		 (unsigned long long) MAX((wait_usec + USEC_PER_SEC - 1) / USEC_PER_SEC, 1ull));
+	if (resp)
+		(void) MHD_add_response_header(resp, "Retry-After", retry);
+	return httpd_routes_queue(c, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+}
+
+static int respond_401(struct MHD_Connection *c, enum MHD_Result *ret)
+{
 	struct MHD_Response *resp = httpd_routes_json(json_pack("{s:s}", "error", "authentication required"));
+
 	if (!resp) {
 		*ret = MHD_NO;
 		return -ENOMEM;
 	}
 	httpd_routes_headers(resp);
+	httpd_conn_answering(c);
 	*ret = MHD_queue_basic_auth_fail_response(c, HTTPD_REALM, resp);
 	MHD_destroy_response(resp);
 	return -EACCES;
+}
+
+/* Compare the credentials and count a failure: whether they are right. */
+static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *user, const char *pass,
+			uint64_t now)
+{
+	struct httpd_fail *f;
+	bool ok = secret_equal(user, h->mat.user) & secret_equal(pass, h->mat.password);
+
+	f = fail_slot(h, sa, !ok, now);
+	if (ok) {
+		if (f)
+			f->used = false;
+		return true;
+	}
+	h->budget.tokens -= HTTPD_TOKEN;
+	if (f)
+		fail_count(f, now);
+	log_debug("HTTP: wrong credentials for user '%.64s'", user);
+	return false;
+}
+
+/* 0: credentials good; otherwise the response is queued and its result in *ret. */
+int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	_cleanup_free_ char *cred = NULL;
+	struct httpd_fail *f;
+	size_t size = 0;
+	uint64_t now = 0;
+	bool ok;
+	int r;
+
+	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
+	f = fail_slot(h, sa, false, now);
+	if (f && f->locked_until > now) {
+		*ret = respond_429(c, f->locked_until - now,
+				   "too many failed logins from this address, try again later");
+		return -EPERM;
+	}
+	r = auth_credentials(c, &cred, &size);
+	if (r < 0) {
+		*ret = MHD_NO;
+		return r;
+	}
+	/* A request without credentials is how a browser asks for the login
+	 * dialog: only wrong credentials count, and only they need budget. */
+	if (cred && !budget_left(&h->budget, now)) {
+		OPENSSL_cleanse(cred, size);
+		*ret = respond_429(c, USEC_PER_SEC, "too many failed logins, try again later");
+		return -EPERM;
+	}
+	ok = cred && auth_verify(h, sa, cred, cred + strlen(cred) + 1, now);
+	if (cred)
+		OPENSSL_cleanse(cred, size);
+	if (ok)
+		return 0;
+	return respond_401(c, ret);
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTTP server's insides, shared by its files: httpd.c (the daemon-facing
- * object and the libmicrohttpd instances in the loop), httpd-auth.c (basic
- * auth and the per-address lockout) and httpd-routes.c (the routing table
- * and the responses). Nothing else includes this.
+ * object and the libmicrohttpd instances in the loop), httpd-conn.c (request
+ * deadlines and room for a new client), httpd-auth.c (basic auth and the
+ * lockout), httpd-host.c (which Host, Origin and Referer values are ours) and
+ * httpd-routes.c (the routing table and the responses). Nothing else
+ * includes this.
  */
 #pragma once
 
@@ -16,6 +18,7 @@
 
 #define HTTPD_PASSWORD_MAX 256
 #define HTTPD_FAIL_SLOTS 64
+#define HTTPD_HOSTS_MAX 1024 /* "[HTTP] AllowedHosts=" and "<mDNS name>.local" */
 
 /* Everything a running instance was made from; a change means a new instance. */
 struct httpd_material {
@@ -25,21 +28,41 @@ struct httpd_material {
 	unsigned max_connections, max_per_ip, timeout_sec;
 };
 
+/* One TCP connection of an instance (httpd-conn.c), its MHD socket context. */
+struct httpd_conn {
+	struct httpd_srv *srv;
+	int fd;
+	uint64_t since;    /* CLOCK_MONOTONIC: when it began to wait for its current request */
+	uint64_t deadline; /* that request's headers and body are in by then, or it is closed */
+	bool answering;    /* a response is queued: no deadline until the request completes */
+	bool closing;      /* shut down by us, MHD has not noticed yet */
+	struct httpd_conn *prev, *next;
+};
+
 struct httpd_srv {
 	struct httpd *h;
 	struct MHD_Daemon *mhd;
 	sd_event_source *io, *timer;
-	bool retiring;     /* quiesced: serves its connections, then goes */
-	uint64_t deadline; /* CLOCK_MONOTONIC: retiring ends at the latest then */
+	bool retiring;            /* quiesced: serves its connections, then goes */
+	uint64_t deadline;        /* CLOCK_MONOTONIC: retiring ends at the latest then */
+	struct httpd_conn *conns; /* list, newest first */
+	unsigned n_conns;         /* in conns and not closing */
 	struct httpd_srv *next;
 };
 
+/* Failed logins of one source: an IPv4 address or an IPv6 /64. */
 struct httpd_fail {
 	bool used;
 	int family;
 	uint8_t addr[16];
 	unsigned fails;
 	uint64_t last_usec, locked_until;
+};
+
+/* All sources together: at most HTTPD_CHECKS_PER_SEC failed logins are
+ * checked per second (a token bucket, in millionths of a token). */
+struct httpd_budget {
+	uint64_t tokens, last_usec;
 };
 
 struct httpd {
@@ -57,6 +80,10 @@ struct httpd {
 	struct httpd_srv *cur;
 	struct httpd_srv *retired; /* list */
 	struct httpd_fail fails[HTTPD_FAIL_SLOTS];
+	struct httpd_budget budget;
+	/* Host names besides addresses, host name and localhost: lower case,
+	 * separated by single blanks; applied without a new instance. */
+	char hosts[HTTPD_HOSTS_MAX];
 };
 
 /* Per request: the body being collected. */
@@ -70,6 +97,25 @@ struct httpd_request {
  * 0: go on; otherwise the answer (401 or 429) is queued and its result is in *ret. */
 int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret);
 
+/* Connections and their deadlines (httpd-conn.c); cls is the struct httpd_srv. */
+void httpd_conn_on_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe);
+void *httpd_conn_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
+/* A response is queued on c: the deadline stops (routes and auth call this). */
+void httpd_conn_answering(struct MHD_Connection *c);
+/* The request on c completed: the connection waits for the next one. */
+void httpd_conn_request_done(struct MHD_Connection *c);
+/* Shut down the connections of srv past their deadline; returns the next
+ * deadline (UINT64_MAX: none). */
+uint64_t httpd_conn_sweep(struct httpd_srv *srv, uint64_t now);
+
+/* Whether the Host header names this gateway, and whether a state-changing
+ * request comes from a page of this gateway (httpd-host.c). 0: go on;
+ * otherwise the answer (421 or 403) is queued and its result is in *ret. */
+int httpd_host_check(struct httpd *h, struct MHD_Connection *c, bool changes_state, enum MHD_Result *ret);
+/* "<local_name>.local" and the allowed hosts into h->hosts; -EINVAL when they do not fit. */
+int httpd_host_set(struct httpd *h, const char *local_name, const char *allowed);
+
 /* libmicrohttpd's request and completion callbacks; cls is the struct
  * httpd_srv (httpd-routes.c). */
 enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -82,5 +128,9 @@ void httpd_routes_on_completed(void *cls, struct MHD_Connection *c, void **req_c
 void httpd_routes_headers(struct MHD_Response *resp); /* cache, sniffing, referrer */
 /* Takes j; NULL when j is NULL or on OOM. */
 struct MHD_Response *httpd_routes_json(json_t *j);
+/* The JSON response for j (taken) with *status; when j is NULL or cannot be
+ * encoded, a JSON error and *status 500 instead. NULL only when even that
+ * cannot be allocated. */
+struct MHD_Response *httpd_routes_json_or_500(json_t *j, unsigned *status);
 /* Queue resp (NULL: MHD_NO) with the common headers and drop our reference. */
 enum MHD_Result httpd_routes_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp);

@@ -39,6 +39,7 @@ enum MHD_Result httpd_routes_queue(struct MHD_Connection *c, unsigned status, st
 	if (!resp)
 		return MHD_NO;
 	httpd_routes_headers(resp);
+	httpd_conn_answering(c);
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -64,9 +65,30 @@ struct MHD_Response *httpd_routes_json(json_t *j)
 	return resp;
 }
 
+/* What a client gets when the answer it asked for cannot be built (e.g. text
+ * that is not UTF-8, which jansson refuses to encode): an empty reply would
+ * look like a crash, and a half-built one like data. */
+static const char httpd_error_500[] = "{\"error\":\"the server cannot build this response\"}";
+
+struct MHD_Response *httpd_routes_json_or_500(json_t *j, unsigned *status)
+{
+	struct MHD_Response *resp = httpd_routes_json(j);
+
+	if (resp)
+		return resp;
+	*status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+	resp = MHD_create_response_from_buffer(strlen(httpd_error_500), (void *) httpd_error_500,
+					       MHD_RESPMEM_PERSISTENT);
+	if (resp)
+		(void) MHD_add_response_header(resp, "Content-Type", "application/json");
+	return resp;
+}
+
 static enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
-	return httpd_routes_queue(c, status, httpd_routes_json(j));
+	struct MHD_Response *resp = httpd_routes_json_or_500(j, &status);
+
+	return httpd_routes_queue(c, status, resp);
 }
 
 static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg)
@@ -199,36 +221,20 @@ static const struct httpd_route *find_route(const char *url)
 	return NULL;
 }
 
+static bool method_is_safe(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
 static httpd_handler_fn route_handler(const struct httpd_route *rt, const char *method)
 {
-	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+	if (method_is_safe(method))
 		return rt->get;
 	if (strcmp(method, "PATCH") == 0)
 		return rt->patch;
 	if (strcmp(method, "POST") == 0)
 		return rt->post;
 	return NULL;
-}
-
-/* A browser on another site must not make us act with the user's cached
- * credentials: an Origin header, when there is one, must name this host. */
-static bool same_origin(struct MHD_Connection *c)
-{
-	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-	const char *rest;
-
-	if (!origin)
-		return true;
-	if (!host)
-		return false;
-	if (strncasecmp(origin, "http://", 7) == 0)
-		rest = origin + 7;
-	else if (strncasecmp(origin, "https://", 8) == 0)
-		rest = origin + 8;
-	else
-		return false;
-	return strcasecmp(rest, host) == 0;
 }
 
 enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -250,6 +256,9 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 		if (!rq)
 			return MHD_NO;
 		*req_cls = rq;
+		/* The host first: a foreign name gets nothing, not even a login prompt. */
+		if (httpd_host_check(h, c, !method_is_safe(method), &ret) < 0)
+			return ret;
 		if (httpd_auth_check(h, c, &ret) < 0)
 			return ret;
 		if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
@@ -283,8 +292,6 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 	fn = route_handler(rt, method);
 	if (!fn)
 		return respond_405(c, rt->allow);
-	if (fn != rt->get && !same_origin(c))
-		return respond_error(c, MHD_HTTP_FORBIDDEN, "cross-origin request refused");
 	return fn(h, c, rq);
 }
 
@@ -294,8 +301,8 @@ void httpd_routes_on_completed(void *cls, struct MHD_Connection *c, void **req_c
 	struct httpd_request *rq = *req_cls;
 
 	(void) cls;
-	(void) c;
 	(void) toe;
+	httpd_conn_request_done(c);
 	if (!rq)
 		return;
 	free(rq->body);

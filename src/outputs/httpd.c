@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "smartconnectd/base/file.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/net/listener.h"
 #include "smartconnectd/outputs/httpd.h"
@@ -30,6 +31,8 @@
 
 #define HTTPD_BACKLOG 64
 #define HTTPD_FILE_MAX (64 * 1024)
+/* GnuTLS priorities of the HTTPS listener: its defaults, but only TLS 1.2 and 1.3. */
+#define HTTPD_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 static void material_clear(struct httpd_material *m)
 {
@@ -54,38 +57,42 @@ static bool material_equal(const struct httpd_material *a, const struct httpd_ma
 	       a->timeout_sec == b->timeout_sec;
 }
 
-/* The whole file as a string; -EFBIG over HTTPD_FILE_MAX. */
-static int read_text_file(const char *path, char **ret)
+/* The password from the first line of path into m; logs why not. */
+static void material_load_password(const char *path, struct httpd_material *m)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	size_t n = 0;
+	_cleanup_free_ char *text = NULL;
+	int r;
 
-	if (fd < 0)
-		return -errno;
-	buf = malloc(HTTPD_FILE_MAX + 1);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t k = read(fd, buf + n, HTTPD_FILE_MAX + 1 - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		n += (size_t) k;
-		if (n > HTTPD_FILE_MAX)
-			return -EFBIG;
+	r = file_read_regular(path, HTTPD_FILE_MAX, &text, NULL);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		log_error("Cannot read the HTTP password file '%s': %s", path, file_error_to_string(r));
+		return;
 	}
-	buf[n] = '\0';
-	*ret = TAKE_PTR(buf);
-	return 0;
+	text[strcspn(text, "\r\n")] = '\0';
+	if (strlen(text) >= sizeof(m->password))
+		log_error("HTTP password file '%s': the password is longer than %d characters", path,
+			  HTTPD_PASSWORD_MAX - 1);
+	else
+		snprintf(m->password, sizeof(m->password), "%s", text);
+	OPENSSL_cleanse(text, strlen(text));
+}
+
+/* One PEM file of the HTTPS settings; logs why not. */
+static int material_load_pem(const char *what, const char *path, char **ret)
+{
+	int r;
+
+	r = file_read_regular(path, HTTPD_FILE_MAX, ret, NULL);
+	if (r < 0)
+		log_error("Cannot read the HTTPS %s '%s': %s", what, path, file_error_to_string(r));
+	return r;
 }
 
 /* Build the material from the settings; logs what it cannot read. A missing
- * password is not an error here: the caller decides. */
+ * password is not an error here: the caller decides. Every file is read with
+ * file_read_regular(): a FIFO or a tty named here would stop the loop. */
 static int material_load(const struct httpd_settings *s, struct httpd_material *m)
 {
 	int r;
@@ -97,37 +104,18 @@ static int material_load(const struct httpd_settings *s, struct httpd_material *
 	};
 	snprintf(m->user, sizeof(m->user), "%s", s->user);
 
-	if (s->password && *s->password) {
+	if (s->password && *s->password)
 		snprintf(m->password, sizeof(m->password), "%s", s->password);
-	} else if (s->password_file && *s->password_file) {
-		_cleanup_free_ char *text = NULL;
-
-		r = read_text_file(s->password_file, &text);
-		if (r < 0 && r != -ENOENT)
-			log_error_errno(r, "Cannot read the HTTP password file '%s': %m", s->password_file);
-		if (r == 0) {
-			text[strcspn(text, "\r\n")] = '\0';
-			if (strlen(text) >= sizeof(m->password))
-				log_error(
-				    "HTTP password file '%s': the password is longer than %d characters",
-				    s->password_file, HTTPD_PASSWORD_MAX - 1);
-			else
-				snprintf(m->password, sizeof(m->password), "%s", text);
-			OPENSSL_cleanse(text, strlen(text));
-		}
-	}
+	else if (s->password_file && *s->password_file)
+		material_load_password(s->password_file, m);
 
 	if (s->certificate && *s->certificate) {
-		r = read_text_file(s->certificate, &m->cert);
+		r = material_load_pem("certificate", s->certificate, &m->cert);
+		if (r >= 0)
+			r = material_load_pem("key", s->key, &m->key);
 		if (r < 0) {
 			material_clear(m);
-			return log_error_errno(r, "Cannot read the HTTPS certificate '%s': %m",
-					       s->certificate);
-		}
-		r = read_text_file(s->key, &m->key);
-		if (r < 0) {
-			material_clear(m);
-			return log_error_errno(r, "Cannot read the HTTPS key '%s': %m", s->key);
+			return r;
 		}
 	}
 	return 0;
@@ -187,6 +175,7 @@ static void srv_arm(struct httpd_srv *srv)
 		when = now + (uint64_t) ms * USEC_PER_MSEC;
 	if (srv->retiring)
 		when = MIN(when, srv->deadline);
+	when = MIN(when, httpd_conn_sweep(srv, now));
 	if (when == UINT64_MAX) {
 		(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_OFF);
 		return;
@@ -206,8 +195,12 @@ static unsigned srv_connections(struct httpd_srv *srv)
 static void srv_run(struct httpd_srv *srv)
 {
 	uint64_t now = 0;
-	unsigned before = srv_connections(srv);
+	unsigned before;
 
+	/* Late requests first: what is shut down now is closed by this run. */
+	(void) sd_event_now(srv->h->event, CLOCK_MONOTONIC, &now);
+	(void) httpd_conn_sweep(srv, now);
+	before = srv_connections(srv);
 	(void) MHD_run(srv->mhd);
 	/* At MaxConnections MHD takes the listener out of its epoll set and
 	 * puts it back only at the start of a later run: when connections went
@@ -215,7 +208,6 @@ static void srv_run(struct httpd_srv *srv)
 	if (srv_connections(srv) < before)
 		(void) MHD_run(srv->mhd);
 	if (srv->retiring) {
-		(void) sd_event_now(srv->h->event, CLOCK_MONOTONIC, &now);
 		if (srv_connections(srv) == 0 || now >= srv->deadline) {
 			srv_free(srv);
 			return;
@@ -258,15 +250,21 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 	/* First, or MHD writes its earlier messages to stderr itself. */
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_on_mhd_log, NULL);
 	OPT(MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL);
-	OPT(MHD_OPTION_CONNECTION_LIMIT, h->mat.max_connections, NULL);
+	/* One more than the setting: the spare connection takes the place of
+	 * the one that has waited longest (httpd-conn.c). */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, h->mat.max_connections + 1, NULL);
 	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->mat.max_per_ip, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, h->mat.timeout_sec, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTPD_MEMORY_LIMIT, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) httpd_routes_on_completed, srv);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) httpd_conn_on_notify, srv);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) httpd_conn_on_uri, srv);
 	if (h->mat.cert) {
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->mat.cert);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, h->mat.key);
+		/* MHD only reads the string; the option item has no const. */
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *) (uintptr_t) HTTPD_TLS_PRIORITIES);
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -361,6 +359,13 @@ static int httpd_serve(struct httpd *h)
 	return 0;
 }
 
+/* The Host names besides the gateway's own; applied to the running instance. */
+static void httpd_apply_hosts(struct httpd *h, const struct httpd_settings *s)
+{
+	if (httpd_host_set(h, s->local_name, s->allowed_hosts) < 0)
+		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
+}
+
 static void log_no_password(void)
 {
 	log_error("No HTTP password set ([HTTP] Password= or the password file), the HTTP API is not served");
@@ -381,9 +386,13 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 		h->port = listener_port(h->listen_fd);
 	}
 
+	httpd_apply_hosts(h, s);
 	r = material_load(s, &h->mat);
-	if (r < 0)
-		return r;
+	if (r < 0) {
+		/* Not plain HTTP instead: the password would cross the network in clear. */
+		log_error("The HTTPS certificate or key cannot be read, the HTTP API is not served");
+		return 0;
+	}
 	/* Without a password nothing listens: a bound port nobody answers on
 	 * would leave clients hanging. */
 	if (!h->mat.password[0]) {
@@ -406,6 +415,7 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 	bool need_bind;
 	int r;
 
+	httpd_apply_hosts(h, s);
 	r = material_load(s, &m);
 	if (r < 0)
 		return r; /* the running server keeps its material */

@@ -70,6 +70,14 @@ def parse_response(out, bodies=None):
     return status, hdr, body
 
 
+def make_cert(cert, key):
+    """A self-signed certificate for 127.0.0.1 and its key, made by openssl: whether it worked."""
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       capture_output=True, timeout=60)
+    return p.returncode == 0
+
+
 def http_config(device, password=PASSWORD, extra=""):
     text = harness.config(device, extra=extra)
     if password is not None:

@@ -121,6 +121,7 @@ struct config {
 	uint32_t http_max_connections;            /* MaxConnections */
 	uint32_t http_max_per_ip;                 /* MaxConnectionsPerIP */
 	uint32_t http_timeout_sec;                /* Timeout: idle connections are closed */
+	char http_allowed_hosts[CONFIG_URL_MAX];  /* AllowedHosts: more Host names, blank-separated */
 
 	/* [MQTT] */
 	bool mqtt_enabled;                            /* Enabled */

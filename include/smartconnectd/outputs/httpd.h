@@ -5,11 +5,27 @@
  * timeout an sd-event timer re-armed after every MHD_run()).
  *
  * Every path, "/" included, needs HTTP basic auth. Credentials are compared in
- * constant time (SHA-256 of both sides, CRYPTO_memcmp). A client address that
- * fails HTTPD_FAIL_FREE times in a row is locked out: for 2^(n - FREE)
- * seconds, at most HTTPD_LOCKOUT_MAX_SEC, every request from it gets 429 with
- * Retry-After and its credentials are not even looked at. A success clears the
- * address. Without a password the server does not run at all (logged).
+ * constant time (SHA-256 of both sides, CRYPTO_memcmp). A client source (an
+ * IPv4 address, an IPv6 /64) that fails HTTPD_FAIL_FREE times in a row is
+ * locked out: for 2^(n - FREE) seconds, at most HTTPD_LOCKOUT_MAX_SEC, every
+ * request from it gets 429 with Retry-After and its credentials are not even
+ * looked at; a locked source keeps its place in the table whatever others do.
+ * A success clears the source. Whatever the number of sources, at most
+ * HTTPD_CHECKS_PER_SEC failed logins are checked per second; past that, a
+ * request with credentials gets 429 at once. Without a password the server
+ * does not run at all (logged).
+ *
+ * Before the credentials, the Host header must name this gateway (one of its
+ * addresses, its host name, localhost, "<mDNS name>.local" or an allowed host;
+ * else 421), so a foreign name resolved to us (DNS rebinding) gets nothing. A
+ * request that changes state must not come from another site's page: one
+ * Origin at most, naming the Host; without Origin, a Referer must name it.
+ *
+ * A request's line, headers and body must arrive within HTTPD_REQUEST_SEC of
+ * its start, however steadily they trickle; one connection beyond
+ * MaxConnections is accepted, and takes the place of the connection that has
+ * waited longest for its request, so slow clients cannot fill the server.
+ * HTTPS allows TLS 1.2 and 1.3 only.
  *
  * What the endpoints answer comes from the daemon through struct httpd_ops,
  * so these files know nothing of the daemon's insides.
@@ -34,6 +50,8 @@
 #define HTTPD_MEMORY_LIMIT (32 * 1024) /* per connection: caps the request line and headers */
 #define HTTPD_FAIL_FREE 5              /* failed logins per address before the lockout */
 #define HTTPD_LOCKOUT_MAX_SEC 300
+#define HTTPD_CHECKS_PER_SEC 20 /* failed logins checked per second, all sources together */
+#define HTTPD_REQUEST_SEC 10    /* a request's line, headers and body, from its start */
 
 struct httpd_settings {
 	const char *host; /* numeric listen address; ignored with a socket-activated fd */
@@ -46,6 +64,8 @@ struct httpd_settings {
 	unsigned max_connections;
 	unsigned max_per_ip;
 	unsigned timeout_sec;
+	const char *local_name;    /* mDNS name: "<local_name>.local" is accepted as Host */
+	const char *allowed_hosts; /* more Host names, separated by blanks or commas */
 };
 
 /* Answers of the daemon. JSON results are new references (NULL = 500). */
@@ -69,13 +89,16 @@ struct httpd *httpd_free(struct httpd *h); /* NULL-safe, returns NULL; closes th
 DEFINE_FREEP(struct httpd, httpd_free)
 
 /* Listen on listen_fd (socket activation, taken over) or bind the configured
- * address. Without a password: logs an error, takes the fd and returns 0 (the
- * daemon runs without the API). Other failures: logged, negative errno. */
+ * address. Without a password, or with a certificate or key that cannot be
+ * read: logs an error, takes the fd and returns 0 (the daemon runs without the
+ * API). Other failures: logged, negative errno. */
 int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s);
 
 /* Re-read the password, certificate and key files and apply s. When anything
  * changed, a new server takes over the listener and the old one finishes the
- * requests it has (safe to call from inside a request, e.g. a PATCH). */
+ * requests it has (safe to call from inside a request, e.g. a PATCH). A file
+ * that cannot be read (missing, not a regular file, too large) is logged and
+ * the running server keeps what it had. */
 int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
 
 bool httpd_serving(const struct httpd *h);
