@@ -232,6 +232,7 @@ int indicator_show(struct indicator *ind, enum indicator_pattern p)
 		return 0;
 	ind->started = true;
 	ind->shown = p;
+	log_debug("LED: %s", indicator_pattern_to_string(p));
 	if (ind->multi.name[0])
 		r = multi_apply(ind, look);
 	else
