@@ -76,6 +76,8 @@ static int button_on_held(sd_event_source *s, uint64_t usec, void *userdata)
 	}
 	/* Next: just past 10 s, where a release means a factory reset. */
 	r = sd_event_source_set_time(s, b->down_loop_usec + BUTTON_FACTORY_USEC + 1000);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	if (r < 0)
 		log_debug_errno(r, "Button: cannot re-arm the hold timer, ignoring: %m");
 	return 0;
