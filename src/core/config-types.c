@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "smartconnectd/device/button-press.h"
+
 #include "config-types.h"
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -311,6 +313,32 @@ static int parse_path(const struct conf_key *k, const char *value, void *field, 
 	}
 	if (value[strlen(value) - 1] == '/') {
 		snprintf(err, errsz, "'%.64s' names a directory, expected a file or device", value);
+		return -EINVAL;
+	}
+	return set_string(value, field, k->size, err, errsz);
+}
+
+/* An LED's name in the LED class directory: one path component. */
+static int parse_led_name(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	int r;
+
+	r = parse_string(k, value, field, err, errsz);
+	if (r < 0)
+		return r;
+	if (strchr(value, '/') || strcmp(value, ".") == 0 || strcmp(value, "..") == 0) {
+		snprintf(err, errsz, "'%.64s' is not an LED name (a name in the LED class directory)", value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* An input key: a KEY_ or BTN_ name of button-press.c's table, or a number. */
+static int parse_key_code(const struct conf_key *k, const char *value, void *field, char *err, size_t errsz)
+{
+	if (button_press_key_from_string(value) < 0) {
+		snprintf(err, errsz,
+			 "unknown key '%.64s', expected KEY_RESTART, another KEY_ name or a key code", value);
 		return -EINVAL;
 	}
 	return set_string(value, field, k->size, err, errsz);
@@ -717,3 +745,5 @@ const struct conf_type conf_file = { parse_file, format_string, CONFIG_VALUE_STR
 const struct conf_type conf_host = { parse_host, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_hosts = { parse_hosts, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_allow = { parse_allow, format_allow, CONFIG_VALUE_STRING };
+const struct conf_type conf_led_name = { parse_led_name, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_key_code = { parse_key_code, format_string, CONFIG_VALUE_STRING };

@@ -169,6 +169,18 @@ static const struct conf_key conf_keys[] = {
 	KEY("Network", "WiFiGateway", &conf_ipv4, "", wifi.gateway, 0, .flags = CONF_EMPTY_OK),
 	KEY("Network", "WiFiDNS", &conf_ipv4, "", wifi.dns, 0, .flags = CONF_EMPTY_OK),
 
+	KEY("Indicator", "Path", &conf_path, "/sys/class/leds", indicator_path, CONFIG_APPLY_DEVICE),
+	KEY("Indicator", "Red", &conf_led_name, "", indicator_red, CONFIG_APPLY_DEVICE,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Indicator", "Green", &conf_led_name, "", indicator_green, CONFIG_APPLY_DEVICE,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Indicator", "Blue", &conf_led_name, "", indicator_blue, CONFIG_APPLY_DEVICE,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Indicator", "Multicolor", &conf_led_name, "", indicator_multicolor, CONFIG_APPLY_DEVICE,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Button", "Device", &conf_path, "", button_device, CONFIG_APPLY_DEVICE, .flags = CONF_EMPTY_OK),
+	KEY("Button", "Key", &conf_key_code, "KEY_RESTART", button_key, CONFIG_APPLY_DEVICE),
+
 	KEY("mDNS", "Enabled", &conf_bool, "yes", mdns_enabled, CONFIG_APPLY_MDNS),
 	KEY("mDNS", "Name", &conf_dns_label, "smart-connect", mdns_name, CONFIG_APPLY_MDNS),
 };
@@ -351,7 +363,7 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	else
 		report(ps, line, NULL, NULL,
 		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device, "
-		       "Passthrough or Network",
+		       "Passthrough, Network, Indicator or Button",
 		       p + 1);
 }
 
@@ -646,8 +658,8 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log",  "tty",  "meter",       "modbus",
-					     "http", "mqtt", "passthrough", "mdns" };
+	static const char *const names[] = { "log",  "tty",         "meter", "modbus", "http",
+					     "mqtt", "passthrough", "mdns",  "device" };
 	size_t n = 0;
 
 	buf[0] = '\0';

@@ -41,7 +41,9 @@ struct daemon {
 	struct passthrough *passthrough;
 	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
 	struct httpd *httpd;
-	struct systemd_fds fds; /* sockets from systemd not yet handed over */
+	struct daemon_device *device; /* LED, button, identify: daemon-device.c */
+	uint64_t resets;              /* soft resets since start (API and button) */
+	struct systemd_fds fds;       /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
 	bool ready; /* READY=1 sent: STATUS updates may follow */
@@ -51,3 +53,23 @@ struct daemon {
 /* Send STATUS= when the line changed, or always when extra (e.g. "READY=1\n",
  * sent before it) is given. Logs failures at debug level only. */
 void daemon_status_send(struct daemon *d, const char *extra);
+
+/* daemon-device.c: the LED, the button, identify and the factory reset. */
+/* After the loop exists: the LED shows "starting", the button is opened, the
+ * network is checked every 2 s. Logs; 0 or a negative errno. */
+int daemon_device_start(struct daemon *d);
+/* After READY=1: "initialising" until the first telegram, at most 10 s. */
+void daemon_device_ready(struct daemon *d);
+/* A state changed (meter, MQTT): show the LED's pattern if it changed. */
+void daemon_device_update(struct daemon *d);
+/* [Indicator] or [Button] changed: set them up again. */
+void daemon_device_apply(struct daemon *d);
+/* Turns the LED off and frees it all; NULL-safe on d->device. */
+void daemon_device_free(struct daemon *d);
+/* The LED's pattern in words, for the status. */
+const char *daemon_device_pattern(const struct daemon *d);
+/* Before the overrides are read: finish a factory reset a kill interrupted. */
+void daemon_factory_reset_recover(struct daemon *d);
+/* struct httpd_ops entries. */
+int daemon_on_http_identify(void *userdata);
+int daemon_on_http_factory_reset(void *userdata);

@@ -133,6 +133,11 @@ json_t *daemon_status_json(struct daemon *d)
 				     config_meter_type_to_string(d->config->meter_type)));
 	if (!st)
 		return NULL;
+	if (json_object_set_new(json_object_get(st, "system"), "resets",
+				json_integer((json_int_t) d->resets)) < 0 ||
+	    json_object_set_new(json_object_get(st, "system"), "led", json_string(daemon_device_pattern(d))) <
+		0)
+		return NULL;
 	json_t *pt = json_object();
 	if (!pt)
 		return NULL;

@@ -54,6 +54,7 @@ static void daemon_on_meter_state(struct meter *m, void *userdata)
 	(void) m;
 	if (d->ready)
 		daemon_status_send(d, NULL);
+	daemon_device_update(d);
 }
 
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
@@ -63,6 +64,7 @@ static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
 	(void) m;
 	if (d->ready)
 		daemon_status_send(d, NULL);
+	daemon_device_update(d);
 }
 
 /* device_counters: the figures MQTT does not keep itself. */
@@ -279,6 +281,8 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
 	}
+	if (changed & CONFIG_APPLY_DEVICE)
+		daemon_device_apply(d);
 	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
 		r = daemon_apply_mdns(d);
 		if (r < 0)
@@ -364,6 +368,7 @@ int daemon_load_overrides(struct daemon *d)
 	struct config_json_error e;
 	int r;
 
+	daemon_factory_reset_recover(d);
 	r = config_json_remove_partial(d->overrides_path);
 	if (r > 0)
 		log_notice("Removed '%s.tmp', left by a save that did not finish", d->overrides_path);
@@ -453,6 +458,7 @@ int daemon_soft_reset(struct daemon *d)
 {
 	int r;
 
+	d->resets++;
 	log_info("Soft reset: reopening '%s', reconnecting MQTT", d->config->device);
 	struct meter_settings mts = daemon_meter_settings(d->config);
 
@@ -507,6 +513,8 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.patch_config = daemon_on_http_patch,
 	.telegram = daemon_on_http_telegram,
 	.reset = daemon_on_http_reset,
+	.identify = daemon_on_http_identify,
+	.factory_reset = daemon_on_http_factory_reset,
 	.version = PACKAGE_VERSION,
 };
 
@@ -637,7 +645,7 @@ static int daemon_add_signal(struct daemon *d, sd_event_source **src, int sig)
 	return 0;
 }
 
-/* The loop, its watchdog and the signals. */
+/* The loop, its watchdog and the signals; then the LED and the button. */
 static int daemon_start_loop(struct daemon *d)
 {
 	int r;
@@ -656,7 +664,10 @@ static int daemon_start_loop(struct daemon *d)
 	r = daemon_add_signal(d, &d->sig_int, SIGINT);
 	if (r < 0)
 		return r;
-	return daemon_add_signal(d, &d->sig_hup, SIGHUP);
+	r = daemon_add_signal(d, &d->sig_hup, SIGHUP);
+	if (r < 0)
+		return r;
+	return daemon_device_start(d); /* the LED shows "starting" from here */
 }
 
 int daemon_start(struct daemon *d)
@@ -715,6 +726,7 @@ int daemon_start(struct daemon *d)
 	/* 7. Tell systemd. */
 	d->ready = true;
 	daemon_status_send(d, "READY=1\n");
+	daemon_device_ready(d);
 	log_info("smartconnectd " PACKAGE_VERSION " running");
 	return 0;
 }
@@ -735,6 +747,7 @@ struct daemon *daemon_free(struct daemon *d)
 		return NULL;
 
 	/* Reverse of daemon_start(). */
+	daemon_device_free(d);
 	d->mqtt = mqtt_free(d->mqtt);
 	d->reachability = reachability_free(d->reachability);
 	if (d->meter)

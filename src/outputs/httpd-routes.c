@@ -178,6 +178,27 @@ static enum MHD_Result on_reset(struct httpd *h, struct MHD_Connection *c, struc
 		      "reopening the meter device and reconnecting MQTT; the API keeps serving"));
 }
 
+static enum MHD_Result on_identify(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	if (h->ops->identify(h->userdata) < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "identify failed");
+	return respond_json(c, MHD_HTTP_ACCEPTED,
+			    json_pack("{s:s,s:s}", "status", "identifying", "message",
+				      "the LED blinks every colour fast for 10 s"));
+}
+
+static enum MHD_Result on_factory_reset(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	if (h->ops->factory_reset(h->userdata) < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "factory reset failed");
+	return respond_json(c, MHD_HTTP_OK,
+			    json_pack("{s:s,s:s}", "status", "factory-reset", "message",
+				      "the settings made through the API are removed; the configuration "
+				      "file and the device secrets are kept"));
+}
+
 static enum MHD_Result on_firmware_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
 	(void) rq;
@@ -210,6 +231,8 @@ static const struct httpd_route routes[] = {
 	{ "/api/v1/config", "GET, HEAD, PATCH", .get = on_config_get, .patch = on_config_patch },
 	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
 	{ "/api/v1/reset", "POST", .post = on_reset },
+	{ "/api/v1/identify", "POST", .post = on_identify },
+	{ "/api/v1/factory-reset", "POST", .post = on_factory_reset },
 	{ "/api/v1/firmware", "GET, HEAD, POST", .get = on_firmware_get, .post = on_firmware_post },
 };
 

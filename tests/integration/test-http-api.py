@@ -76,7 +76,8 @@ def check_endpoints(tap, api, d, pty):
     tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough"},
            "status: the six sections")
     if ok:
-        tap.ok(set(s["system"]) == {"serial", "version", "uptime", "hostname"}, "status.system keys")
+        tap.ok(set(s["system"]) == {"serial", "version", "uptime", "hostname", "resets", "led"},
+               "status.system keys")
         m = s["meter"]
         tap.ok(set(m) == {"state", "status", "device", "protocol", "version", "id", "last_telegram", "stale",
                           "telegrams_pass", "telegrams_fail", "frame_fail", "power_instant"},

@@ -66,6 +66,7 @@ enum {
 	CONFIG_APPLY_MQTT = 1u << 5,
 	CONFIG_APPLY_PASSTHROUGH = 1u << 6,
 	CONFIG_APPLY_MDNS = 1u << 7,
+	CONFIG_APPLY_DEVICE = 1u << 8, /* the LED and the button */
 };
 
 /* [Network] DefaultNetIf and the IpMode keys. */
@@ -161,6 +162,15 @@ struct config {
 	char wifi_ssid[33];      /* WiFiSSID */
 	char wifi_password[64];  /* WiFiPassword */
 	struct config_ipv4 wifi; /* WiFi* */
+	/* [Indicator]: LED names in the LED class directory, "" = not wired */
+	char indicator_path[CONFIG_PATH_MAX];       /* Path */
+	char indicator_red[CONFIG_NAME_MAX];        /* Red */
+	char indicator_green[CONFIG_NAME_MAX];      /* Green */
+	char indicator_blue[CONFIG_NAME_MAX];       /* Blue */
+	char indicator_multicolor[CONFIG_NAME_MAX]; /* Multicolor: wins over the three */
+	/* [Button] */
+	char button_device[CONFIG_PATH_MAX]; /* Device: evdev device, "" = no button */
+	char button_key[CONFIG_TOKEN_MAX];   /* Key: KEY_ name or code */
 };
 
 /* Receives one complete error message, e.g.

@@ -65,5 +65,15 @@ json_t *daemon_status_json(struct daemon *d);
 /* POST /api/v1/reset: reopen the meter's tty and reconnect MQTT. */
 int daemon_soft_reset(struct daemon *d);
 
+/* POST /api/v1/identify: the LED blinks every colour at 4 Hz for 10 s, then
+ * shows the state again. Logs; 0 or a negative errno. */
+int daemon_identify(struct daemon *d);
+
+/* POST /api/v1/factory-reset and the button held > 10 s: remove the settings
+ * made through the API (and the network profiles the daemon created), keep
+ * the configuration file and the device secrets, then reload. Safe against a
+ * kill at any moment (factory-reset.h). Logs; 0 or a negative errno. */
+int daemon_factory_reset(struct daemon *d);
+
 /* The last raw telegram, borrowed until the next one; -ENODATA when none. */
 int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_len);

@@ -78,6 +78,10 @@ struct httpd_ops {
 	/* The last raw telegram, borrowed for the call; -ENODATA when none. */
 	int (*telegram)(void *userdata, const char **ret_text, size_t *ret_len);
 	int (*reset)(void *userdata);
+	/* POST /api/v1/identify (the LED blinks for a while) and
+	 * /api/v1/factory-reset: 0, or a negative errno (500). */
+	int (*identify)(void *userdata);
+	int (*factory_reset)(void *userdata);
 	const char *version;
 };
 
