@@ -71,7 +71,7 @@ static const char *const log_level_names[] = {
 static const struct conf_key conf_keys[] = {
 	KEY("Daemon", "LogLevel", &conf_enum, "info", log_level, CONFIG_APPLY_LOG, NAMES(log_level_names)),
 	KEY("Daemon", "LogSummaryInterval", &conf_seconds, "60", log_summary_sec,
-	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV, .min = 1, .max = 86400),
+	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV | CONFIG_APPLY_PASSTHROUGH, .min = 1, .max = 86400),
 
 	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
 	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, .name_of = protocol_name,
@@ -85,6 +85,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("Modbus", "MeterType", &conf_enum, "PhoenixContact-EMPro", meter_type, CONFIG_APPLY_MBSRV,
 	    NAMES(meter_type_names)),
 	KEY("Modbus", "MaxClients", &conf_uint, "16", modbus_max_clients, CONFIG_APPLY_MBSRV, .min = 1,
+	    .max = 1024),
+	KEY("Modbus", "MaxClientsPerIP", &conf_uint, "8", modbus_max_per_ip, CONFIG_APPLY_MBSRV, .min = 1,
 	    .max = 1024),
 	KEY("Modbus", "IdleTimeout", &conf_seconds, "120", modbus_idle_sec, CONFIG_APPLY_MBSRV, .min = 0,
 	    .max = 86400),
