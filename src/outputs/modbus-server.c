@@ -318,7 +318,11 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 
 	(void) s;
 	if (revents & (EPOLLERR | EPOLLHUP) && !(revents & EPOLLIN)) {
-		mbconn_drop(c, "connection error");
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		(void) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		mbconn_drop(c, err ? strerror(err) : "connection closed");
 		return 0;
 	}
 
@@ -327,7 +331,8 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 		return 0;
 	if (n <= 0) {
 		/* A plain close by the client is the normal end of a connection. */
-		log_debug("Modbus client %s disconnected", c->peer);
+		log_debug("Modbus client %s disconnected%s%s", c->peer, n < 0 ? ": " : "",
+			  n < 0 ? strerror(errno) : "");
 		mbconn_free(c);
 		return 0;
 	}

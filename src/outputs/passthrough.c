@@ -197,9 +197,7 @@ static bool ptclient_flush(struct ptclient *cl)
 	p->counters.telegrams_sent += frames;
 	p->counters.bytes_sent += bytes;
 	if (r < 0 && r != -EAGAIN) {
-		errno = -r;
-		log_debug_errno(r, "Passthrough client %s: send failed: %m", cl->peer);
-		ptclient_close(cl, r == -EPIPE || r == -ECONNRESET ? "connection closed" : "send failed");
+		ptclient_close(cl, r == -EPIPE || r == -ECONNRESET ? "connection closed" : strerror(-r));
 		return false;
 	}
 	ptclient_update_events(cl);
@@ -249,7 +247,7 @@ static bool ptclient_drain(struct ptclient *cl)
 		}
 		if (errno == EAGAIN || errno == EINTR)
 			return true;
-		ptclient_close(cl, errno == ECONNRESET ? "connection reset" : "receive failed");
+		ptclient_close(cl, errno == ECONNRESET ? "connection reset" : strerror(errno));
 		return false;
 	}
 	return true;
@@ -268,7 +266,9 @@ static int ptclient_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
 		socklen_t len = sizeof(err);
 
 		(void) getsockopt(cl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		ptclient_close(cl, err == ECONNRESET ? "connection reset" : "connection closed");
+		ptclient_close(cl, err == ECONNRESET ? "connection reset"
+				   : err             ? strerror(err)
+						     : "connection closed");
 		return 0;
 	}
 	if (revents & EPOLLOUT)
