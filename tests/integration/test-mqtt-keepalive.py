@@ -6,8 +6,6 @@ daemon's keep-alive ping is never answered. The failure is logged with its
 real cause (the keep-alive), not "Unknown error", and the daemon connects
 again."""
 
-import socket
-import threading
 import time
 
 import harness
@@ -17,48 +15,22 @@ from harness import Daemon, Tap, Workdir
 KEEPALIVE = 5  # the smallest KeepAlive= allowed
 
 
-class SilentBroker:
+def connack_then_silence(c):
     """CONNACK (session not present, accepted) to the first packet, then silence."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.connects = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            self.connects += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        try:
-            if c.recv(4096):
-                c.sendall(b"\x20\x02\x00\x00")
-            while c.recv(4096):
-                pass  # PINGREQ and PUBLISH alike go unanswered
-        except OSError:
-            pass
-
-    def close(self):
-        self.sock.close()
-        for c in self.conns:
-            c.close()
+    try:
+        if c.recv(4096):
+            c.sendall(b"\x20\x02\x00\x00")
+        while c.recv(4096):
+            pass  # PINGREQ and PUBLISH alike go unanswered
+    except OSError:
+        pass
 
 
 def main():
     binary = harness.daemon_path()
     tap = Tap()
     with Workdir() as w:
-        broker = w.add(SilentBroker())
+        broker = w.add(mqttlib.BlackHole(serve=connack_then_silence))
         conf = mqttlib.mqtt_config(w.join("nothing-here"), "mqtt://127.0.0.1:%d" % broker.port,
                                    extra="KeepAlive=%d\n" % KEEPALIVE)
         d = w.add(Daemon(binary, w.path, conf))
