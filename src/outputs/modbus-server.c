@@ -393,14 +393,16 @@ static unsigned modbus_server_count(struct modbus_server *m, const struct listen
 	return n;
 }
 
-/* The longest idle connection, of src only unless it is NULL. */
+/* The longest idle connection, of src only unless it is NULL. Connections
+ * accepted in one loop iteration share a time stamp: of those the oldest
+ * goes (the list runs from the newest, so a tie moves on). */
 static struct mbconn *modbus_server_longest_idle(struct modbus_server *m, const struct listener_source *src)
 {
 	struct mbconn *best = NULL;
 
 	for (struct mbconn *c = m->conns; c; c = c->next)
 		if ((!src || listener_source_eq(&c->src, src)) &&
-		    (!best || c->active_usec < best->active_usec))
+		    (!best || c->active_usec <= best->active_usec))
 			best = c;
 	return best;
 }
