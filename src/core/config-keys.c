@@ -80,6 +80,8 @@ const struct conf_key conf_keys[] = {
 	    NAMES(meter_type_names)),
 	KEY("Modbus", "MaxClients", &conf_uint, "16", modbus_max_clients, CONFIG_APPLY_MBSRV, .min = 1,
 	    .max = 1024),
+	KEY("Modbus", "MaxClientsPerIP", &conf_uint, "8", modbus_max_per_ip, CONFIG_APPLY_MBSRV, .min = 1,
+	    .max = 1024),
 	KEY("Modbus", "IdleTimeout", &conf_seconds, "120", modbus_idle_sec, CONFIG_APPLY_MBSRV, .min = 0,
 	    .max = 86400),
 	KEY("Modbus", "StalePolicy", &conf_enum, "error", modbus_stale_policy, CONFIG_APPLY_MBSRV,

@@ -130,6 +130,7 @@ static struct modbus_server_settings daemon_modbus_settings(const struct daemon 
 		.port = c->modbus_listen.port,
 		.template = modbus_map_find(config_meter_type_to_string(c->meter_type)),
 		.max_clients = c->modbus_max_clients,
+		.max_per_ip = c->modbus_max_per_ip,
 		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
 		.stale_policy = c->modbus_stale_policy,
 		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
@@ -167,6 +168,7 @@ static struct passthrough_settings daemon_passthrough_settings(const struct conf
 		.queue_size = c->passthrough_queue_size,
 		.allow = c->passthrough_allow,
 		.device = c->passthrough_device,
+		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
 	};
 }
 

@@ -100,25 +100,33 @@ void listener_peer_name_fd(int fd, char *buf, size_t size)
 	listener_peer_name((struct sockaddr *) &ss, buf, size);
 }
 
-bool listener_allowed(const struct listener_allow *a, const struct sockaddr *sa)
+/* The address bytes of sa, IPv4-mapped IPv6 as IPv4: its family, or AF_UNSPEC. */
+static uint8_t listener_addr_bytes(const struct sockaddr *sa, const uint8_t **ret_addr)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-	const uint8_t *addr;
+
+	if (sa->sa_family == AF_INET) {
+		*ret_addr = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
+		return AF_INET;
+	}
+	if (sa->sa_family != AF_INET6)
+		return AF_UNSPEC;
+	*ret_addr = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+	if (memcmp(*ret_addr, v4mapped, sizeof(v4mapped)) != 0)
+		return AF_INET6;
+	*ret_addr += sizeof(v4mapped);
+	return AF_INET;
+}
+
+bool listener_allowed(const struct listener_allow *a, const struct sockaddr *sa)
+{
+	const uint8_t *addr = NULL;
 	uint8_t family;
 
 	if (a->n == 0)
 		return true;
-	if (sa->sa_family == AF_INET) {
-		family = AF_INET;
-		addr = (const uint8_t *) &((const struct sockaddr_in *) sa)->sin_addr;
-	} else if (sa->sa_family == AF_INET6) {
-		addr = ((const struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
-		family = AF_INET6;
-		if (memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
-			family = AF_INET;
-			addr += sizeof(v4mapped);
-		}
-	} else
+	family = listener_addr_bytes(sa, &addr);
+	if (family == AF_UNSPEC)
 		return false;
 
 	for (uint32_t i = 0; i < a->n; i++) {
@@ -131,6 +139,24 @@ bool listener_allowed(const struct listener_allow *a, const struct sockaddr *sa)
 			return true;
 	}
 	return false;
+}
+
+struct listener_source listener_source_of(const struct sockaddr *sa)
+{
+	struct listener_source s = { .family = AF_UNSPEC };
+	const uint8_t *addr = NULL;
+
+	s.family = listener_addr_bytes(sa, &addr);
+	if (s.family == AF_INET)
+		memcpy(s.addr, addr, 4);
+	else if (s.family == AF_INET6)
+		memcpy(s.addr, addr, 8); /* the /64 */
+	return s;
+}
+
+int listener_set_priority(sd_event_source *listen_io)
+{
+	return sd_event_source_set_priority(listen_io, SD_EVENT_PRIORITY_NORMAL + 1);
 }
 
 static void listener_refuse(const struct listener_gate *g, struct log_summary *log, int fd, const char *peer,
@@ -164,6 +190,6 @@ void listener_accept(int listen_fd, const struct listener_gate *g, listener_clie
 			snprintf(why, sizeof(why), "%u clients connected (MaxClients)", *g->n_clients);
 			listener_refuse(g, g->full_log, fd, peer, why);
 		} else
-			fn(fd, peer, userdata);
+			fn(fd, (struct sockaddr *) &ss, peer, userdata);
 	}
 }

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <modbus.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -32,6 +33,8 @@ struct mbconn {
 	int fd;
 	sd_event_source *io;
 	sd_event_source *idle;
+	struct listener_source src;
+	uint64_t active_usec; /* accepted or last read from: who is the longest idle */
 	char peer[INET6_ADDRSTRLEN + 8];
 	size_t len;
 	uint8_t buf[MODBUS_TCP_MAX_ADU_LENGTH];
@@ -57,8 +60,8 @@ struct modbus_server {
 	struct mbconn *conns;
 	unsigned n_conns;
 	struct modbus_server_counters counters;
-	struct log_summary refuse_log;
-	char refuse_note[64]; /* ends the first refusal's line: when the summary comes */
+	struct log_summary replace_log;
+	char replace_note[64]; /* ends the first replacement's line: when the summary comes */
 
 	modbus_server_clients_fn on_clients;
 	void *clients_userdata;
@@ -315,7 +318,11 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 
 	(void) s;
 	if (revents & (EPOLLERR | EPOLLHUP) && !(revents & EPOLLIN)) {
-		mbconn_drop(c, "connection error");
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		(void) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		mbconn_drop(c, err ? strerror(err) : "connection closed");
 		return 0;
 	}
 
@@ -324,11 +331,13 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 		return 0;
 	if (n <= 0) {
 		/* A plain close by the client is the normal end of a connection. */
-		log_debug("Modbus client %s disconnected", c->peer);
+		log_debug("Modbus client %s disconnected%s%s", c->peer, n < 0 ? ": " : "",
+			  n < 0 ? strerror(errno) : "");
 		mbconn_free(c);
 		return 0;
 	}
 	c->len += (size_t) n;
+	c->active_usec = now_usec(c->srv);
 	(void) mbconn_arm_idle(c);
 
 	for (;;) {
@@ -356,12 +365,94 @@ static int mbconn_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static void mbconn_new(int fd, const char *peer, void *userdata)
+/* ---- making room: a new client is never refused ---- */
+
+/* Has the client closed (or reset) a connection whose end we have not read
+ * yet? Its EOF may sit in the queue behind the listener's event. */
+static bool mbconn_gone(const struct mbconn *c)
+{
+	uint8_t b;
+	ssize_t k = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Connections from src; with reap, closed ones are first let go. */
+static unsigned modbus_server_count(struct modbus_server *m, const struct listener_source *src, bool reap)
+{
+	unsigned n = 0;
+
+	for (struct mbconn *c = m->conns, *next; c; c = next) {
+		next = c->next;
+		if (reap && mbconn_gone(c)) {
+			log_debug("Modbus client %s disconnected", c->peer);
+			mbconn_free(c);
+		} else if (listener_source_eq(&c->src, src))
+			n++;
+	}
+	return n;
+}
+
+/* The longest idle connection, of src only unless it is NULL. Connections
+ * accepted in one loop iteration share a time stamp: of those the oldest
+ * goes (the list runs from the newest, so a tie moves on). */
+static struct mbconn *modbus_server_longest_idle(struct modbus_server *m, const struct listener_source *src)
+{
+	struct mbconn *best = NULL;
+
+	for (struct mbconn *c = m->conns; c; c = c->next)
+		if ((!src || listener_source_eq(&c->src, src)) &&
+		    (!best || c->active_usec <= best->active_usec))
+			best = c;
+	return best;
+}
+
+static void mbconn_replace(struct mbconn *c, const char *peer, const char *limit)
+{
+	struct modbus_server *m = c->srv;
+	uint64_t idle = now_usec(m) - c->active_usec;
+
+	m->counters.replaced++;
+	if (log_summary_event(&m->replace_log))
+		log_warning("Modbus client %s replaces %s, idle for %llu.%03llus: %s reached; %s", peer,
+			    c->peer, (unsigned long long) (idle / USEC_PER_SEC),
+			    (unsigned long long) (idle % USEC_PER_SEC / USEC_PER_MSEC), limit,
+			    m->replace_note);
+	else
+		log_debug("Modbus client %s replaces %s: %s reached", peer, c->peer, limit);
+	mbconn_free(c);
+}
+
+/* Room for one more client from src. Only at a limit are the open connections
+ * checked for a close not read yet, so a burst of connect/close cycles never
+ * costs a live client its slot; then the longest idle one goes: of src at
+ * MaxClientsPerIP (a source only ever displaces itself), of all at MaxClients. */
+static void modbus_server_make_room(struct modbus_server *m, const struct listener_source *src,
+				    const char *peer)
+{
+	unsigned per_ip = m->set.max_per_ip ?: UINT_MAX, same = modbus_server_count(m, src, false);
+	struct mbconn *c = NULL;
+
+	if (same < per_ip && m->n_conns < m->set.max_clients)
+		return;
+	same = modbus_server_count(m, src, true);
+	if (same >= per_ip)
+		c = modbus_server_longest_idle(m, src);
+	else if (m->n_conns >= m->set.max_clients)
+		c = modbus_server_longest_idle(m, NULL);
+	if (c)
+		mbconn_replace(c, peer, same >= per_ip ? "MaxClientsPerIP" : "MaxClients");
+}
+
+static void mbconn_new(int fd, const struct sockaddr *sa, const char *peer, void *userdata)
 {
 	struct modbus_server *m = userdata;
-	struct mbconn *c = calloc(1, sizeof(*c));
+	struct listener_source src = listener_source_of(sa);
+	struct mbconn *c;
 	int r, one = 1;
 
+	modbus_server_make_room(m, &src, peer);
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		log_oom();
@@ -369,6 +460,8 @@ static void mbconn_new(int fd, const char *peer, void *userdata)
 	}
 	c->srv = m;
 	c->fd = fd;
+	c->src = src;
+	c->active_usec = now_usec(m);
 	c->next = m->conns;
 	if (m->conns)
 		m->conns->prev = c;
@@ -392,36 +485,38 @@ static void mbconn_new(int fd, const char *peer, void *userdata)
 	modbus_server_clients_changed(m);
 }
 
-static void modbus_server_on_refuse_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec,
-					    void *userdata)
+static void modbus_server_on_replace_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec,
+					     void *userdata)
 {
 	struct modbus_server *m = userdata;
 
 	(void) ls;
-	log_warning("%u Modbus client%s refused in the last %llus: MaxClients=%u reached", n,
-		    n == 1 ? "" : "s", (unsigned long long) (interval_usec / USEC_PER_SEC),
-		    m->set.max_clients);
+	log_warning("%u Modbus client%s replaced idle ones in the last %llus (MaxClients=%u, "
+		    "MaxClientsPerIP=%u)",
+		    n, n == 1 ? "" : "s", (unsigned long long) (interval_usec / USEC_PER_SEC),
+		    m->set.max_clients, m->set.max_per_ip);
 }
 
 static void modbus_server_set_summary(struct modbus_server *m, uint64_t summary_usec)
 {
 	uint64_t usec = summary_usec ?: MODBUS_SERVER_SUMMARY_USEC;
 
-	log_summary_set_interval(&m->refuse_log, usec);
-	snprintf(m->refuse_note, sizeof(m->refuse_note), "further refusals are summarised every %llus",
+	log_summary_set_interval(&m->replace_log, usec);
+	snprintf(m->replace_note, sizeof(m->replace_note), "further replacements are summarised every %llus",
 		 (unsigned long long) (usec / USEC_PER_SEC));
 }
 
 static int modbus_server_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct modbus_server *m = userdata;
+	uint64_t refused = 0; /* stays 0: mbconn_new() makes room instead */
 	const struct listener_gate g = {
 		.what = "Modbus",
-		.max_clients = m->set.max_clients,
+		.max_clients = UINT_MAX,
 		.n_clients = &m->n_conns,
-		.refused = &m->counters.refused,
-		.full_log = &m->refuse_log,
-		.note = m->refuse_note,
+		.refused = &refused,
+		.full_log = &m->replace_log,
+		.note = m->replace_note,
 	};
 
 	(void) s;
@@ -456,12 +551,16 @@ static int modbus_server_listen(struct modbus_server *m, int listen_fd)
 
 	m->port = listener_port(m->listen_fd);
 	r = sd_event_add_io(m->event, &m->listen_io, m->listen_fd, EPOLLIN, modbus_server_on_accept, m);
+	if (r >= 0)
+		r = listener_set_priority(m->listen_io);
 	if (r < 0)
 		return log_error_errno(r, "Cannot watch the Modbus listener: %m");
 
-	log_info("Modbus TCP server on port %u%s, meter type %s, at most %u clients, stale policy %s",
+	log_info("Modbus TCP server on port %u%s, meter type %s, at most %u clients (%u per address), "
+		 "stale policy %s",
 		 m->port, m->activated ? " (socket activation)" : "", m->set.template->name,
-		 m->set.max_clients, modbus_server_stale_policy_to_string(m->set.stale_policy));
+		 m->set.max_clients, m->set.max_per_ip,
+		 modbus_server_stale_policy_to_string(m->set.stale_policy));
 	return 0;
 }
 
@@ -478,7 +577,7 @@ int modbus_server_new(sd_event *e, struct store *store, const struct modbus_serv
 		.set = *s,
 		.listen_fd = -EBADF,
 	};
-	log_summary_init(&m->refuse_log, e, MODBUS_SERVER_SUMMARY_USEC, modbus_server_on_refuse_summary, m);
+	log_summary_init(&m->replace_log, e, MODBUS_SERVER_SUMMARY_USEC, modbus_server_on_replace_summary, m);
 	modbus_server_set_summary(m, s->summary_usec);
 
 	/* The context only carries the TCP framing for modbus_reply(); it never connects. */
@@ -501,7 +600,7 @@ struct modbus_server *modbus_server_free(struct modbus_server *m)
 	while (m->conns)
 		mbconn_free(m->conns);
 	modbus_server_close_listener(m);
-	log_summary_done(&m->refuse_log);
+	log_summary_done(&m->replace_log);
 	if (m->watching)
 		store_unwatch(m->store, m->watch_id);
 	if (m->map)

@@ -161,11 +161,38 @@ static int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos,
 	return mqtt_send(m, topic, text, qos, retain);
 }
 
+/* What a library return code means. libmosquitto 2.0's mosquitto_strerror()
+ * says "Unknown error." for several codes the library itself returns (a
+ * keep-alive timeout among them), so those are named here. */
+static const char *mqtt_strerror(const struct mqtt *m, int rc, char *buf, size_t size)
+{
+	const char *s;
+
+	switch (rc) {
+	case MOSQ_ERR_KEEPALIVE:
+		snprintf(buf, size, "the broker did not answer the keep-alive ping within KeepAlive=%us",
+			 m->set.keepalive_sec);
+		return buf;
+	case MOSQ_ERR_MALFORMED_PACKET:
+		return "malformed packet from the broker";
+	case MOSQ_ERR_LOOKUP:
+		return "name lookup failed";
+	case MOSQ_ERR_TIMEOUT:
+		return "timed out";
+	default:
+		s = mosquitto_strerror(rc);
+		if (strncmp(s, "Unknown error", 13) != 0)
+			return s;
+		snprintf(buf, size, "libmosquitto error %d", rc);
+		return buf;
+	}
+}
+
 /* After a library call from our own code (not a callback): act on what the
  * callbacks recorded, then watch the socket as the library now needs. */
 static void mqtt_after(struct mqtt *m, int rc, const char *what)
 {
-	char why[ERROR_MAX + 64];
+	char why[ERROR_MAX + 64], buf[96];
 
 	if (rc != MOSQ_ERR_SUCCESS || m->lost) {
 		int e = errno;
@@ -184,9 +211,10 @@ static void mqtt_after(struct mqtt *m, int rc, const char *what)
 				 "certificate, or closed the session): %s",
 				 strerror(e));
 		else if (rc == MOSQ_ERR_ERRNO)
-			snprintf(why, sizeof(why), "%s: %s", what, strerror(e));
+			/* errno 0 would read "Success": the library saw the socket end. */
+			snprintf(why, sizeof(why), "%s: %s", what, e ? strerror(e) : "connection closed");
 		else if (rc != MOSQ_ERR_SUCCESS)
-			snprintf(why, sizeof(why), "%s: %s", what, mosquitto_strerror(rc));
+			snprintf(why, sizeof(why), "%s: %s", what, mqtt_strerror(m, rc, buf, sizeof(buf)));
 		else
 			snprintf(why, sizeof(why), "connection lost");
 		mqtt_fail(m, why);
@@ -360,7 +388,7 @@ static int mqtt_on_misc(sd_event_source *s, uint64_t usec, void *userdata)
 static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 {
 	const struct mqtt_settings *s = &m->set;
-	char client_id[96];
+	char client_id[96], buf[96];
 	int rc;
 
 	snprintf(client_id, sizeof(client_id), "smartconnect-%s", m->set.serial);
@@ -377,7 +405,7 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 	if (rc == MOSQ_ERR_SUCCESS && s->username[0])
 		rc = mosquitto_username_pw_set(m->mosq, s->username, s->password[0] ? s->password : NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		snprintf(err, errsz, "%s", mosquitto_strerror(rc));
+		snprintf(err, errsz, "%s", mqtt_strerror(m, rc, buf, sizeof(buf)));
 		return -EINVAL;
 	}
 

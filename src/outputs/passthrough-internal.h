@@ -54,6 +54,10 @@ struct passthrough {
 	struct passthrough_counters counters;
 	struct log_summary drop_log;           /* telegrams dropped for slow readers */
 	struct log_summary full_log, deny_log; /* clients refused: MaxClients, AllowFrom */
+	char refuse_note[64];                  /* ends a refusal's full line: when the summary comes */
+	struct log_summary conn_log;           /* clients connected and disconnected */
+	unsigned conn_counted[2];              /* connects, disconnects counted in conn_log's window */
+	bool stopping;                         /* in passthrough_free(): no more summaries */
 };
 
 /* The offset just past the last byte the tap delivered. */

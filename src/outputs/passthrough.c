@@ -57,16 +57,73 @@ static bool pt_active(const struct passthrough *p)
 	return p->listen_fd >= 0 || p->dev;
 }
 
-/* ---- drops: counted, summarised at most once a minute ---- */
+/* ---- noisy repeats: counted, summarised at most once per LogSummaryInterval ---- */
+
+static unsigned long long pt_seconds(uint64_t usec)
+{
+	return (unsigned long long) (usec / USEC_PER_SEC);
+}
 
 static void pt_on_drop_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec, void *userdata)
 {
 	struct passthrough *p = userdata;
 
 	(void) ls;
-	(void) interval_usec;
-	log_warning("%u telegram%s dropped for slow passthrough readers in the last minute (%llu in all)", n,
-		    n == 1 ? "" : "s", (unsigned long long) p->counters.telegrams_dropped);
+	log_warning("%u telegram%s dropped for slow passthrough readers in the last %llus (%llu in all)", n,
+		    n == 1 ? "" : "s", pt_seconds(interval_usec),
+		    (unsigned long long) p->counters.telegrams_dropped);
+}
+
+static void pt_on_full_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec, void *userdata)
+{
+	struct passthrough *p = userdata;
+
+	(void) ls;
+	log_warning("%u passthrough client%s refused in the last %llus: MaxClients=%u reached", n,
+		    n == 1 ? "" : "s", pt_seconds(interval_usec), p->max_clients);
+}
+
+static void pt_on_deny_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec, void *userdata)
+{
+	(void) ls;
+	(void) userdata;
+	log_warning("%u passthrough client%s refused in the last %llus: not in AllowFrom", n,
+		    n == 1 ? "" : "s", pt_seconds(interval_usec));
+}
+
+/* Connects and disconnects share one window: a client that comes and goes
+ * in a loop gives one line in full, then one summary per interval. */
+static void pt_on_conn_summary(struct log_summary *ls, unsigned n, uint64_t interval_usec, void *userdata)
+{
+	struct passthrough *p = userdata;
+
+	(void) ls;
+	(void) n;
+	log_info("Passthrough clients in the last %llus: %u connected, %u disconnected (%u open)",
+		 pt_seconds(interval_usec), p->conn_counted[0], p->conn_counted[1], p->n_clients);
+	p->conn_counted[0] = p->conn_counted[1] = 0;
+}
+
+/* One connect (gone = false) or disconnect: true when its line is logged in full. */
+static bool pt_conn_event(struct passthrough *p, bool gone)
+{
+	/* While stopping, the loop takes no new timer: each line goes out in full. */
+	if (p->stopping || log_summary_event(&p->conn_log))
+		return true;
+	p->conn_counted[gone]++;
+	return false;
+}
+
+static void pt_set_summaries(struct passthrough *p, uint64_t summary_usec)
+{
+	uint64_t usec = summary_usec ?: PT_SUMMARY_USEC;
+
+	log_summary_set_interval(&p->drop_log, usec);
+	log_summary_set_interval(&p->full_log, usec);
+	log_summary_set_interval(&p->deny_log, usec);
+	log_summary_set_interval(&p->conn_log, usec);
+	snprintf(p->refuse_note, sizeof(p->refuse_note), "further refusals are summarised every %llus",
+		 pt_seconds(usec));
 }
 
 void passthrough_dropped(struct passthrough *p, const struct passthrough_chunk *c, const char *who,
@@ -77,8 +134,8 @@ void passthrough_dropped(struct passthrough *p, const struct passthrough_chunk *
 		return;
 	if (log_summary_event(&p->drop_log))
 		log_warning("Passthrough reader %s is not keeping up (%zu bytes queued): dropping whole "
-			    "telegrams; further drops this minute are only counted",
-			    who, q->bytes);
+			    "telegrams; further drops are summarised every %llus",
+			    who, q->bytes, pt_seconds(log_summary_interval(&p->drop_log)));
 }
 
 /* ---- clients ---- */
@@ -87,7 +144,9 @@ static void ptclient_close(struct ptclient *cl, const char *why)
 {
 	struct passthrough *p = cl->p;
 
-	log_info("Passthrough client %s disconnected: %s (%llu telegrams sent, %llu dropped)", cl->peer, why,
+	/* At debug level every line is kept; above it a flood gives summaries. */
+	log_full(pt_conn_event(p, true) ? LOG_INFO : LOG_DEBUG,
+		 "Passthrough client %s disconnected: %s (%llu telegrams sent, %llu dropped)", cl->peer, why,
 		 (unsigned long long) cl->frames, (unsigned long long) cl->dropped);
 
 	/* The source goes before the fd is closed, so the number is never watched twice. */
@@ -138,9 +197,7 @@ static bool ptclient_flush(struct ptclient *cl)
 	p->counters.telegrams_sent += frames;
 	p->counters.bytes_sent += bytes;
 	if (r < 0 && r != -EAGAIN) {
-		errno = -r;
-		log_debug_errno(r, "Passthrough client %s: send failed: %m", cl->peer);
-		ptclient_close(cl, r == -EPIPE || r == -ECONNRESET ? "connection closed" : "send failed");
+		ptclient_close(cl, r == -EPIPE || r == -ECONNRESET ? "connection closed" : strerror(-r));
 		return false;
 	}
 	ptclient_update_events(cl);
@@ -190,7 +247,7 @@ static bool ptclient_drain(struct ptclient *cl)
 		}
 		if (errno == EAGAIN || errno == EINTR)
 			return true;
-		ptclient_close(cl, errno == ECONNRESET ? "connection reset" : "receive failed");
+		ptclient_close(cl, errno == ECONNRESET ? "connection reset" : strerror(errno));
 		return false;
 	}
 	return true;
@@ -209,7 +266,9 @@ static int ptclient_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
 		socklen_t len = sizeof(err);
 
 		(void) getsockopt(cl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		ptclient_close(cl, err == ECONNRESET ? "connection reset" : "connection closed");
+		ptclient_close(cl, err == ECONNRESET ? "connection reset"
+				   : err             ? strerror(err)
+						     : "connection closed");
 		return 0;
 	}
 	if (revents & EPOLLOUT)
@@ -217,12 +276,13 @@ static int ptclient_on_io(sd_event_source *s, int fd, uint32_t revents, void *us
 	return 0;
 }
 
-static void ptclient_new(int fd, const char *peer, void *userdata)
+static void ptclient_new(int fd, const struct sockaddr *sa, const char *peer, void *userdata)
 {
 	struct passthrough *p = userdata;
 	struct ptclient *cl = malloc(sizeof(*cl));
 	int r;
 
+	(void) sa;
 	if (!cl) {
 		close(fd);
 		log_oom();
@@ -245,7 +305,8 @@ static void ptclient_new(int fd, const char *peer, void *userdata)
 	p->clients = cl;
 	p->n_clients++;
 	p->counters.clients_accepted++;
-	log_info("Passthrough client %s connected (%u open)", cl->peer, p->n_clients);
+	log_full(pt_conn_event(p, false) ? LOG_INFO : LOG_DEBUG, "Passthrough client %s connected (%u open)",
+		 cl->peer, p->n_clients);
 }
 
 static int pt_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -259,7 +320,7 @@ static int pt_on_accept(sd_event_source *s, int fd, uint32_t revents, void *user
 		.refused = &p->counters.clients_refused,
 		.full_log = &p->full_log,
 		.denied_log = &p->deny_log,
-		.note = "further refusals this minute are only counted",
+		.note = p->refuse_note,
 	};
 
 	(void) s;
@@ -408,6 +469,8 @@ static int pt_listen(struct passthrough *p, int listen_fd)
 
 	p->port = listener_port(p->listen_fd);
 	r = sd_event_add_io(p->event, &p->listen_io, p->listen_fd, EPOLLIN, pt_on_accept, p);
+	if (r >= 0)
+		r = listener_set_priority(p->listen_io);
 	if (r < 0) {
 		pt_close_listener(p);
 		return log_error_errno(r, "Cannot watch the passthrough listener: %m");
@@ -434,6 +497,7 @@ static int pt_apply(struct passthrough *p, const struct passthrough_settings *s)
 	p->max_clients = s->max_clients;
 	p->queue_size = s->queue_size;
 	p->allow = s->allow;
+	pt_set_summaries(p, s->summary_usec);
 
 	for (struct ptclient *cl = p->clients; cl; cl = cl->next)
 		cl->q.limit = p->queue_size;
@@ -452,9 +516,9 @@ int passthrough_new(sd_event *e, const struct passthrough_settings *s, struct pa
 	p->listen_fd = -EBADF;
 	p->setting = TTY_SETTING_115200_8N1;
 	log_summary_init(&p->drop_log, e, PT_SUMMARY_USEC, pt_on_drop_summary, p);
-	/* Refusals are only counted: the counters are in the status. */
-	log_summary_init(&p->full_log, e, PT_SUMMARY_USEC, NULL, NULL);
-	log_summary_init(&p->deny_log, e, PT_SUMMARY_USEC, NULL, NULL);
+	log_summary_init(&p->full_log, e, PT_SUMMARY_USEC, pt_on_full_summary, p);
+	log_summary_init(&p->deny_log, e, PT_SUMMARY_USEC, pt_on_deny_summary, p);
+	log_summary_init(&p->conn_log, e, PT_SUMMARY_USEC, pt_on_conn_summary, p);
 	p->pend = malloc(PT_PENDING_MAX);
 	if (!p->pend || pt_apply(p, s) < 0) {
 		passthrough_free(p);
@@ -484,12 +548,14 @@ struct passthrough *passthrough_free(struct passthrough *p)
 		    (unsigned long long) p->counters.telegrams_sent,
 		    (unsigned long long) p->counters.bytes_sent,
 		    (unsigned long long) p->counters.telegrams_dropped);
+	p->stopping = true;
 	pt_close_clients(p, "stopping");
 	pt_close_listener(p);
 	p->dev = passthrough_device_free(p->dev);
 	log_summary_done(&p->drop_log);
 	log_summary_done(&p->full_log);
 	log_summary_done(&p->deny_log);
+	log_summary_done(&p->conn_log);
 	sd_event_unref(p->event);
 	free(p->device_path);
 	free(p->pend);

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	modbus_server_refill(m);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
-	mbconn_new(sv[0], "fuzz", m);
+	mbconn_new(sv[0], &(struct sockaddr){ .sa_family = AF_UNIX }, "fuzz", m);
 	if (!m->conns)
 		abort();
 

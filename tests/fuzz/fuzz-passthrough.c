@@ -84,7 +84,7 @@ static struct passthrough *server(sd_event *e, bool valid_only, struct sink *s, 
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	(void) setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &(int){ 1 << 20 }, sizeof(int));
-	ptclient_new(sv[0], "fuzz", p);
+	ptclient_new(sv[0], &(struct sockaddr){ .sa_family = AF_UNIX }, "fuzz", p);
 	p->clients->synced = true; /* there from the first byte on */
 	/* Room for more than expected, so that too much shows in the length. */
 	*s = (struct sink){ .fd = sv[1], .data = malloc(size + 4096), .cap = size + 4096 };

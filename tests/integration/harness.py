@@ -58,6 +58,17 @@ def daemon_path():
     return path
 
 
+def sanitized(binary):
+    """Whether the daemon runs under AddressSanitizer (its runtime is linked in):
+    every instruction then costs several times more, so a latency bound meant
+    to tell a blocked loop from a turning one is loosened by the caller."""
+    try:
+        out = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out
+
+
 def testdata(rel):
     base = os.environ.get("TESTDATA")
     if not base:

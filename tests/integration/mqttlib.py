@@ -152,9 +152,11 @@ class Sub:
 
 
 class BlackHole:
-    """Accepts TCP connections and never sends a byte."""
+    """Accepts TCP connections and never sends a byte; or, with serve, runs
+    serve(conn) on a thread of its own for each connection."""
 
-    def __init__(self):
+    def __init__(self, serve=None):
+        self.serve = serve
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -170,6 +172,8 @@ class BlackHole:
             except OSError:
                 return
             self.conns.append(c)
+            if self.serve:
+                threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def close(self):
         self.sock.close()

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Noisy repeats are counted and summarised: a flood of bad-CRC telegrams and
-a flood of refused Modbus clients each give one full line, then at most one
-summary per LogSummaryInterval (2 s here instead of the default minute), and
-the full line plus the summaries account for every event. After a quiet
+"""Noisy repeats are counted and summarised: a flood of bad-CRC telegrams, one
+of Modbus clients replacing each other, one of passthrough clients connecting
+and closing and one of refused passthrough clients each give one full line,
+then at most one summary per LogSummaryInterval (2 s here instead of the
+default minute), and the full line plus the summaries account for every
+event. After a quiet
 interval the next event is logged in full again."""
 
 import re
 import socket
+import struct
 import time
 
 import harness
@@ -87,7 +90,8 @@ def crc_flood(tap, binary):
         stop_and_check(tap, d, "crc")
 
 
-def refuse_flood(tap, binary):
+def replace_flood(tap, binary):
+    """MaxClients=1: every new Modbus client replaces the one before it."""
     with Workdir() as w:
         conf = harness.config(w.join("nothing-here"), extra="").replace(
             "[Daemon]\n", "[Daemon]\nLogSummaryInterval=%gs\n" % INTERVAL).replace(
@@ -96,32 +100,74 @@ def refuse_flood(tap, binary):
         tap.on_failure = [lambda: d.dump(tap)]
         _, m = d.wait_for(r"Modbus TCP server on port (\d+)")
         port = int(m.group(1)) if m else 0
-        keep = socket.create_connection(("127.0.0.1", port), timeout=harness.TIMEOUT)
+        prev = socket.create_connection(("127.0.0.1", port), timeout=harness.TIMEOUT)
         i, _ = d.wait_for(r"Modbus client .* connected \(1 open\)")
-        tap.ok(i is not None, "refuse: one client holds the only slot")
+        tap.ok(i is not None, "replace: one client holds the only slot")
 
         start = d.count()
         tried = 0
         end = time.monotonic() + FLOOD
         while time.monotonic() < end:
             s = socket.create_connection(("127.0.0.1", port), timeout=harness.TIMEOUT)
-            # The server closes it at once: wait for that, so every try is counted.
-            s.settimeout(harness.TIMEOUT)
-            s.recv(1)
+            # The server closes the one before: wait for that, so every try is counted.
+            prev.settimeout(harness.TIMEOUT)
+            prev.recv(1)
+            prev.close()
+            prev = s
+            tried += 1
+            time.sleep(0.01)
+        check_summaries(tap, "replace", d, r"Modbus client .* replaces .*, idle for ",
+                        r"(\d+) Modbus clients? replaced idle ones in the last 2s \(MaxClients=1, "
+                        r"MaxClientsPerIP=8\)", tried, start)
+        prev.close()
+        stop_and_check(tap, d, "replace")
+
+
+def passthrough_conf(w, extra_pt):
+    return harness.config(w.join("nothing-here"), log_level="info", extra="").replace(
+        "[Daemon]\n", "[Daemon]\nLogSummaryInterval=%gs\n" % INTERVAL) + \
+        "\n[Passthrough]\nListen=127.0.0.1:0\n" + extra_pt
+
+
+def passthrough_flood(tap, binary, name, extra_pt, full_rx, summary_rx):
+    """Passthrough clients that connect and close in a loop (MaxClients=1 with
+    one kept: each is refused). At LogLevel=info the per-client lines beyond
+    the first of a window are not written at all."""
+    with Workdir() as w:
+        d = w.add(Daemon(binary, w.path, passthrough_conf(w, extra_pt)))
+        tap.on_failure = [lambda: d.dump(tap)]
+        _, m = d.wait_for(r"Passthrough server on port (\d+)")
+        port = int(m.group(1)) if m else 0
+        keep = socket.create_connection(("127.0.0.1", port), timeout=harness.TIMEOUT)
+        d.wait_for(r"Passthrough client .* connected \(1 open\)")
+        time.sleep(INTERVAL * 1.5)  # the keeper's line has its own window
+
+        start = d.count()
+        tried = 0
+        end = time.monotonic() + FLOOD
+        while time.monotonic() < end:
+            s = socket.create_connection(("127.0.0.1", port), timeout=harness.TIMEOUT)
+            # A reset, not a FIN: a FIN could be a half-close of a reader that
+            # still reads, which the daemon keeps until a write fails.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
             tried += 1
             time.sleep(0.01)
-        check_summaries(tap, "refuse", d, r"Refusing Modbus client",
-                        r"(\d+) Modbus clients? refused in the last 2s: MaxClients=1 reached", tried, start)
+        check_summaries(tap, name, d, full_rx, summary_rx, tried, start)
         keep.close()
-        stop_and_check(tap, d, "refuse")
+        stop_and_check(tap, d, name)
 
 
 def main():
     binary = harness.daemon_path()
     tap = Tap()
     crc_flood(tap, binary)
-    refuse_flood(tap, binary)
+    replace_flood(tap, binary)
+    passthrough_flood(tap, binary, "passthrough connects", "",
+                      r"Passthrough client .* connected \(\d+ open\)",
+                      r"Passthrough clients in the last 2s: (\d+) connected, \d+ disconnected")
+    passthrough_flood(tap, binary, "passthrough refusals", "MaxClients=1\n", r"Refusing passthrough client",
+                      r"(\d+) passthrough clients? refused in the last 2s: MaxClients=1 reached")
     return tap.done()
 
 

@@ -109,6 +109,7 @@ struct config {
 	struct listener_address modbus_listen;               /* Listen */
 	enum config_meter_type meter_type;                   /* MeterType */
 	uint32_t modbus_max_clients;                         /* MaxClients */
+	uint32_t modbus_max_per_ip;                          /* MaxClientsPerIP */
 	uint32_t modbus_idle_sec;                            /* IdleTimeout: 0 = never */
 	enum modbus_server_stale_policy modbus_stale_policy; /* StalePolicy */
 

@@ -13,7 +13,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <systemd/sd-event.h>
 
 #include "smartconnectd/base/log-summary.h"
 
@@ -61,10 +63,30 @@ void listener_peer_name_fd(int fd, char *buf, size_t size);
  * empty list allows everyone. Pure. */
 bool listener_allowed(const struct listener_allow *a, const struct sockaddr *sa);
 
+/* What a per-source limit counts: an IPv4 address (IPv4-mapped IPv6 ones
+ * included), or an IPv6 /64, since one host commonly owns a whole /64 and
+ * could otherwise take a slot per address. Plain data: compare with memcmp. */
+struct listener_source {
+	uint8_t family; /* AF_INET, AF_INET6, or AF_UNSPEC for anything else */
+	uint8_t addr[16];
+};
+
+/* The source of a peer address. Pure. */
+struct listener_source listener_source_of(const struct sockaddr *sa);
+static inline bool listener_source_eq(const struct listener_source *a, const struct listener_source *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* Give a listening socket's event source a lower priority than its
+ * connections': a close that is already pending is then processed before the
+ * next connection is judged against the limits. Returns 0 or a negative errno. */
+int listener_set_priority(sd_event_source *listen_io);
+
 /* How a server takes its clients (listener_accept()); kept by the server. */
 struct listener_gate {
 	const char *what;                   /* names the server in log lines: "Modbus", "passthrough" */
-	unsigned max_clients;               /* refuse while this many are open */
+	unsigned max_clients;               /* refuse while this many are open; UINT_MAX: fn makes room */
 	const struct listener_allow *allow; /* NULL: everyone */
 	const unsigned *n_clients;          /* the server's count of open clients */
 	uint64_t *refused;                  /* counts every refusal */
@@ -75,8 +97,9 @@ struct listener_gate {
 	const char *note;
 };
 
-/* Takes a client: fd (non-blocking, close-on-exec) and its "address:port". */
-typedef void (*listener_client_fn)(int fd, const char *peer, void *userdata);
+/* Takes a client: fd (non-blocking, close-on-exec), its address and that as
+ * "address:port". */
+typedef void (*listener_client_fn)(int fd, const struct sockaddr *sa, const char *peer, void *userdata);
 
 /*
  * Accept every connection pending on listen_fd. A peer outside g->allow, or

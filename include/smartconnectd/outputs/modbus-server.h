@@ -6,6 +6,13 @@
  * accepted telegram, so every response comes from exactly one telegram and no
  * client can hold up another.
  *
+ * A new client is never refused: at MaxClients, or at MaxClientsPerIP for its
+ * own source, it replaces the longest idle connection (of its source, or of
+ * all), because a charger that reconnects finds its old connection still open.
+ * Log lines tests rely on:
+ *   "Modbus client <addr:port> replaces <addr:port>, idle for <s>s: <limit> reached; ..."
+ *   "<N> Modbus client(s) replaced idle ones in the last <s>s (MaxClients=<n>, MaxClientsPerIP=<n>)"
+ *
  * An adapter owned by the daemon; talks to modbus-map, listener and the store.
  */
 #pragma once
@@ -34,17 +41,18 @@ struct modbus_server_settings {
 	uint16_t port;
 	const struct modbus_map_template *template;
 	unsigned max_clients;
-	uint64_t idle_usec; /* a connection silent this long is closed; 0 = never */
+	unsigned max_per_ip; /* connections from one source (an IPv4 address, an IPv6 /64) */
+	uint64_t idle_usec;  /* a connection silent this long is closed; 0 = never */
 	enum modbus_server_stale_policy stale_policy;
 	struct modbus_map_ident ident; /* strings borrowed: must outlive the server */
-	uint64_t summary_usec;         /* refused clients are summarised at most this often; 0 = 60 s */
+	uint64_t summary_usec;         /* replaced clients are summarised at most this often; 0 = 60 s */
 };
 
 struct modbus_server_counters {
 	uint64_t requests;   /* complete requests answered, exceptions included */
 	uint64_t exceptions; /* of which answered with an exception */
 	uint64_t accepted;   /* connections accepted */
-	uint64_t refused;    /* connections closed at once: MaxClients reached */
+	uint64_t replaced;   /* connections closed to make room for a new one (a limit was reached) */
 	uint64_t dropped;    /* connections closed for bad framing, idleness or send errors */
 };
 

@@ -21,7 +21,11 @@
  *   "Passthrough client <addr:port> connected (<n> open)"
  *   "Passthrough client <addr:port> disconnected: <why> (<t> telegrams sent, <d> dropped)"
  *   "Refusing passthrough client <addr:port>: <why>"
- *   "<N> telegrams dropped for slow passthrough readers in the last minute"
+ *   "<N> telegrams dropped for slow passthrough readers in the last <s>s"
+ *   "<N> passthrough client(s) refused in the last <s>s: MaxClients=<n> reached" (or "not in AllowFrom")
+ *   "Passthrough clients in the last <s>s: <c> connected, <d> disconnected (<n> open)"
+ * Each kind of repeated line is logged in full once per LogSummaryInterval,
+ * then summarised; connects and disconnects beyond that go out at debug level.
  *
  * An adapter owned by the daemon; talks to tty, listener and the meter's tap.
  */
@@ -54,6 +58,7 @@ struct passthrough_settings {
 	size_t queue_size;           /* bytes queued per client, and for the device */
 	struct listener_allow allow; /* who may connect */
 	const char *device;          /* the P1 out tty, copied; NULL or empty: none */
+	uint64_t summary_usec;       /* repeated log lines summarised at most this often; 0 = 60 s */
 };
 
 struct passthrough;

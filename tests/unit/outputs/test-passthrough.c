@@ -118,11 +118,12 @@ static void rig_feed(struct rig *r, const uint8_t *buf, size_t n)
 
 static int rig_client(struct rig *r)
 {
+	const struct sockaddr sa = { .sa_family = AF_UNIX };
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
-	ptclient_new(sv[0], "rig", r->p);
+	ptclient_new(sv[0], &sa, "rig", r->p);
 	return sv[1];
 }
 
