@@ -3,8 +3,8 @@
  * The daemon object (see daemon.h): loop, signals, the reload transaction,
  * the settings each subsystem is built from, and the start-up and shutdown
  * order of the subsystems: the store, the meter, the outputs (Modbus,
- * passthrough, HTTP, MQTT with its reachability checks), then mDNS; shutdown
- * in reverse.
+ * passthrough, HTTP, MQTT with its reachability checks), mDNS, then the box
+ * (LED and button); shutdown in reverse.
  *
  * Not here: command line parsing (main.c), the STATUS= line and the status
  * object (daemon-status.c), or any subsystem's own logic.
@@ -748,15 +748,17 @@ struct daemon *daemon_free(struct daemon *d)
 	if (!d)
 		return NULL;
 
-	/* Reverse of daemon_start(). */
+	/* Reverse of daemon_start(): the box, mDNS, MQTT and its checks, HTTP,
+	 * the passthrough (off the meter's tap first), Modbus, the meter, the
+	 * store, then the loop's own sources. */
 	daemon_device_free(d);
+	d->mdns = mdns_free(d->mdns);
 	d->mqtt = mqtt_free(d->mqtt);
 	d->reachability = reachability_free(d->reachability);
+	d->httpd = httpd_free(d->httpd);
 	if (d->meter)
 		meter_set_tap(d->meter, NULL);
 	d->passthrough = passthrough_free(d->passthrough);
-	d->mdns = mdns_free(d->mdns);
-	d->httpd = httpd_free(d->httpd);
 	d->modbus_server = modbus_server_free(d->modbus_server);
 	if (d->meter)
 		meter_stop(d->meter);

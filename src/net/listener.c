@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Listening sockets (see listener.h). A listen address that is a name is
- * resolved here, at start or reload, never while serving.
+ * resolved here with getaddrinfo(), at start or reload: the loop waits for
+ * that lookup, so numeric addresses (the defaults) are what a gateway should
+ * use; the lookup never happens while connections are being served.
  */
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Passthrough chunks and queues (see passthrough_queue.h): a ring of chunk references
+ * Passthrough chunks and queues (see passthrough-queue.h): a ring of chunk references
  * with a byte budget.
  *
  * Pure. No I/O. Never logs.

@@ -4,7 +4,7 @@
  *
  * One input is fed through a fresh framer twice: whole, then in chunks whose
  * sizes derive from the input. Every frame the callbacks see is checked
- * against the contract of values.h, proto.h and telegram.h, and the two runs
+ * against the contract of reading.h, proto.h and telegram.h, and the two runs
  * must report the same frames in the same order with the same counters:
  * framing bugs live at chunk boundaries. A broken invariant aborts, so
  * libFuzzer and the corpus replay both stop on the offending input.
@@ -102,7 +102,7 @@ static bool fuzz_is_tic(enum reading_protocol p)
 	return p == READING_PROTO_TIC_HISTORIQUE || p == READING_PROTO_TIC_STANDARD;
 }
 
-/* Everything values.h promises about a decoded frame. */
+/* Everything reading.h promises about a decoded frame. */
 static void fuzz_check_values(const struct reading *v, unsigned hunt)
 {
 	fuzz_assert(v->text_len > 0 && v->text_len <= READING_TEXT_MAX);
