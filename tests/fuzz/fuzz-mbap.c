@@ -5,7 +5,7 @@
  * input is split into the bytes the client sends; after each read the
  * connection must still hold at most one ADU, and every answer it sent must
  * be a well-formed MBAP frame echoing a transaction id. The static functions
- * of modbus_server.c are reached by including it (STYLE B.10).
+ * of modbus-server.c are reached by including it (ARCHITECTURE.md, "Tests").
  */
 #include <assert.h>
 #include <sys/socket.h>

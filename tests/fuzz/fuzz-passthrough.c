@@ -5,7 +5,7 @@
  * raw client and one ValidOnly client on socketpairs. The raw client must get
  * the input byte for byte; the ValidOnly client exactly the bytes of the
  * frames the framer accepted; the bytes held back stay bounded. The static
- * functions of passthrough.c are reached by including it (STYLE B.10).
+ * functions of passthrough.c are reached by including it (ARCHITECTURE.md, "Tests").
  *
  * Input: byte 0 seeds the chunk sizes, the rest is the line.
  */

@@ -3,7 +3,7 @@
 """What the daemon publishes, read by mosquitto_sub from the real broker:
 exactly one power_instant per telegram fed through the pty, equal to the
 decoded telegram and to the values of the capture's JSON sidecar; nothing
-while the data are stale; device_counters on time with exactly the seed's
+while the data are stale; device_counters on time with exactly the documented
 keys; the retained "offline" last will after kill -9; and the Home Assistant
 discovery configs against the documented sensor schema."""
 
@@ -99,14 +99,14 @@ def check_power(tap, w, binary, broker):
     tap.ok(all(not m[2] for m in msgs), "power_instant is not retained")
     first = payloads[0] if payloads else {}
     tap.ok(list(first) == ["ts", "P", "E_IMPORT", "E_EXPORT", "U12", "U31", "U32", "l1", "l2", "l3"],
-           "keys in the seed's order: %s" % list(first))
+           "keys in the documented order: %s" % list(first))
     want = sidecar_expect()
     got = {k: first.get(k) for k in want}
     tap.ok(got == want, "values equal the capture's sidecar: %r vs %r" % (got, want))
     tap.ok(first.get("U12") is None and all(isinstance(first.get(p), dict) for p in ("l1", "l2", "l3")),
            "null where the telegram has no value (U12), phases as objects")
 
-    # device_counters every second, the seed's keys exactly.
+    # device_counters every second, the documented keys exactly.
     c0 = sub.count()
     j = sub.wait_for(COUNTERS, start=c0)
     j2 = sub.wait_for(COUNTERS, start=(j or 0) + 1)
@@ -117,7 +117,7 @@ def check_power(tap, w, binary, broker):
         gaps = [t[1] - t[0], t[2] - t[1]]
         tap.ok(all(0.5 < g < 1.8 for g in gaps), "CountersInterval=1 honoured: gaps %s" % gaps)
         c = json.loads(sub.msgs[j3][3])
-        tap.ok(list(c) == COUNTER_KEYS, "device_counters has exactly the seed's keys: %s" % list(c))
+        tap.ok(list(c) == COUNTER_KEYS, "device_counters has exactly the documented keys: %s" % list(c))
         tap.ok(all(isinstance(v, int) and v >= 0 for v in c.values()), "all counters are integers >= 0")
         tap.ok(c["telegrams_pass"] >= n + 1 and c["mqtt_event_connect"] == 1 and
                c["mqtt_send_pass"] >= n + 1, "telegram and MQTT counters count: %r" % c)

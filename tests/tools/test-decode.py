@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """
 smartconnect-decode, run as a user would run it, against the samples in
-tests/data and their JSON sidecars (SPEC section 9, smartconnect-decode(1)).
+tests/data and their JSON sidecars (smartconnect-decode(1)).
 
 usage: test-decode.py PATH-TO-smartconnect-decode   (TESTDATA = tests/data)
 Prints TAP.

@@ -3,7 +3,7 @@
 """
 smartconnect-replay, run as a user would run it: a client opens the symlinked
 pty like a serial port and must read exactly the bytes of the files, at the
-right cadence (SPEC section 9, smartconnect-replay(1)).
+right cadence (smartconnect-replay(1)).
 
 usage: test-replay.py PATH-TO-smartconnect-replay   (TESTDATA = tests/data)
 Prints TAP.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The configuration as the HTTP API's JSON: the seed's shape, generic over the
- * key table, secrets hidden, GET -> PATCH round trip, every refusal naming its
+ * The configuration as the HTTP API's JSON: the shape smartconnectd(8)
+ * documents under "HTTP API", generic over the key table, secrets hidden, GET -> PATCH round trip, every refusal naming its
  * field and changing nothing, overrides merged and saved atomically.
  */
 #include <errno.h>
@@ -62,7 +62,7 @@ static void test_shape(void)
 	tap_ok(json_is_integer(json_object_get(json_object_get(j, "Modbus"), "MaxClients")),
 	       "Modbus.MaxClients is an integer");
 	tap_ok(!json_object_get(json_object_get(j, "Modbus"), "MeterType"), "MeterType only once");
-	tap_ok(!json_object_get(j, "Network"), "no Network object: its keys have the seed's places");
+	tap_ok(!json_object_get(j, "Network"), "no Network object: its keys have their documented places");
 	tap_ok(strstr(text, "httpsecret") == NULL && strstr(text, "mqttsecret") == NULL,
 	       "no secret in the dump");
 	tap_ok(strcmp(json_string_value(json_object_get(json_object_get(j, "MQTT"), "Password")),
