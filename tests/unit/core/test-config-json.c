@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The configuration as the HTTP API's JSON: the shape smartconnectd(8)
- * documents under "HTTP API", generic over the key table, secrets hidden, GET -> PATCH round trip, every refusal naming its
- * field and changing nothing, overrides merged and saved atomically.
+ * documents under "HTTP API", generic over the key table, secrets hidden,
+ * GET -> PATCH round trip, every refusal naming its field and changing
+ * nothing, overrides merged and saved atomically.
  */
 #include <errno.h>
 #include <stdio.h>
