@@ -30,7 +30,7 @@ enum {
 	ACC_E_EXP_TOTAL = 1u << 3,
 	ACC_E_IMP_SUM = 1u << 4,
 	ACC_E_EXP_SUM = 1u << 5,
-	ACC_E_IMP_BAD = 1u << 6, /* a tariff register did not parse: the sum would be wrong */
+	ACC_E_IMP_BAD = 1u << 6, /* a register did not parse or was negative: no total */
 	ACC_E_EXP_BAD = 1u << 7,
 	ACC_TS = 1u << 8,
 };
@@ -225,6 +225,13 @@ static void take_energy(struct dsmr_ctx *c, const struct reading_object *obj, un
 	int64_t x;
 	bool ok = scaled(c, obj, 0, READING_Q_ENERGY, "kWh", &x);
 
+	/* A counter since installation cannot be below 0: whatever the meter
+	 * meant, it is not a reading, and a total built from it would be wrong. */
+	if (ok && x < 0) {
+		c->v->flags |= READING_FLAG_ENERGY_NEGATIVE;
+		a->have |= import ? ACC_E_IMP_BAD : ACC_E_EXP_BAD;
+		return;
+	}
 	if (tariff == 0) {
 		if (!ok)
 			return;
@@ -453,6 +460,18 @@ static int64_t signed_phase_current(int64_t magnitude, bool have_p, int64_t p)
 	return p < 0 ? -magnitude : magnitude;
 }
 
+/*
+ * A single-phase meter without per-phase power objects (Belgian single-phase
+ * e-MUCS): L1 carries the whole power, so the total's sign is the phase's.
+ * Only when nothing of L2 or L3 is sent: on three phases one may feed in
+ * while another draws.
+ */
+static bool single_phase_without_powers(const struct dsmr_acc *a)
+{
+	return !(a->ph_have_imp | a->ph_have_exp) && !((a->ph_have_u | a->ph_have_i) & 6) &&
+	       (a->have & ACC_P_IMP);
+}
+
 static bool is_delta_grid(const struct dsmr_ctx *c)
 {
 	const struct dsmr_acc *a = &c->acc;
@@ -476,6 +495,15 @@ static void normalise_phases(struct dsmr_ctx *c)
 			reading_set(v, READING_U12, a->ph_u[0]);
 		if (a->ph_have_u & 4)
 			reading_set(v, READING_U32, a->ph_u[2]);
+		return;
+	}
+
+	if (single_phase_without_powers(a)) {
+		if (a->ph_have_u & 1)
+			reading_set(v, READING_U1, a->ph_u[0]);
+		if (a->ph_have_i & 1)
+			reading_set(v, READING_I1,
+				    signed_phase_current(a->ph_i[0], true, v->field[READING_P]));
 		return;
 	}
 

@@ -85,6 +85,7 @@ static json_t *flags_json(const struct reading *v)
 		{ READING_FLAG_CRC_7BIT, "crc_7bit" },
 		{ READING_FLAG_ENCRYPTED, "encrypted" },
 		{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
+		{ READING_FLAG_ENERGY_NEGATIVE, "energy_negative" },
 	};
 	json_t *a = json_array();
 

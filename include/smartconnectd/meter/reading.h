@@ -65,8 +65,9 @@ enum {
 	READING_FLAG_SHORT_FRAME = 1u << 4, /* TIC three-phase short frame (overcurrent), no power or index */
 	READING_FLAG_CRC_7BIT = 1u << 5,    /* the DSMR CRC matched the bytes with bit 7 cleared */
 	READING_FLAG_ENCRYPTED = 1u << 6,   /* decrypted from a DLMS ciphered frame */
-	READING_FLAG_TAG_UNVERIFIED = 1u << 7, /* encrypted, tag not verified, accepted on its CRC */
-	READING_FLAG_CRC_PRESENT = 1u << 8,    /* the DSMR telegram carried a CRC, and it matched */
+	READING_FLAG_TAG_UNVERIFIED = 1u << 7,  /* encrypted, tag not verified, accepted on its CRC */
+	READING_FLAG_CRC_PRESENT = 1u << 8,     /* the DSMR telegram carried a CRC, and it matched */
+	READING_FLAG_ENERGY_NEGATIVE = 1u << 9, /* an energy register read below 0: left null */
 };
 
 struct reading_span {

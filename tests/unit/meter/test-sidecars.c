@@ -196,9 +196,20 @@ static void check_energy(const char *name, const struct reading *v, json_t *e, e
 	check_field(name, v, f, any, sum);
 }
 
-static void check_phases(const char *name, const struct reading *v, json_t *phases)
+/* A meter that sends only L1 and no phase powers: L1 is the total (doc/protocols.md, current signs). */
+static bool single_phase_total(json_t *phases)
+{
+	json_t *l1 = json_object_get(phases, "L1");
+
+	return json_object_size(phases) == 1 && l1 && !json_object_get(l1, "power_import") &&
+	       !json_object_get(l1, "power_export");
+}
+
+static void check_phases(const char *name, const struct reading *v, json_t *phases, bool have_total,
+			 int64_t total)
 {
 	static const char *const ln[3] = { "L1", "L2", "L3" };
+	bool single = single_phase_total(phases);
 
 	for (unsigned x = 0; x < 3; x++) {
 		json_t *ph = json_object_get(phases, ln[x]);
@@ -214,6 +225,8 @@ static void check_phases(const char *name, const struct reading *v, json_t *phas
 			    has_value(u) ? q_micro(u) : 0);
 		if (has_value(i)) {
 			int64_t mag = q_micro(i);
+			if (single && have_total)
+				have_p = true, p = total;
 			check_field(name, v, (enum reading_field)(READING_I1 + x), true,
 				    have_p && p < 0 ? -mag : mag);
 		} else
@@ -258,10 +271,10 @@ static void check_summary(const char *name, const struct reading *v, json_t *sum
 
 	check_energy(name, v, json_object_get(sum, "energy_import"), READING_E_IMPORT);
 	check_energy(name, v, json_object_get(sum, "energy_export"), READING_E_EXPORT);
-	check_field(name, v, READING_P, has_value(pi),
-		    (has_value(pi) ? q_micro(pi) : 0) - (has_value(pe) ? q_micro(pe) : 0));
+	int64_t p = (has_value(pi) ? q_micro(pi) : 0) - (has_value(pe) ? q_micro(pe) : 0);
+	check_field(name, v, READING_P, has_value(pi), p);
 	if (json_object_get(sum, "phases"))
-		check_phases(name, v, json_object_get(sum, "phases"));
+		check_phases(name, v, json_object_get(sum, "phases"), has_value(pi), p);
 	for (enum reading_field f = READING_U12; f <= READING_U32; f++)
 		if (!(v->flags & READING_FLAG_DELTA_GRID))
 			check_field(name, v, f, false, 0);
