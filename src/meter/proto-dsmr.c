@@ -16,6 +16,7 @@
 #include "smartconnectd/meter/crc.h"
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/meter-time.h"
+#include "smartconnectd/meter/proto-dsmr-mbus.h"
 #include "smartconnectd/meter/proto.h"
 
 /* Packed OBIS code A-B:C.D.E: one switch finds the objects the snapshot needs. */
@@ -47,6 +48,7 @@ struct dsmr_acc {
 	const char *p1_version; /* "50" of 1-3:0.2.8, NULL if absent */
 	const char *be_version; /* "50217" of 0-0:96.1.4 */
 	size_t p1_version_len, be_version_len;
+	struct proto_dsmr_mbus mbus; /* channels 1..4: gas, water, heat, cooling meters */
 };
 
 struct dsmr_ctx {
@@ -329,6 +331,12 @@ static void dispatch(struct dsmr_ctx *c, const struct reading_object *obj, uint6
 		return;
 	}
 
+	/* 0-n: the M-Bus channels, by device type rather than by n. */
+	if (a == 0 && (unsigned) (code >> 24 & 0xff) - 1 < PROTO_DSMR_MBUS_CHANNELS) {
+		proto_dsmr_mbus_take(&c->acc.mbus, c->v, obj, (unsigned) (code >> 24) & 0xff, cc, d);
+		return;
+	}
+
 	switch (code) {
 	case OBIS(1, 3, 0, 2, 8):
 		take_version(c, obj, &c->acc.p1_version, &c->acc.p1_version_len);
@@ -550,6 +558,7 @@ static void normalise(struct dsmr_ctx *c, int64_t now_s)
 		reading_set(v, READING_E_EXPORT, a->e_exp_sum);
 
 	normalise_phases(c);
+	proto_dsmr_mbus_normalise(&a->mbus, v, c->o->std_offset_min);
 }
 
 /* CRC-16/ARC over n bytes with bit 7 cleared, a block at a time. */
