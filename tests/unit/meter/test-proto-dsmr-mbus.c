@@ -8,22 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "smartconnectd/meter/crc.h"
-#include "smartconnectd/meter/proto.h"
+#include "decode-frame.h"
 #include "tap.h"
 
 static struct reading v;
 
 static int decode(const char *body)
 {
-	enum telegram_error e;
-	char detail[TELEGRAM_DETAIL_MAX];
-	size_t n = strlen(body);
-
-	memcpy(v.text, body, n);
-	n += (size_t) sprintf(v.text + n, "%04X\r\n", crc16_arc(body, n));
-	v.text_len = (uint16_t) n;
-	return proto_dsmr_decode(&v, &DECODE_OPTS_DEFAULT, 1700000000, &e, detail);
+	return decode_frame(&v, body, 1700000000);
 }
 
 static bool unit_is(const struct reading_mbus *m, const char *unit)

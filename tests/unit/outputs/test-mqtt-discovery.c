@@ -15,8 +15,7 @@
 #include <string.h>
 
 #include "smartconnectd/base/macro.h"
-#include "smartconnectd/meter/crc.h"
-#include "smartconnectd/meter/proto.h"
+#include "decode-frame.h"
 #include "smartconnectd/outputs/mqtt-discovery.h"
 #include "tap.h"
 
@@ -309,18 +308,9 @@ static void test_limits(void)
 
 static struct reading meter;
 
-static void decode_meter(const char *frame, bool dsmr)
+static void decode_meter(const char *frame)
 {
-	enum telegram_error e;
-	char detail[TELEGRAM_DETAIL_MAX];
-	size_t n = strlen(frame);
-
-	memcpy(meter.text, frame, n);
-	if (dsmr)
-		n += (size_t) sprintf(meter.text + n, "%04X\r\n", crc16_arc(frame, n));
-	meter.text_len = (uint16_t) n;
-	if ((dsmr ? proto_dsmr_decode : proto_tic_decode)(&meter, &DECODE_OPTS_DEFAULT, 1700000000, &e,
-							  detail) < 0)
+	if (decode_frame(&meter, frame, 1700000000) < 0)
 		abort();
 }
 
@@ -345,8 +335,7 @@ static void test_apparent(void)
 	struct mqtt_discovery_ctx c = ctx;
 	json_t *o;
 
-	decode_meter("\x02\nADCO 021528603314 :\r\nBASE 012345678 /\r\nIINST 005 \\\r\nPAPP 01250 )\r\x03",
-		     false);
+	decode_meter("\x02\nADCO 021528603314 :\r\nBASE 012345678 /\r\nIINST 005 \\\r\nPAPP 01250 )\r\x03");
 	c.reading = &meter;
 	TAP_EQ_INT(mqtt_discovery_count_for(&c), mqtt_discovery_count(), "TIC: no M-Bus sensors");
 	o = find(&c, "power");
@@ -379,8 +368,7 @@ static void test_mbus(void)
 	decode_meter("/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n1-0:1.7.0(00.338*kW)\r\n"
 		     "0-1:24.1.0(007)\r\n0-1:24.2.1(231102121532W)(00008.579*m3)\r\n"
 		     "0-2:24.1.0(004)\r\n0-2:24.2.1(231102120000W)(00012.345*GJ)\r\n"
-		     "0-3:24.1.0(003)\r\n0-3:24.2.3(231102121002W)(00092.287*m3)\r\n!",
-		     true);
+		     "0-3:24.1.0(003)\r\n0-3:24.2.3(231102121002W)(00092.287*m3)\r\n!");
 	c.reading = &meter;
 	TAP_EQ_INT(mqtt_discovery_count_for(&c), mqtt_discovery_count() + 3, "three M-Bus sensors");
 	for (size_t i = 0; i < mqtt_discovery_count_for(&c); i++)
