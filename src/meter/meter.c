@@ -682,10 +682,23 @@ static void meter_status_encrypted(const struct meter *m, char *buf, size_t size
 		snprintf(buf + k, size - k, ")");
 }
 
+/* Values accepted frames could not give (null with a reason): ", 2 telegrams
+ * with a negative energy register (left null)". Nothing when there were none. */
+static const char *meter_status_dropped(const struct meter *m, char *buf, size_t size)
+{
+	const struct telegram_counters *c = telegram_counters(m->framer);
+
+	buf[0] = '\0';
+	if (c->energy_negative)
+		snprintf(buf, size, ", %" PRIu64 " with a negative energy register (left null)",
+			 c->energy_negative);
+	return buf;
+}
+
 const char *meter_status(const struct meter *m, char *buf, size_t size)
 {
 	const struct snapshot *snap;
-	char name[READING_VERSION_MAX + 16], enc[160];
+	char name[READING_VERSION_MAX + 16], enc[160], drop[80];
 
 	/* Said instead of "no meter data": the one thing the user can fix. */
 	if (m->no_key && (m->state == METER_STATE_NO_DATA || m->state == METER_STATE_STALE)) {
@@ -708,7 +721,8 @@ const char *meter_status(const struct meter *m, char *buf, size_t size)
 		snap = store_current(m->store);
 		proto_describe(snap->v.protocol, snap->v.version, name, sizeof(name));
 		meter_status_encrypted(m, enc, sizeof(enc));
-		snprintf(buf, size, "receiving %s telegrams%s", name, enc);
+		snprintf(buf, size, "receiving %s telegrams%s%s", name, enc,
+			 meter_status_dropped(m, drop, sizeof(drop)));
 		break;
 	case METER_STATE_STALE:
 		snprintf(buf, size, "meter data stale, no telegram for %us", meter_stale_sec(m));

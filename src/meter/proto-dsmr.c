@@ -16,6 +16,7 @@
 #include "smartconnectd/meter/crc.h"
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/meter-time.h"
+#include "smartconnectd/meter/proto-dsmr-mbus.h"
 #include "smartconnectd/meter/proto.h"
 
 /* Packed OBIS code A-B:C.D.E: one switch finds the objects the snapshot needs. */
@@ -30,7 +31,7 @@ enum {
 	ACC_E_EXP_TOTAL = 1u << 3,
 	ACC_E_IMP_SUM = 1u << 4,
 	ACC_E_EXP_SUM = 1u << 5,
-	ACC_E_IMP_BAD = 1u << 6, /* a tariff register did not parse: the sum would be wrong */
+	ACC_E_IMP_BAD = 1u << 6, /* a register did not parse or was negative: no total */
 	ACC_E_EXP_BAD = 1u << 7,
 	ACC_TS = 1u << 8,
 };
@@ -47,6 +48,7 @@ struct dsmr_acc {
 	const char *p1_version; /* "50" of 1-3:0.2.8, NULL if absent */
 	const char *be_version; /* "50217" of 0-0:96.1.4 */
 	size_t p1_version_len, be_version_len;
+	struct proto_dsmr_mbus mbus; /* channels 1..4: gas, water, heat, cooling meters */
 };
 
 struct dsmr_ctx {
@@ -225,6 +227,13 @@ static void take_energy(struct dsmr_ctx *c, const struct reading_object *obj, un
 	int64_t x;
 	bool ok = scaled(c, obj, 0, READING_Q_ENERGY, "kWh", &x);
 
+	/* A counter since installation cannot be below 0: whatever the meter
+	 * meant, it is not a reading, and a total built from it would be wrong. */
+	if (ok && x < 0) {
+		c->v->flags |= READING_FLAG_ENERGY_NEGATIVE;
+		a->have |= import ? ACC_E_IMP_BAD : ACC_E_EXP_BAD;
+		return;
+	}
 	if (tariff == 0) {
 		if (!ok)
 			return;
@@ -319,6 +328,12 @@ static void dispatch(struct dsmr_ctx *c, const struct reading_object *obj, uint6
 			take_power(c, obj, cc == 1);
 		else if (cc >= 21 && cc <= 72)
 			take_phase_object(c, obj, cc);
+		return;
+	}
+
+	/* 0-n: the M-Bus channels, by device type rather than by n. */
+	if (a == 0 && (unsigned) (code >> 24 & 0xff) - 1 < PROTO_DSMR_MBUS_CHANNELS) {
+		proto_dsmr_mbus_take(&c->acc.mbus, c->v, obj, (unsigned) (code >> 24) & 0xff, cc, d);
 		return;
 	}
 
@@ -453,6 +468,18 @@ static int64_t signed_phase_current(int64_t magnitude, bool have_p, int64_t p)
 	return p < 0 ? -magnitude : magnitude;
 }
 
+/*
+ * A single-phase meter without per-phase power objects (Belgian single-phase
+ * e-MUCS): L1 carries the whole power, so the total's sign is the phase's.
+ * Only when nothing of L2 or L3 is sent: on three phases one may feed in
+ * while another draws.
+ */
+static bool single_phase_without_powers(const struct dsmr_acc *a)
+{
+	return !(a->ph_have_imp | a->ph_have_exp) && !((a->ph_have_u | a->ph_have_i) & 6) &&
+	       (a->have & ACC_P_IMP);
+}
+
 static bool is_delta_grid(const struct dsmr_ctx *c)
 {
 	const struct dsmr_acc *a = &c->acc;
@@ -476,6 +503,15 @@ static void normalise_phases(struct dsmr_ctx *c)
 			reading_set(v, READING_U12, a->ph_u[0]);
 		if (a->ph_have_u & 4)
 			reading_set(v, READING_U32, a->ph_u[2]);
+		return;
+	}
+
+	if (single_phase_without_powers(a)) {
+		if (a->ph_have_u & 1)
+			reading_set(v, READING_U1, a->ph_u[0]);
+		if (a->ph_have_i & 1)
+			reading_set(v, READING_I1,
+				    signed_phase_current(a->ph_i[0], true, v->field[READING_P]));
 		return;
 	}
 
@@ -522,6 +558,7 @@ static void normalise(struct dsmr_ctx *c, int64_t now_s)
 		reading_set(v, READING_E_EXPORT, a->e_exp_sum);
 
 	normalise_phases(c);
+	proto_dsmr_mbus_normalise(&a->mbus, v, c->o->std_offset_min);
 }
 
 /* CRC-16/ARC over n bytes with bit 7 cleared, a block at a time. */

@@ -42,6 +42,16 @@ static const char *const field_names[] = {
 _Static_assert(ARRAY_SIZE(field_names) == _READING_FIELD_MAX, "a name for every field");
 DEFINE_STRING_TABLE_TO(reading_field, enum reading_field, field_names)
 
+static const char *const mbus_kind_names[] = {
+	[READING_MBUS_GAS] = "gas",
+	[READING_MBUS_WATER] = "water",
+	[READING_MBUS_HEAT] = "heat",
+	[READING_MBUS_COLD] = "cold",
+};
+
+_Static_assert(ARRAY_SIZE(mbus_kind_names) == _READING_MBUS_KIND_MAX, "a name for every kind");
+DEFINE_STRING_TABLE_TO(reading_mbus_kind, enum reading_mbus_kind, mbus_kind_names)
+
 /* The drivers' names (proto.h); "none" for a frame no driver reads. */
 const char *reading_protocol_to_string(enum reading_protocol p)
 {

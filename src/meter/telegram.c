@@ -228,6 +228,14 @@ static void drop_frame(struct telegram *t, enum telegram_error e, const char *de
 	t->v.text_len = 0;
 }
 
+/* An accepted frame, and the values its decoder had to drop (null with a reason). */
+static void count_accepted(struct telegram *t)
+{
+	t->counters.accepted++;
+	if (t->v.flags & READING_FLAG_ENERGY_NEGATIVE)
+		t->counters.energy_negative++;
+}
+
 static void complete_frame(struct telegram *t)
 {
 	char detail[TELEGRAM_DETAIL_MAX] = "";
@@ -243,7 +251,7 @@ static void complete_frame(struct telegram *t)
 		return;
 	}
 
-	t->counters.accepted++;
+	count_accepted(t);
 	t->frame_len = t->v.text_len;
 	if (t->on_accept)
 		t->on_accept(&t->v, t->userdata);
@@ -553,7 +561,7 @@ static void dlms_finish(struct telegram *t)
 	}
 
 	t->v.flags |= READING_FLAG_ENCRYPTED;
-	t->counters.accepted++;
+	count_accepted(t);
 	t->counters.encrypted++;
 	if (t->v.flags & READING_FLAG_TAG_UNVERIFIED)
 		t->counters.tag_unverified++;

@@ -2,11 +2,14 @@
 /*
  * Home Assistant discovery configs (see mqtt_discovery.h), from one table. Units and
  * device classes follow Home Assistant's sensor documentation: power W,
- * energy kWh (total_increasing), voltage V, current A, duration s, data_size B.
+ * apparent_power VA, energy kWh or GJ (total_increasing), gas and water m³,
+ * voltage V, current A, duration s, data_size B.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/outputs/mqtt-discovery.h"
@@ -52,9 +55,99 @@ static const struct sensor sensors[] = {
 	{ "heap_free", "Heap free", FIELD(heap_free), "data_size", "measurement", "B", true },
 };
 
+/*
+ * A meter that only gives apparent power (TIC, flag p_apparent) publishes it
+ * as "S" in VA (reading-json.c): its power sensors read that, as Home
+ * Assistant's apparent_power class. Same object ids, so the entities keep
+ * their history when the class is corrected.
+ */
+static const struct sensor apparent[] = {
+	{ "power", "Apparent power", FIELD(S), "apparent_power", "measurement", "VA", false },
+	{ "l1_power", "L1 apparent power", PHASE(1, S), "apparent_power", "measurement", "VA", false },
+	{ "l2_power", "L2 apparent power", PHASE(2, S), "apparent_power", "measurement", "VA", false },
+	{ "l3_power", "L3 apparent power", PHASE(3, S), "apparent_power", "measurement", "VA", false },
+};
+
+/* The M-Bus channels, one sensor per kind the meter has (enum reading_mbus_kind order). */
+#define MBUS(k) "{{ value_json." #k ".value if value_json." #k " else None }}"
+static const struct sensor mbus[_READING_MBUS_KIND_MAX] = {
+	[READING_MBUS_GAS] = { "gas", "Gas", MBUS(gas), "gas", "total_increasing", NULL, false },
+	[READING_MBUS_WATER] = { "water", "Water", MBUS(water), "water", "total_increasing", NULL, false },
+	[READING_MBUS_HEAT] = { "heat", "Heat", MBUS(heat), "energy", "total_increasing", NULL, false },
+	[READING_MBUS_COLD] = { "cold", "Cooling", MBUS(cold), "energy", "total_increasing", NULL, false },
+};
+
+/* The meter's unit as Home Assistant spells it; NULL when it has no spelling for it. */
+static const char *ha_unit(const struct reading *v, struct reading_span u, const char *device_class)
+{
+	static const struct {
+		const char *meter, *ha, *device_class;
+	} units[] = {
+		{ "m3", "m³", "gas" },      { "m3", "m³", "water" },  { "l", "L", "water" },
+		{ "GJ", "GJ", "energy" },   { "MJ", "MJ", "energy" }, { "kWh", "kWh", "energy" },
+		{ "MWh", "MWh", "energy" }, { "Wh", "Wh", "energy" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (strlen(units[i].meter) == u.len &&
+		    strncasecmp(reading_str(v, u), units[i].meter, u.len) == 0 &&
+		    strcmp(units[i].device_class, device_class) == 0)
+			return units[i].ha;
+	return NULL;
+}
+
 size_t mqtt_discovery_count(void)
 {
 	return ARRAY_SIZE(sensors);
+}
+
+size_t mqtt_discovery_count_for(const struct mqtt_discovery_ctx *c)
+{
+	size_t n = ARRAY_SIZE(sensors);
+
+	for (unsigned k = 0; c->reading && k < _READING_MBUS_KIND_MAX; k++)
+		n += c->reading->mbus[k].channel != 0;
+	return n;
+}
+
+uint32_t mqtt_discovery_shape(const struct reading *v)
+{
+	uint32_t shape = 0;
+
+	if (!v)
+		return 0;
+	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++)
+		if (v->mbus[k].channel)
+			shape |= 1u << k;
+	if (v->flags & READING_FLAG_P_APPARENT)
+		shape |= 1u << _READING_MBUS_KIND_MAX;
+	return shape;
+}
+
+/* Sensor i for c's meter: the table, corrected for apparent power, then the
+ * M-Bus kinds the meter has. *tmp holds a sensor with the meter's unit. */
+static const struct sensor *sensor_at(const struct mqtt_discovery_ctx *c, size_t i, struct sensor *tmp)
+{
+	const struct reading *v = c->reading;
+
+	if (i < ARRAY_SIZE(sensors)) {
+		for (size_t k = 0; v && (v->flags & READING_FLAG_P_APPARENT) && k < ARRAY_SIZE(apparent); k++)
+			if (strcmp(apparent[k].object, sensors[i].object) == 0)
+				return &apparent[k];
+		return &sensors[i];
+	}
+	i -= ARRAY_SIZE(sensors);
+	for (unsigned k = 0; v && k < _READING_MBUS_KIND_MAX; k++) {
+		if (!v->mbus[k].channel || i-- > 0)
+			continue;
+		*tmp = mbus[k];
+		tmp->unit = ha_unit(v, v->mbus[k].unit, mbus[k].device_class);
+		/* Home Assistant refuses a gas, water or energy class without its unit. */
+		if (!tmp->unit)
+			tmp->device_class = NULL;
+		return tmp;
+	}
+	return NULL;
 }
 
 static json_t *mqtt_discovery_device(const struct mqtt_discovery_ctx *c)
@@ -70,14 +163,14 @@ static json_t *mqtt_discovery_device(const struct mqtt_discovery_ctx *c)
 int mqtt_discovery_entry(const struct mqtt_discovery_ctx *c, size_t i, char *topic, size_t tsize,
 			 json_t **ret_payload)
 {
-	const struct sensor *s;
+	struct sensor tmp;
+	const struct sensor *s = sensor_at(c, i, &tmp);
 	char uid[160];
 	json_t *o;
 	int n;
 
-	if (i >= ARRAY_SIZE(sensors))
+	if (!s)
 		return -ERANGE;
-	s = &sensors[i];
 	n = snprintf(topic, tsize, "%s/sensor/smartconnect_%s/%s/config", c->prefix, c->serial, s->object);
 	if (n < 0 || (size_t) n >= tsize)
 		return -ERANGE;

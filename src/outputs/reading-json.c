@@ -23,20 +23,93 @@ static json_t *field_json(const struct reading *v, enum reading_field f)
 	return json_real(reading_get(v, f));
 }
 
+static json_t *span_json(const struct reading *v, struct reading_span s)
+{
+	return json_stringn(reading_str(v, s), s.len);
+}
+
+/* A parsed value: a number with its unit (possibly empty). */
+static json_t *number_json(const struct reading_number *num)
+{
+	int64_t div = 1;
+
+	/* More than 18 decimals (leading zeros after the point) only fits a double. */
+	if (num->decimals > 18)
+		return json_real((double) num->mant / pow(10.0, num->decimals));
+	for (unsigned i = 0; i < num->decimals; i++)
+		div *= 10;
+	if (num->mant % div == 0)
+		return json_integer(num->mant / div);
+	return json_real((double) num->mant / (double) div);
+}
+
+/*
+ * A power as JSON: active power under "P" (W). Where the meter gives only
+ * apparent power (TIC, flag p_apparent), "P" is null, since no active power is
+ * known, and the value goes under "S" in VA, so no consumer reads VA as W.
+ */
+static void power_json(json_t *j, const struct reading *v, enum reading_field f)
+{
+	bool apparent = v->flags & READING_FLAG_P_APPARENT;
+
+	json_object_set_new(j, "P", apparent ? json_null() : field_json(v, f));
+	if (apparent)
+		json_object_set_new(j, "S", field_json(v, f));
+}
+
 static json_t *phase_json(const struct reading *v, unsigned x)
 {
-	return json_pack("{s:o, s:o, s:o}", "U", field_json(v, (enum reading_field)(READING_U1 + x)), "I",
-			 field_json(v, (enum reading_field)(READING_I1 + x)), "P",
-			 field_json(v, (enum reading_field)(READING_P1 + x)));
+	json_t *j = json_pack("{s:o, s:o}", "U", field_json(v, (enum reading_field)(READING_U1 + x)), "I",
+			      field_json(v, (enum reading_field)(READING_I1 + x)));
+
+	if (j)
+		power_json(j, v, (enum reading_field)(READING_P1 + x));
+	return j;
+}
+
+/* An M-Bus channel's id: hex-encoded text decoded, else as written when printable. */
+static json_t *mbus_id_json(const struct reading *v, struct reading_span s)
+{
+	char text[READING_ID_MAX];
+
+	if (s.len == 0)
+		return json_null();
+	if (reading_hex_to_text(reading_str(v, s), s.len, text, sizeof(text)) > 0)
+		return json_string(text);
+	for (unsigned i = 0; i < s.len; i++)
+		if ((unsigned char) reading_str(v, s)[i] < 0x20)
+			return json_null();
+	return span_json(v, s);
+}
+
+static json_t *mbus_json(const struct reading *v, const struct reading_mbus *m)
+{
+	struct reading_number num = { .mant = m->mant, .decimals = m->decimals };
+
+	return json_pack("{s:o, s:o, s:I, s:i, s:o}", "value", number_json(&num), "unit",
+			 m->unit.len ? span_json(v, m->unit) : json_null(), "timestamp", (json_int_t) m->ts,
+			 "channel", (int) m->channel, "id", mbus_id_json(v, m->id));
 }
 
 json_t *reading_json_power_instant(const struct reading *v)
 {
-	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ts", (json_int_t) v->ts, "P",
-			 field_json(v, READING_P), "E_IMPORT", field_json(v, READING_E_IMPORT), "E_EXPORT",
-			 field_json(v, READING_E_EXPORT), "U12", field_json(v, READING_U12), "U31",
-			 field_json(v, READING_U31), "U32", field_json(v, READING_U32), "l1",
-			 phase_json(v, 0), "l2", phase_json(v, 1), "l3", phase_json(v, 2));
+	json_t *j = json_pack("{s:I, s:n, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "ts", (json_int_t) v->ts,
+			      "P", "E_IMPORT", field_json(v, READING_E_IMPORT), "E_EXPORT",
+			      field_json(v, READING_E_EXPORT), "U12", field_json(v, READING_U12), "U31",
+			      field_json(v, READING_U31), "U32", field_json(v, READING_U32), "l1",
+			      phase_json(v, 0), "l2", phase_json(v, 1), "l3", phase_json(v, 2));
+
+	if (!j)
+		return NULL;
+	power_json(j, v, READING_P);
+	/* Only the kinds the meter has: a meter without gas has no "gas" key. */
+	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++)
+		if (v->mbus[k].channel &&
+		    json_object_set_new(j, reading_mbus_kind_to_string(k), mbus_json(v, &v->mbus[k])) < 0) {
+			json_decref(j);
+			return NULL;
+		}
+	return j;
 }
 
 char *reading_json_power_instant_dump(const struct reading *v)
@@ -46,11 +119,6 @@ char *reading_json_power_instant_dump(const struct reading *v)
 
 	json_decref(j);
 	return s;
-}
-
-static json_t *span_json(const struct reading *v, struct reading_span s)
-{
-	return json_stringn(reading_str(v, s), s.len);
 }
 
 json_t *reading_json_meter(const struct reading *v)
@@ -85,6 +153,7 @@ static json_t *flags_json(const struct reading *v)
 		{ READING_FLAG_CRC_7BIT, "crc_7bit" },
 		{ READING_FLAG_ENCRYPTED, "encrypted" },
 		{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
+		{ READING_FLAG_ENERGY_NEGATIVE, "energy_negative" },
 	};
 	json_t *a = json_array();
 
@@ -92,21 +161,6 @@ static json_t *flags_json(const struct reading *v)
 		if (v->flags & names[i].flag)
 			json_array_append_new(a, json_string(names[i].name));
 	return a;
-}
-
-/* A parsed value: a number with its unit (possibly empty). */
-static json_t *number_json(const struct reading_number *num)
-{
-	int64_t div = 1;
-
-	/* More than 18 decimals (leading zeros after the point) only fits a double. */
-	if (num->decimals > 18)
-		return json_real((double) num->mant / pow(10.0, num->decimals));
-	for (unsigned i = 0; i < num->decimals; i++)
-		div *= 10;
-	if (num->mant % div == 0)
-		return json_integer(num->mant / div);
-	return json_real((double) num->mant / (double) div);
 }
 
 static json_t *time_json(const struct reading *v, struct reading_span s, const struct decode_opts *o)

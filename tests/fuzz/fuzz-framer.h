@@ -32,10 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define STX 0x02
 #define ETX 0x03
 
-#define FUZZ_FLAGS_KNOWN                                                              \
-	(READING_FLAG_TS_HOST | READING_FLAG_P_APPARENT | READING_FLAG_I_UNSIGNED |   \
-	 READING_FLAG_DELTA_GRID | READING_FLAG_SHORT_FRAME | READING_FLAG_CRC_7BIT | \
-	 READING_FLAG_ENCRYPTED | READING_FLAG_TAG_UNVERIFIED | READING_FLAG_CRC_PRESENT)
+#define FUZZ_FLAGS_KNOWN                                                                   \
+	(READING_FLAG_TS_HOST | READING_FLAG_P_APPARENT | READING_FLAG_I_UNSIGNED |        \
+	 READING_FLAG_DELTA_GRID | READING_FLAG_SHORT_FRAME | READING_FLAG_CRC_7BIT |      \
+	 READING_FLAG_ENCRYPTED | READING_FLAG_TAG_UNVERIFIED | READING_FLAG_CRC_PRESENT | \
+	 READING_FLAG_ENERGY_NEGATIVE)
 
 #define fuzz_assert(cond)                                     \
 	do {                                                  \
@@ -141,6 +142,17 @@ static void fuzz_check_values(const struct reading *v, unsigned hunt)
 	}
 	for (unsigned i = 0; i < v->n_values; i++)
 		fuzz_assert(fuzz_span_ok(v, v->values[i]));
+
+	/* Counters are never published below 0; an M-Bus kind is a live channel or nothing. */
+	fuzz_assert(!reading_has(v, READING_E_IMPORT) || v->field[READING_E_IMPORT] >= 0);
+	fuzz_assert(!reading_has(v, READING_E_EXPORT) || v->field[READING_E_EXPORT] >= 0);
+	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++) {
+		const struct reading_mbus *m = &v->mbus[k];
+
+		fuzz_assert(m->channel <= 4 && m->mant >= 0 && m->decimals <= 18);
+		fuzz_assert(fuzz_span_ok(v, m->unit) && fuzz_span_ok(v, m->id));
+		fuzz_assert(m->channel || (m->mant == 0 && m->ts == 0));
+	}
 }
 
 /* A decoder's answer for one frame, accepted or not. */

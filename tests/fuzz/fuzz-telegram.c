@@ -23,6 +23,18 @@ static void check_field(json_t *obj, const char *key, const struct reading *v, e
 		fuzz_assert(json_is_null(j));
 }
 
+/* Active power under "P"; apparent power (VA) under "S" with "P" null. */
+static void check_power(json_t *obj, const struct reading *v, enum reading_field f)
+{
+	if (v->flags & READING_FLAG_P_APPARENT) {
+		fuzz_assert(json_is_null(json_object_get(obj, "P")));
+		check_field(obj, "S", v, f);
+	} else {
+		check_field(obj, "P", v, f);
+		fuzz_assert(!json_object_get(obj, "S"));
+	}
+}
+
 static void check_phase(json_t *root, const char *key, const struct reading *v, enum reading_field u,
 			enum reading_field i, enum reading_field p)
 {
@@ -31,7 +43,20 @@ static void check_phase(json_t *root, const char *key, const struct reading *v, 
 	fuzz_assert(json_is_object(l));
 	check_field(l, "U", v, u);
 	check_field(l, "I", v, i);
-	check_field(l, "P", v, p);
+	check_power(l, v, p);
+}
+
+/* An M-Bus kind is an object exactly when the frame has a live channel of it. */
+static void check_mbus(json_t *root, const struct reading *v)
+{
+	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++) {
+		json_t *m = json_object_get(root, reading_mbus_kind_to_string(k));
+
+		fuzz_assert(!m == !v->mbus[k].channel);
+		if (m)
+			fuzz_assert(json_is_number(json_object_get(m, "value")) &&
+				    json_integer_value(json_object_get(m, "channel")) == v->mbus[k].channel);
+	}
 }
 
 static void check_json(const struct reading *v, const struct decode_opts *o)
@@ -43,7 +68,8 @@ static void check_json(const struct reading *v, const struct decode_opts *o)
 	j = reading_json_telegram(v, o);
 	fuzz_assert(j); /* NULL only on OOM */
 
-	check_field(j, "P", v, READING_P);
+	check_power(j, v, READING_P);
+	check_mbus(j, v);
 	check_field(j, "E_IMPORT", v, READING_E_IMPORT);
 	check_field(j, "E_EXPORT", v, READING_E_EXPORT);
 	check_field(j, "U12", v, READING_U12);

@@ -79,7 +79,7 @@ def tic_historique_frames(raw):
                 groups[parts[0].decode()] = parts[1].decode()
         wh = sum(int(v) for k, v in groups.items() if k.startswith("BBR"))
         frames.append({
-            "P": int(groups["PAPP"]),
+            "P": None, "S": int(groups["PAPP"]),  # apparent power only: VA, not W
             "E_IMPORT": float("%d.%03d" % (wh // 1000, wh % 1000)),
             "E_EXPORT": None,
             "l1": {"I": int(groups["IINST"])},
@@ -166,17 +166,17 @@ def main():
 
     run_case(tap, binary, "TIC standard", "tic/fr_tic-standard_three-phase_tempo_teleinfo-nom.raw",
              (r"TIC standard", ", meter 041776199277"),
-             {"ts": 1581718084, "P": 2700, "E_IMPORT": 21849.106, "E_EXPORT": None,
+             {"ts": 1581718084, "P": None, "S": 2700, "E_IMPORT": 21849.106, "E_EXPORT": None,
               "l1": {"U": 237, "I": 3}, "l2": {"U": 238, "I": 6}, "l3": {"U": 235, "I": 3}})
 
     run_tic_stream(tap, binary)
 
     run_fixed(tap, binary, "tic-historique", "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw",
               "tic/fr_tic-historique_tempo-bbr_single-phase_pyteleinfo.raw",
-              ("TIC historique", r"1200 7E1"), {"P": 2830, "E_EXPORT": None})
+              ("TIC historique", r"1200 7E1"), {"P": None, "S": 2830, "E_EXPORT": None})
     run_fixed(tap, binary, "tic-standard", "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw",
               "tic/fr_tic-standard_three-phase_tempo_teleinfo-nom.raw",
-              ("TIC standard", r"9600 7E1"), {"P": 2700, "E_IMPORT": 21849.106})
+              ("TIC standard", r"9600 7E1"), {"P": None, "S": 2700, "E_IMPORT": 21849.106})
     run_fixed(tap, binary, "dsmr", "tic/fr_tic-standard_three-phase_tempo_teleinfo-nom.raw",
               "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw",
               (r"DSMR 5\.0", r"(115200 8N1|9600 7E1)"), {"P": 433, "E_IMPORT": 6657.461})

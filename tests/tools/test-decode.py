@@ -100,8 +100,10 @@ def tic_expect(sc):
     if sc["expected"]["mode"] == "historique":
         want.update(protocol="tic-historique", id=s["meter_address_ADCO"], E_EXPORT=None, ts=NOW)
         want["E_IMPORT"] = sum(int(v["data"]) for v in idx.values() if v["unit"] == "Wh") / 1000
+        # Apparent power only: "P" (W) stays null, the VA value is "S".
+        want["P"] = None
         if "PAPP" in pw:
-            want["P"] = float(pw["PAPP"]["value"])
+            want["S"] = float(pw["PAPP"]["value"])
         return want
 
     stge = int(s["STGE"], 16)
@@ -109,10 +111,11 @@ def tic_expect(sc):
     want.update(protocol="tic-standard", id=s["meter_address_ADSC"])
     want["E_IMPORT"] = int(idx["EAST"]["data"]) / 1000
     want["E_EXPORT"] = int(idx["EAIT"]["data"]) / 1000 if producer and "EAIT" in idx else None
+    want["P"] = None
     if not injecting:
-        want["P"] = float(pw["SINSTS"]["value"])
+        want["S"] = float(pw["SINSTS"]["value"])
     elif producer:
-        want["P"] = -float(pw["SINSTI"]["value"])
+        want["S"] = -float(pw["SINSTI"]["value"])
     want["ts"] = tic_horodate_ts(s["DATE"]["horodate"])
     return want
 
@@ -129,8 +132,11 @@ def complete_frames(sc):
 
 def check_shape(tap, name, obj):
     tap.eq(sorted(k for k in obj if k in POWER_KEYS), sorted(POWER_KEYS), f"{name}: power_instant keys")
+    apparent = "p_apparent" in (obj.get("flags") or [])
     for ph in ("l1", "l2", "l3"):
-        tap.eq(sorted(obj.get(ph) or {}), ["I", "P", "U"], f"{name}: {ph} has U, I, P")
+        tap.eq(sorted(obj.get(ph) or {}), ["I", "P", "S", "U"] if apparent else ["I", "P", "U"],
+               f"{name}: {ph} has U, I, P" + (", S" if apparent else ""))
+    tap.eq("S" in obj, apparent, f"{name}: S (VA) exactly when powers are apparent")
     m = obj.get("meter") or {}
     tap.ok(all(k in m for k in ("protocol", "version", "id")), f"{name}: meter has protocol, version, id", m)
     tap.ok(isinstance(obj.get("flags"), list) and all(isinstance(f, str) for f in obj["flags"]),
@@ -145,7 +151,7 @@ def check_values(tap, name, obj, want):
     tap.eq(m.get("protocol"), want["protocol"], f"{name}: meter.protocol")
     if "id" in want:
         tap.eq((m.get("id") or "").strip(), want["id"].strip(), f"{name}: meter.id decoded")
-    for key in ("E_IMPORT", "E_EXPORT", "P"):
+    for key in ("E_IMPORT", "E_EXPORT", "P", "S"):
         if key in want:
             tap.near(obj.get(key), want[key], f"{name}: {key}")
     tap.eq(obj.get("ts"), want["ts"], f"{name}: ts")

@@ -65,12 +65,33 @@ enum {
 	READING_FLAG_SHORT_FRAME = 1u << 4, /* TIC three-phase short frame (overcurrent), no power or index */
 	READING_FLAG_CRC_7BIT = 1u << 5,    /* the DSMR CRC matched the bytes with bit 7 cleared */
 	READING_FLAG_ENCRYPTED = 1u << 6,   /* decrypted from a DLMS ciphered frame */
-	READING_FLAG_TAG_UNVERIFIED = 1u << 7, /* encrypted, tag not verified, accepted on its CRC */
-	READING_FLAG_CRC_PRESENT = 1u << 8,    /* the DSMR telegram carried a CRC, and it matched */
+	READING_FLAG_TAG_UNVERIFIED = 1u << 7,  /* encrypted, tag not verified, accepted on its CRC */
+	READING_FLAG_CRC_PRESENT = 1u << 8,     /* the DSMR telegram carried a CRC, and it matched */
+	READING_FLAG_ENERGY_NEGATIVE = 1u << 9, /* an energy register read below 0: left null */
 };
 
 struct reading_span {
 	uint16_t off, len;
+};
+
+/* What an M-Bus channel measures, from its EN 13757-3 device type
+ * (doc/protocols.md, "M-Bus channels"), not from its channel number. */
+enum reading_mbus_kind {
+	READING_MBUS_GAS,   /* device type 0x03 */
+	READING_MBUS_WATER, /* 0x07 water, 0x16 cold water */
+	READING_MBUS_HEAT,  /* 0x04, 0x0C heat (outlet, inlet), 0x0D heat/cooling */
+	READING_MBUS_COLD,  /* 0x0A, 0x0B cooling (outlet, inlet) */
+	_READING_MBUS_KIND_MAX,
+};
+
+/* The live channel of one kind: its last reading as the meter wrote it. */
+struct reading_mbus {
+	uint8_t channel;          /* 1..4; 0: no live channel of this kind in the frame */
+	uint8_t decimals;         /* the value is mant / 10^decimals, in unit */
+	int64_t mant;             /* never negative: a negative counter is not a reading */
+	int64_t ts;               /* UTC of the channel's own capture time */
+	struct reading_span unit; /* "m3", "GJ", "kWh" as written; empty when the meter writes none */
+	struct reading_span id;   /* the channel's equipment id as written; empty when none */
 };
 
 /* One object of the frame: an OBIS code with its parenthesised values, or a TIC
@@ -101,6 +122,7 @@ struct reading {
 	char version[READING_VERSION_MAX]; /* "5.0", "e-MUCS 1.7 (DSMR 5.0.2)", "standard", ... */
 	char id[READING_ID_MAX];           /* equipment identifier, decoded; "" when none */
 	struct reading_span ident;         /* DSMR identification line after '/', empty for TIC */
+	struct reading_mbus mbus[_READING_MBUS_KIND_MAX]; /* by kind; DSMR only */
 
 	uint16_t text_len;
 	uint16_t n_objects;
@@ -135,6 +157,9 @@ static inline double reading_get(const struct reading *v, enum reading_field f)
 {
 	return (double) v->field[f] / (double) READING_SCALE;
 }
+
+/* "gas", "water", "heat", "cold"; NULL out of range. */
+const char *reading_mbus_kind_to_string(enum reading_mbus_kind k) __attribute__((const));
 
 /* Field names: "P", "E_IMPORT", ... NULL out of range. */
 const char *reading_field_to_string(enum reading_field f) __attribute__((const));

@@ -49,10 +49,11 @@ struct telegram_counters {
 	uint64_t accepted;
 	uint64_t rejected; /* sum of by_error[] */
 	uint64_t by_error[_TELEGRAM_ERR_MAX];
-	uint64_t noise_bytes;    /* bytes outside any frame */
-	uint64_t bytes;          /* every byte fed */
-	uint64_t encrypted;      /* accepted frames that were encrypted (in accepted) */
-	uint64_t tag_unverified; /* of those, accepted on their CRC with a tag that did not verify */
+	uint64_t noise_bytes;     /* bytes outside any frame */
+	uint64_t bytes;           /* every byte fed */
+	uint64_t encrypted;       /* accepted frames that were encrypted (in accepted) */
+	uint64_t tag_unverified;  /* of those, accepted on their CRC with a tag that did not verify */
+	uint64_t energy_negative; /* accepted frames with an energy register below 0, published as null */
 };
 
 /* Borrowed: valid only during the call. Callbacks must not free the framer. */

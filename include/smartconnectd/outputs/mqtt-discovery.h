@@ -2,8 +2,9 @@
 /*
  * Home Assistant MQTT discovery: one device (the gateway) with one sensor per
  * measurement of power_instant (power, energy import and export, per-phase
- * voltage, current and power) and diagnostic sensors read from
- * device_counters. Each config goes to
+ * voltage, current and power; apparent power in VA on a meter that gives
+ * only that; gas, water, heat and cooling only when the meter has them) and
+ * diagnostic sensors read from device_counters. Each config goes to
  *   <prefix>/sensor/smartconnect_<serial>/<object>/config
  * (retained), reads its state topic with a value_template that turns a null
  * into "None" (unknown in Home Assistant), and uses the gateway's
@@ -15,6 +16,9 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "smartconnectd/meter/reading.h"
 
 struct mqtt_discovery_ctx {
 	const char *prefix;         /* DiscoveryPrefix */
@@ -24,12 +28,24 @@ struct mqtt_discovery_ctx {
 	const char *avail_topic;    /* .../status */
 	const char *sw_version;
 	unsigned expire_after; /* seconds; 0 leaves it out */
+	/* The meter's current frame (borrowed), which decides the power sensors'
+	 * class and the M-Bus sensors; NULL: the sensors every meter has, as W. */
+	const struct reading *reading;
 };
 
-/* Number of sensors. */
+/* Number of sensors every meter has: the first entries, whatever the meter. */
 size_t mqtt_discovery_count(void);
 
-/* The topic and config of sensor i < mqtt_discovery_count(). Returns 0, -ERANGE when
- * i or the topic does not fit, -ENOMEM. *ret_payload is a new reference. */
+/* Number of sensors for c's meter: mqtt_discovery_count() plus one per M-Bus
+ * kind (gas, water, heat, cold) c->reading has. */
+size_t mqtt_discovery_count_for(const struct mqtt_discovery_ctx *c);
+
+/* What decides the set and classes of the sensors of a meter: publish the
+ * configs again (and clear the ones that went) when it changes. 0 for NULL. */
+uint32_t mqtt_discovery_shape(const struct reading *v);
+
+/* The topic and config of sensor i < mqtt_discovery_count_for(c). Returns 0,
+ * -ERANGE when i or the topic does not fit, -ENOMEM. *ret_payload is a new
+ * reference. */
 int mqtt_discovery_entry(const struct mqtt_discovery_ctx *c, size_t i, char *topic, size_t tsize,
 			 json_t **ret_payload);

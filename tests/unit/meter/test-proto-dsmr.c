@@ -224,6 +224,50 @@ static void test_normalisation(void)
 	TAP_EQ_INT(v.field[READING_E_IMPORT], F(32549.506166), "E_IMPORT to the micro kWh");
 }
 
+/* Belgian single-phase e-MUCS: no 21.7.0/22.7.0, so L1's direction is the total's. */
+static void test_single_phase_sign(void)
+{
+	const char *export = "/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n1-0:1.7.0(00.000*kW)\r\n"
+			     "1-0:2.7.0(00.611*kW)\r\n1-0:32.7.0(232.9*V)\r\n1-0:31.7.0(002.00*A)\r\n!";
+	const char *import = "/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n1-0:1.7.0(00.611*kW)\r\n"
+			     "1-0:2.7.0(00.000*kW)\r\n1-0:32.7.0(232.9*V)\r\n1-0:31.7.0(002.00*A)\r\n!";
+	const char *three = "/XXX5\r\n\r\n1-0:1.7.0(00.000*kW)\r\n1-0:2.7.0(00.611*kW)\r\n"
+			    "1-0:31.7.0(002*A)\r\n1-0:51.7.0(001*A)\r\n!";
+
+	TAP_EQ_INT(decode(export, true), 0, "single-phase e-MUCS feeding in");
+	TAP_EQ_INT(v.field[READING_P], F(-611), "P = -611 W");
+	TAP_EQ_INT(v.field[READING_I1], F(-2), "I1 = -2 A: the sign of the total power");
+	TAP_EQ_INT(v.field[READING_U1], F(232.9), "U1 as sent");
+	tap_ok(!reading_has(&v, READING_P1), "P1 stays null: the meter does not send it");
+	TAP_EQ_INT(decode(import, true), 0, "the same meter drawing");
+	TAP_EQ_INT(v.field[READING_I1], F(2), "I1 = +2 A");
+	TAP_EQ_INT(decode(three, true), 0, "two phase currents, no phase powers");
+	tap_ok(v.field[READING_I1] == F(2) && v.field[READING_I2] == F(1),
+	       "more than one phase: currents stay magnitudes");
+}
+
+/* A negative counter under a valid CRC is not a reading: null, and the frame says why. */
+static void test_negative_energy(void)
+{
+	TAP_EQ_INT(decode("/XXX5\r\n\r\n1-0:1.8.1(-000001.000*kWh)\r\n1-0:1.8.2(000002.000*kWh)\r\n"
+			  "1-0:2.8.0(000003.000*kWh)\r\n1-0:1.7.0(00.100*kW)\r\n!",
+			  true),
+		   0, "a negative tariff register: the telegram is accepted");
+	tap_ok(!reading_has(&v, READING_E_IMPORT), "E_IMPORT null, not the sum with a negative term");
+	tap_ok(v.flags & READING_FLAG_ENERGY_NEGATIVE, "flagged energy_negative");
+	TAP_EQ_INT(v.field[READING_E_EXPORT], F(3), "E_EXPORT still published");
+	TAP_EQ_INT(v.field[READING_P], F(100), "P still published");
+
+	TAP_EQ_INT(decode("/XXX5\r\n\r\n1-0:2.8.0(-000003.000*kWh)\r\n1-0:2.8.1(000001.000*kWh)\r\n!", true),
+		   0, "a negative total register");
+	tap_ok(!reading_has(&v, READING_E_EXPORT), "E_EXPORT null: no fallback to the tariff sum");
+	tap_ok(v.flags & READING_FLAG_ENERGY_NEGATIVE, "flagged energy_negative");
+
+	TAP_EQ_INT(decode("/XXX5\r\n\r\n1-0:1.8.1(000000.000*kWh)\r\n!", true), 0, "zero is a reading");
+	tap_ok(reading_has(&v, READING_E_IMPORT) && !(v.flags & READING_FLAG_ENERGY_NEGATIVE),
+	       "E_IMPORT = 0, no flag");
+}
+
 static void test_hostile(void)
 {
 	static char big[READING_TEXT_MAX];
@@ -267,6 +311,8 @@ int main(void)
 	test_reference();
 	test_crc_rules();
 	test_normalisation();
+	test_single_phase_sign();
+	test_negative_energy();
 	test_hostile();
 	return tap_done();
 }

@@ -245,8 +245,27 @@ static void test_parity_bits(void)
 	telegram_free(t);
 }
 
+/* An accepted telegram with a negative energy register: counted, not rejected. */
+static void test_negative_energy_counted(void)
+{
+	struct result r;
+	struct telegram *t = framer(TELEGRAM_HUNT_ALL, &r);
+	const char *body = "/XXX5\r\n\r\n1-0:1.8.1(-000001.000*kWh)\r\n1-0:1.7.0(00.100*kW)\r\n!";
+	char buf[256], good[512];
+	size_t n = (size_t) snprintf(buf, sizeof(buf), "%s%04X\r\n", body, crc16_arc(body, strlen(body)));
+	size_t n2 = telegram(good, sizeof(good), "48");
+
+	feed(t, buf, n);
+	feed(t, good, n2);
+	feed(t, buf, n);
+	tap_ok(r.accepted == 3 && r.rejected == 0, "telegrams with a negative register are accepted");
+	TAP_EQ_INT(telegram_counters(t)->energy_negative, 2, "and counted as such, once each");
+	telegram_free(t);
+}
+
 int main(void)
 {
+	test_negative_energy_counted();
 	test_noise_and_restart();
 	test_limits();
 	test_dlms();

@@ -10,9 +10,12 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "smartconnectd/base/macro.h"
+#include "decode-frame.h"
 #include "smartconnectd/outputs/mqtt-discovery.h"
 #include "tap.h"
 
@@ -43,7 +46,7 @@ static const struct ha_rule {
 } ha_rules[] = {
 	{ "power", { "measurement" }, { "W", "kW", "MW", "mW" } },
 	{ "apparent_power", { "measurement" }, { "VA", "kVA", "mVA" } },
-	{ "energy", { "total", "total_increasing" }, { "Wh", "kWh", "MWh", "GWh", "mWh" } },
+	{ "energy", { "total", "total_increasing" }, { "Wh", "kWh", "MWh", "GWh", "mWh", "MJ", "GJ" } },
 	{ "voltage", { "measurement" }, { "V", "mV", "kV", "µV" } },
 	{ "current", { "measurement" }, { "A", "mA" } },
 	{ "frequency", { "measurement" }, { "Hz", "kHz" } },
@@ -166,7 +169,7 @@ static json_t *round_trip(json_t *o, const char *object)
 	return back;
 }
 
-static void check_entry(size_t i, char (*seen)[64], size_t *n_seen)
+static void check_entry(const struct mqtt_discovery_ctx *c, size_t i, char (*seen)[64], size_t *n_seen)
 {
 	char topic[256], object[64], uid[128];
 	const char *why = "";
@@ -174,7 +177,7 @@ static void check_entry(size_t i, char (*seen)[64], size_t *n_seen)
 	bool counters;
 	int r;
 
-	r = mqtt_discovery_entry(&ctx, i, topic, sizeof(topic), &o);
+	r = mqtt_discovery_entry(c, i, topic, sizeof(topic), &o);
 	if (!TAP_EQ_INT(r, 0, "entry returns 0"))
 		return;
 
@@ -230,7 +233,7 @@ static void test_entries(void)
 
 	tap_ok(n > 0, "there are discovery entries (%zu)", n);
 	for (size_t i = 0; i < n; i++)
-		check_entry(i, seen, &n_seen);
+		check_entry(&ctx, i, seen, &n_seen);
 	TAP_EQ_INT(n_seen, n, "every entry has its own object id");
 }
 
@@ -303,8 +306,103 @@ static void test_limits(void)
 	}
 }
 
+static struct reading meter;
+
+static void decode_meter(const char *frame)
+{
+	if (decode_frame(&meter, frame, 1700000000) < 0)
+		abort();
+}
+
+/* The config of object `want` for c's meter, or NULL. */
+static json_t *find(const struct mqtt_discovery_ctx *c, const char *want)
+{
+	for (size_t i = 0; i < mqtt_discovery_count_for(c); i++) {
+		char topic[256], object[64];
+		json_t *o = NULL;
+
+		if (mqtt_discovery_entry(c, i, topic, sizeof(topic), &o) == 0 &&
+		    topic_object(topic, object, sizeof(object)) && !strcmp(object, want))
+			return o;
+		json_decref(o);
+	}
+	return NULL;
+}
+
+/* TIC historique gives apparent power only: the power sensors say VA and read "S". */
+static void test_apparent(void)
+{
+	struct mqtt_discovery_ctx c = ctx;
+	json_t *o;
+
+	decode_meter("\x02\nADCO 021528603314 :\r\nBASE 012345678 /\r\nIINST 005 \\\r\nPAPP 01250 )\r\x03");
+	c.reading = &meter;
+	TAP_EQ_INT(mqtt_discovery_count_for(&c), mqtt_discovery_count(), "TIC: no M-Bus sensors");
+	o = find(&c, "power");
+	tap_ok(o && !strcmp(str(o, "device_class") ?: "", "apparent_power") &&
+		   !strcmp(str(o, "unit_of_measurement") ?: "", "VA") &&
+		   !strcmp(str(o, "value_template") ?: "", "{{ value_json.S }}"),
+	       "TIC power: apparent_power in VA, from S");
+	json_decref(o);
+	o = find(&c, "l1_power");
+	tap_ok(o && !strcmp(str(o, "unit_of_measurement") ?: "", "VA") &&
+		   strstr(str(o, "value_template"), "l1.S"),
+	       "TIC L1 power: VA, from l1.S");
+	json_decref(o);
+	o = find(&c, "energy_import");
+	tap_ok(o && !strcmp(str(o, "unit_of_measurement") ?: "", "kWh"), "energy unchanged");
+	json_decref(o);
+	o = find(&ctx, "power");
+	tap_ok(o && !strcmp(str(o, "unit_of_measurement") ?: "", "W"), "without a meter: power in W");
+	json_decref(o);
+}
+
+/* Gas, water and heat sensors exist only for a meter that has them. */
+static void test_mbus(void)
+{
+	struct mqtt_discovery_ctx c = ctx;
+	char seen[64][64];
+	size_t n_seen = 0;
+	json_t *o;
+
+	decode_meter("/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n1-0:1.7.0(00.338*kW)\r\n"
+		     "0-1:24.1.0(007)\r\n0-1:24.2.1(231102121532W)(00008.579*m3)\r\n"
+		     "0-2:24.1.0(004)\r\n0-2:24.2.1(231102120000W)(00012.345*GJ)\r\n"
+		     "0-3:24.1.0(003)\r\n0-3:24.2.3(231102121002W)(00092.287*m3)\r\n!");
+	c.reading = &meter;
+	TAP_EQ_INT(mqtt_discovery_count_for(&c), mqtt_discovery_count() + 3, "three M-Bus sensors");
+	for (size_t i = 0; i < mqtt_discovery_count_for(&c); i++)
+		check_entry(&c, i, seen, &n_seen);
+	o = find(&c, "gas");
+	tap_ok(o && !strcmp(str(o, "device_class") ?: "", "gas") &&
+		   !strcmp(str(o, "unit_of_measurement") ?: "", "m³") &&
+		   !strcmp(str(o, "state_class") ?: "", "total_increasing") &&
+		   !strcmp(str(o, "value_template") ?: "",
+			   "{{ value_json.gas.value if value_json.gas else None }}"),
+	       "gas: m³, total_increasing, null-safe template");
+	json_decref(o);
+	o = find(&c, "water");
+	tap_ok(o && !strcmp(str(o, "device_class") ?: "", "water"), "water sensor");
+	json_decref(o);
+	o = find(&c, "heat");
+	tap_ok(o && !strcmp(str(o, "device_class") ?: "", "energy") &&
+		   !strcmp(str(o, "unit_of_measurement") ?: "", "GJ"),
+	       "heat: energy in GJ");
+	json_decref(o);
+	tap_ok(!find(&c, "cold"), "no cooling meter, no cooling sensor");
+	tap_ok(!find(&ctx, "gas"), "without a meter, no gas sensor");
+	tap_ok(mqtt_discovery_shape(&meter) != mqtt_discovery_shape(NULL),
+	       "the shape tells this meter apart");
+	json_t *x = NULL;
+	char topic[256];
+	TAP_EQ_INT(mqtt_discovery_entry(&c, mqtt_discovery_count_for(&c), topic, sizeof(topic), &x), -ERANGE,
+		   "past the meter's sensors: -ERANGE");
+}
+
 int main(void)
 {
+	test_apparent();
+	test_mbus();
 	test_rules_themselves();
 	test_entries();
 	test_expected_sensors();

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "smartconnectd/outputs/reading-json.h"
-#include "smartconnectd/meter/crc.h"
+#include "decode-frame.h"
 #include "smartconnectd/meter/telegram.h"
 #include "tap.h"
 
@@ -15,14 +15,7 @@ static struct reading v;
 
 static int decode(const char *body)
 {
-	enum telegram_error e;
-	char detail[TELEGRAM_DETAIL_MAX];
-	size_t n = strlen(body);
-
-	memcpy(v.text, body, n);
-	n += (size_t) sprintf(v.text + n, "%04X\r\n", crc16_arc(body, n));
-	v.text_len = (uint16_t) n;
-	return proto_dsmr_decode(&v, &DECODE_OPTS_DEFAULT, 1700000000, &e, detail);
+	return decode_frame(&v, body, 1700000000);
 }
 
 static char *dump(json_t *j)
@@ -61,9 +54,10 @@ static void test_power_instant(void)
 	free(s);
 
 	s = dump(reading_json_meter(&v));
-	TAP_EQ_STR(
-	    s, "{\"protocol\":\"dsmr\",\"version\":\"5.0\",\"id\":null,\"ident\":\"ISK5\\\\2M550T-1012\",\"crc\":\"8-bit\"}",
-	    "meter object");
+	TAP_EQ_STR(s,
+		   "{\"protocol\":\"dsmr\",\"version\":\"5.0\",\"id\":null,\"ident\":\"ISK5\\\\2M550T-1012\","
+		   "\"crc\":\"8-bit\"}",
+		   "meter object");
 	free(s);
 }
 
@@ -132,8 +126,47 @@ static void test_objects(void)
 	json_decref(objs);
 }
 
+/* TIC has apparent power only: "P" null, the value under "S" (VA). */
+static void test_apparent(void)
+{
+	TAP_EQ_INT(
+	    decode("\x02\nADCO 021528603314 :\r\nBASE 012345678 /\r\nIINST 005 \\\r\nPAPP 01250 )\r\x03"), 0,
+	    "TIC historique decodes");
+	char *s = dump(reading_json_power_instant(&v));
+	TAP_EQ_STR(s,
+		   "{\"ts\":1700000000,\"P\":null,\"E_IMPORT\":12345.678,\"E_EXPORT\":null,\"U12\":null,"
+		   "\"U31\":null,\"U32\":null,\"l1\":{\"U\":null,\"I\":5,\"P\":null,\"S\":1250},"
+		   "\"l2\":{\"U\":null,\"I\":null,\"P\":null,\"S\":null},"
+		   "\"l3\":{\"U\":null,\"I\":null,\"P\":null,\"S\":null},\"S\":1250}",
+		   "power_instant: apparent power as S in VA, P null");
+	free(s);
+}
+
+/* M-Bus channels by kind, after the seed's keys, only when the meter has them. */
+static void test_mbus(void)
+{
+	TAP_EQ_INT(decode("/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n1-0:1.7.0(00.000*kW)\r\n"
+			  "1-0:2.7.0(00.611*kW)\r\n1-0:31.7.0(002.00*A)\r\n"
+			  "0-1:24.1.0(003)\r\n0-1:96.1.1(1234567890123456789012345678)\r\n"
+			  "0-1:24.2.3(632525252525W)(00000.000)\r\n"
+			  "0-2:24.1.0(003)\r\n0-2:96.1.1(37464C4F32313233303838303237)\r\n"
+			  "0-2:24.2.3(231102121002W)(00092.287*m3)\r\n!"),
+		   0, "e-MUCS with a dead and a live gas channel");
+	char *s = dump(reading_json_power_instant(&v));
+	TAP_EQ_STR(
+	    s,
+	    "{\"ts\":1700000000,\"P\":-611,\"E_IMPORT\":null,\"E_EXPORT\":null,\"U12\":null,\"U31\":null,"
+	    "\"U32\":null,\"l1\":{\"U\":null,\"I\":-2,\"P\":null},\"l2\":{\"U\":null,\"I\":null,\"P\":null},"
+	    "\"l3\":{\"U\":null,\"I\":null,\"P\":null},\"gas\":{\"value\":92.287,\"unit\":\"m3\","
+	    "\"timestamp\":1698923402,\"channel\":2,\"id\":\"7FLO2123088027\"}}",
+	    "power_instant: I1 signed like P, gas from the live channel with its own time");
+	free(s);
+}
+
 int main(void)
 {
+	test_apparent();
+	test_mbus();
 	test_power_instant();
 	test_objects();
 	return tap_done();
