@@ -19,57 +19,10 @@
 #include "smartconnectd/outputs/reading-json.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/mqtt.h"
-#include "smartconnectd/outputs/mqtt-discovery.h"
 #include "smartconnectd/net/resolve.h"
 
+#include "mqtt-internal.h"
 #include "mqtt-tls.h"
-
-#define BASE_MAX 160 /* "devices/" Site "/smart-connect/" serial: 151 with 64-character tokens */
-#define TOPIC_MAX 192
-#define ERROR_MAX 256
-#define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
-#define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
-#define MISC_USEC (1 * USEC_PER_SEC)
-
-struct mqtt {
-	sd_event *event;
-	struct store *store;
-	mqtt_state_fn on_state;
-	void *userdata;
-	mqtt_extra_fn extra_fn;
-	void *extra_userdata;
-
-	struct mqtt_settings set; /* its strings point into strings */
-	char *strings;
-	char base[BASE_MAX]; /* devices/<site>/smart-connect/<serial> */
-	char status_topic[TOPIC_MAX];
-	char power_topic[TOPIC_MAX];
-	char counters_topic[TOPIC_MAX];
-
-	enum mqtt_state state;
-	char last_error[ERROR_MAX];
-	char lib_error[ERROR_MAX]; /* the library's last error log line, for the next failure */
-	struct mqtt_counters counters;
-
-	struct mosquitto *mosq;
-	int fd;
-	bool tcp_up; /* the socket has been writable once: TCP connected */
-	sd_event_source *io, *misc, *retry, *deadline, *tick;
-	struct resolve *res;
-	char addr[RESOLVE_ADDR_MAX];
-
-	/* Recorded by library callbacks, acted on after the call returns. */
-	bool connack;
-	int connack_rc;
-	bool lost;
-
-	unsigned watch_id;
-	bool watching;
-	unsigned failures; /* consecutive, for the back-off */
-	uint64_t rng;
-	uint64_t start_usec;
-	uint64_t heap_min_free;
-};
 
 static const char *const state_names[_MQTT_STATE_MAX] = {
 	[MQTT_STATE_DISABLED] = "disabled",
@@ -125,7 +78,7 @@ static void mqtt_build_topics(struct mqtt *m)
 }
 
 /* Hand one message to the connection. Counted either way. */
-static int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain)
+int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain)
 {
 	int rc;
 
@@ -144,7 +97,7 @@ static int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int
 	return 0;
 }
 
-static int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool retain)
+int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool retain)
 {
 	_cleanup_free_ char *text = NULL;
 
@@ -224,32 +177,6 @@ static void mqtt_after(struct mqtt *m, int rc, const char *what)
 		mqtt_fail(m, "cannot watch the socket");
 }
 
-static void mqtt_publish_discovery(struct mqtt *m)
-{
-	uint64_t max_age = store_get_max_age(m->store);
-	struct mqtt_discovery_ctx c = {
-		.prefix = m->set.discovery_prefix,
-		.serial = m->set.serial,
-		.power_topic = m->power_topic,
-		.counters_topic = m->counters_topic,
-		.avail_topic = m->status_topic,
-		.sw_version = PACKAGE_VERSION,
-		/* Sensors go unavailable when the meter data do. */
-		.expire_after = (unsigned) MAX(10, (max_age + USEC_PER_SEC - 1) / USEC_PER_SEC),
-	};
-	char topic[TOPIC_MAX];
-
-	for (size_t i = 0; i < mqtt_discovery_count(); i++) {
-		json_t *o = NULL;
-
-		if (mqtt_discovery_entry(&c, i, topic, sizeof(topic), &o) < 0) {
-			m->counters.send_fail++;
-			continue;
-		}
-		(void) mqtt_send_json(m, topic, o, 1, true);
-	}
-}
-
 static void mqtt_on_connected(struct mqtt *m)
 {
 	m->deadline = sd_event_source_disable_unref(m->deadline);
@@ -261,7 +188,7 @@ static void mqtt_on_connected(struct mqtt *m)
 
 	(void) mqtt_send(m, m->status_topic, "online", 1, true);
 	if (m->set.homeassistant)
-		mqtt_publish_discovery(m);
+		mqtt_homeassistant_publish(m, store_current(m->store));
 }
 
 /* ---- library callbacks: record only ---- */
@@ -562,6 +489,8 @@ static void mqtt_on_snapshot(const struct snapshot *snap, void *userdata)
 	if (store_is_stale(m->store, mqtt_now(m)) || snap != store_current(m->store))
 		return;
 	(void) mqtt_send_json(m, m->power_topic, reading_json_power_instant(&snap->v), 0, false);
+	if (m->set.homeassistant)
+		mqtt_homeassistant_follow(m, snap);
 	if (m->mosq)
 		mqtt_after(m, MOSQ_ERR_SUCCESS, "publish");
 }
@@ -687,6 +616,7 @@ struct mqtt *mqtt_free(struct mqtt *m)
 	mqtt_stop(m);
 	sd_event_unref(m->event);
 	free(m->strings);
+	free(m->ha_topics);
 	free(m);
 	return NULL;
 }

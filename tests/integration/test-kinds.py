@@ -119,6 +119,27 @@ def check_tic(tap, d, pty, sub, api, port):
     tap.ok(pi.get("P") is None and pi.get("S") == papp, "TIC: API the same (%r)" % pi)
     tap.ok(regs[0] == papp, "TIC: Modbus active power register keeps PAPP (%r)" % regs)
     tap.ok("gas" not in mq, "TIC: no gas key")
+    # Home Assistant follows the meter: the power entity becomes apparent power in VA.
+    cfg = "homeassistant/sensor/smartconnect_%s/%%s/config" % mqttlib.SERIAL
+    k = sub.wait_for(cfg % "power", lambda p: p and json.loads(p).get("unit_of_measurement") == "VA", start=mark)
+    power = json.loads(sub.msgs[k][3]) if k is not None else {}
+    tap.ok(power.get("device_class") == "apparent_power" and "S" in power.get("value_template", ""),
+           "TIC: discovery config of 'power' is apparent_power in VA, reading S (%r)" % power)
+
+
+def check_gas_discovery(tap, sub):
+    cfg = "homeassistant/sensor/smartconnect_%s/gas/config" % mqttlib.SERIAL
+    k = sub.wait_for(cfg, lambda p: p != "")
+    gas = json.loads(sub.msgs[k][3]) if k is not None else {}
+    tap.ok(gas.get("device_class") == "gas" and gas.get("unit_of_measurement") == "m³",
+           "e-MUCS with gas: a gas discovery config appears once the meter shows it (%r)" % gas)
+    return k or 0
+
+
+def check_gas_removed(tap, sub, start):
+    cfg = "homeassistant/sensor/smartconnect_%s/gas/config" % mqttlib.SERIAL
+    k = sub.wait_for(cfg, lambda p: p == "", start=start + 1)
+    tap.ok(k is not None, "a meter without gas: the gas entity is removed with an empty config")
 
 
 def main():
@@ -129,7 +150,7 @@ def main():
         sub = w.add(Sub(broker.port))
         link = w.join("tty")
         pty = w.add(Pty(link))
-        text = mqttlib.mqtt_config(link, "mqtt://127.0.0.1:%d" % broker.port)
+        text = mqttlib.mqtt_config(link, "mqtt://127.0.0.1:%d" % broker.port, extra="HomeAssistant=yes\n")
         text = text.replace("Protocol=auto", "Protocol=dsmr").replace(
             "[HTTP]\n", "[HTTP]\nPassword=%s\n" % httpapi.PASSWORD)
         d, http_port = httpapi.start(tap, binary, w, text)
@@ -141,8 +162,10 @@ def main():
         tap.ok(d.wait_for(CONNECTED_RX)[0] is not None, "MQTT connected")
         one_meter(tap, d, pty, sub, api, port, emucs("00.000", "00.611"), "feeding in", -611, -2)
         one_meter(tap, d, pty, sub, api, port, emucs("00.611", "00.000"), "drawing", 611, 2)
+        gas_at = check_gas_discovery(tap, sub)
         check_negative(tap, d, pty, api)
         check_tic(tap, d, pty, sub, api, port)
+        check_gas_removed(tap, sub, gas_at)
         harness.stop_and_check(tap, d, "kinds")
     return tap.done()
 
