@@ -61,7 +61,7 @@ static const char *const log_level_names[] = {
 const struct conf_key conf_keys[] = {
 	KEY("Daemon", "LogLevel", &conf_enum, "info", log_level, CONFIG_APPLY_LOG, NAMES(log_level_names)),
 	KEY("Daemon", "LogSummaryInterval", &conf_seconds, "60", log_summary_sec,
-	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV, .min = 1, .max = 86400),
+	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV | CONFIG_APPLY_PASSTHROUGH, .min = 1, .max = 86400),
 
 	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
 	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, .name_of = protocol_name,
