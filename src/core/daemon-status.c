@@ -133,6 +133,7 @@ json_t *daemon_status_json(struct daemon *d)
 				     config_meter_type_to_string(d->config->meter_type)));
 	if (!st)
 		return NULL;
+	daemon_network_status(d, json_object_get(st, "network"), now);
 	json_t *pt = json_object();
 	if (!pt)
 		return NULL;

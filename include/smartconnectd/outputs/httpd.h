@@ -58,6 +58,10 @@ struct httpd_ops {
 	/* The last raw telegram, borrowed for the call; -ENODATA when none. */
 	int (*telegram)(void *userdata, const char **ret_text, size_t *ret_len);
 	int (*reset)(void *userdata);
+	/* POST /api/v1/network/<action> ("confirm", "ap"): 0 (200, *ret the
+	 * answer), -EPERM or -EBUSY (409, *ret the error), another negative
+	 * errno (500). patch_config answers -EPERM and -EBUSY the same way. */
+	int (*network)(void *userdata, const char *action, json_t **ret);
 	const char *version;
 };
 
