@@ -365,7 +365,9 @@ static void test_patch_sequences(void)
 		struct config *base = base_config(), *running = config_copy_or_abort(base);
 		json_t *ovr = NULL;
 
-		for (unsigned k = 0; k < 1 + rand_r(&seed) % 8; k++) {
+		unsigned len = 1 + (unsigned) rand_r(&seed) % 8;
+
+		for (unsigned k = 0; k < len; k++) {
 			const char *p = patches[(size_t) rand_r(&seed) % n];
 			struct config *next = NULL, *loaded = NULL;
 			struct config_json_error e = {};
