@@ -400,6 +400,36 @@ def config(device, protocol="auto", stale_after=None, log_level="debug", extra="
     return text + extra
 
 
+class Proc:
+    """A helper process (dbus-daemon, avahi-daemon, NetworkManager, ...) with its output in
+    <workdir>/<name>.log; stopped by pid. append: keep the log of an earlier run of that name."""
+
+    def __init__(self, w, name, cmd, append=False):
+        self.log = w.join(name + ".log")
+        with open(self.log, "ab" if append else "wb") as f:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+
+    def wait_log(self, rx, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log, errors="replace") as f:
+                if re.search(rx, f.read()):
+                    return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 class Workdir:
     """A temporary directory, removed at exit, with everything in it closed."""
 

@@ -27,7 +27,7 @@ import time
 
 import harness
 import httpapi
-from harness import Daemon, Notify, Tap, Workdir, stop_and_check
+from harness import Daemon, Notify, Proc, Tap, Workdir, stop_and_check
 
 SERIAL = "SC0042"
 HTTP_PORT = 18080  # the namespace has its own ports
@@ -90,35 +90,6 @@ def setup_namespace():
             with open("/run/" + name, "w") as f:
                 f.write(text)
             subprocess.run(["mount", "--bind", "/run/" + name, "/etc/" + name], check=True)
-
-
-class Proc:
-    """A helper process with its output in a file; stopped by pid."""
-
-    def __init__(self, w, name, cmd):
-        self.log = w.join(name + ".log")
-        with open(self.log, "wb") as f:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
-
-    def wait_log(self, rx, timeout=harness.TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.log, errors="replace") as f:
-                if re.search(rx, f.read()):
-                    return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(harness.TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 AVAHI = ["avahi-daemon", "--no-drop-root", "--no-chroot", "--no-rlimits", "-f"]
