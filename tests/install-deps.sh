@@ -26,6 +26,7 @@ packages=(
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
         lintian man-db systemd-container # tests/package/, tests/tools/test-man.py
+        nodejs # tests/tools/test-polkit.js evaluates the shipped polkit rule
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -32,21 +32,6 @@ from harness import Daemon, Notify, Proc, Tap, Workdir, stop_and_check
 SERIAL = "SC0042"
 HTTP_PORT = 18080  # the namespace has its own ports
 
-BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"""
-
 AVAHI_CONF = """[server]
 host-name=sc-test-host
 domain-name=local
@@ -185,13 +170,9 @@ def config(w, name=None, enabled=True):
 
 def lifecycle(tap, binary):
     with Workdir() as w:
-        with open(w.join("bus.conf"), "w") as f:
-            f.write(BUS_CONF % w.join("bus"))
         with open(w.join("avahi.conf"), "w") as f:
             f.write(AVAHI_CONF % ("lo,sc-veth0", "yes"))
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + w.join("bus")
-        bus = w.add(Proc(w, "dbus", ["dbus-daemon", "--config-file=" + w.join("bus.conf"), "--nofork",
-                                     "--nopidfile", "--print-address"]))
+        bus = harness.system_bus(w)
         tap.ok(bus.wait_log(r"unix:path="), "private system bus up")
 
         notify = w.add(Notify(w.join("notify")))

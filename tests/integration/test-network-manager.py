@@ -39,22 +39,6 @@ SERIAL = "SC0077"
 CONFIRM = 10  # ConfirmTimeout in the test
 WIFI_PSK = "wifi-secret-9731"
 
-BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-    <allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-"""
-
 NM_CONF = """[main]
 plugins=keyfile
 dhcp=internal
@@ -118,11 +102,7 @@ def setup(w):
     with open("/etc/NetworkManager/NetworkManager.conf", "w") as f:
         f.write(NM_CONF)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    with open(w.join("bus.conf"), "w") as f:
-        f.write(BUS_CONF % w.join("bus"))
-    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + w.join("bus")
-    bus = w.add(Proc(w, "dbus", ["dbus-daemon", "--config-file=" + w.join("bus.conf"), "--nofork", "--nopidfile",
-                                 "--print-address"]))
+    bus = harness.system_bus(w)
     udev = w.add(Proc(w, "udevd", ["/lib/systemd/systemd-udevd"]))
     ok = bus.wait_log(r"unix:path=") and udev.proc.poll() is None
     # The LAN: veth1 in a namespace of its own, dnsmasq started in it on demand.
