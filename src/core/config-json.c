@@ -25,6 +25,11 @@ static const struct {
 	const char *section, *key, *path;
 } json_paths[] = {
 	{ "Modbus", "MeterType", "MeterType" },
+	{ "Network", "Manage", "NetworkManagement.Manage" },
+	{ "Network", "EthernetInterface", "Ethernet.Interface" },
+	{ "Network", "WiFiInterface", "WiFi.Interface" },
+	{ "Network", "ConfirmTimeout", "NetworkManagement.ConfirmTimeout" },
+	{ "Network", "Hostname", "Hostname" },
 	{ "Network", "DefaultNetIf", "DefaultNetIf" },
 	{ "Network", "EthernetIpMode", "Ethernet.IpMode" },
 	{ "Network", "EthernetAddress", "Ethernet.StaticIPv4.IpAddress" },

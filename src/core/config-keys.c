@@ -41,6 +41,11 @@ static const char *const ip_mode_names[_CONFIG_IP_MODE_MAX] = {
 	[CONFIG_IP_MODE_STATIC] = "Static",
 };
 
+static const char *const net_manage_names[_CONFIG_NET_MANAGE_MAX] = {
+	[CONFIG_NET_MANAGE_NO] = "no",
+	[CONFIG_NET_MANAGE_NETWORKMANAGER] = "networkmanager",
+};
+
 static const char *const log_level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
@@ -145,21 +150,34 @@ const struct conf_key conf_keys[] = {
 	KEY("Passthrough", "Device", &conf_path, "", passthrough_device, CONFIG_APPLY_PASSTHROUGH,
 	    .flags = CONF_EMPTY_OK),
 
-	/* Stored for the operating system's network configuration: nothing to apply. */
-	KEY("Network", "DefaultNetIf", &conf_enum, "Ethernet", netif, 0, NAMES(netif_names)),
-	KEY("Network", "EthernetIpMode", &conf_enum, "DHCP", eth.mode, 0, NAMES(ip_mode_names)),
-	KEY("Network", "EthernetAddress", &conf_ipv4, "", eth.address, 0, .flags = CONF_EMPTY_OK),
-	KEY("Network", "EthernetNetmask", &conf_netmask, "24", eth.prefix, 0),
-	KEY("Network", "EthernetGateway", &conf_ipv4, "", eth.gateway, 0, .flags = CONF_EMPTY_OK),
-	KEY("Network", "EthernetDNS", &conf_ipv4, "", eth.dns, 0, .flags = CONF_EMPTY_OK),
-	KEY("Network", "WiFiSSID", &conf_string, "", wifi_ssid, 0, .flags = CONF_EMPTY_OK),
-	KEY("Network", "WiFiPassword", &conf_string, "", wifi_password, 0,
+	/* Applied through NetworkManager with Manage=networkmanager, only stored otherwise. */
+	KEY("Network", "Manage", &conf_enum, "no", net_manage, CONFIG_APPLY_NETWORK, NAMES(net_manage_names)),
+	KEY("Network", "EthernetInterface", &conf_token, "auto", eth_ifname, CONFIG_APPLY_NETWORK),
+	KEY("Network", "WiFiInterface", &conf_token, "auto", wifi_ifname, CONFIG_APPLY_NETWORK),
+	KEY("Network", "ConfirmTimeout", &conf_seconds, "120", net_confirm_sec, CONFIG_APPLY_NETWORK,
+	    .min = 10, .max = 3600),
+	KEY("Network", "Hostname", &conf_dns_label, "auto", net_hostname, CONFIG_APPLY_NETWORK),
+	KEY("Network", "DefaultNetIf", &conf_enum, "Ethernet", netif, CONFIG_APPLY_NETWORK,
+	    NAMES(netif_names)),
+	KEY("Network", "EthernetIpMode", &conf_enum, "DHCP", eth.mode, CONFIG_APPLY_NETWORK,
+	    NAMES(ip_mode_names)),
+	KEY("Network", "EthernetAddress", &conf_ipv4, "", eth.address, CONFIG_APPLY_NETWORK,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Network", "EthernetNetmask", &conf_netmask, "24", eth.prefix, CONFIG_APPLY_NETWORK),
+	KEY("Network", "EthernetGateway", &conf_ipv4, "", eth.gateway, CONFIG_APPLY_NETWORK,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Network", "EthernetDNS", &conf_ipv4, "", eth.dns, CONFIG_APPLY_NETWORK, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiSSID", &conf_string, "", wifi_ssid, CONFIG_APPLY_NETWORK, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiPassword", &conf_string, "", wifi_password, CONFIG_APPLY_NETWORK,
 	    .flags = CONF_SECRET | CONF_EMPTY_OK),
-	KEY("Network", "WiFiIpMode", &conf_enum, "DHCP", wifi.mode, 0, NAMES(ip_mode_names)),
-	KEY("Network", "WiFiAddress", &conf_ipv4, "", wifi.address, 0, .flags = CONF_EMPTY_OK),
-	KEY("Network", "WiFiNetmask", &conf_netmask, "24", wifi.prefix, 0),
-	KEY("Network", "WiFiGateway", &conf_ipv4, "", wifi.gateway, 0, .flags = CONF_EMPTY_OK),
-	KEY("Network", "WiFiDNS", &conf_ipv4, "", wifi.dns, 0, .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiIpMode", &conf_enum, "DHCP", wifi.mode, CONFIG_APPLY_NETWORK,
+	    NAMES(ip_mode_names)),
+	KEY("Network", "WiFiAddress", &conf_ipv4, "", wifi.address, CONFIG_APPLY_NETWORK,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiNetmask", &conf_netmask, "24", wifi.prefix, CONFIG_APPLY_NETWORK),
+	KEY("Network", "WiFiGateway", &conf_ipv4, "", wifi.gateway, CONFIG_APPLY_NETWORK,
+	    .flags = CONF_EMPTY_OK),
+	KEY("Network", "WiFiDNS", &conf_ipv4, "", wifi.dns, CONFIG_APPLY_NETWORK, .flags = CONF_EMPTY_OK),
 
 	KEY("Indicator", "Path", &conf_path, "/sys/class/leds", indicator_path, CONFIG_APPLY_DEVICE),
 	KEY("Indicator", "Red", &conf_led_name, "", indicator_red, CONFIG_APPLY_DEVICE,

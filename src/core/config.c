@@ -496,7 +496,7 @@ unsigned config_diff(const struct config *a, const struct config *b)
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
 	static const char *const names[] = { "log",  "tty",         "meter", "modbus", "http",
-					     "mqtt", "passthrough", "mdns",  "device" };
+					     "mqtt", "passthrough", "mdns",  "device", "network" };
 	size_t n = 0;
 
 	buf[0] = '\0';

@@ -41,9 +41,13 @@ struct daemon {
 	struct passthrough *passthrough;
 	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
 	struct httpd *httpd;
-	struct daemon_device *device; /* LED, button, identify: daemon-device.c */
-	uint64_t resets;              /* soft resets since start (API and button) */
-	struct systemd_fds fds;       /* sockets from systemd not yet handed over */
+	struct daemon_device *device;    /* LED, button, identify: daemon-device.c */
+	uint64_t resets;                 /* soft resets since start (API and button) */
+	struct network_manager *network; /* NULL unless [Network] Manage=networkmanager */
+	struct config *net_before;       /* network keys before a safe apply awaiting confirmation */
+	bool net_safe;                   /* the apply at hand comes from the API: with a checkpoint */
+	bool net_reverting;              /* putting net_before back: no checks, no checkpoint */
+	struct systemd_fds fds;          /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
 	bool ready; /* READY=1 sent: STATUS updates may follow */
@@ -73,3 +77,18 @@ void daemon_factory_reset_recover(struct daemon *d);
 /* struct httpd_ops entries. */
 int daemon_on_http_identify(void *userdata);
 int daemon_on_http_factory_reset(void *userdata);
+
+/* daemon-network.c: the gateway's own network. Start and stop log their
+ * trouble; start returns -ENOMEM only. */
+int daemon_network_start(struct daemon *d);
+void daemon_network_stop(struct daemon *d);
+/* After a new configuration is in force; old is the one before. */
+void daemon_network_apply(struct daemon *d, const struct config *old, unsigned changed);
+/* Before an API change is saved: -EPERM (network keys while not managed,
+ * file-only keys) or -EBUSY (a change awaits confirmation), *ret_error set. */
+int daemon_network_check_patch(struct daemon *d, const struct config *next, json_t **ret_error);
+/* POST /api/v1/network/<action>: 0 (*ret the answer), -EPERM or -EBUSY
+ * (*ret the error), -ENOENT (no such action), another negative errno. */
+int daemon_network_request(struct daemon *d, const char *action, json_t **ret);
+/* Adds "manager" to the status's network object. */
+void daemon_network_status(struct daemon *d, json_t *network, uint64_t now);

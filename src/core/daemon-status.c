@@ -138,6 +138,7 @@ json_t *daemon_status_json(struct daemon *d)
 	    json_object_set_new(json_object_get(st, "system"), "led", json_string(daemon_device_pattern(d))) <
 		0)
 		return NULL;
+	daemon_network_status(d, json_object_get(st, "network"), now);
 	json_t *pt = json_object();
 	if (!pt)
 		return NULL;

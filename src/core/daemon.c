@@ -330,6 +330,7 @@ static void daemon_apply(struct daemon *d, struct config *next, struct config *b
 		d->overrides = overrides;
 	}
 	daemon_apply_outputs(d, changed);
+	daemon_network_apply(d, old, changed);
 	config_free(old);
 	log_info("%s, changed: %s", what_done, config_apply_to_string(changed, what, sizeof(what)));
 }
@@ -436,6 +437,12 @@ int daemon_patch_config(struct daemon *d, const char *body, size_t len, json_t *
 	}
 	if (r < 0)
 		return log_oom();
+	r = daemon_network_check_patch(d, next, ret_error);
+	if (r < 0) {
+		config_free(next);
+		json_decref(ovr);
+		return r;
+	}
 
 	r = config_json_save_file(d->overrides_path, ovr);
 	if (r < 0) {
@@ -509,6 +516,11 @@ static int daemon_on_http_reset(void *userdata)
 	return daemon_soft_reset(userdata);
 }
 
+static int daemon_on_http_network(void *userdata, const char *action, json_t **ret)
+{
+	return daemon_network_request(userdata, action, ret);
+}
+
 static const struct httpd_ops daemon_httpd_ops = {
 	.status = daemon_on_http_status,
 	.config = daemon_on_http_config,
@@ -517,6 +529,7 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.reset = daemon_on_http_reset,
 	.identify = daemon_on_http_identify,
 	.factory_reset = daemon_on_http_factory_reset,
+	.network = daemon_on_http_network,
 	.version = PACKAGE_VERSION,
 };
 
@@ -720,8 +733,8 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 
-	/* 6. mDNS, once the ports are known. */
-	r = daemon_apply_mdns(d);
+	/* 6. mDNS once the ports are known (0 or < 0), the gateway's own network when ours. */
+	r = daemon_apply_mdns(d) ?: daemon_network_start(d);
 	if (r < 0)
 		return r;
 
@@ -752,6 +765,7 @@ struct daemon *daemon_free(struct daemon *d)
 	 * the passthrough (off the meter's tap first), Modbus, the meter, the
 	 * store, then the loop's own sources. */
 	daemon_device_free(d);
+	daemon_network_stop(d);
 	d->mdns = mdns_free(d->mdns);
 	d->mqtt = mqtt_free(d->mqtt);
 	d->reachability = reachability_free(d->reachability);

@@ -145,6 +145,8 @@ static enum MHD_Result on_config_patch(struct httpd *h, struct MHD_Connection *c
 	r = h->ops->patch_config(h->userdata, rq->body ?: "", rq->len, &err);
 	if (r == -EINVAL)
 		return respond_json(c, MHD_HTTP_BAD_REQUEST, err ?: json_pack("{s:s}", "error", "invalid"));
+	if (r == -EPERM || r == -EBUSY)
+		return respond_json(c, MHD_HTTP_CONFLICT, err ?: json_pack("{s:s}", "error", "conflict"));
 	if (r < 0)
 		return respond_json(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				    err ?: json_pack("{s:s}", "error", "cannot save the configuration"));
@@ -219,6 +221,33 @@ static enum MHD_Result on_firmware_post(struct httpd *h, struct MHD_Connection *
 		      "version", h->ops->version, "update_state", "managed-by-package"));
 }
 
+static enum MHD_Result network_action(struct httpd *h, struct MHD_Connection *c, const char *action)
+{
+	json_t *answer = NULL;
+	int r;
+
+	r = h->ops->network(h->userdata, action, &answer);
+	if (r == -EPERM || r == -EBUSY)
+		return respond_json(c, MHD_HTTP_CONFLICT, answer ?: json_pack("{s:s}", "error", "conflict"));
+	if (r < 0) {
+		json_decref(answer);
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "network request failed");
+	}
+	return respond_json(c, MHD_HTTP_OK, answer);
+}
+
+static enum MHD_Result on_network_confirm(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	return network_action(h, c, "confirm");
+}
+
+static enum MHD_Result on_network_ap(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) rq;
+	return network_action(h, c, "ap");
+}
+
 struct httpd_route {
 	const char *path;
 	const char *allow;
@@ -234,6 +263,8 @@ static const struct httpd_route routes[] = {
 	{ "/api/v1/identify", "POST", .post = on_identify },
 	{ "/api/v1/factory-reset", "POST", .post = on_factory_reset },
 	{ "/api/v1/firmware", "GET, HEAD, POST", .get = on_firmware_get, .post = on_firmware_post },
+	{ "/api/v1/network/confirm", "POST", .post = on_network_confirm },
+	{ "/api/v1/network/ap", "POST", .post = on_network_ap },
 };
 
 static const struct httpd_route *find_route(const char *url)

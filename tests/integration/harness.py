@@ -411,6 +411,64 @@ def config(device, protocol="auto", stale_after=None, log_level="debug", extra="
     return text + extra
 
 
+class Proc:
+    """A helper process (dbus-daemon, avahi-daemon, NetworkManager, ...) with its output in
+    <workdir>/<name>.log; stopped by pid. append: keep the log of an earlier run of that name."""
+
+    def __init__(self, w, name, cmd, append=False):
+        self.log = w.join(name + ".log")
+        with open(self.log, "ab" if append else "wb") as f:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+
+    def wait_log(self, rx, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log, errors="replace") as f:
+                if re.search(rx, f.read()):
+                    return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+SYSTEM_BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+"""
+
+
+def system_bus(w):
+    """A private system bus at <workdir>/bus, for tests in namespaces of their own: anyone may own
+    any name and call anything, dbus-monitor may watch. Sets DBUS_SYSTEM_BUS_ADDRESS for the
+    processes started after it; the Proc has printed its address once it listens."""
+    with open(w.join("bus.conf"), "w") as f:
+        f.write(SYSTEM_BUS_CONF % w.join("bus"))
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + w.join("bus")
+    return w.add(Proc(w, "dbus", ["dbus-daemon", "--config-file=" + w.join("bus.conf"), "--nofork",
+                                  "--nopidfile", "--print-address"]))
+
+
 class Workdir:
     """A temporary directory, removed at exit, with everything in it closed."""
 

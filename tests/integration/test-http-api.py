@@ -87,7 +87,7 @@ def check_endpoints(tap, api, d, pty):
                isinstance(m["power_instant"], dict) and "P" in m["power_instant"],
                "status.meter: receiving DSMR, a power_instant object (%r)" % m)
         tap.ok(set(s["network"]) == {"interface", "link", "address", "gateway", "gateway_reachable",
-                                     "internet_reachable"} and s["network"]["link"] in ("up", "down", "unknown"),
+                                     "internet_reachable", "manager"} and s["network"]["link"] in ("up", "down", "unknown"),
                "status.network keys (%r)" % s["network"])
         tap.ok(s["mqtt"] == {"enabled": False, "state": "disabled", "last_error": None}, "status.mqtt (%r)" % s["mqtt"])
         tap.ok(s["modbus"]["meter_type"] == "PhoenixContact-EMPro" and s["modbus"]["port"] > 0 and
@@ -122,9 +122,11 @@ def check_endpoints(tap, api, d, pty):
     tap.ok(st == 403, "POST from another origin: 403 (%r)" % st)
 
     # Secrets: set some, then read everything.
-    st, _ = api.json("PATCH", "/api/v1/config", {"MQTT": {"Password": MQTT_PASSWORD},
-                                                 "WiFi": {"ConnectionData": {"WiFiPassword": WIFI_PASSWORD}}})
+    st, _ = api.json("PATCH", "/api/v1/config", {"MQTT": {"Password": MQTT_PASSWORD}})
     tap.ok(st == 200, "PATCH secrets (%r)" % st)
+    # With [Network] Manage=no (the default) network keys are refused, secrets included.
+    st, _ = api.json("PATCH", "/api/v1/config", {"WiFi": {"ConnectionData": {"WiFiPassword": WIFI_PASSWORD}}})
+    tap.ok(st == 409, "PATCH of a network secret without network management: 409 (%r)" % st)
     for path in ("/api/v1/config", "/api/v1/status", "/", "/api/v1/firmware"):
         api.call("GET", path)
     api.call("PATCH", "/api/v1/config", {"MQTT": {"Password": 5}})
@@ -133,7 +135,7 @@ def check_endpoints(tap, api, d, pty):
     tap.ok(len(api.bodies) > 20 and not leaks, "no password in any of %d bodies" % len(api.bodies))
     st, c = api.json("GET", "/api/v1/config")
     tap.ok(c["HTTP"]["Password"] == "<hidden>" and c["MQTT"]["Password"] == "<hidden>" and
-           c["WiFi"]["ConnectionData"]["WiFiPassword"] == "<hidden>", "secrets read <hidden>")
+           c["WiFi"]["ConnectionData"]["WiFiPassword"] == "", "secrets read <hidden>, unset ones \"\"")
     with d.cond:
         log = "\n".join(d.lines)
     tap.ok(MQTT_PASSWORD not in log and WIFI_PASSWORD not in log and PASSWORD not in log, "no password in the log")

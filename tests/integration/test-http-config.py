@@ -73,14 +73,13 @@ def check_refusals(tap, api, w):
 def check_merge(tap, api, w):
     st, _ = api.json("PATCH", "/api/v1/config", {"MQTT": {"Broker": "mqtt://broker.example:1883", "Site": "s1"}})
     tap.ok(st == 200, "PATCH MQTT Broker and Site (%r)" % st)
-    st, c = api.json("PATCH", "/api/v1/config", {"MQTT": {"Username": "u1"}, "DefaultNetIf": "WiFi",
-                                                 "WiFi": {"ConnectionData": {"WiFiSSID": "Net", "WiFiPassword":
-                                                                             "Xem3x123"}, "IpMode": "DHCP"}})
+    st, c = api.json("PATCH", "/api/v1/config", {"MQTT": {"Username": "u1", "Password": "Xem3x123"},
+                                                 "Modbus": {"IdleTimeout": 90}})
     tap.ok(st == 200 and c["MQTT"]["Broker"] == "mqtt://broker.example:1883" and c["MQTT"]["Site"] == "s1" and
-           c["MQTT"]["Username"] == "u1" and c["DefaultNetIf"] == "WiFi" and
-           c["WiFi"]["ConnectionData"]["WiFiSSID"] == "Net", "second PATCH merges with the first (%r)" % c.get("MQTT"))
+           c["MQTT"]["Username"] == "u1" and c["Modbus"]["IdleTimeout"] == 90,
+           "second PATCH merges with the first (%r)" % c.get("MQTT"))
     ov = json.loads(httpapi.read_overrides(w))
-    tap.ok(ov["WiFi"]["ConnectionData"]["WiFiPassword"] == "Xem3x123" and "<hidden>" not in json.dumps(ov),
+    tap.ok(ov["MQTT"]["Password"] == "Xem3x123" and "<hidden>" not in json.dumps(ov),
            "overrides.json holds the real secret, no placeholder")
     tap.ok(oct(os.stat(httpapi.overrides_path(w)).st_mode & 0o777) == "0o600", "overrides.json is mode 0600")
     return c
@@ -157,7 +156,7 @@ def main():
         st, c2 = api.json("PATCH", "/api/v1/config", c)
         tap.ok(st == 200 and c2 == c, "GET -> PATCH of the whole object round-trips, secrets kept")
         ov = json.loads(httpapi.read_overrides(w))
-        tap.ok(ov["WiFi"]["ConnectionData"]["WiFiPassword"] == "Xem3x123", "the WiFi password survived it")
+        tap.ok(ov["MQTT"]["Password"] == "Xem3x123", "the MQTT password survived it")
         cfg = c2
         rc = d.stop()
         tap.ok(rc == 0, "stopped (%r)" % rc)

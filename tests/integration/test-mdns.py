@@ -27,25 +27,10 @@ import time
 
 import harness
 import httpapi
-from harness import Daemon, Notify, Tap, Workdir, stop_and_check
+from harness import Daemon, Notify, Proc, Tap, Workdir, stop_and_check
 
 SERIAL = "SC0042"
 HTTP_PORT = 18080  # the namespace has its own ports
-
-BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-"""
 
 AVAHI_CONF = """[server]
 host-name=sc-test-host
@@ -90,35 +75,6 @@ def setup_namespace():
             with open("/run/" + name, "w") as f:
                 f.write(text)
             subprocess.run(["mount", "--bind", "/run/" + name, "/etc/" + name], check=True)
-
-
-class Proc:
-    """A helper process with its output in a file; stopped by pid."""
-
-    def __init__(self, w, name, cmd):
-        self.log = w.join(name + ".log")
-        with open(self.log, "wb") as f:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
-
-    def wait_log(self, rx, timeout=harness.TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with open(self.log, errors="replace") as f:
-                if re.search(rx, f.read()):
-                    return True
-            if self.proc.poll() is not None:
-                return False
-            time.sleep(0.05)
-        return False
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(harness.TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 AVAHI = ["avahi-daemon", "--no-drop-root", "--no-chroot", "--no-rlimits", "-f"]
@@ -214,13 +170,9 @@ def config(w, name=None, enabled=True):
 
 def lifecycle(tap, binary):
     with Workdir() as w:
-        with open(w.join("bus.conf"), "w") as f:
-            f.write(BUS_CONF % w.join("bus"))
         with open(w.join("avahi.conf"), "w") as f:
             f.write(AVAHI_CONF % ("lo,sc-veth0", "yes"))
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + w.join("bus")
-        bus = w.add(Proc(w, "dbus", ["dbus-daemon", "--config-file=" + w.join("bus.conf"), "--nofork",
-                                     "--nopidfile", "--print-address"]))
+        bus = harness.system_bus(w)
         tap.ok(bus.wait_log(r"unix:path="), "private system bus up")
 
         notify = w.add(Notify(w.join("notify")))

@@ -258,18 +258,43 @@ def check_values(tap, drv, exp, ident):
 
 
 def record_requests(drv):
-    """Keep the body of every fetch() the page sends from now on."""
+    """Keep every fetch() other than GET the page sends from now on, with its body."""
     drv.execute_script("""
         window.__sent = [];
         const f = window.fetch;
         window.fetch = function (u, o) {
-            if (o && o.body) window.__sent.push({ method: o.method, url: String(u), body: o.body });
+            if (o && o.method && o.method !== "GET")
+                window.__sent.push({ method: o.method, url: String(u), body: o.body || null });
             return f.apply(this, arguments);
         };""")
 
 
 def sent(drv):
-    return [dict(r, body=json.loads(r["body"])) for r in drv.execute_script("return window.__sent")]
+    return [dict(r, body=json.loads(r["body"]) if r["body"] else None)
+            for r in drv.execute_script("return window.__sent")]
+
+
+def fake_managed(drv, left):
+    """The page's view of a daemon that manages the network with a change pending for `left` s:
+    its status as NetworkManager management gives it, and a PATCH that succeeds. The test's
+    daemon runs with Manage=no, and only this page's fetch() is doctored; undone by real_fetch()."""
+    drv.execute_script("""
+        const left = arguments[0], real = window.__real_fetch = window.__real_fetch || window.fetch;
+        const answer = o => new Response(JSON.stringify(o), { headers: { "Content-Type": "application/json" } });
+        window.fetch = async function (u, o) {
+            if (String(u).endsWith("/api/v1/status")) {
+                const s = await (await real.apply(this, arguments)).json();
+                s.network.manager = { managed_by: "networkmanager", available: true, confirm_within_sec: left };
+                return answer(s);
+            }
+            if (o && o.method === "PATCH" && window.__fake_patch) return answer({ status: "saved" });
+            return real.apply(this, arguments);
+        };""", left)
+
+
+def real_fetch(drv):
+    drv.execute_script("if (window.__real_fetch) window.fetch = window.__real_fetch;"
+                       "window.__real_fetch = undefined;")
 
 
 def fill_inputs(form, se, values):
@@ -344,60 +369,75 @@ def mqtt_form(tap, drv, api, se):
            % after3["MQTT"].get("Broker"))
 
 
+def js(drv, expr):
+    return drv.execute_script("return " + expr)
+
+
 def network_form(tap, drv, api, se):
-    """The daemon only stores the network settings: nothing touches this machine's interfaces."""
+    """[Network] Manage=no, the default: the form is read-only, says who manages the network, and
+    the page sends no PATCH of network keys."""
     form = drv.find_element(se.By.ID, "f-net")
+    note = until(lambda: js(drv, "!$('#n-os').hidden && $('#n-edit').disabled && $('#n-os').textContent"), 10)
+    st, s = api.json("GET", "/api/v1/status")
+    tap.ok(st == 200 and ((s or {}).get("network") or {}).get("manager", {}).get("managed_by")
+           == "operating-system" and note == "network managed by the operating system",
+           "managed_by operating-system: the network form says %r" % note)
+    controls = form.find_elements(se.By.CSS_SELECTOR, "input, button")
+    tap.ok(len(controls) >= 8 and not any(c.is_enabled() for c in controls),
+           "every network field and the save button are disabled (%d controls)" % len(controls))
+    st, c = api.json("GET", "/api/v1/config")
+    picked = js(drv, "(document.querySelector('#f-net input[name=netif]:checked') || {}).value")
+    tap.ok(st == 200 and picked == c.get("DefaultNetIf"),
+           "the form shows the stored connection read-only (%r)" % picked)
+    record_requests(drv)
+    drv.execute_script("document.getElementById('f-net').requestSubmit()")
+    msg = form.find_element(se.By.CLASS_NAME, "msg")
+    text = until(lambda: msg.text.startswith("Not saved") and msg.text, 5)
+    st, c2 = api.json("GET", "/api/v1/config")
+    tap.ok(text and "operating system" in text and sent(drv) == [] and c2 == c,
+           "a submit anyway sends nothing and changes nothing (%r)" % text)
+
+    # Managed by the daemon with a change pending (the status as the daemon gives it then).
+    fake_managed(drv, 95)
+    open_ = until(lambda: js(drv, "$('#n-os').hidden && !$('#n-edit').disabled && !$('#n-confirm').hidden"), 10)
+    tap.ok(open_, "managed_by networkmanager: the form is editable and the pending change is shown")
     form.find_element(se.By.CSS_SELECTOR, "input[name=netif][value=Ethernet]").click()
     form.find_element(se.By.CSS_SELECTOR, "input[name=ipmode][value=Static]").click()
     shown = lambda name: form.find_element(se.By.NAME, name).is_displayed()  # noqa: E731
     tap.ok(shown("IpAddress") and not shown("ssid"),
            "Ethernet + Static IP: the address fields, no Wi-Fi fields")
-    static = {"IpAddress": "300.1.2.3", "Netmask": "255.255.255.0", "Gateway": "192.168.10.1",
-              "DNS": "192.168.10.1"}
-    fill_inputs(form, se, static)
-    text = save(form, se)
-    box = drv.execute_script("return document.querySelector('#f-net [name=IpAddress]')"
-                             ".parentNode.querySelector('.err').textContent")
-    tap.ok(text.startswith("Not saved") and box and box in text,
-           "IpAddress 300.1.2.3: the server's error next to the address field (%r)" % box)
-    st, c = api.json("GET", "/api/v1/config")
-    tap.ok(st == 200 and c["Ethernet"].get("IpMode") != "Static",
-           "the refused settings are not in the config")
-
-    fill_inputs(form, se, {"IpAddress": "192.168.10.101", "Netmask": "24"})
-    text = save(form, se)
-    st, c = api.json("GET", "/api/v1/config")
-    eth = c.get("Ethernet", {})
-    tap.ok(text == "Saved." and eth.get("IpMode") == "Static"
-           and eth.get("StaticIPv4", {}).get("IpAddress") == "192.168.10.101"
-           and eth["StaticIPv4"].get("Gateway") == "192.168.10.1",
-           "Ethernet static address saved (%r, %r)" % (text, eth))
-    broker = drv.find_element(se.By.CSS_SELECTOR, "#f-mqtt [name=Broker]").get_attribute("value")
-    tap.ok(broker == "not a url",
-           "saving one form leaves what was typed into another")
-
-    # The seed's example writes the netmask as 255.255.255.0.
-    fill_inputs(form, se, {"Netmask": "255.255.255.0"})
-    text = save(form, se)
-    st, c = api.json("GET", "/api/v1/config")
-    mask = c["Ethernet"]["StaticIPv4"].get("Netmask")
-    tap.ok(text in ("Saved.", "Nothing changed.") and mask in ("24", "255.255.255.0"),
-           "a dotted netmask 255.255.255.0 is accepted (%r, %r)" % (text, mask))
-
+    box = drv.find_element(se.By.ID, "n-confirm")
+    tap.ok("95 s left" in box.text and drv.find_element(se.By.ID, "n-ok").is_displayed(),
+           "the confirmation deadline and a confirm button (%r)" % box.text)
     record_requests(drv)
+    drv.find_element(se.By.ID, "n-ok").click()
+    cmsg = box.find_element(se.By.CLASS_NAME, "msg")
+    answer = until(lambda: cmsg.text, 5)
+    reqs = sent(drv)
+    tap.ok(reqs and reqs[0]["method"] == "POST" and reqs[0]["url"].endswith("/api/v1/network/confirm")
+           and answer and answer.startswith("Not confirmed") and "operating system" in answer,
+           "confirm POSTs /api/v1/network/confirm; this daemon's refusal is shown (%r)" % answer)
+
+    # The daemon's own 409 for a network PATCH reaches the form's message.
+    fill_inputs(form, se, {"IpAddress": "192.168.10.101", "Netmask": "24", "Gateway": "192.168.10.1"})
+    text = save(form, se)
+    st, c3 = api.json("GET", "/api/v1/config")
+    tap.ok(text.startswith("Not saved") and "Manage=networkmanager" in text and c3 == c,
+           "a network PATCH refused with 409: the page says how to enable management (%r)" % text)
+
+    # The page that made the change does not confirm it: only one loaded from the new address may.
+    drv.execute_script("window.__fake_patch = true")
     form.find_element(se.By.CSS_SELECTOR, "input[name=netif][value=WiFi]").click()
     tap.ok(form.find_element(se.By.NAME, "ssid").is_displayed(), "Wi-Fi shows SSID and password")
-    form.find_element(se.By.CSS_SELECTOR, "input[name=ipmode][value=DHCP]").click()
     fill_inputs(form, se, {"ssid": "Test-SSID", "wpass": "wifi-pass-123"})
-    text = save(form, se)
-    st, c = api.json("GET", "/api/v1/config")
-    wifi = c.get("WiFi", {})
-    tap.ok(text == "Saved." and c.get("DefaultNetIf") == "WiFi" and wifi.get("IpMode") == "DHCP"
-           and wifi.get("ConnectionData", {}).get("WiFiSSID") == "Test-SSID"
-           and wifi["ConnectionData"].get("WiFiPassword") not in ("", "wifi-pass-123"),
-           "Wi-Fi with SSID and password saved, the password not echoed (%r, %r)" % (text, wifi))
-    body = (sent(drv) or [{}])[0].get("body")
-    tap.ok(body and "Ethernet" not in body, "switching to Wi-Fi sends no Ethernet fields (%r)" % body)
+    form.find_element(se.By.CSS_SELECTOR, "button").click()
+    text = until(lambda: msg.text.startswith("Saved.") and msg.text, 5)
+    tap.ok(text and "confirm" in text and not drv.find_element(se.By.ID, "n-ok").is_displayed(),
+           "after a network change: open the page again and confirm there, no button here (%r)" % text)
+    drv.execute_script("window.__fake_patch = false")
+    real_fetch(drv)
+    back = until(lambda: js(drv, "!$('#n-os').hidden && $('#n-edit').disabled && $('#n-confirm').hidden"), 10)
+    tap.ok(back, "the real status again: read-only, nothing pending")
 
 
 def modbus_form(tap, drv, api, se):
@@ -407,6 +447,9 @@ def modbus_form(tap, drv, api, se):
     text = save(form, se)
     st, c = api.json("GET", "/api/v1/config")
     tap.ok(text == "Saved." and c.get("MeterType") == "Eastron-SDM630", "Modbus meter type saved (%r)" % text)
+    broker = drv.find_element(se.By.CSS_SELECTOR, "#f-mqtt [name=Broker]").get_attribute("value")
+    tap.ok(broker == "not a url",
+           "saving one form leaves what was typed into another")
     st, s = api.json("GET", "/api/v1/status")
     tap.ok(st == 200 and (s.get("modbus") or {}).get("meter_type") == "Eastron-SDM630",
            "the status reports the new meter type")

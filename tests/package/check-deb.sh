@@ -124,7 +124,8 @@ for f in /lib/systemd/system/smartconnect.service /lib/systemd/system/smartconne
 	/lib/systemd/system/smartconnect-http.socket /usr/lib/sysusers.d/smartconnect.conf \
 	/usr/share/man/man8/smartconnectd.8.gz /usr/share/man/man5/smartconnect.conf.5.gz \
 	/usr/share/man/man1/smartconnect-decode.1.gz /usr/share/man/man1/smartconnect-replay.1.gz \
-	/usr/bin/smartconnect-replay /usr/share/doc/smartconnectd/README.Debian /usr/lib/modules-load.d/smartconnect.conf; do
+	/usr/bin/smartconnect-replay /usr/share/doc/smartconnectd/README.Debian /usr/lib/modules-load.d/smartconnect.conf \
+	/usr/share/polkit-1/rules.d/smartconnectd.rules; do
 	check "installed $f" test -f "$f"
 done
 check "systemd-analyze verify accepts the installed units" \
@@ -140,6 +141,10 @@ check "$state/http-password is root:smartconnect 0640" \
 	test "$(stat -c '%U:%G %a' "$state/http-password")" = "root:smartconnect 640"
 password=$(cat "$state/http-password")
 check "the password is 24 URL-safe characters" grep -Eqx '[A-Za-z0-9_-]{24}' <<<"$password"
+check "$state/wifi-ap-psk is root:smartconnect 0640" \
+	test "$(stat -c '%U:%G %a' "$state/wifi-ap-psk")" = "root:smartconnect 640"
+ap_key=$(cat "$state/wifi-ap-psk")
+check "the access point key is 16 letters and digits" grep -Eqx '[a-km-np-z2-9]{16}' <<<"$ap_key"
 check "/etc/smartconnect.conf is a conffile" sh -c 'dpkg-query -W -f="\${Conffiles}" smartconnectd | grep -q " /etc/smartconnect.conf "'
 check "/etc/smartconnect.conf is the shipped file" cmp -s /etc/smartconnect.conf "$src/etc/smartconnect.conf"
 check "the password is not in the conffile" sh -c "! grep -qF -- '$password' /etc/smartconnect.conf"
@@ -152,15 +157,19 @@ check "smartconnect reads the password file" \
 	sh -c "setpriv --reuid=smartconnect --regid=smartconnect --init-groups cat '$state/http-password' >/dev/null"
 check "nobody cannot read the password file" \
 	sh -c "! setpriv --reuid=nobody --regid=nogroup --clear-groups cat '$state/http-password' 2>/dev/null"
+check "smartconnect reads the access point key, nobody cannot" \
+	sh -c "setpriv --reuid=smartconnect --regid=smartconnect --init-groups cat '$state/wifi-ap-psk' >/dev/null &&
+		! setpriv --reuid=nobody --regid=nogroup --clear-groups cat '$state/wifi-ap-psk' 2>/dev/null"
 run_daemon_as_service_user
 check "the daemon as smartconnect received a telegram from a dialout tty" grep -q 'Receiving DSMR' "$work/daemon.log"
 check "the daemon as smartconnect served Modbus" grep -q 'Modbus TCP server on port' "$work/daemon.log"
 check "the daemon as smartconnect stopped with status 0 on SIGTERM" test "$daemon_status" = 0
 sed 's/^/  /' "$work/daemon.log"
 
-echo "== reinstall keeps the password"
+echo "== reinstall keeps the password and the access point key"
 dpkg -i "$deb" >/dev/null 2>&1
 check "same password after a reinstall" test "$(cat "$state/http-password")" = "$password"
+check "same access point key after a reinstall" test "$(cat "$state/wifi-ap-psk")" = "$ap_key"
 
 echo "== purge"
 dpkg --purge smartconnectd 2>&1 | sed 's/^/  /'

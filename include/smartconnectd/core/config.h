@@ -66,7 +66,15 @@ enum {
 	CONFIG_APPLY_MQTT = 1u << 5,
 	CONFIG_APPLY_PASSTHROUGH = 1u << 6,
 	CONFIG_APPLY_MDNS = 1u << 7,
-	CONFIG_APPLY_DEVICE = 1u << 8, /* the LED and the button */
+	CONFIG_APPLY_DEVICE = 1u << 8,  /* the LED and the button */
+	CONFIG_APPLY_NETWORK = 1u << 9, /* the gateway's own network, through NetworkManager */
+};
+
+/* [Network] Manage: who configures the gateway's network. */
+enum config_net_manage {
+	CONFIG_NET_MANAGE_NO,             /* the operating system; we only store the keys */
+	CONFIG_NET_MANAGE_NETWORKMANAGER, /* we, through NetworkManager over D-Bus */
+	_CONFIG_NET_MANAGE_MAX,
 };
 
 /* [Network] DefaultNetIf and the IpMode keys. */
@@ -157,12 +165,17 @@ struct config {
 	/* [mDNS] */
 	bool mdns_enabled;                /* Enabled */
 	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */
-	/* [Network]: stored and shown, applied by the operating system, not by us */
-	enum config_netif netif; /* DefaultNetIf */
-	struct config_ipv4 eth;  /* Ethernet* */
-	char wifi_ssid[33];      /* WiFiSSID */
-	char wifi_password[64];  /* WiFiPassword */
-	struct config_ipv4 wifi; /* WiFi* */
+	/* [Network] */
+	enum config_net_manage net_manage; /* Manage */
+	char eth_ifname[16];               /* EthernetInterface: "auto" or a name */
+	char wifi_ifname[16];              /* WiFiInterface: "auto" or a name */
+	uint32_t net_confirm_sec;          /* ConfirmTimeout: rollback unless confirmed */
+	char net_hostname[64];             /* Hostname: "auto" = smart-connect-<serial> */
+	enum config_netif netif;           /* DefaultNetIf */
+	struct config_ipv4 eth;            /* Ethernet* */
+	char wifi_ssid[33];                /* WiFiSSID */
+	char wifi_password[64];            /* WiFiPassword */
+	struct config_ipv4 wifi;           /* WiFi* */
 	/* [Indicator]: LED names in the LED class directory, "" = not wired */
 	char indicator_path[CONFIG_PATH_MAX];       /* Path */
 	char indicator_red[CONFIG_NAME_MAX];        /* Red */

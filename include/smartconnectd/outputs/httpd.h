@@ -82,6 +82,10 @@ struct httpd_ops {
 	 * /api/v1/factory-reset: 0, or a negative errno (500). */
 	int (*identify)(void *userdata);
 	int (*factory_reset)(void *userdata);
+	/* POST /api/v1/network/<action> ("confirm", "ap"): 0 (200, *ret the
+	 * answer), -EPERM or -EBUSY (409, *ret the error), another negative
+	 * errno (500). patch_config answers -EPERM and -EBUSY the same way. */
+	int (*network)(void *userdata, const char *action, json_t **ret);
 	const char *version;
 };
 
