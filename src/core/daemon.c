@@ -761,10 +761,9 @@ struct daemon *daemon_free(struct daemon *d)
 	if (!d)
 		return NULL;
 
-	/* Reverse of daemon_start(): the box, mDNS, MQTT and its checks, HTTP,
+	/* Reverse of daemon_start(): the network, mDNS, MQTT and its checks, HTTP,
 	 * the passthrough (off the meter's tap first), Modbus, the meter, the
-	 * store, then the loop's own sources. */
-	daemon_device_free(d);
+	 * store, the box (LED off last), then the loop's own sources. */
 	daemon_network_stop(d);
 	d->mdns = mdns_free(d->mdns);
 	d->mqtt = mqtt_free(d->mqtt);
@@ -778,6 +777,7 @@ struct daemon *daemon_free(struct daemon *d)
 		meter_stop(d->meter);
 	d->meter = meter_free(d->meter);
 	d->store = store_free(d->store);
+	daemon_device_free(d);
 	systemd_close_fds(&d->fds);
 	d->watchdog = sd_event_source_disable_unref(d->watchdog);
 	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
