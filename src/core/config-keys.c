@@ -142,6 +142,7 @@ const struct conf_key conf_keys[] = {
 	KEY("Passthrough", "Listen", &conf_listen, "", passthrough_listen, CONFIG_APPLY_PASSTHROUGH,
 	    .flags = CONF_EMPTY_OK),
 	KEY("Passthrough", "ValidOnly", &conf_bool, "no", passthrough_valid_only, CONFIG_APPLY_PASSTHROUGH),
+	KEY("Passthrough", "Decrypted", &conf_bool, "no", passthrough_decrypted, CONFIG_APPLY_PASSTHROUGH),
 	KEY("Passthrough", "MaxClients", &conf_uint, "16", passthrough_max_clients, CONFIG_APPLY_PASSTHROUGH,
 	    .min = 1, .max = 1024),
 	KEY("Passthrough", "QueueSize", &conf_uint, "65536", passthrough_queue_size, CONFIG_APPLY_PASSTHROUGH,

@@ -164,6 +164,7 @@ static struct passthrough_settings daemon_passthrough_settings(const struct conf
 	return (struct passthrough_settings){
 		.listen = c->passthrough_listen,
 		.valid_only = c->passthrough_valid_only,
+		.decrypted = c->passthrough_decrypted,
 		.max_clients = c->passthrough_max_clients,
 		.queue_size = c->passthrough_queue_size,
 		.allow = c->passthrough_allow,

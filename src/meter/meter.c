@@ -366,6 +366,8 @@ static void meter_on_accept(const struct reading *v, void *userdata)
 	bool changed;
 	int r;
 
+	if (m->tap.on_plaintext && (v->flags & READING_FLAG_ENCRYPTED))
+		m->tap.on_plaintext(telegram_frame_offset(m->framer), v->text, v->text_len, m->tap.userdata);
 	if (m->tap.on_frame)
 		m->tap.on_frame(telegram_frame_offset(m->framer), telegram_frame_len(m->framer), true,
 				m->tap.userdata);

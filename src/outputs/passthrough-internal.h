@@ -31,6 +31,7 @@ struct passthrough {
 
 	struct listener_address listen;
 	bool valid_only;
+	bool decrypted; /* Decrypted=yes */
 	unsigned max_clients;
 	size_t queue_size;
 	struct listener_allow allow;
@@ -50,6 +51,11 @@ struct passthrough {
 	uint8_t *pend;
 	size_t pend_len;
 	uint64_t pend_off;
+	/* Decrypted=yes: the telegram of the encrypted frame at plain_off, from
+	 * the tap's on_plaintext() until its on_frame() (borrowed). */
+	const char *plain;
+	size_t plain_len;
+	uint64_t plain_off;
 
 	struct passthrough_counters counters;
 	struct log_summary drop_log;           /* telegrams dropped for slow readers */

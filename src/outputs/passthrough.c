@@ -404,11 +404,39 @@ static void pt_on_bytes(uint64_t offset, const uint8_t *buf, size_t n, enum tty_
 	}
 }
 
-static void pt_on_frame(uint64_t offset, size_t len, bool accepted, void *userdata)
+static void pt_on_plaintext(uint64_t offset, const char *text, size_t len, void *userdata)
 {
 	struct passthrough *p = userdata;
 
-	if (!pt_active(p))
+	p->plain = p->decrypted ? text : NULL;
+	p->plain_len = len;
+	p->plain_off = offset;
+}
+
+/* Decrypted=yes: the frame's ciphertext is settled without going out, and the
+ * decrypted telegram goes out in its place, for readers that cannot decrypt. */
+static bool pt_send_plaintext(struct passthrough *p, uint64_t offset, size_t len)
+{
+	size_t k;
+
+	if (!p->plain || p->plain_off != offset || offset < p->pend_off)
+		return false;
+	pt_take(p, offset, PASSTHROUGH_CHUNK_NOISE);
+	k = (size_t) MIN((uint64_t) len, (uint64_t) p->pend_len);
+	memmove(p->pend, p->pend + k, p->pend_len - k);
+	p->pend_len -= k;
+	p->pend_off += k;
+	pt_emit(p, PASSTHROUGH_CHUNK_ACCEPTED, offset, (const uint8_t *) p->plain, p->plain_len);
+	return true;
+}
+
+static void pt_on_frame(uint64_t offset, size_t len, bool accepted, void *userdata)
+{
+	struct passthrough *p = userdata;
+	bool plain = accepted && pt_active(p) && pt_send_plaintext(p, offset, len);
+
+	p->plain = NULL;
+	if (!pt_active(p) || plain)
 		return;
 	if (offset < p->pend_off) {
 		/* Its start went out as noise already (held bytes overflowed) or was
@@ -435,6 +463,7 @@ struct meter_tap passthrough_tap(struct passthrough *p)
 	return (struct meter_tap){
 		.on_bytes = pt_on_bytes,
 		.on_frame = pt_on_frame,
+		.on_plaintext = pt_on_plaintext,
 		.on_sync = pt_on_sync,
 		.userdata = p,
 	};
@@ -494,6 +523,7 @@ static int pt_apply(struct passthrough *p, const struct passthrough_settings *s)
 	p->device_path = path;
 	p->listen = s->listen;
 	p->valid_only = s->valid_only;
+	p->decrypted = s->decrypted;
 	p->max_clients = s->max_clients;
 	p->queue_size = s->queue_size;
 	p->allow = s->allow;

@@ -9,7 +9,9 @@ nothing is published; the keys set by PATCH /api/v1/config apply without a
 restart; then the API's power_instant and the Modbus registers (EMpro, read
 with the libmodbus client) equal the plaintext sidecar's values; a repeated
 frame counter is rejected and counted in the status; the keys never appear in
-an API answer, the status or the log."""
+an API answer, the status or the log. The passthrough sends the frames as
+received, and with [Passthrough] Decrypted=yes the plaintext telegram
+instead, byte for byte the public sample."""
 
 import json
 import os
@@ -18,6 +20,7 @@ import time
 
 import harness
 import httpapi
+import ptlib
 from harness import Tap, Workdir
 
 import importlib.util
@@ -93,17 +96,41 @@ def check_modbus(tap, port, values):
         tap.diag(b)
 
 
+def check_passthrough(tap, d, pty, api, meter, pport):
+    """As received by default; the plaintext telegram with Decrypted=yes."""
+    r = ptlib.Reader(pport)
+    time.sleep(0.3)  # the client is in before the frame
+    frame = meter.frame()
+    pty.write(frame)
+    tap.ok(r.wait_len(len(frame)) and frame in r.get(),
+           "passthrough: the encrypted frame goes out as received (%d bytes)" % len(frame))
+    r.close()
+    st, _ = api.json("PATCH", "/api/v1/config", {"Passthrough": {"Decrypted": True}})
+    tap.ok(st == 200, "PATCH Passthrough.Decrypted=true (%r)" % st)
+    r = ptlib.Reader(pport)
+    time.sleep(0.3)
+    frame = meter.frame()
+    pty.write(frame)
+    plain = meter.plain[meter.plain.index(b"/"):]
+    got = r.get() if r.wait_len(len(plain)) else r.get()
+    tap.ok(plain in got and frame not in got and ptlib.dsmr_valid(plain),
+           "Decrypted=yes: the plaintext telegram, CRC included, instead of the frame (%d bytes)" % len(got))
+    r.close()
+
+
 def run(tap, binary, w):
     meter = Meter()
     pty = w.add(harness.Pty(w.join("ttyMETER")))
     text = httpapi.http_config(pty.link, extra="\n[Device]\nSerial=%s\n" % mb.SERIAL)
-    text = text.replace("Protocol=auto", "Protocol=dsmr")
+    text = text.replace("Protocol=auto", "Protocol=dsmr") + "\n[Passthrough]\nListen=127.0.0.1:0\n"
     d, port = httpapi.start(tap, binary, w, text)
     if port is None:
         return
     api = httpapi.Api(port)
     i, m = d.wait_for(mb.PORT_RX)
     mport = int(m.group(1)) if m else None
+    i, m = d.wait_for(ptlib.PORT_RX)
+    pport = int(m.group(1)) if m else None
 
     m = wait_status(api, lambda s: s.get("status") == "encrypted meter, no DecryptionKey set",
                     feed=lambda: pty.write(meter.frame()))
@@ -126,6 +153,9 @@ def run(tap, binary, w):
     tap.ok("encrypted" in (m.get("status") or ""), "the status says encrypted (%r)" % m.get("status"))
     if mport:
         check_modbus(tap, mport, want)
+
+    if pport:
+        check_passthrough(tap, d, pty, api, meter, pport)
 
     # The same frame counter twice: the second is rejected and counted.
     again = meter.frame()

@@ -158,6 +158,7 @@ struct config {
 	/* [Passthrough] */
 	struct listener_address passthrough_listen; /* Listen: empty host = no TCP server */
 	bool passthrough_valid_only;                /* ValidOnly */
+	bool passthrough_decrypted;                 /* Decrypted */
 	uint32_t passthrough_max_clients;           /* MaxClients */
 	uint32_t passthrough_queue_size;            /* QueueSize: bytes per client */
 	struct listener_allow passthrough_allow;    /* AllowFrom */

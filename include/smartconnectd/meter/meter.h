@@ -76,6 +76,9 @@ struct meter_tap {
 	/* A frame the framer finished: its first byte's offset, its length in bytes
 	 * on the line (all of an encrypted frame, whatever its text), and the verdict. */
 	void (*on_frame)(uint64_t offset, size_t len, bool accepted, void *userdata);
+	/* Just before on_frame() of an accepted encrypted frame: the decrypted
+	 * telegram (borrowed for the call) that stands for the frame's bytes. */
+	void (*on_plaintext)(uint64_t offset, const char *text, size_t len, void *userdata);
 	/* Every byte before offset is settled: part of a reported frame or noise. */
 	void (*on_sync)(uint64_t offset, void *userdata);
 	void *userdata;

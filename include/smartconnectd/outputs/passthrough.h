@@ -54,6 +54,7 @@ struct passthrough_counters {
 struct passthrough_settings {
 	struct listener_address listen; /* empty host: no TCP server */
 	bool valid_only;                /* only frames that passed their CRC or checksums */
+	bool decrypted;                 /* an encrypted meter's telegrams sent decrypted */
 	unsigned max_clients;
 	size_t queue_size;           /* bytes queued per client, and for the device */
 	struct listener_allow allow; /* who may connect */
