@@ -473,9 +473,10 @@ static bool is_letter(uint8_t c)
 static void dlms_fail(struct telegram *t, enum telegram_error e, const char *detail)
 {
 	size_t k = t->slash;
-	const uint8_t *p = t->body + k;
-	bool header = k != SIZE_MAX && t->body_len - k >= 5 && is_letter(p[1]) && is_letter(p[2]) &&
-		      is_letter(p[3]) && !memchr(p, '!', t->body_len - k);
+	/* No '/' seen yet: k is SIZE_MAX and must not index body[]. */
+	const uint8_t *p = k != SIZE_MAX ? t->body + k : NULL;
+	bool header = p && t->body_len - k >= 5 && is_letter(p[1]) && is_letter(p[2]) && is_letter(p[3]) &&
+		      !memchr(p, '!', t->body_len - k);
 
 	dlms_cut(t, e, detail, header ? k : t->body_len);
 }
