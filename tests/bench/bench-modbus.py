@@ -47,6 +47,8 @@ Device={device}
 Listen=127.0.0.1:0
 MeterType=Eastron-SDM630
 MaxClients=64
+# All benchmark clients come from 127.0.0.1.
+MaxClientsPerIP=64
 StalePolicy=keep
 
 [HTTP]
