@@ -756,7 +756,8 @@ static void test_diff(void)
 		{ "[Meter]\nDevice=/dev/ttyS3\nStaleAfter=9\n[Daemon]\nLogLevel=error\n",
 		  CONFIG_APPLY_TTY | CONFIG_APPLY_METER | CONFIG_APPLY_LOG },
 		{ "[Meter]\nDevice=/dev/ttyUSB0\nProtocol=auto\n", 0 },
-		{ "[Daemon]\nLogSummaryInterval=5\n", CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV | CONFIG_APPLY_PASSTHROUGH },
+		{ "[Daemon]\nLogSummaryInterval=5\n",
+		  CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV | CONFIG_APPLY_PASSTHROUGH },
 		{ "[mDNS]\nEnabled=no\n", CONFIG_APPLY_MDNS },
 		{ "[mDNS]\nName=gw\n", CONFIG_APPLY_MDNS },
 	};
