@@ -18,6 +18,8 @@ packages=(
         avahi-daemon avahi-utils dbus-daemon iproute2 util-linux
         # HTTP API tests: curl as the client, openssl for a self-signed certificate
         curl openssl
+        # GET /metrics: promtool check metrics
+        prometheus
         # web page test: headless Chromium driven by selenium
         chromium chromium-driver python3-selenium
         # formatting, man page check, Debian package build

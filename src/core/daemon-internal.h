@@ -51,3 +51,6 @@ struct daemon {
 /* Send STATUS= when the line changed, or always when extra (e.g. "READY=1\n",
  * sent before it) is given. Logs failures at debug level only. */
 void daemon_status_send(struct daemon *d, const char *extra);
+
+/* GET /metrics (daemon-metrics.c): the page as text (free()), NULL on OOM. */
+char *daemon_metrics_text(struct daemon *d);

@@ -216,6 +216,7 @@ static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const
 		.timeout_sec = c->http_timeout_sec,
 		.local_name = c->mdns_name,
 		.allowed_hosts = c->http_allowed_hosts,
+		.metrics_auth = c->http_metrics_auth,
 	};
 }
 
@@ -501,12 +502,18 @@ static int daemon_on_http_reset(void *userdata)
 	return daemon_soft_reset(userdata);
 }
 
+static char *daemon_on_http_metrics(void *userdata)
+{
+	return daemon_metrics_text(userdata);
+}
+
 static const struct httpd_ops daemon_httpd_ops = {
 	.status = daemon_on_http_status,
 	.config = daemon_on_http_config,
 	.patch_config = daemon_on_http_patch,
 	.telegram = daemon_on_http_telegram,
 	.reset = daemon_on_http_reset,
+	.metrics = daemon_on_http_metrics,
 	.version = PACKAGE_VERSION,
 };
 

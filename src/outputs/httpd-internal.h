@@ -84,6 +84,8 @@ struct httpd {
 	/* Host names besides addresses, host name and localhost: lower case,
 	 * separated by single blanks; applied without a new instance. */
 	char hosts[HTTPD_HOSTS_MAX];
+	bool metrics_auth;
+	struct httpd_counters counters;
 };
 
 /* Per request: the body being collected. */
@@ -101,6 +103,9 @@ int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result 
 void httpd_conn_on_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe);
 void *httpd_conn_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
+/* Count a response queued on c with status (routes and auth call this); a
+ * connection left untracked by an allocation failure is not counted. */
+void httpd_conn_count(struct MHD_Connection *c, unsigned status);
 /* A response is queued on c: the deadline stops (routes and auth call this). */
 void httpd_conn_answering(struct MHD_Connection *c);
 /* The request on c completed: the connection waits for the next one. */

@@ -359,9 +359,11 @@ static int httpd_serve(struct httpd *h)
 	return 0;
 }
 
-/* The Host names besides the gateway's own; applied to the running instance. */
-static void httpd_apply_hosts(struct httpd *h, const struct httpd_settings *s)
+/* The Host names besides the gateway's own and whether /metrics needs
+ * credentials: applied to the running instance, they need no new one. */
+static void httpd_apply_live(struct httpd *h, const struct httpd_settings *s)
 {
+	h->metrics_auth = s->metrics_auth;
 	if (httpd_host_set(h, s->local_name, s->allowed_hosts) < 0)
 		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
 }
@@ -386,7 +388,7 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 		h->port = listener_port(h->listen_fd);
 	}
 
-	httpd_apply_hosts(h, s);
+	httpd_apply_live(h, s);
 	r = material_load(s, &h->mat);
 	if (r < 0) {
 		/* Not plain HTTP instead: the password would cross the network in clear. */
@@ -415,7 +417,7 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 	bool need_bind;
 	int r;
 
-	httpd_apply_hosts(h, s);
+	httpd_apply_live(h, s);
 	r = material_load(s, &m);
 	if (r < 0)
 		return r; /* the running server keeps its material */
@@ -472,6 +474,11 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 bool httpd_serving(const struct httpd *h)
 {
 	return h && h->cur;
+}
+
+const struct httpd_counters *httpd_counters(const struct httpd *h)
+{
+	return h ? &h->counters : NULL;
 }
 
 uint16_t httpd_port(const struct httpd *h)

@@ -122,6 +122,7 @@ struct config {
 	uint32_t http_max_per_ip;                 /* MaxConnectionsPerIP */
 	uint32_t http_timeout_sec;                /* Timeout: idle connections are closed */
 	char http_allowed_hosts[CONFIG_URL_MAX];  /* AllowedHosts: more Host names, blank-separated */
+	bool http_metrics_auth;                   /* MetricsAuth: GET /metrics needs the credentials */
 
 	/* [MQTT] */
 	bool mqtt_enabled;                            /* Enabled */

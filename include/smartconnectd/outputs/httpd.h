@@ -4,7 +4,9 @@
  * (MHD_USE_EPOLL without a thread: MHD's epoll fd is an io source, its
  * timeout an sd-event timer re-armed after every MHD_run()).
  *
- * Every path, "/" included, needs HTTP basic auth. Credentials are compared in
+ * Every path, "/" included, needs HTTP basic auth (GET /metrics only with
+ * metrics_auth, so a Prometheus server can scrape without a password where
+ * the operator wants that). Credentials are compared in
  * constant time (SHA-256 of both sides, CRYPTO_memcmp). A client source (an
  * IPv4 address, an IPv6 /64) that fails HTTPD_FAIL_FREE times in a row is
  * locked out: for 2^(n - FREE) seconds, at most HTTPD_LOCKOUT_MAX_SEC, every
@@ -66,6 +68,7 @@ struct httpd_settings {
 	unsigned timeout_sec;
 	const char *local_name;    /* mDNS name: "<local_name>.local" is accepted as Host */
 	const char *allowed_hosts; /* more Host names, separated by blanks or commas */
+	bool metrics_auth;         /* GET /metrics needs the credentials too */
 };
 
 /* Answers of the daemon. JSON results are new references (NULL = 500). */
@@ -78,7 +81,17 @@ struct httpd_ops {
 	/* The last raw telegram, borrowed for the call; -ENODATA when none. */
 	int (*telegram)(void *userdata, const char **ret_text, size_t *ret_len);
 	int (*reset)(void *userdata);
+	/* GET /metrics: the page as text (free()), NULL = 500. */
+	char *(*metrics)(void *userdata);
 	const char *version;
+};
+
+/* What the server counts from httpd_new() on, across reconfigurations. */
+#define HTTPD_STATUS_FIRST 100
+#define HTTPD_STATUS_SLOTS 500 /* 100..599 */
+struct httpd_counters {
+	uint64_t by_status[HTTPD_STATUS_SLOTS]; /* responses queued, by status - HTTPD_STATUS_FIRST */
+	uint64_t auth_failures;                 /* requests with wrong credentials */
 };
 
 struct httpd;
@@ -102,4 +115,6 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s);
 int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
 
 bool httpd_serving(const struct httpd *h);
+/* Borrowed; NULL-safe (NULL). */
+const struct httpd_counters *httpd_counters(const struct httpd *h);
 uint16_t httpd_port(const struct httpd *h);
