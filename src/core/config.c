@@ -114,6 +114,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("HTTP", "AllowedHosts", &conf_hosts, "", http_allowed_hosts, CONFIG_APPLY_HTTP,
 	    .flags = CONF_EMPTY_OK),
 	KEY("HTTP", "MetricsAuth", &conf_bool, "yes", http_metrics_auth, CONFIG_APPLY_HTTP),
+	KEY("HTTP", "MaxLiveClients", &conf_uint, "8", http_max_live_clients, CONFIG_APPLY_HTTP, .min = 0,
+	    .max = 64),
 
 	KEY("MQTT", "Enabled", &conf_bool, "no", mqtt_enabled, CONFIG_APPLY_MQTT),
 	KEY("MQTT", "Broker", &conf_broker, "", mqtt_broker, CONFIG_APPLY_MQTT),

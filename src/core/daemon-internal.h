@@ -44,6 +44,12 @@ struct daemon {
 	struct systemd_fds fds; /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
+	unsigned live_watch;             /* the store watch of daemon-live.c */
+	sd_event_source *live_net_timer; /* network changes, for live streams */
+	json_t *live_network;            /* the network part of the last live status */
+	char live_meter_id[READING_ID_MAX],
+	    live_meter_version[READING_VERSION_MAX]; /* of the last snapshot */
+
 	bool ready; /* READY=1 sent: STATUS updates may follow */
 	char status[STATUS_MAX];
 };
@@ -51,6 +57,12 @@ struct daemon {
 /* Send STATUS= when the line changed, or always when extra (e.g. "READY=1\n",
  * sent before it) is given. Logs failures at debug level only. */
 void daemon_status_send(struct daemon *d, const char *extra);
+
+/* GET /api/v1/live (daemon-live.c): the store watch and the network check;
+ * a status event to every stream now (nothing without streams). */
+int daemon_live_start(struct daemon *d);
+void daemon_live_stop(struct daemon *d); /* safe on a half-started daemon */
+void daemon_live_status(struct daemon *d);
 
 /* GET /metrics (daemon-metrics.c): the page as text (free()), NULL on OOM. */
 char *daemon_metrics_text(struct daemon *d);

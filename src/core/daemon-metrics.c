@@ -35,6 +35,7 @@ static void daemon_metrics_outputs(const struct daemon *d, struct metrics_input 
 	in->passthrough_clients = d->passthrough ? passthrough_clients(d->passthrough) : 0;
 	if (hc)
 		in->http = *hc;
+	in->live_clients = httpd_live_clients(d->httpd);
 }
 
 char *daemon_metrics_text(struct daemon *d)

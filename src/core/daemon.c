@@ -54,6 +54,7 @@ static void daemon_on_meter_state(struct meter *m, void *userdata)
 	(void) m;
 	if (d->ready)
 		daemon_status_send(d, NULL);
+	daemon_live_status(d);
 }
 
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
@@ -63,6 +64,7 @@ static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
 	(void) m;
 	if (d->ready)
 		daemon_status_send(d, NULL);
+	daemon_live_status(d);
 }
 
 /* device_counters: the figures MQTT does not keep itself. */
@@ -217,6 +219,7 @@ static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const
 		.local_name = c->mdns_name,
 		.allowed_hosts = c->http_allowed_hosts,
 		.metrics_auth = c->http_metrics_auth,
+		.max_live_clients = c->http_max_live_clients,
 	};
 }
 
@@ -551,7 +554,8 @@ static int daemon_start_passthrough(struct daemon *d)
 	return 0;
 }
 
-/* The HTTP API; without a password it logs why and stays off. */
+/* The HTTP API and what its live streams are fed; without a password it
+ * logs why and stays off. */
 static int daemon_start_httpd(struct daemon *d)
 {
 	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
@@ -562,7 +566,9 @@ static int daemon_start_httpd(struct daemon *d)
 		return log_oom();
 	r = httpd_start(d->httpd, d->fds.http, &hs);
 	d->fds.http = -1; /* taken over, also on failure */
-	return r;
+	if (r < 0)
+		return r;
+	return daemon_live_start(d);
 }
 
 /* MQTT and the reachability checks it reports. */
@@ -743,6 +749,7 @@ struct daemon *daemon_free(struct daemon *d)
 
 	/* Reverse of daemon_start(). */
 	d->mqtt = mqtt_free(d->mqtt);
+	daemon_live_stop(d);
 	d->reachability = reachability_free(d->reachability);
 	if (d->meter)
 		meter_set_tap(d->meter, NULL);

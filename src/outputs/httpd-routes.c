@@ -189,6 +189,18 @@ static enum MHD_Result on_metrics(struct httpd *h, struct MHD_Connection *c, str
 	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
 
+static enum MHD_Result on_live(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	struct MHD_Response *resp = NULL;
+
+	if (h->n_live >= h->max_live)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "too many live clients, try again later");
+	if (httpd_live_start(rq->srv, c, &resp) != MHD_YES)
+		return MHD_NO;
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
 static enum MHD_Result on_reset(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
 	(void) rq;
@@ -231,6 +243,7 @@ static const struct httpd_route routes[] = {
 	{ "/api/v1/status", "GET, HEAD", .get = on_status },
 	{ "/api/v1/config", "GET, HEAD, PATCH", .get = on_config_get, .patch = on_config_patch },
 	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
+	{ "/api/v1/live", "GET", .get = on_live },
 	{ "/api/v1/reset", "POST", .post = on_reset },
 	{ "/api/v1/firmware", "GET, HEAD, POST", .get = on_firmware_get, .post = on_firmware_post },
 	{ "/metrics", "GET, HEAD", .get = on_metrics },
@@ -284,6 +297,7 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		rq->srv = srv;
 		*req_cls = rq;
 		/* The host first: a foreign name gets nothing, not even a login prompt. */
 		if (httpd_host_check(h, c, !method_is_safe(method), &ret) < 0)

@@ -156,6 +156,12 @@ static void srv_free(struct httpd_srv *srv)
 	srv_unlink(srv);
 	srv->io = sd_event_source_disable_unref(srv->io);
 	srv->timer = sd_event_source_disable_unref(srv->timer);
+	/* Live streams get the end of their body rather than a cut: a run
+	 * resumes them, the next sends what the first could not. */
+	if (srv->mhd && httpd_live_end(srv->h, srv) > 0) {
+		(void) MHD_run(srv->mhd);
+		(void) MHD_run(srv->mhd);
+	}
 	if (srv->mhd) {
 		/* The listener is ours: take it back before MHD would close it. */
 		if (!srv->retiring)
@@ -175,6 +181,8 @@ static void srv_arm(struct httpd_srv *srv)
 		when = now + (uint64_t) ms * USEC_PER_MSEC;
 	if (srv->retiring)
 		when = MIN(when, srv->deadline);
+	if (srv->kicked)
+		when = now;
 	when = MIN(when, httpd_conn_sweep(srv, now));
 	if (when == UINT64_MAX) {
 		(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_OFF);
@@ -182,6 +190,12 @@ static void srv_arm(struct httpd_srv *srv)
 	}
 	(void) sd_event_source_set_time(srv->timer, when);
 	(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_ONESHOT);
+}
+
+void httpd_srv_kick(struct httpd_srv *srv)
+{
+	srv->kicked = true;
+	srv_arm(srv);
 }
 
 static unsigned srv_connections(struct httpd_srv *srv)
@@ -201,6 +215,8 @@ static void srv_run(struct httpd_srv *srv)
 	(void) sd_event_now(srv->h->event, CLOCK_MONOTONIC, &now);
 	(void) httpd_conn_sweep(srv, now);
 	before = srv_connections(srv);
+	/* A kick during this run (a resume) asks for the next one. */
+	srv->kicked = false;
 	(void) MHD_run(srv->mhd);
 	/* At MaxConnections MHD takes the listener out of its epoll set and
 	 * puts it back only at the start of a later run: when connections went
@@ -238,7 +254,8 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 	_cleanup_free_ struct httpd_srv *srv = calloc(1, sizeof(*srv));
 	struct MHD_OptionItem opts[16];
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* Suspend and resume: live streams wait for events without busy calls. */
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t n = 0;
 	int r;
 
@@ -300,6 +317,7 @@ static void srv_retire(struct httpd_srv *srv)
 
 	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
 	(void) MHD_quiesce_daemon(srv->mhd);
+	(void) httpd_live_end(h, srv);
 	srv->retiring = true;
 	srv->deadline = now + (uint64_t) (h->mat.timeout_sec + 5) * USEC_PER_SEC;
 	h->cur = NULL;
@@ -339,6 +357,7 @@ struct httpd *httpd_free(struct httpd *h)
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
 	material_clear(&h->mat);
+	h->live_timer = sd_event_source_disable_unref(h->live_timer);
 	sd_event_unref(h->event);
 	free(h);
 	return NULL;
@@ -364,6 +383,7 @@ static int httpd_serve(struct httpd *h)
 static void httpd_apply_live(struct httpd *h, const struct httpd_settings *s)
 {
 	h->metrics_auth = s->metrics_auth;
+	h->max_live = s->max_live_clients;
 	if (httpd_host_set(h, s->local_name, s->allowed_hosts) < 0)
 		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
 }

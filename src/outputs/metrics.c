@@ -301,6 +301,9 @@ static void http_counters_out(struct mbuf *b, const struct metrics_input *in)
 	}
 	counter(b, "http_auth_failures_total", "HTTP requests with wrong credentials.",
 		in->http.auth_failures);
+	gauge(b, "http_live_clients", "Streams of GET /api/v1/live open.", in->live_clients);
+	counter(b, "http_live_dropped_events_total", "Live events lost by clients that did not keep up.",
+		in->http.live_dropped);
 }
 
 char *metrics_format(const struct metrics_input *in)

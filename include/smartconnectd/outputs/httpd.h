@@ -29,6 +29,13 @@
  * waited longest for its request, so slow clients cannot fill the server.
  * HTTPS allows TLS 1.2 and 1.3 only.
  *
+ * GET /api/v1/live streams server-sent events (httpd-live.c): a "status"
+ * event with the status object first, then whatever the daemon sends with
+ * httpd_live_send(), and a comment every HTTPD_LIVE_KEEPALIVE_SEC. A slow
+ * client loses its oldest whole events, never part of one; at most
+ * max_live_clients streams, more get 503; a reload that replaces the
+ * instance, and the server's end, end the streams cleanly.
+ *
  * What the endpoints answer comes from the daemon through struct httpd_ops,
  * so these files know nothing of the daemon's insides.
  *
@@ -69,6 +76,7 @@ struct httpd_settings {
 	const char *local_name;    /* mDNS name: "<local_name>.local" is accepted as Host */
 	const char *allowed_hosts; /* more Host names, separated by blanks or commas */
 	bool metrics_auth;         /* GET /metrics needs the credentials too */
+	unsigned max_live_clients; /* streams of GET /api/v1/live at once; more get 503 */
 };
 
 /* Answers of the daemon. JSON results are new references (NULL = 500). */
@@ -92,6 +100,7 @@ struct httpd_ops {
 struct httpd_counters {
 	uint64_t by_status[HTTPD_STATUS_SLOTS]; /* responses queued, by status - HTTPD_STATUS_FIRST */
 	uint64_t auth_failures;                 /* requests with wrong credentials */
+	uint64_t live_dropped;                  /* events a slow live client's full queue lost */
 };
 
 struct httpd;
@@ -117,4 +126,11 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
 bool httpd_serving(const struct httpd *h);
 /* Borrowed; NULL-safe (NULL). */
 const struct httpd_counters *httpd_counters(const struct httpd *h);
+
+/* GET /api/v1/live: send "event: <event>\ndata: <data>\n\n" to every stream
+ * (an empty event sends data as a comment). data is one line of text, copied.
+ * 0, or -ENOMEM (logged by the caller). NULL-safe. */
+int httpd_live_send(struct httpd *h, const char *event, const char *data);
+/* Streams open now (0 for NULL): the daemon builds events only for someone. */
+unsigned httpd_live_clients(const struct httpd *h);
 uint16_t httpd_port(const struct httpd *h);

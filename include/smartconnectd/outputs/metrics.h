@@ -49,6 +49,7 @@ struct metrics_input {
 	unsigned passthrough_clients;
 
 	struct httpd_counters http;
+	unsigned live_clients;
 
 	uint64_t uptime_usec;
 	uint64_t oom;
