@@ -156,6 +156,13 @@ static const struct conf_key conf_keys[] = {
 	KEY("Passthrough", "Device", &conf_path, "", passthrough_device, CONFIG_APPLY_PASSTHROUGH,
 	    .flags = CONF_EMPTY_OK),
 
+	/* Apply flag HTTP: the daemon applies them with the HTTP servers, and mDNS follows. */
+	KEY("HomeWizard", "Enabled", &conf_bool, "no", homewizard_enabled,
+	    CONFIG_APPLY_HTTP | CONFIG_APPLY_MDNS),
+	KEY("HomeWizard", "Listen", &conf_listen, "", homewizard_listen,
+	    CONFIG_APPLY_HTTP | CONFIG_APPLY_MDNS, .flags = CONF_EMPTY_OK),
+	KEY("HomeWizard", "AllowFrom", &conf_allow, "", homewizard_allow, CONFIG_APPLY_HTTP),
+
 	/* Stored for the operating system's network configuration: nothing to apply. */
 	KEY("Network", "DefaultNetIf", &conf_enum, "Ethernet", netif, 0, NAMES(netif_names)),
 	KEY("Network", "EthernetIpMode", &conf_enum, "DHCP", eth.mode, 0, NAMES(ip_mode_names)),
@@ -354,7 +361,7 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	else
 		report(ps, line, NULL, NULL,
 		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device, "
-		       "Passthrough or Network",
+		       "Passthrough, HomeWizard, Network or mDNS",
 		       p + 1);
 }
 

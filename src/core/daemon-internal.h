@@ -13,6 +13,7 @@
 
 #include "smartconnectd/core/config.h"
 #include "smartconnectd/core/daemon.h"
+#include "smartconnectd/net/mdns.h"
 #include "smartconnectd/net/systemd.h"
 
 #define STATUS_MAX 256
@@ -41,7 +42,8 @@ struct daemon {
 	struct passthrough *passthrough;
 	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
 	struct httpd *httpd;
-	struct systemd_fds fds; /* sockets from systemd not yet handed over */
+	struct homewizard *homewizard; /* NULL until [HomeWizard] Enabled=yes */
+	struct systemd_fds fds;        /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
 
 	unsigned live_watch;             /* the store watch of daemon-live.c */
@@ -63,6 +65,12 @@ void daemon_status_send(struct daemon *d, const char *extra);
 int daemon_live_start(struct daemon *d);
 void daemon_live_stop(struct daemon *d); /* safe on a half-started daemon */
 void daemon_live_status(struct daemon *d);
+
+/* The HomeWizard-compatible API (daemon-homewizard.c): start, stop or move
+ * it as the configuration says (logged; 0 or a negative errno), and its part
+ * of the mDNS settings. */
+int daemon_apply_homewizard(struct daemon *d);
+void daemon_homewizard_mdns(const struct daemon *d, struct mdns_settings *ms);
 
 /* GET /metrics (daemon-metrics.c): the page as text (free()), NULL on OOM. */
 char *daemon_metrics_text(struct daemon *d);

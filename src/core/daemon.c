@@ -18,6 +18,7 @@
 #include "config.h"
 #include "smartconnectd/core/config-json.h"
 #include "smartconnectd/core/daemon.h"
+#include "smartconnectd/outputs/homewizard.h"
 #include "smartconnectd/outputs/httpd.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/modbus-server.h"
@@ -172,7 +173,7 @@ static struct passthrough_settings daemon_passthrough_settings(const struct conf
 
 static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
 {
-	return (struct mdns_settings){
+	struct mdns_settings ms = {
 		.name = d->config->mdns_name,
 		.serial = d->serial,
 		.version = PACKAGE_VERSION,
@@ -180,6 +181,9 @@ static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
 		    d->httpd && httpd_serving(d->httpd) ? httpd_port(d->httpd) : 0, /* 0: not announced */
 		.modbus_port = modbus_server_port(d->modbus_server),
 	};
+
+	daemon_homewizard_mdns(d, &ms);
+	return ms;
 }
 
 /* Start, update or stop the announcements to match the running config. */
@@ -266,6 +270,7 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 	r = httpd_reconfigure(d->httpd, &hs);
 	if (r < 0)
 		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
+	(void) daemon_apply_homewizard(d); /* logs its trouble */
 	if (changed & CONFIG_APPLY_MQTT) {
 		struct mqtt_settings mqs;
 
@@ -554,8 +559,8 @@ static int daemon_start_passthrough(struct daemon *d)
 	return 0;
 }
 
-/* The HTTP API and what its live streams are fed; without a password it
- * logs why and stays off. */
+/* The HTTP API and what its live streams are fed, and the HomeWizard-
+ * compatible API; without a password the main API logs why and stays off. */
 static int daemon_start_httpd(struct daemon *d)
 {
 	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
@@ -568,6 +573,7 @@ static int daemon_start_httpd(struct daemon *d)
 	d->fds.http = -1; /* taken over, also on failure */
 	if (r < 0)
 		return r;
+	(void) daemon_apply_homewizard(d); /* off after trouble, logged: the rest runs */
 	return daemon_live_start(d);
 }
 
@@ -756,6 +762,7 @@ struct daemon *daemon_free(struct daemon *d)
 	d->passthrough = passthrough_free(d->passthrough);
 	d->mdns = mdns_free(d->mdns);
 	d->httpd = httpd_free(d->httpd);
+	d->homewizard = homewizard_free(d->homewizard);
 	d->modbus_server = modbus_server_free(d->modbus_server);
 	if (d->meter)
 		meter_stop(d->meter);

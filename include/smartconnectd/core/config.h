@@ -153,7 +153,12 @@ struct config {
 	uint32_t passthrough_max_clients;           /* MaxClients */
 	uint32_t passthrough_queue_size;            /* QueueSize: bytes per client */
 	struct listener_allow passthrough_allow;    /* AllowFrom */
-	char passthrough_device[CONFIG_PATH_MAX];   /* Device: empty = no P1 out */
+
+	/* [HomeWizard] */
+	bool homewizard_enabled;                   /* Enabled */
+	struct listener_address homewizard_listen; /* Listen: empty = port 80, or 8080 when HTTP has 80 */
+	struct listener_allow homewizard_allow;    /* AllowFrom */
+	char passthrough_device[CONFIG_PATH_MAX];  /* Device: empty = no P1 out */
 	/* [mDNS] */
 	bool mdns_enabled;                /* Enabled */
 	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */
