@@ -14,6 +14,7 @@
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/homewizard-json.h"
 #include "smartconnectd/outputs/homewizard.h"
+#include "smartconnectd/outputs/httpd.h"
 #include "smartconnectd/outputs/reading-json.h"
 
 #define HOMEWIZARD_BACKLOG 16
@@ -151,18 +152,6 @@ static int hw_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return hw_on_io(s, -1, 0, userdata);
 }
 
-static void hw_on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	(void) cls;
-	if (!log_would_log(LOG_DEBUG))
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("HomeWizard-compatible API: %s", msg);
-}
-
 static void hw_stop(struct homewizard *h)
 {
 	h->io = sd_event_source_disable_unref(h->io);
@@ -183,7 +172,8 @@ static int hw_start(struct homewizard *h)
 		return r;
 	h->port = listener_port(fd);
 	h->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, hw_on_accept, h, hw_on_request, h,
-				  MHD_OPTION_EXTERNAL_LOGGER, hw_on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+				  MHD_OPTION_EXTERNAL_LOGGER, httpd_log_mhd,
+				  (void *) (uintptr_t) "HomeWizard-compatible API", MHD_OPTION_LISTEN_SOCKET,
 				  fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned) HOMEWIZARD_MAX_CONNECTIONS,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) HOMEWIZARD_TIMEOUT_SEC,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 16384, MHD_OPTION_END);

@@ -143,12 +143,14 @@ static void live_on_free(void *cls)
 
 static int live_on_keepalive(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	(void) src;
 	(void) usec;
 	(void) httpd_live_send(userdata, "", "keep-alive");
+	(void) sd_event_source_set_time_relative(src, HTTPD_LIVE_KEEPALIVE_SEC * USEC_PER_SEC);
+	(void) sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
 }
 
+/* The keep-alive runs while there are streams; the first one starts it. */
 static int live_timer_start(struct httpd *h)
 {
 	int r;
@@ -157,13 +159,15 @@ static int live_timer_start(struct httpd *h)
 		r = sd_event_add_time_relative(h->event, &h->live_timer, CLOCK_MONOTONIC,
 					       HTTPD_LIVE_KEEPALIVE_SEC * USEC_PER_SEC, 0, live_on_keepalive,
 					       h);
-		if (r < 0)
-			return r;
-		(void) sd_event_source_set_description(h->live_timer, "httpd-live-keepalive");
+		if (r >= 0)
+			(void) sd_event_source_set_description(h->live_timer, "httpd-live-keepalive");
+		return r;
 	}
+	if (h->n_live > 1)
+		return 0;
 	r = sd_event_source_set_time_relative(h->live_timer, HTTPD_LIVE_KEEPALIVE_SEC * USEC_PER_SEC);
-	if (r >= 0 && h->n_live == 1)
-		r = sd_event_source_set_enabled(h->live_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(h->live_timer, SD_EVENT_ONESHOT);
 	return r;
 }
 

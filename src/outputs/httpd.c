@@ -121,18 +121,16 @@ static int material_load(const struct httpd_settings *s, struct httpd_material *
 	return 0;
 }
 
-static void httpd_on_mhd_log(void *cls, const char *fmt, va_list ap)
+void httpd_log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
-	(void) cls;
 	if (!log_would_log(LOG_DEBUG))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("HTTP: %s", msg);
+	log_debug("%s: %s", (const char *) cls, msg);
 }
-
 /* ---- instances in the loop -------------------------------------------------------------------- */
 
 static void srv_unlink(struct httpd_srv *srv)
@@ -154,14 +152,14 @@ static void srv_free(struct httpd_srv *srv)
 	if (!srv)
 		return;
 	srv_unlink(srv);
-	srv->io = sd_event_source_disable_unref(srv->io);
-	srv->timer = sd_event_source_disable_unref(srv->timer);
 	/* Live streams get the end of their body rather than a cut: a run
 	 * resumes them, the next sends what the first could not. */
 	if (srv->mhd && httpd_live_end(srv->h, srv) > 0) {
 		(void) MHD_run(srv->mhd);
 		(void) MHD_run(srv->mhd);
 	}
+	srv->io = sd_event_source_disable_unref(srv->io);
+	srv->timer = sd_event_source_disable_unref(srv->timer);
 	if (srv->mhd) {
 		/* The listener is ours: take it back before MHD would close it. */
 		if (!srv->retiring)
@@ -265,7 +263,7 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t) (v), (p) }
 	/* First, or MHD writes its earlier messages to stderr itself. */
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_on_mhd_log, NULL);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_log_mhd, (void *) (uintptr_t) "HTTP");
 	OPT(MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL);
 	/* One more than the setting: the spare connection takes the place of
 	 * the one that has waited longest (httpd-conn.c). */

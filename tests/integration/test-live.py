@@ -6,8 +6,9 @@ power_instant the daemon logs for it and to the sidecar's values; no
 credentials, 401; MaxLiveClients+1, 503. A client that stops reading while
 600 telegrams arrive (the meter's minute, replayed fast): the daemon's memory
 stays flat, Modbus answers as fast as before, and when the client reads again
-it gets whole events only, the oldest lost. The streams end cleanly (curl
-exit 0) on a reload that replaces the server and on SIGTERM."""
+it gets whole events only, the oldest lost. A quiet stream gets a keep-alive
+comment every 15 s. The streams end cleanly (curl exit 0) on a reload that
+replaces the server and on SIGTERM."""
 
 import json
 import os
@@ -235,6 +236,10 @@ def scenario(tap, binary):
         # A reload that replaces the server ends the stream with the body's end.
         st = w.add(Stream(port))
         st.wait(lambda: st.named("status"))
+        # A quiet meter: a comment every 15 s keeps the stream (and proxies) alive.
+        t0 = time.monotonic()
+        alive = st.wait(lambda: sum(e == ": keep-alive" for e in st.events) >= 2, 40)
+        tap.ok(alive, "two keep-alive comments in %.1f s" % (time.monotonic() - t0))
         d.write_config(text.replace("[HTTP]\n", "[HTTP]\nTimeout=31\n"))
         d.signal(signal.SIGHUP)
         try:

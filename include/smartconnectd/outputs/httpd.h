@@ -48,6 +48,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +123,11 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s);
  * that cannot be read (missing, not a regular file, too large) is logged and
  * the running server keeps what it had. */
 int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
+
+/* libmicrohttpd's external logger for every instance of ours (this API and
+ * the HomeWizard-compatible one): its messages at debug level, after cls,
+ * a string naming the server. */
+void httpd_log_mhd(void *cls, const char *fmt, va_list ap);
 
 bool httpd_serving(const struct httpd *h);
 /* Borrowed; NULL-safe (NULL). */
