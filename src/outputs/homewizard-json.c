@@ -10,6 +10,7 @@
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/outputs/homewizard-json.h"
+#include "smartconnectd/outputs/mbus-channel.h"
 
 /* Fields straight from the normalised values: same unit (kWh, W, V, A). */
 static const struct {
@@ -73,15 +74,6 @@ static bool hw_value(const struct reading *v, const char *obis, unsigned i, stru
 	return ret->len > 0;
 }
 
-static double number_value(const struct reading_number *n)
-{
-	double d = (double) n->mant;
-
-	for (unsigned i = 0; i < n->decimals; i++)
-		d /= 10;
-	return d;
-}
-
 static json_t *hw_number(const struct reading *v, struct reading_span s, enum hw_kind kind)
 {
 	struct reading_number n;
@@ -96,7 +88,7 @@ static json_t *hw_number(const struct reading *v, struct reading_span s, enum hw
 		return NULL;
 	if (kind == HW_INT)
 		return n.decimals == 0 ? json_integer(n.mant) : NULL;
-	return json_real(number_value(&n));
+	return json_real(mbus_number(&n));
 }
 
 /* A DSMR time stamp "231102121548W" as the number 231102121548. */
@@ -172,56 +164,32 @@ static bool hw_peak(json_t *o, const struct reading *v)
 	       hw_set(o, "montly_power_peak_timestamp", hw_timestamp(v, ts));
 }
 
-/* DSMR M-Bus device types (0-n:24.1.0) the original names. */
-static const char *hw_external_type(long t)
+/* The original's names of the M-Bus device kinds. */
+static const char *hw_external_type(enum mbus_kind k)
 {
-	switch (t) {
-	case 3:
-		return "gas_meter";
-	case 4:
-	case 5:
-		return "heat_meter";
-	case 6:
-		return "warm_water_meter";
-	case 7:
-		return "water_meter";
-	case 12:
-		return "inlet_heat_meter";
-	default:
-		return NULL;
-	}
+	static const char *const names[] = {
+		[MBUS_GAS] = "gas_meter",
+		[MBUS_HEAT] = "heat_meter",
+		[MBUS_WARM_WATER] = "warm_water_meter",
+		[MBUS_WATER] = "water_meter",
+		[MBUS_INLET_HEAT] = "inlet_heat_meter",
+	};
+
+	return (size_t) k < ARRAY_SIZE(names) ? names[k] : NULL;
 }
 
-/* One M-Bus channel: type, id (NL 96.1.0, BE 96.1.1), last reading
- * (24.2.1 or e-MUCS' 24.2.3). NULL when it has no reading. */
+/* One M-Bus channel as an external[] entry; NULL when it has no reading or
+ * a kind the original does not name. */
 static json_t *hw_external(const struct reading *v, unsigned ch, const char **ret_type)
 {
-	char id[32];
-	struct reading_span s, ts, val, uid;
-	struct reading_number n;
+	struct mbus_channel mc;
 
-	snprintf(id, sizeof(id), "0-%u:24.1.0", ch);
-	if (!hw_value(v, id, 0, &s) || reading_parse_number(reading_str(v, s), s.len, &n) < 0)
+	if (!mbus_channel_read(v, ch, &mc) || !(*ret_type = hw_external_type(mc.kind)))
 		return NULL;
-	*ret_type = hw_external_type((long) n.mant);
-	snprintf(id, sizeof(id), "0-%u:24.2.1", ch);
-	if (!hw_value(v, id, 0, &ts)) {
-		snprintf(id, sizeof(id), "0-%u:24.2.3", ch);
-		if (!hw_value(v, id, 0, &ts))
-			return NULL;
-	}
-	if (!*ret_type || !hw_value(v, id, 1, &val) ||
-	    reading_parse_number(reading_str(v, val), val.len, &n) < 0)
-		return NULL;
-	snprintf(id, sizeof(id), "0-%u:96.1.0", ch);
-	if (!hw_value(v, id, 0, &uid)) {
-		snprintf(id, sizeof(id), "0-%u:96.1.1", ch);
-		if (!hw_value(v, id, 0, &uid))
-			uid = (struct reading_span){ 0, 0 };
-	}
-	return json_pack("{s:s%,s:s,s:o*,s:f,s:s%}", "unique_id", reading_str(v, uid), (size_t) uid.len,
-			 "type", *ret_type, "timestamp", hw_timestamp(v, ts), "value", number_value(&n),
-			 "unit", n.unit_len ? n.unit : "", n.unit_len);
+	return json_pack("{s:s%,s:s,s:o*,s:f,s:s%}", "unique_id", reading_str(v, mc.id), (size_t) mc.id.len,
+			 "type", *ret_type, "timestamp", hw_timestamp(v, mc.stamp), "value",
+			 mbus_number(&mc.value), "unit", mc.value.unit_len ? mc.value.unit : "",
+			 mc.value.unit_len);
 }
 
 /* external[], and the first gas meter also as the original's older
@@ -233,7 +201,7 @@ static bool hw_externals(json_t *o, const struct reading *v)
 
 	if (!ext || json_object_set_new(o, "external", ext) < 0)
 		return false;
-	for (unsigned ch = 1; ch <= 4; ch++) {
+	for (unsigned ch = 1; ch <= MBUS_CHANNEL_MAX; ch++) {
 		const char *type = NULL;
 		json_t *e = hw_external(v, ch, &type);
 
@@ -243,8 +211,10 @@ static bool hw_externals(json_t *o, const struct reading *v)
 			gas = true;
 			if (!hw_set(o, "total_gas_m3", json_incref(json_object_get(e, "value"))) ||
 			    !hw_set(o, "gas_timestamp", json_incref(json_object_get(e, "timestamp"))) ||
-			    !hw_set(o, "gas_unique_id", json_incref(json_object_get(e, "unique_id"))))
-				return json_decref(e), false;
+			    !hw_set(o, "gas_unique_id", json_incref(json_object_get(e, "unique_id")))) {
+				json_decref(e);
+				return false;
+			}
 		}
 		if (json_array_append_new(ext, e) < 0)
 			return false;

@@ -11,6 +11,7 @@
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/proto.h"
+#include "smartconnectd/outputs/mbus-channel.h"
 #include "smartconnectd/outputs/metrics.h"
 
 #define JOULES_PER_KWH 3600000.0
@@ -172,6 +173,56 @@ static void meter_values(struct mbuf *b, const struct reading *v)
 		      "Energy exported per tariff (DSMR 1-0:2.8.n).", "1-0:2.8.%u");
 }
 
+/* Joules or cubic metres per unit of an M-Bus register; 0: a unit we do not know. */
+static double mbus_scale(const struct reading_number *n)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = { { "m3", 1 }, { "GJ", 1e9 }, { "MWh", 3.6e9 }, { "kWh", 3.6e6 } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (n->unit_len == strlen(units[i].unit) && memcmp(n->unit, units[i].unit, n->unit_len) == 0)
+			return units[i].scale;
+	return 0;
+}
+
+/* One family per kind of M-Bus meter the telegram relays, a sample per channel. */
+static void mbus_values(struct mbuf *b, const struct reading *v)
+{
+	static const struct {
+		enum mbus_kind kind;
+		const char *name, *help;
+	} fams[] = {
+		{ MBUS_GAS, "gas_cubic_meters_total", "Gas meter register (M-Bus), by channel." },
+		{ MBUS_WATER, "water_cubic_meters_total", "Water meter register (M-Bus), by channel." },
+		{ MBUS_WARM_WATER, "warm_water_cubic_meters_total",
+		  "Warm water meter register (M-Bus), by channel." },
+		{ MBUS_HEAT, "heat_joules_total", "Heat meter register (M-Bus; GJ times 1e9), by channel." },
+	};
+
+	for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
+		bool header = false;
+
+		for (unsigned ch = 1; ch <= MBUS_CHANNEL_MAX; ch++) {
+			struct mbus_channel mc;
+			char labels[32];
+			double scale;
+
+			if (!mbus_channel_read(v, ch, &mc) || mc.kind != fams[f].kind)
+				continue;
+			scale = mbus_scale(&mc.value);
+			if (scale == 0)
+				continue;
+			if (!header)
+				family(b, fams[f].name, "counter", fams[f].help);
+			header = true;
+			snprintf(labels, sizeof(labels), "{channel=\"%u\"}", ch);
+			sample_d(b, fams[f].name, labels, mbus_number(&mc.value) * scale);
+		}
+	}
+}
+
 static void meter_info(struct mbuf *b, const struct metrics_input *in)
 {
 	gauge(b, "meter_receiving", "1 while the meter sends valid telegrams, 0 otherwise.",
@@ -184,6 +235,7 @@ static void meter_info(struct mbuf *b, const struct metrics_input *in)
 	gauge(b, "meter_timestamp_seconds", "The meter's clock in the last telegram, as Unix time.",
 	      (double) in->reading->ts);
 	meter_values(b, in->reading);
+	mbus_values(b, in->reading);
 }
 
 /* ---- counters --------------------------------------------------------------------------------- */

@@ -6,7 +6,7 @@ the meter's values as the sidecar has them, and every counter moves when its
 event is provoked: a bad CRC, noise bytes, a refused Modbus client, a Modbus
 request and an exception, a failed login, a passthrough client, a reopened
 device, and a stopped mosquitto (connection errors, failed publishes), then
-a reconnect."""
+a reconnect; a meter with a gas meter adds its register in cubic metres."""
 
 import json
 import re
@@ -24,6 +24,7 @@ from harness import Pty, Tap, Workdir, feed_until, stop_and_check
 from mqttlib import CONNECTED_RX, Broker
 
 DSMR50 = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
+GAS = "dsmr/nl_dsmr50_iskra-am550_gas_openhab.raw"
 SAMPLE_RX = re.compile(r"^(smartconnect_[a-z_]+)(\{[^}]*\})? (\S+)$")
 
 
@@ -193,6 +194,11 @@ def scenario(tap, binary):
         moves(("smartconnect_mqtt_connects_total", ""), broker.start, "the broker back")
         moves(("smartconnect_mqtt_publishes_total", ""), lambda: meter["pty"].write(good),
               "a telegram with the broker back")
+
+        # A meter with an M-Bus gas meter: its register in cubic metres.
+        meter["pty"].write(harness.testdata(GAS))
+        gas = sc.wait(("smartconnect_gas_cubic_meters_total", '{channel="1"}'), lambda x: True)
+        tap.ok(gas == 212.529, "gas_cubic_meters_total{channel=1} is the telegram's 212.529 m3 (%r)" % gas)
 
         # The same page once more through promtool, every counter now non-zero.
         promtool(tap, sc.get()[2])

@@ -7,8 +7,9 @@
  * "smartconnect_", counters end in "_total", units are base units in the
  * name (watts, volts, amperes, joules, seconds, bytes). Energy registers are
  * exported in joules (1 kWh = 3 600 000 J), as the conventions ask for base
- * units; a dashboard divides by 3.6e6 for kWh. Values the meter does not give
- * are left out, never written as 0.
+ * units; a dashboard divides by 3.6e6 for kWh. Gas and water registers of
+ * M-Bus meters are in cubic metres, heat in joules. Values the meter does not
+ * give are left out, never written as 0.
  *
  * Pure. No I/O. Never logs. The daemon copies the counters out of each
  * adapter into struct metrics_input, so this module sees no adapter.

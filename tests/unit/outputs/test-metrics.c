@@ -69,7 +69,10 @@ static void test_reading(void)
 			  "1-0:1.8.1(003432.829*kWh)\r\n1-0:1.8.2(003224.632*kWh)\r\n"
 			  "1-0:2.8.1(000000.000*kWh)\r\n1-0:2.8.2(000001.500*kWh)\r\n"
 			  "1-0:1.7.0(00.433*kW)\r\n1-0:2.7.0(00.000*kW)\r\n"
-			  "1-0:32.7.0(236.7*V)\r\n1-0:31.7.0(002*A)\r\n1-0:21.7.0(00.433*kW)\r\n!"),
+			  "1-0:32.7.0(236.7*V)\r\n1-0:31.7.0(002*A)\r\n1-0:21.7.0(00.433*kW)\r\n"
+			  "0-1:24.1.0(003)\r\n0-1:96.1.0(4730303339303031373633333738373137)\r\n"
+			  "0-1:24.2.1(180104231507W)(00212.529*m3)\r\n"
+			  "0-2:24.1.0(007)\r\n0-2:24.2.1(180104231507W)(00008.579*m3)\r\n!"),
 		   0, "telegram decodes");
 	page = metrics_format(&in);
 	tap_ok(page != NULL, "reading formats");
@@ -86,6 +89,10 @@ static void test_reading(void)
 	has(page, "smartconnect_energy_imported_joules_total 23966859600\n", true);
 	has(page, "# TYPE smartconnect_energy_imported_joules_total counter\n", true);
 	has(page, "smartconnect_meter_data_age_seconds 1.5\n", true);
+	has(page, "# TYPE smartconnect_gas_cubic_meters_total counter\n", true);
+	has(page, "smartconnect_gas_cubic_meters_total{channel=\"1\"} 212.529\n", true);
+	has(page, "smartconnect_water_cubic_meters_total{channel=\"2\"} 8.579\n", true);
+	has(page, "smartconnect_heat_joules_total", false);
 	free(page);
 }
 
