@@ -61,12 +61,13 @@ static enum MHD_Result hw_queue(struct MHD_Connection *c, unsigned status, const
 
 static enum MHD_Result hw_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
+	static const char oom[] = "{\"error\":\"out of memory\"}";
 	char *text = j ? json_dumps(j, READING_JSON_DUMP_FLAGS) : NULL;
 
 	json_decref(j);
 	if (!text)
-		return hw_queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
-				(char *) "{\"error\":\"out of memory\"}", 25, MHD_RESPMEM_PERSISTENT);
+		return hw_queue(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json", (char *) oom,
+				sizeof(oom) - 1, MHD_RESPMEM_PERSISTENT);
 	return hw_queue(c, status, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE);
 }
 
