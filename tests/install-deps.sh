@@ -21,6 +21,8 @@ packages=(
         network-manager dnsmasq-base udev dbus-bin systemd
         # HTTP API tests: curl as the client, openssl for a self-signed certificate
         curl openssl
+        # GET /metrics: promtool check metrics
+        prometheus
         # web page test: headless Chromium driven by selenium
         chromium chromium-driver python3-selenium
         # formatting, man page check, Debian package build

@@ -108,6 +108,9 @@ const struct conf_key conf_keys[] = {
 	    .max = 1024),
 	KEY("HTTP", "Timeout", &conf_seconds, "30", http_timeout_sec, CONFIG_APPLY_HTTP, .min = 1,
 	    .max = 3600),
+	KEY("HTTP", "MetricsAuth", &conf_bool, "yes", http_metrics_auth, CONFIG_APPLY_HTTP),
+	KEY("HTTP", "MaxLiveClients", &conf_uint, "8", http_max_live_clients, CONFIG_APPLY_HTTP, .min = 0,
+	    .max = 64),
 	KEY("HTTP", "AllowedHosts", &conf_hosts, "", http_allowed_hosts, CONFIG_APPLY_HTTP,
 	    .flags = CONF_EMPTY_OK),
 
@@ -150,6 +153,13 @@ const struct conf_key conf_keys[] = {
 	KEY("Passthrough", "AllowFrom", &conf_allow, "", passthrough_allow, CONFIG_APPLY_PASSTHROUGH),
 	KEY("Passthrough", "Device", &conf_path, "", passthrough_device, CONFIG_APPLY_PASSTHROUGH,
 	    .flags = CONF_EMPTY_OK),
+
+	/* Apply flag HTTP: the daemon applies them with the HTTP servers, and mDNS follows. */
+	KEY("HomeWizard", "Enabled", &conf_bool, "no", homewizard_enabled,
+	    CONFIG_APPLY_HTTP | CONFIG_APPLY_MDNS),
+	KEY("HomeWizard", "Listen", &conf_listen, "", homewizard_listen,
+	    CONFIG_APPLY_HTTP | CONFIG_APPLY_MDNS, .flags = CONF_EMPTY_OK),
+	KEY("HomeWizard", "AllowFrom", &conf_allow, "", homewizard_allow, CONFIG_APPLY_HTTP),
 
 	/* Applied through NetworkManager with Manage=networkmanager, only stored otherwise. */
 	KEY("Network", "Manage", &conf_enum, "no", net_manage, CONFIG_APPLY_NETWORK, NAMES(net_manage_names)),

@@ -200,7 +200,7 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	else
 		report(ps, line, NULL, NULL,
 		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device, "
-		       "Passthrough, Network, Indicator or Button",
+		       "Passthrough, HomeWizard, Network, mDNS, Indicator or Button",
 		       p + 1);
 }
 
@@ -506,66 +506,6 @@ const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 	if (!mask)
 		snprintf(buf, size, "nothing");
 	return buf;
-}
-
-/* Does the text need quotes to read back as itself? */
-static bool needs_quotes(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0)
-		return false;
-	if (conf_is_blank(s[0]) || conf_is_blank(s[n - 1]) || s[0] == '"')
-		return true;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] == ';' || s[i] == '#') && conf_is_blank(s[i - 1]))
-			return true;
-	return false;
-}
-
-static int dump_value(FILE *f, const char *s)
-{
-	if (!needs_quotes(s))
-		return fputs(s, f) < 0 ? -EIO : 0;
-
-	if (fputc('"', f) == EOF)
-		return -EIO;
-	for (; *s; s++) {
-		if ((*s == '"' || *s == '\\') && fputc('\\', f) == EOF)
-			return -EIO;
-		if (fputc(*s, f) == EOF)
-			return -EIO;
-	}
-	return fputc('"', f) == EOF ? -EIO : 0;
-}
-
-int config_dump(const struct config *c, FILE *f, bool show_secrets)
-{
-	const char *section = NULL;
-	char value[CONFIG_URL_MAX + CONFIG_PATH_MAX];
-
-	for (size_t i = 0; i < N_KEYS; i++) {
-		const struct conf_key *k = &conf_keys[i];
-
-		if (!section || strcmp(section, k->section) != 0) {
-			if (fprintf(f, "%s[%s]\n", section ? "\n" : "", k->section) < 0)
-				return -EIO;
-			section = k->section;
-		}
-
-		k->type->format(k, cfield_of(c, k), value, sizeof(value));
-		if (fprintf(f, "%s=", k->key) < 0)
-			return -EIO;
-		if ((k->flags & CONF_SECRET) && !show_secrets) {
-			if (fputs(value[0] ? "<set>" : "", f) < 0)
-				return -EIO;
-		} else if (dump_value(f, value) < 0) {
-			return -EIO;
-		}
-		if (fputc('\n', f) == EOF)
-			return -EIO;
-	}
-	return fflush(f) == EOF ? -EIO : 0;
 }
 
 struct decode_opts config_decode_opts(const struct config *c)

@@ -13,6 +13,7 @@
 
 #include "smartconnectd/core/config.h"
 #include "smartconnectd/core/daemon.h"
+#include "smartconnectd/net/mdns.h"
 #include "smartconnectd/net/systemd.h"
 
 #define STATUS_MAX 256
@@ -47,8 +48,15 @@ struct daemon {
 	struct config *net_before;       /* network keys before a safe apply awaiting confirmation */
 	bool net_safe;                   /* the apply at hand comes from the API: with a checkpoint */
 	bool net_reverting;              /* putting net_before back: no checks, no checkpoint */
+	struct homewizard *homewizard;   /* NULL until [HomeWizard] Enabled=yes */
 	struct systemd_fds fds;          /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
+
+	unsigned live_watch;             /* the store watch of daemon-live.c */
+	sd_event_source *live_net_timer; /* network changes, for live streams */
+	json_t *live_network;            /* the network part of the last live status */
+	char live_meter_id[READING_ID_MAX],
+	    live_meter_version[READING_VERSION_MAX]; /* of the last snapshot */
 
 	bool ready; /* READY=1 sent: STATUS updates may follow */
 	char status[STATUS_MAX];
@@ -92,3 +100,22 @@ int daemon_network_check_patch(struct daemon *d, const struct config *next, json
 int daemon_network_request(struct daemon *d, const char *action, json_t **ret);
 /* Adds "manager" to the status's network object. */
 void daemon_network_status(struct daemon *d, json_t *network, uint64_t now);
+
+/* GET /api/v1/live (daemon-live.c): the store watch and the network check;
+ * a status event to every stream now (nothing without streams). */
+int daemon_live_start(struct daemon *d);
+void daemon_live_stop(struct daemon *d); /* safe on a half-started daemon */
+void daemon_live_status(struct daemon *d);
+
+/* The HomeWizard-compatible API (daemon-homewizard.c): start, stop or move
+ * it as the configuration says (logged; 0 or a negative errno), and its part
+ * of the mDNS settings. */
+int daemon_apply_homewizard(struct daemon *d);
+void daemon_homewizard_mdns(const struct daemon *d, struct mdns_settings *ms);
+
+/* GET /metrics (daemon-metrics.c): the page as text (free()), NULL on OOM. */
+char *daemon_metrics_text(struct daemon *d);
+
+/* daemon-http.c: the HTTP API's settings and start (logs; 0 or a negative errno). */
+struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c);
+int daemon_start_httpd(struct daemon *d);

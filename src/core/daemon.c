@@ -18,6 +18,7 @@
 #include "config.h"
 #include "smartconnectd/core/config-json.h"
 #include "smartconnectd/core/daemon.h"
+#include "smartconnectd/outputs/homewizard.h"
 #include "smartconnectd/outputs/httpd.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/modbus-server.h"
@@ -55,6 +56,7 @@ static void daemon_on_meter_state(struct meter *m, void *userdata)
 	if (d->ready)
 		daemon_status_send(d, NULL);
 	daemon_device_update(d);
+	daemon_live_status(d);
 }
 
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
@@ -65,6 +67,7 @@ static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
 	if (d->ready)
 		daemon_status_send(d, NULL);
 	daemon_device_update(d);
+	daemon_live_status(d);
 }
 
 /* device_counters: the figures MQTT does not keep itself. */
@@ -175,7 +178,7 @@ static struct passthrough_settings daemon_passthrough_settings(const struct conf
 
 static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
 {
-	return (struct mdns_settings){
+	struct mdns_settings ms = {
 		.name = d->config->mdns_name,
 		.serial = d->serial,
 		.version = PACKAGE_VERSION,
@@ -183,6 +186,9 @@ static struct mdns_settings daemon_mdns_settings(const struct daemon *d)
 		    d->httpd && httpd_serving(d->httpd) ? httpd_port(d->httpd) : 0, /* 0: not announced */
 		.modbus_port = modbus_server_port(d->modbus_server),
 	};
+
+	daemon_homewizard_mdns(d, &ms);
+	return ms;
 }
 
 /* Start, update or stop the announcements to match the running config. */
@@ -204,24 +210,6 @@ static int daemon_apply_mdns(struct daemon *d)
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up mDNS: %m");
 	return mdns_start(d->mdns);
-}
-
-static struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c)
-{
-	return (struct httpd_settings){
-		.host = c->http_listen.host,
-		.port = c->http_listen.port,
-		.user = c->http_user,
-		.password = c->http_password,
-		.password_file = c->http_password_file[0] ? c->http_password_file : d->password_file,
-		.certificate = c->http_certificate,
-		.key = c->http_key,
-		.max_connections = c->http_max_connections,
-		.max_per_ip = c->http_max_per_ip,
-		.timeout_sec = c->http_timeout_sec,
-		.local_name = c->mdns_name,
-		.allowed_hosts = c->http_allowed_hosts,
-	};
 }
 
 static void daemon_on_config_error(const char *message, void *userdata)
@@ -267,6 +255,7 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 	r = httpd_reconfigure(d->httpd, &hs);
 	if (r < 0)
 		log_error_errno(r, "Failed to apply the HTTP settings, ignoring: %m");
+	(void) daemon_apply_homewizard(d); /* logs its trouble */
 	if (changed & CONFIG_APPLY_MQTT) {
 		struct mqtt_settings mqs;
 
@@ -492,48 +481,6 @@ int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_le
 	return 0;
 }
 
-static json_t *daemon_on_http_status(void *userdata)
-{
-	return daemon_status_json(userdata);
-}
-
-static json_t *daemon_on_http_config(void *userdata)
-{
-	return daemon_config_json(userdata);
-}
-
-static int daemon_on_http_patch(void *userdata, const char *body, size_t len, json_t **ret_error)
-{
-	return daemon_patch_config(userdata, body, len, ret_error);
-}
-
-static int daemon_on_http_telegram(void *userdata, const char **ret_text, size_t *ret_len)
-{
-	return daemon_last_telegram(userdata, ret_text, ret_len);
-}
-
-static int daemon_on_http_reset(void *userdata)
-{
-	return daemon_soft_reset(userdata);
-}
-
-static int daemon_on_http_network(void *userdata, const char *action, json_t **ret)
-{
-	return daemon_network_request(userdata, action, ret);
-}
-
-static const struct httpd_ops daemon_httpd_ops = {
-	.status = daemon_on_http_status,
-	.config = daemon_on_http_config,
-	.patch_config = daemon_on_http_patch,
-	.telegram = daemon_on_http_telegram,
-	.reset = daemon_on_http_reset,
-	.identify = daemon_on_http_identify,
-	.factory_reset = daemon_on_http_factory_reset,
-	.network = daemon_on_http_network,
-	.version = PACKAGE_VERSION,
-};
-
 /* The Modbus server, on its systemd socket or its configured address. */
 static int daemon_start_modbus(struct daemon *d)
 {
@@ -566,20 +513,6 @@ static int daemon_start_passthrough(struct daemon *d)
 	tap = passthrough_tap(d->passthrough);
 	meter_set_tap(d->meter, &tap);
 	return 0;
-}
-
-/* The HTTP API; without a password it logs why and stays off. */
-static int daemon_start_httpd(struct daemon *d)
-{
-	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
-	int r;
-
-	r = httpd_new(d->event, &daemon_httpd_ops, d, &d->httpd);
-	if (r < 0)
-		return log_oom();
-	r = httpd_start(d->httpd, d->fds.http, &hs);
-	d->fds.http = -1; /* taken over, also on failure */
-	return r;
 }
 
 /* MQTT and the reachability checks it reports. */
@@ -762,13 +695,15 @@ struct daemon *daemon_free(struct daemon *d)
 	if (!d)
 		return NULL;
 
-	/* Reverse of daemon_start(): the network, mDNS, MQTT and its checks, HTTP,
-	 * the passthrough (off the meter's tap first), Modbus, the meter, the
-	 * store, the box (LED off last), then the loop's own sources. */
+	/* Reverse of daemon_start(): the network, mDNS, MQTT and its checks, the
+	 * live streams, the HomeWizard-compatible API, HTTP, the passthrough (off the meter's tap first),
+	 * Modbus, the meter, the store, the box (LED off last), then the loop's own sources. */
 	daemon_network_stop(d);
 	d->mdns = mdns_free(d->mdns);
 	d->mqtt = mqtt_free(d->mqtt);
 	d->reachability = reachability_free(d->reachability);
+	daemon_live_stop(d);
+	d->homewizard = homewizard_free(d->homewizard);
 	d->httpd = httpd_free(d->httpd);
 	if (d->meter)
 		meter_set_tap(d->meter, NULL);

@@ -67,6 +67,8 @@ struct meter {
 	struct log_summary rejects;
 	unsigned reject_counts[_TELEGRAM_ERR_MAX]; /* by reason, since the last summary */
 
+	uint64_t device_opens;
+
 	enum meter_state state;
 	bool started;
 	bool quiet; /* reconfiguring: report the state once at the end */
@@ -489,7 +491,9 @@ static void meter_on_tty_state(enum tty_state state, void *userdata)
 {
 	struct meter *m = userdata;
 
-	if (state != TTY_STATE_OPEN)
+	if (state == TTY_STATE_OPEN)
+		m->device_opens++;
+	else
 		/* A frame cut by the unplug is lost; the next device starts clean. */
 		telegram_flush(m->framer);
 	meter_restart_hunt(m);
@@ -739,4 +743,9 @@ const char *meter_status(const struct meter *m, char *buf, size_t size)
 const struct telegram_counters *meter_counters(const struct meter *m)
 {
 	return telegram_counters(m->framer);
+}
+
+uint64_t meter_device_opens(const struct meter *m)
+{
+	return m->device_opens;
 }

@@ -25,6 +25,7 @@
 /* IANA names port 502 "mbap"; browsers and admins look for "modbus". */
 #define MDNS_TYPE_MODBUS "_modbus._tcp"
 #define MDNS_TYPE_HTTP "_http._tcp"
+#define MDNS_TYPE_HOMEWIZARD "_hwenergy._tcp"
 
 #define MDNS_LABEL_MAX 64 /* 63 characters and the NUL */
 #define MDNS_TXT_MAX 80
@@ -51,6 +52,8 @@ struct mdns {
 	char serial[MDNS_LABEL_MAX];
 	char version[MDNS_TXT_MAX];
 	uint16_t http_port, modbus_port;
+	uint16_t hwe_port;
+	char hwe_name[MDNS_TXT_MAX], hwe_type[MDNS_TXT_MAX]; /* product_name=, product_type= */
 };
 
 static int mdns_copy(char *dst, size_t size, const char *src)
@@ -69,6 +72,9 @@ static int mdns_set(struct mdns *m, const struct mdns_settings *s)
 		return -EINVAL;
 	m->http_port = s->http_port;
 	m->modbus_port = s->modbus_port;
+	m->hwe_port = s->homewizard_port;
+	snprintf(m->hwe_name, sizeof(m->hwe_name), "product_name=%s", s->homewizard_product_name ?: "");
+	snprintf(m->hwe_type, sizeof(m->hwe_type), "product_type=%s", s->homewizard_product_type ?: "");
 	return 0;
 }
 
@@ -203,7 +209,11 @@ static int mdns_add_entries(struct mdns *m, AvahiClient *c, AvahiEntryGroup *g, 
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	if (m->hwe_port)
+		r = avahi_entry_group_add_service(
+		    g, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, 0, m->name, MDNS_TYPE_HOMEWIZARD, NULL, fqdn,
+		    m->hwe_port, "api_enabled=1", "path=/api/v1", serial, m->hwe_name, m->hwe_type, NULL);
+	return r < 0 ? r : 0;
 }
 
 static void mdns_on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *userdata);
@@ -465,7 +475,7 @@ int mdns_start(struct mdns *m)
 int mdns_reconfigure(struct mdns *m, const struct mdns_settings *s)
 {
 	char base[MDNS_LABEL_MAX];
-	uint16_t http = m->http_port, modbus = m->modbus_port;
+	uint16_t http = m->http_port, modbus = m->modbus_port, hwe = m->hwe_port;
 	char serial[MDNS_LABEL_MAX];
 	int r;
 
@@ -475,7 +485,7 @@ int mdns_reconfigure(struct mdns *m, const struct mdns_settings *s)
 	if (r < 0)
 		return r;
 	if (strcmp(base, m->base) == 0 && strcmp(serial, m->serial) == 0 && http == m->http_port &&
-	    modbus == m->modbus_port)
+	    modbus == m->modbus_port && hwe == m->hwe_port)
 		return 0;
 
 	if (strcmp(base, m->base) != 0) {

@@ -179,6 +179,8 @@ static int respond_401(struct MHD_Connection *c, enum MHD_Result *ret)
 	httpd_conn_answering(c);
 	*ret = MHD_queue_basic_auth_fail_response(c, HTTPD_REALM, resp);
 	MHD_destroy_response(resp);
+	if (*ret == MHD_YES)
+		httpd_conn_count(c, MHD_HTTP_UNAUTHORIZED);
 	return -EACCES;
 }
 
@@ -196,6 +198,7 @@ static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *
 		return true;
 	}
 	h->budget.tokens -= HTTPD_TOKEN;
+	h->counters.auth_failures++;
 	if (f)
 		fail_count(f, now);
 	log_debug("HTTP: wrong credentials for user '%.64s'", user);

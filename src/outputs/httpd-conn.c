@@ -138,6 +138,14 @@ void httpd_conn_answering(struct MHD_Connection *c)
 		k->answering = true;
 }
 
+void httpd_conn_count(struct MHD_Connection *c, unsigned status)
+{
+	struct httpd_conn *k = conn_of(c);
+
+	if (k && status >= HTTPD_STATUS_FIRST && status < HTTPD_STATUS_FIRST + HTTPD_STATUS_SLOTS)
+		k->srv->h->counters.by_status[status - HTTPD_STATUS_FIRST]++;
+}
+
 void httpd_conn_request_done(struct MHD_Connection *c)
 {
 	struct httpd_conn *k = conn_of(c);

@@ -18,7 +18,11 @@
 
 #define HTTPD_PASSWORD_MAX 256
 #define HTTPD_FAIL_SLOTS 64
-#define HTTPD_HOSTS_MAX 1024 /* "[HTTP] AllowedHosts=" and "<mDNS name>.local" */
+#define HTTPD_HOSTS_MAX 1024        /* "[HTTP] AllowedHosts=" and "<mDNS name>.local" */
+#define HTTPD_LIVE_QUEUE 16         /* events queued per live stream; more drop the oldest */
+#define HTTPD_LIVE_KEEPALIVE_SEC 15 /* a comment line on every live stream this often */
+#define HTTPD_LIVE_STALL_SEC 120    /* a live client that reads nothing this long is dropped */
+#define HTTPD_LIVE_SNDBUF 16384     /* socket send buffer of a live stream (the kernel doubles it) */
 
 /* Everything a running instance was made from; a change means a new instance. */
 struct httpd_material {
@@ -44,6 +48,7 @@ struct httpd_srv {
 	struct MHD_Daemon *mhd;
 	sd_event_source *io, *timer;
 	bool retiring;            /* quiesced: serves its connections, then goes */
+	bool kicked;              /* a connection was resumed: run MHD at once */
 	uint64_t deadline;        /* CLOCK_MONOTONIC: retiring ends at the latest then */
 	struct httpd_conn *conns; /* list, newest first */
 	unsigned n_conns;         /* in conns and not closing */
@@ -84,10 +89,17 @@ struct httpd {
 	/* Host names besides addresses, host name and localhost: lower case,
 	 * separated by single blanks; applied without a new instance. */
 	char hosts[HTTPD_HOSTS_MAX];
+	bool metrics_auth;
+	struct httpd_counters counters;
+
+	struct httpd_live *live; /* streams of GET /api/v1/live (httpd-live.c), a list */
+	unsigned n_live, max_live;
+	sd_event_source *live_timer; /* keep-alive comments while there are streams */
 };
 
-/* Per request: the body being collected. */
+/* Per request: its instance and the body being collected. */
 struct httpd_request {
+	struct httpd_srv *srv;
 	char *body;
 	size_t len;
 	bool too_large;
@@ -101,6 +113,9 @@ int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result 
 void httpd_conn_on_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe);
 void *httpd_conn_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
+/* Count a response queued on c with status (routes and auth call this); a
+ * connection left untracked by an allocation failure is not counted. */
+void httpd_conn_count(struct MHD_Connection *c, unsigned status);
 /* A response is queued on c: the deadline stops (routes and auth call this). */
 void httpd_conn_answering(struct MHD_Connection *c);
 /* The request on c completed: the connection waits for the next one. */
@@ -123,6 +138,15 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 					size_t *upload_data_size, void **req_cls);
 void httpd_routes_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			       enum MHD_RequestTerminationCode toe);
+
+/* Run srv's MHD from the loop as soon as possible (httpd.c). */
+void httpd_srv_kick(struct httpd_srv *srv);
+
+/* GET /api/v1/live on c of srv (httpd-live.c): a new stream and its response
+ * in *ret (the caller queues it). MHD_NO on OOM. */
+enum MHD_Result httpd_live_start(struct httpd_srv *srv, struct MHD_Connection *c, struct MHD_Response **ret);
+/* End the streams of srv (NULL: all) after what they have queued; how many. */
+unsigned httpd_live_end(struct httpd *h, const struct httpd_srv *srv);
 
 /* The response helpers the routes and the authentication share. */
 void httpd_routes_headers(struct MHD_Response *resp); /* cache, sniffing, referrer */

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "smartconnectd/base/log.h"
+#include "smartconnectd/outputs/metrics.h"
 
 #include "httpd-internal.h"
 #include "web-page.h"
@@ -41,6 +42,8 @@ enum MHD_Result httpd_routes_queue(struct MHD_Connection *c, unsigned status, st
 	httpd_routes_headers(resp);
 	httpd_conn_answering(c);
 	ret = MHD_queue_response(c, status, resp);
+	if (ret == MHD_YES)
+		httpd_conn_count(c, status);
 	MHD_destroy_response(resp);
 	return ret;
 }
@@ -169,6 +172,37 @@ static enum MHD_Result on_telegram(struct httpd *h, struct MHD_Connection *c, st
 	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
 
+static enum MHD_Result on_metrics(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	struct MHD_Response *resp;
+	char *text;
+
+	(void) rq;
+	text = h->ops->metrics(h->userdata);
+	if (!text)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "the server cannot build this response");
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	(void) MHD_add_response_header(resp, "Content-Type", METRICS_CONTENT_TYPE);
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result on_live(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	struct MHD_Response *resp = NULL;
+
+	if (h->n_live >= h->max_live)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "too many live clients, try again later");
+	if (httpd_live_start(rq->srv, c, &resp) != MHD_YES)
+		return MHD_NO;
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
 static enum MHD_Result on_reset(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
 	(void) rq;
@@ -259,12 +293,14 @@ static const struct httpd_route routes[] = {
 	{ "/api/v1/status", "GET, HEAD", .get = on_status },
 	{ "/api/v1/config", "GET, HEAD, PATCH", .get = on_config_get, .patch = on_config_patch },
 	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
+	{ "/api/v1/live", "GET", .get = on_live },
 	{ "/api/v1/reset", "POST", .post = on_reset },
 	{ "/api/v1/identify", "POST", .post = on_identify },
 	{ "/api/v1/factory-reset", "POST", .post = on_factory_reset },
 	{ "/api/v1/firmware", "GET, HEAD, POST", .get = on_firmware_get, .post = on_firmware_post },
 	{ "/api/v1/network/confirm", "POST", .post = on_network_confirm },
 	{ "/api/v1/network/ap", "POST", .post = on_network_ap },
+	{ "/metrics", "GET, HEAD", .get = on_metrics },
 };
 
 static const struct httpd_route *find_route(const char *url)
@@ -291,6 +327,12 @@ static httpd_handler_fn route_handler(const struct httpd_route *rt, const char *
 	return NULL;
 }
 
+/* Everything but a scrape of /metrics with [HTTP] MetricsAuth=no. */
+static bool needs_auth(const struct httpd *h, const char *url, const char *method)
+{
+	return h->metrics_auth || !method_is_safe(method) || strcmp(url, "/metrics") != 0;
+}
+
 enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, const char *url,
 					const char *method, const char *version, const char *upload_data,
 					size_t *upload_data_size, void **req_cls)
@@ -309,11 +351,12 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
+		rq->srv = srv;
 		*req_cls = rq;
 		/* The host first: a foreign name gets nothing, not even a login prompt. */
 		if (httpd_host_check(h, c, !method_is_safe(method), &ret) < 0)
 			return ret;
-		if (httpd_auth_check(h, c, &ret) < 0)
+		if (needs_auth(h, url, method) && httpd_auth_check(h, c, &ret) < 0)
 			return ret;
 		if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
 			return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");

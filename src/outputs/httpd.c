@@ -121,18 +121,16 @@ static int material_load(const struct httpd_settings *s, struct httpd_material *
 	return 0;
 }
 
-static void httpd_on_mhd_log(void *cls, const char *fmt, va_list ap)
+void httpd_log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
-	(void) cls;
 	if (!log_would_log(LOG_DEBUG))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("HTTP: %s", msg);
+	log_debug("%s: %s", (const char *) cls, msg);
 }
-
 /* ---- instances in the loop -------------------------------------------------------------------- */
 
 static void srv_unlink(struct httpd_srv *srv)
@@ -154,6 +152,12 @@ static void srv_free(struct httpd_srv *srv)
 	if (!srv)
 		return;
 	srv_unlink(srv);
+	/* Live streams get the end of their body rather than a cut: a run
+	 * resumes them, the next sends what the first could not. */
+	if (srv->mhd && httpd_live_end(srv->h, srv) > 0) {
+		(void) MHD_run(srv->mhd);
+		(void) MHD_run(srv->mhd);
+	}
 	srv->io = sd_event_source_disable_unref(srv->io);
 	srv->timer = sd_event_source_disable_unref(srv->timer);
 	if (srv->mhd) {
@@ -175,6 +179,8 @@ static void srv_arm(struct httpd_srv *srv)
 		when = now + (uint64_t) ms * USEC_PER_MSEC;
 	if (srv->retiring)
 		when = MIN(when, srv->deadline);
+	if (srv->kicked)
+		when = now;
 	when = MIN(when, httpd_conn_sweep(srv, now));
 	if (when == UINT64_MAX) {
 		(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_OFF);
@@ -182,6 +188,12 @@ static void srv_arm(struct httpd_srv *srv)
 	}
 	(void) sd_event_source_set_time(srv->timer, when);
 	(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_ONESHOT);
+}
+
+void httpd_srv_kick(struct httpd_srv *srv)
+{
+	srv->kicked = true;
+	srv_arm(srv);
 }
 
 static unsigned srv_connections(struct httpd_srv *srv)
@@ -201,6 +213,8 @@ static void srv_run(struct httpd_srv *srv)
 	(void) sd_event_now(srv->h->event, CLOCK_MONOTONIC, &now);
 	(void) httpd_conn_sweep(srv, now);
 	before = srv_connections(srv);
+	/* A kick during this run (a resume) asks for the next one. */
+	srv->kicked = false;
 	(void) MHD_run(srv->mhd);
 	/* At MaxConnections MHD takes the listener out of its epoll set and
 	 * puts it back only at the start of a later run: when connections went
@@ -238,7 +252,8 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 	_cleanup_free_ struct httpd_srv *srv = calloc(1, sizeof(*srv));
 	struct MHD_OptionItem opts[16];
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	/* Suspend and resume: live streams wait for events without busy calls. */
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t n = 0;
 	int r;
 
@@ -248,7 +263,7 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t) (v), (p) }
 	/* First, or MHD writes its earlier messages to stderr itself. */
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_on_mhd_log, NULL);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_log_mhd, (void *) (uintptr_t) "HTTP");
 	OPT(MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL);
 	/* One more than the setting: the spare connection takes the place of
 	 * the one that has waited longest (httpd-conn.c). */
@@ -300,6 +315,7 @@ static void srv_retire(struct httpd_srv *srv)
 
 	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
 	(void) MHD_quiesce_daemon(srv->mhd);
+	(void) httpd_live_end(h, srv);
 	srv->retiring = true;
 	srv->deadline = now + (uint64_t) (h->mat.timeout_sec + 5) * USEC_PER_SEC;
 	h->cur = NULL;
@@ -339,6 +355,7 @@ struct httpd *httpd_free(struct httpd *h)
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
 	material_clear(&h->mat);
+	h->live_timer = sd_event_source_disable_unref(h->live_timer);
 	sd_event_unref(h->event);
 	free(h);
 	return NULL;
@@ -359,9 +376,12 @@ static int httpd_serve(struct httpd *h)
 	return 0;
 }
 
-/* The Host names besides the gateway's own; applied to the running instance. */
-static void httpd_apply_hosts(struct httpd *h, const struct httpd_settings *s)
+/* The Host names besides the gateway's own and whether /metrics needs
+ * credentials: applied to the running instance, they need no new one. */
+static void httpd_apply_live(struct httpd *h, const struct httpd_settings *s)
 {
+	h->metrics_auth = s->metrics_auth;
+	h->max_live = s->max_live_clients;
 	if (httpd_host_set(h, s->local_name, s->allowed_hosts) < 0)
 		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
 }
@@ -386,7 +406,7 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
 		h->port = listener_port(h->listen_fd);
 	}
 
-	httpd_apply_hosts(h, s);
+	httpd_apply_live(h, s);
 	r = material_load(s, &h->mat);
 	if (r < 0) {
 		/* Not plain HTTP instead: the password would cross the network in clear. */
@@ -415,7 +435,7 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 	bool need_bind;
 	int r;
 
-	httpd_apply_hosts(h, s);
+	httpd_apply_live(h, s);
 	r = material_load(s, &m);
 	if (r < 0)
 		return r; /* the running server keeps its material */
@@ -472,6 +492,11 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 bool httpd_serving(const struct httpd *h)
 {
 	return h && h->cur;
+}
+
+const struct httpd_counters *httpd_counters(const struct httpd *h)
+{
+	return h ? &h->counters : NULL;
 }
 
 uint16_t httpd_port(const struct httpd *h)

@@ -31,6 +31,7 @@ from harness import Daemon, Notify, Proc, Tap, Workdir, stop_and_check
 
 SERIAL = "SC0042"
 HTTP_PORT = 18080  # the namespace has its own ports
+HW_PORT = 18081
 
 AVAHI_CONF = """[server]
 host-name=sc-test-host
@@ -157,8 +158,10 @@ def check_gone(tap, what, name):
     tap.ok(addr is None, "%s: %s.local no longer resolves (%r)" % (what, name, addr))
 
 
-def config(w, name=None, enabled=True):
+def config(w, name=None, enabled=True, homewizard=False):
     extra = "\n[Device]\nSerial=%s\n" % SERIAL
+    if homewizard:
+        extra += "\n[HomeWizard]\nEnabled=yes\nListen=127.0.0.1:%d\n" % HW_PORT
     extra += "\n[mDNS]\nEnabled=%s\n" % ("yes" if enabled else "no")
     if name:
         extra += "Name=%s\n" % name
@@ -240,6 +243,21 @@ def lifecycle(tap, binary):
         d.signal(signal.SIGHUP)
         k, _ = d.wait_for(r"mDNS: announced meter-gateway\.local", mark)
         tap.ok(k is not None, "SIGHUP with Enabled=yes: announced again")
+
+        # The HomeWizard-compatible API: _hwenergy._tcp with the original's TXT while it is on.
+        d.write_config(config(w, "meter-gateway", homewizard=True))
+        d.signal(signal.SIGHUP)
+        hw = until(lambda: ours("meter-gateway")(browse("_hwenergy._tcp")), bool)
+        s0 = hw[0] if hw else {}
+        want = ["api_enabled=1", "path=/api/v1", "serial=" + SERIAL, "product_name=P1 meter",
+                "product_type=HWE-P1"]
+        tap.ok(s0.get("port") == HW_PORT and all(t in s0.get("txt", []) for t in want),
+               "[HomeWizard] Enabled=yes: _hwenergy._tcp on port %r with TXT %r" % (s0.get("port"), s0.get("txt")))
+        d.write_config(config(w, "meter-gateway"))
+        d.signal(signal.SIGHUP)
+        left = until(lambda: ours("meter-gateway")(browse("_hwenergy._tcp")), lambda v: not v)
+        tap.ok(not left and ours("meter-gateway")(browse("_http._tcp")),
+               "[HomeWizard] Enabled=no: _hwenergy._tcp withdrawn, _http._tcp stays")
 
         stop_and_check(tap, d, "lifecycle")
         check_gone(tap, "daemon stopped", "meter-gateway")

@@ -572,6 +572,15 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(p, "the page shows P = 1234 W after %.1f s, without a reload" % (time.monotonic() - t))
         tap.ok(drv.execute_script("return performance.getEntriesByType('navigation').length") == 1,
                "still the same document")
+        # Pushed, not polled: the daemon has the page's live stream open (a stream
+        # has no resource timing entry before it ends) and the page never asked
+        # for the status.
+        urls = drv.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        _, _, page = api.call("GET", "/metrics")
+        streams = re.search(rb"^smartconnect_http_live_clients (\d+)", page, re.M)
+        tap.ok(streams and int(streams.group(1)) >= 1 and not any(u.endswith("/api/v1/status") for u in urls),
+               "the values came through GET /api/v1/live (%s open), no status polling"
+               % (streams and streams.group(1).decode()))
         shown = until(lambda: evil in drv.execute_script("return document.body.innerText"), 5)
         tap.ok(shown and drv.execute_script("return document.getElementById('xss')") is None,
                "the meter id %r is shown as text, no element made of it" % evil)

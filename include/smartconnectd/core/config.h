@@ -132,6 +132,8 @@ struct config {
 	uint32_t http_max_per_ip;                 /* MaxConnectionsPerIP */
 	uint32_t http_timeout_sec;                /* Timeout: idle connections are closed */
 	char http_allowed_hosts[CONFIG_URL_MAX];  /* AllowedHosts: more Host names, blank-separated */
+	bool http_metrics_auth;                   /* MetricsAuth: GET /metrics needs the credentials */
+	uint32_t http_max_live_clients;           /* MaxLiveClients: GET /api/v1/live streams */
 
 	/* [MQTT] */
 	bool mqtt_enabled;                            /* Enabled */
@@ -162,7 +164,12 @@ struct config {
 	uint32_t passthrough_max_clients;           /* MaxClients */
 	uint32_t passthrough_queue_size;            /* QueueSize: bytes per client */
 	struct listener_allow passthrough_allow;    /* AllowFrom */
-	char passthrough_device[CONFIG_PATH_MAX];   /* Device: empty = no P1 out */
+
+	/* [HomeWizard] */
+	bool homewizard_enabled;                   /* Enabled */
+	struct listener_address homewizard_listen; /* Listen: empty = port 80, or 8080 when HTTP has 80 */
+	struct listener_allow homewizard_allow;    /* AllowFrom */
+	char passthrough_device[CONFIG_PATH_MAX];  /* Device: empty = no P1 out */
 	/* [mDNS] */
 	bool mdns_enabled;                /* Enabled */
 	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */

@@ -120,6 +120,8 @@ const char *meter_status(const struct meter *m, char *buf, size_t size);
 
 /* The framer's counters (accepted, rejected by reason, noise). Borrowed. */
 const struct telegram_counters *meter_counters(const struct meter *m);
+/* Times the device was opened since meter_new(): the first open and every reopen. */
+uint64_t meter_device_opens(const struct meter *m);
 
 /* Copy tap (NULL: none). The tap's owner must clear it before going away. */
 void meter_set_tap(struct meter *m, const struct meter_tap *tap);

@@ -7,7 +7,8 @@
  *     an address that comes or goes later is announced or withdrawn;
  *   - the HTTP API as _http._tcp and the Modbus server as _modbus._tcp, both
  *     on that host name, on the ports actually bound, with TXT records
- *     serial=<serial> and version=<version> (HTTP also path=/).
+ *     serial=<serial> and version=<version> (HTTP also path=/);
+ *   - while it runs, the HomeWizard-compatible API as _hwenergy._tcp.
  *
  * A missing or restarting avahi-daemon (or system bus) is a logged state that
  * is left by itself: the client waits for the daemon, and reconnects with
@@ -36,6 +37,11 @@ struct mdns_settings {
 	const char *version;  /* TXT version= */
 	uint16_t http_port;   /* 0: HTTP is not announced */
 	uint16_t modbus_port; /* 0: Modbus is not announced */
+	/* The HomeWizard-compatible API as _hwenergy._tcp with the TXT records
+	 * its clients look for (api_enabled=1, path=/api/v1, serial,
+	 * product_name, product_type); port 0: not announced. */
+	uint16_t homewizard_port;
+	const char *homewizard_product_name, *homewizard_product_type;
 };
 
 struct mdns;

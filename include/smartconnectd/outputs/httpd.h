@@ -4,7 +4,9 @@
  * (MHD_USE_EPOLL without a thread: MHD's epoll fd is an io source, its
  * timeout an sd-event timer re-armed after every MHD_run()).
  *
- * Every path, "/" included, needs HTTP basic auth. Credentials are compared in
+ * Every path, "/" included, needs HTTP basic auth (GET /metrics only with
+ * metrics_auth, so a Prometheus server can scrape without a password where
+ * the operator wants that). Credentials are compared in
  * constant time (SHA-256 of both sides, CRYPTO_memcmp). A client source (an
  * IPv4 address, an IPv6 /64) that fails HTTPD_FAIL_FREE times in a row is
  * locked out: for 2^(n - FREE) seconds, at most HTTPD_LOCKOUT_MAX_SEC, every
@@ -27,6 +29,13 @@
  * waited longest for its request, so slow clients cannot fill the server.
  * HTTPS allows TLS 1.2 and 1.3 only.
  *
+ * GET /api/v1/live streams server-sent events (httpd-live.c): a "status"
+ * event with the status object first, then whatever the daemon sends with
+ * httpd_live_send(), and a comment every HTTPD_LIVE_KEEPALIVE_SEC. A slow
+ * client loses its oldest whole events, never part of one; at most
+ * max_live_clients streams, more get 503; a reload that replaces the
+ * instance, and the server's end, end the streams cleanly.
+ *
  * What the endpoints answer comes from the daemon through struct httpd_ops,
  * so these files know nothing of the daemon's insides.
  *
@@ -39,6 +48,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +76,8 @@ struct httpd_settings {
 	unsigned timeout_sec;
 	const char *local_name;    /* mDNS name: "<local_name>.local" is accepted as Host */
 	const char *allowed_hosts; /* more Host names, separated by blanks or commas */
+	bool metrics_auth;         /* GET /metrics needs the credentials too */
+	unsigned max_live_clients; /* streams of GET /api/v1/live at once; more get 503 */
 };
 
 /* Answers of the daemon. JSON results are new references (NULL = 500). */
@@ -86,7 +98,18 @@ struct httpd_ops {
 	 * answer), -EPERM or -EBUSY (409, *ret the error), another negative
 	 * errno (500). patch_config answers -EPERM and -EBUSY the same way. */
 	int (*network)(void *userdata, const char *action, json_t **ret);
+	/* GET /metrics: the page as text (free()), NULL = 500. */
+	char *(*metrics)(void *userdata);
 	const char *version;
+};
+
+/* What the server counts from httpd_new() on, across reconfigurations. */
+#define HTTPD_STATUS_FIRST 100
+#define HTTPD_STATUS_SLOTS 500 /* 100..599 */
+struct httpd_counters {
+	uint64_t by_status[HTTPD_STATUS_SLOTS]; /* responses queued, by status - HTTPD_STATUS_FIRST */
+	uint64_t auth_failures;                 /* requests with wrong credentials */
+	uint64_t live_dropped;                  /* events a slow live client's full queue lost */
 };
 
 struct httpd;
@@ -109,5 +132,19 @@ int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s);
  * the running server keeps what it had. */
 int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
 
+/* libmicrohttpd's external logger for every instance of ours (this API and
+ * the HomeWizard-compatible one): its messages at debug level, after cls,
+ * a string naming the server. */
+void httpd_log_mhd(void *cls, const char *fmt, va_list ap);
+
 bool httpd_serving(const struct httpd *h);
+/* Borrowed; NULL-safe (NULL). */
+const struct httpd_counters *httpd_counters(const struct httpd *h);
+
+/* GET /api/v1/live: send "event: <event>\ndata: <data>\n\n" to every stream
+ * (an empty event sends data as a comment). data is one line of text, copied.
+ * 0, or -ENOMEM (logged by the caller). NULL-safe. */
+int httpd_live_send(struct httpd *h, const char *event, const char *data);
+/* Streams open now (0 for NULL): the daemon builds events only for someone. */
+unsigned httpd_live_clients(const struct httpd *h);
 uint16_t httpd_port(const struct httpd *h);
