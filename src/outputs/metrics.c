@@ -289,9 +289,10 @@ static void modbus_counters_out(struct mbuf *b, const struct metrics_input *in)
 	counter(b, "modbus_requests_total", "Modbus requests answered, exceptions included.", m->requests);
 	counter(b, "modbus_exceptions_total", "Modbus requests answered with an exception.", m->exceptions);
 	counter(b, "modbus_clients_accepted_total", "Modbus connections accepted.", m->accepted);
-	counter(b, "modbus_clients_replaced_total",
-		"Modbus connections closed to make room for a new one: MaxClients or MaxClientsPerIP reached.",
-		m->replaced);
+	counter(
+	    b, "modbus_clients_replaced_total",
+	    "Modbus connections closed to make room for a new one: MaxClients or MaxClientsPerIP reached.",
+	    m->replaced);
 	counter(b, "modbus_clients_dropped_total",
 		"Modbus connections closed for bad framing, idleness or send errors.", m->dropped);
 	gauge(b, "modbus_clients", "Modbus clients connected.", in->modbus_clients);
