@@ -6,8 +6,8 @@ the public Sagemcom T210-D-r telegram with the public sample's keys.
 
 Without a key the status says "encrypted meter, no DecryptionKey set" and
 nothing is published; the keys set by PATCH /api/v1/config apply without a
-restart; then the API's power_instant and the Modbus registers (EMpro, read
-with the libmodbus client) equal the plaintext sidecar's values; a repeated
+restart; then the API's and MQTT's power_instant and the Modbus registers
+(EMpro, read with the libmodbus client) equal the plaintext sidecar's values; a repeated
 frame counter is rejected and counted in the status; the keys never appear in
 an API answer, the status or the log. The passthrough sends the frames as
 received, and with [Passthrough] Decrypted=yes the plaintext telegram
@@ -20,6 +20,7 @@ import time
 
 import harness
 import httpapi
+import mqttlib
 import ptlib
 from harness import Tap, Workdir
 
@@ -122,7 +123,11 @@ def run(tap, binary, w):
     meter = Meter()
     pty = w.add(harness.Pty(w.join("ttyMETER")))
     text = httpapi.http_config(pty.link, extra="\n[Device]\nSerial=%s\n" % mb.SERIAL)
+    broker = w.add(mqttlib.Broker(w, "broker"))
+    sub = w.add(mqttlib.Sub(broker.port))
     text = text.replace("Protocol=auto", "Protocol=dsmr") + "\n[Passthrough]\nListen=127.0.0.1:0\n"
+    text += ("\n[MQTT]\nEnabled=yes\nBroker=mqtt://127.0.0.1:%d\nSite=%s\nPingGateway=127.0.0.2\n"
+             "PingHost=127.0.0.3\n" % (broker.port, mqttlib.SITE))
     d, port = httpapi.start(tap, binary, w, text)
     if port is None:
         return
@@ -153,6 +158,10 @@ def run(tap, binary, w):
     tap.ok("encrypted" in (m.get("status") or ""), "the status says encrypted (%r)" % m.get("status"))
     if mport:
         check_modbus(tap, mport, want)
+    k = sub.wait_for(mqttlib.BASE + "/data/power_instant", lambda p: json.loads(p).get("P") == want["P"])
+    mq = json.loads(sub.msgs[k][3]) if k is not None else {}
+    tap.ok(all(mq.get(x) == v for x, v in want.items()),
+           "MQTT power_instant equals the plaintext sidecar too (%r)" % {x: mq.get(x) for x in want})
 
     if pport:
         check_passthrough(tap, d, pty, api, meter, pport)
