@@ -48,26 +48,25 @@ static void daemon_on_modbus_clients(struct modbus_server *m, void *userdata)
 		daemon_status_send(d, NULL);
 }
 
-static void daemon_on_meter_state(struct meter *m, void *userdata)
+/* The meter's or MQTT's state changed: tell systemd, the LED and the live streams. */
+static void daemon_state_changed(struct daemon *d)
 {
-	struct daemon *d = userdata;
-
-	(void) m;
 	if (d->ready)
 		daemon_status_send(d, NULL);
 	daemon_device_update(d);
 	daemon_live_status(d);
 }
 
+static void daemon_on_meter_state(struct meter *m, void *userdata)
+{
+	(void) m;
+	daemon_state_changed(userdata);
+}
+
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
 {
-	struct daemon *d = userdata;
-
 	(void) m;
-	if (d->ready)
-		daemon_status_send(d, NULL);
-	daemon_device_update(d);
-	daemon_live_status(d);
+	daemon_state_changed(userdata);
 }
 
 /* device_counters: the figures MQTT does not keep itself. */
