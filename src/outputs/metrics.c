@@ -282,12 +282,43 @@ static void telegram_counters_out(struct mbuf *b, const struct metrics_input *in
 		in->device_opens);
 }
 
+/* By function and by exception code; each family sums to the old totals. The
+ * codes the server can answer with always have a sample, so a rate over them
+ * starts at zero rather than at the first exception. */
+static void modbus_requests_out(struct mbuf *b, const struct modbus_server_counters *m)
+{
+	static const unsigned answered[] = { 1, 2, 3, 11 };
+	const char *req = "modbus_requests_total", *exc = "modbus_exceptions_total";
+	char labels[32];
+
+	family(b, req, "counter", "Modbus requests answered, exceptions included, by function code.");
+	for (unsigned i = 0; i < _MODBUS_SERVER_FC_MAX; i++) {
+		unsigned code = modbus_server_function_code((enum modbus_server_function_slot) i);
+
+		if (code)
+			snprintf(labels, sizeof(labels), "{function=\"%u\"}", code);
+		else
+			snprintf(labels, sizeof(labels), "{function=\"other\"}");
+		sample_u(b, req, labels, m->by_function[i]);
+	}
+	family(b, exc, "counter", "Modbus requests answered with an exception, by exception code.");
+	for (unsigned i = 0; i < MODBUS_SERVER_EXCEPTION_SLOTS; i++) {
+		bool always = false;
+
+		for (size_t k = 0; k < ARRAY_SIZE(answered); k++)
+			always |= answered[k] == i + 1;
+		if (!always && !m->by_exception[i])
+			continue;
+		snprintf(labels, sizeof(labels), "{code=\"%u\"}", i + 1);
+		sample_u(b, exc, labels, m->by_exception[i]);
+	}
+}
+
 static void modbus_counters_out(struct mbuf *b, const struct metrics_input *in)
 {
 	const struct modbus_server_counters *m = &in->modbus;
 
-	counter(b, "modbus_requests_total", "Modbus requests answered, exceptions included.", m->requests);
-	counter(b, "modbus_exceptions_total", "Modbus requests answered with an exception.", m->exceptions);
+	modbus_requests_out(b, m);
 	counter(b, "modbus_clients_accepted_total", "Modbus connections accepted.", m->accepted);
 	counter(
 	    b, "modbus_clients_replaced_total",

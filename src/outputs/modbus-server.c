@@ -194,7 +194,7 @@ static bool mbconn_exception(struct mbconn *c, const uint8_t *req, unsigned code
 {
 	uint8_t rsp[9] = { req[0], req[1], 0, 0, 0, 3, req[6], (uint8_t) (req[7] | 0x80), (uint8_t) code };
 
-	c->srv->counters.exceptions++;
+	modbus_server_count_exception(&c->srv->counters, code);
 	return mbconn_send(c, rsp, sizeof(rsp));
 }
 
@@ -287,7 +287,7 @@ static bool mbconn_write_request(struct mbconn *c, const uint8_t *req, size_t le
 
 static bool mbconn_handle(struct mbconn *c, const uint8_t *req, size_t len)
 {
-	c->srv->counters.requests++;
+	modbus_server_count_request(&c->srv->counters, len < 8 ? -1 : req[7]);
 	if (len < 8)
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION);
 
@@ -661,6 +661,40 @@ void modbus_server_set_clients_callback(struct modbus_server *m, modbus_server_c
 unsigned modbus_server_clients(const struct modbus_server *m)
 {
 	return m->n_conns;
+}
+
+static const uint8_t function_codes[_MODBUS_SERVER_FC_MAX] = {
+	[MODBUS_SERVER_FC_READ_HOLDING] = MODBUS_FC_READ_HOLDING_REGISTERS,
+	[MODBUS_SERVER_FC_READ_INPUT] = MODBUS_FC_READ_INPUT_REGISTERS,
+	[MODBUS_SERVER_FC_WRITE_SINGLE] = MODBUS_FC_WRITE_SINGLE_REGISTER,
+	[MODBUS_SERVER_FC_WRITE_MULTIPLE] = MODBUS_FC_WRITE_MULTIPLE_REGISTERS,
+};
+
+enum modbus_server_function_slot modbus_server_function_slot(unsigned function)
+{
+	for (unsigned i = 0; i < MODBUS_SERVER_FC_OTHER; i++)
+		if (function_codes[i] == function)
+			return (enum modbus_server_function_slot) i;
+	return MODBUS_SERVER_FC_OTHER;
+}
+
+unsigned modbus_server_function_code(enum modbus_server_function_slot slot)
+{
+	return slot < _MODBUS_SERVER_FC_MAX ? function_codes[slot] : 0;
+}
+
+void modbus_server_count_request(struct modbus_server_counters *c, int function)
+{
+	c->requests++;
+	c->by_function[function < 0 ? MODBUS_SERVER_FC_OTHER
+				    : modbus_server_function_slot((unsigned) function)]++;
+}
+
+void modbus_server_count_exception(struct modbus_server_counters *c, unsigned code)
+{
+	c->exceptions++;
+	if (code >= 1 && code <= MODBUS_SERVER_EXCEPTION_SLOTS)
+		c->by_exception[code - 1]++;
 }
 
 const struct modbus_server_counters *modbus_server_counters(const struct modbus_server *m)

@@ -152,10 +152,24 @@ def scenario(tap, binary):
               lambda: sc.api.call("GET", "/api/v1/status", auth="user:wrong"), "a failed login")
         tap.ok(sc.values().get(("smartconnect_http_responses_total", '{code="401"}'), 0) >= 2,
                "401 responses are counted by code")
-        moves(("smartconnect_modbus_requests_total", ""), lambda: modbus_read(mb_port, 4, 0, 2),
-              "a Modbus request")
-        moves(("smartconnect_modbus_exceptions_total", ""), lambda: modbus_read(mb_port, 6, 0, 1),
-              "a Modbus write")
+        moves(("smartconnect_modbus_requests_total", '{function="4"}'), lambda: modbus_read(mb_port, 4, 0, 2),
+              "an FC 4 read")
+        moves(("smartconnect_modbus_requests_total", '{function="3"}'), lambda: modbus_read(mb_port, 3, 0, 2),
+              "an FC 3 read")
+        moves(("smartconnect_modbus_requests_total", '{function="6"}'), lambda: modbus_read(mb_port, 6, 0, 1),
+              "an FC 6 write")
+        moves(("smartconnect_modbus_requests_total", '{function="other"}'), lambda: modbus_read(mb_port, 1, 0, 1),
+              "an FC 1 read of coils")
+        moves(("smartconnect_modbus_exceptions_total", '{code="1"}'), lambda: modbus_read(mb_port, 6, 0, 1),
+              "a refused Modbus write (illegal function)")
+        moves(("smartconnect_modbus_exceptions_total", '{code="2"}'), lambda: modbus_read(mb_port, 4, 60000, 2),
+              "a read outside the map (illegal data address)")
+        moves(("smartconnect_modbus_exceptions_total", '{code="3"}'), lambda: modbus_read(mb_port, 4, 0, 200),
+              "a read of too many registers (illegal data value)")
+        v = sc.values()
+        per_fc = sum(x for (n, l), x in v.items() if n == "smartconnect_modbus_requests_total")
+        tap.ok(per_fc >= 7 and ("smartconnect_modbus_exceptions_total", '{code="11"}') in v,
+               "requests by function sum to %d; exception code 11 has a sample before any" % per_fc)
 
         def replaced():
             # With MaxClients reached a new client replaces the longest idle one.

@@ -48,12 +48,27 @@ struct modbus_server_settings {
 	uint64_t summary_usec;         /* replaced clients are summarised at most this often; 0 = 60 s */
 };
 
+/* The function codes counted one by one; every other code shares the last slot. */
+enum modbus_server_function_slot {
+	MODBUS_SERVER_FC_READ_HOLDING,   /* 0x03 */
+	MODBUS_SERVER_FC_READ_INPUT,     /* 0x04 */
+	MODBUS_SERVER_FC_WRITE_SINGLE,   /* 0x06 */
+	MODBUS_SERVER_FC_WRITE_MULTIPLE, /* 0x10 */
+	MODBUS_SERVER_FC_OTHER,          /* anything else, and a request too short to have one */
+	_MODBUS_SERVER_FC_MAX
+};
+
+/* Exception codes 1 to 11 by code: slot code-1. The server answers 1, 2, 3 and 11. */
+#define MODBUS_SERVER_EXCEPTION_SLOTS 11
+
 struct modbus_server_counters {
 	uint64_t requests;   /* complete requests answered, exceptions included */
 	uint64_t exceptions; /* of which answered with an exception */
-	uint64_t accepted;   /* connections accepted */
-	uint64_t replaced;   /* connections closed to make room for a new one (a limit was reached) */
-	uint64_t dropped;    /* connections closed for bad framing, idleness or send errors */
+	uint64_t by_function[_MODBUS_SERVER_FC_MAX];
+	uint64_t by_exception[MODBUS_SERVER_EXCEPTION_SLOTS];
+	uint64_t accepted; /* connections accepted */
+	uint64_t replaced; /* connections closed to make room for a new one (a limit was reached) */
+	uint64_t dropped;  /* connections closed for bad framing, idleness or send errors */
 };
 
 struct modbus_server;
@@ -90,6 +105,15 @@ void modbus_server_set_clients_callback(struct modbus_server *m, modbus_server_c
 
 unsigned modbus_server_clients(const struct modbus_server *m);
 const struct modbus_server_counters *modbus_server_counters(const struct modbus_server *m);
+
+/* The slot a function code is counted in, and its code for a label (0 for "other"). */
+enum modbus_server_function_slot modbus_server_function_slot(unsigned function) __attribute__((const));
+unsigned modbus_server_function_code(enum modbus_server_function_slot slot) __attribute__((const));
+
+/* Count one request of the given function code (-1: too short to have one). */
+void modbus_server_count_request(struct modbus_server_counters *c, int function);
+/* Count one exception answer; codes outside 1..11 are counted in the total only. */
+void modbus_server_count_exception(struct modbus_server_counters *c, unsigned code);
 
 /* The port actually bound (useful with port 0). */
 uint16_t modbus_server_port(const struct modbus_server *m);

@@ -42,6 +42,11 @@ static void test_empty(void)
 	in.telegram.by_error[TELEGRAM_ERR_CRC] = 3;
 	in.http.by_status[401 - HTTPD_STATUS_FIRST] = 2;
 	in.modbus.replaced = 5;
+	modbus_server_count_request(&in.modbus, 0x04);
+	modbus_server_count_request(&in.modbus, 0x2b);
+	modbus_server_count_request(&in.modbus, -1);
+	modbus_server_count_exception(&in.modbus, 2);
+	modbus_server_count_exception(&in.modbus, 200);
 	page = metrics_format(&in);
 	tap_ok(page != NULL, "empty input formats");
 	if (!page)
@@ -55,6 +60,14 @@ static void test_empty(void)
 	has(page, "smartconnect_http_responses_total{code=\"200\"}", false);
 	has(page, "smartconnect_modbus_clients_replaced_total 5\n", true);
 	has(page, "# TYPE smartconnect_modbus_clients_replaced_total counter\n", true);
+	has(page, "smartconnect_modbus_requests_total{function=\"4\"} 1\n", true);
+	has(page, "smartconnect_modbus_requests_total{function=\"3\"} 0\n", true);
+	has(page, "smartconnect_modbus_requests_total{function=\"other\"} 2\n", true);
+	has(page, "smartconnect_modbus_exceptions_total{code=\"2\"} 1\n", true);
+	has(page, "smartconnect_modbus_exceptions_total{code=\"11\"} 0\n", true);
+	has(page, "smartconnect_modbus_exceptions_total{code=\"5\"}", false);
+	tap_ok(in.modbus.requests == 3 && in.modbus.exceptions == 2,
+	       "the totals count every request and exception");
 	has(page, "smartconnect_mqtt_enabled 1\n", true);
 	tap_ok(page[strlen(page) - 1] == '\n', "the page ends with a newline");
 	free(page);
