@@ -694,16 +694,18 @@ struct daemon *daemon_free(struct daemon *d)
 	if (!d)
 		return NULL;
 
-	/* Reverse of daemon_start(): the network, mDNS, MQTT and its checks, the
-	 * live streams, the HomeWizard-compatible API, HTTP, the passthrough (off the meter's tap first),
-	 * Modbus, the meter, the store, the box (LED off last), then the loop's own sources. */
+	/* The HTTP side first: its last run, which gives the live streams their
+	 * end, still answers requests waiting on open connections, and those read
+	 * every other part. Then the network, mDNS, MQTT and its checks, the
+	 * passthrough (off the meter's tap first), Modbus, the meter, the store,
+	 * the box (LED off last), and the loop's own sources. */
+	daemon_live_stop(d);
+	d->homewizard = homewizard_free(d->homewizard);
+	d->httpd = httpd_free(d->httpd);
 	daemon_network_stop(d);
 	d->mdns = mdns_free(d->mdns);
 	d->mqtt = mqtt_free(d->mqtt);
 	d->reachability = reachability_free(d->reachability);
-	daemon_live_stop(d);
-	d->homewizard = homewizard_free(d->homewizard);
-	d->httpd = httpd_free(d->httpd);
 	if (d->meter)
 		meter_set_tap(d->meter, NULL);
 	d->passthrough = passthrough_free(d->passthrough);
