@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -541,6 +542,57 @@ def shot(tap, drv, width, path):
     tap.ok(size > 10000, "screenshot at %d px wide saved (%d bytes)" % (width, size))
 
 
+def status_fetches(drv):
+    return drv.execute_script("return performance.getEntriesByType('resource')"
+                              ".filter(e => e.name.endsWith('/api/v1/status')).length")
+
+
+def fallback(tap, drv, api, w, pty, binary, text, sock, d):
+    """The stream broken: the page polls the status every 3 s, then takes the stream again.
+
+    Chromium is told to block GET /api/v1/live (DevTools' Network.setBlockedURLs),
+    then the daemon is stopped, which ends the open stream. A second daemon
+    takes over the same listening socket (socket activation), so the page's
+    origin does not change. Returns the daemon now running."""
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/v1/live*"]})
+    drv.execute_script("performance.clearResourceTimings()")
+    harness.stop_and_check(tap, d, "web page, first daemon")
+    down = until(lambda: drv.execute_script(
+        "const c = document.getElementById('conn'); return c.className === 'bad' && c.textContent"), 10)
+    tap.ok(down, "daemon gone: the page says so (%r)" % down)
+    d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env={"LISTEN_FDNAMES": "http"}))
+    raw = mb.edit_telegram(harness.testdata(RAW), {"1-0:1.7.0": "00.777"})
+    i, _ = harness.feed_until(d, pty, raw, harness.telegram_with_p(777))
+    t = time.monotonic()
+    p = until(lambda: text_of(drv, "m-P") == "777 W", 15)
+    polls = status_fetches(drv)
+    _, _, page = api.call("GET", "/metrics")
+    streams = re.search(rb"^smartconnect_http_live_clients (\d+)", page, re.M)
+    tap.ok(i is not None and p and polls >= 2 and streams and streams.group(1) == b"0",
+           "stream blocked: the page polled GET /api/v1/status %d times and shows 777 W after %.1f s "
+           "(%s live streams open)" % (polls, time.monotonic() - t, streams and streams.group(1).decode()))
+
+    drv.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+
+    def live_open():
+        _, _, page = api.call("GET", "/metrics")
+        m = re.search(rb"^smartconnect_http_live_clients (\d+)", page, re.M)
+        return m and int(m.group(1)) >= 1
+    back = until(live_open, 15, 0.5)
+    before = status_fetches(drv)
+    n = d.count()
+    raw = mb.edit_telegram(harness.testdata(RAW), {"1-0:1.7.0": "00.888"})
+    i, _ = harness.feed_until(d, pty, raw, harness.telegram_with_p(888), n)
+    p = until(lambda: text_of(drv, "m-P") == "888 W", 10)
+    time.sleep(7)
+    after = status_fetches(drv)
+    tap.ok(back and p and after == before,
+           "stream unblocked: the page takes it again (%s), shows 888 W and stops polling (%d -> %d fetches"
+           " over 7 s)" % (bool(back), before, after))
+    return d
+
+
 def run(tap, binary, se, driver_path, chrome_path):
     logdir = os.environ.get("MESON_LOGDIR") or os.path.join(os.getcwd(), "meson-logs")
     exp, ident = expected_values()
@@ -550,7 +602,12 @@ def run(tap, binary, se, driver_path, chrome_path):
         # The page turns MQTT on: its reachability checks stay on loopback.
         text = harness.config(pty.link, extra="User=%s\nPassword=%s\n\n[MQTT]\nPingGateway=127.0.0.2\n"
                               "PingHost=127.0.0.3\n" % (USER, PASSWORD))
-        d = w.add(Daemon(binary, w.path, text))
+        # The HTTP socket is the test's, passed as socket activation, so that a
+        # second daemon can serve the same origin to the open page.
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env={"LISTEN_FDNAMES": "http"}))
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(HTTP_RX)
         if not tap.ok(i is not None, "HTTP server listening (port from the log)"):
@@ -602,6 +659,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         stale(tap, drv, api)
         reset(tap, drv, d, se)
         phone(tap, drv, logdir)
+        d = fallback(tap, drv, api, w, pty, binary, text, sock, d)
         # Refused requests (401, 400) are logged by the network; the page's script logs nothing.
         errs = [e for e in drv.get_log("browser") if e.get("source") != "network" and e.get("level") != "INFO"]
         tap.ok(not errs, "no script error or warning in the browser console %s" % (errs or ""))
