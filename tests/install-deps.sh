@@ -29,6 +29,7 @@ packages=(
         clang-format groff-base debhelper
         lintian man-db systemd-container # tests/package/, tests/tools/test-man.py
         nodejs # tests/tools/test-polkit.js evaluates the shipped polkit rule
+        polkitd # check-units-live.sh: the rule judged by the real polkitd (pkcheck) in the container
 )
 
 export DEBIAN_FRONTEND=noninteractive

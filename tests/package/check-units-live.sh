@@ -9,7 +9,9 @@
 #
 #   bash tests/package/check-units-live.sh smartconnectd_*.deb
 #
-# Also: systemd's watchdog restarts a daemon whose event loop stops (SIGSTOP).
+# Also: systemd's watchdog restarts a daemon whose event loop stops (SIGSTOP);
+# the network handed to the daemon goes through the container's own
+# NetworkManager, systemd-hostnamed and polkitd with the package's rule.
 #
 # Needs root, systemd-container (systemd-nspawn), avahi-daemon (which the
 # package recommends) and overlayfs. run-all.sh calls it after check-deb.sh
@@ -120,6 +122,41 @@ check "watchdog: the restarted daemon serves the meter again ($p)" [ "$p" = "P=2
 [ "$p" = "P=244" ] || { journalctl -q -u smartconnect.service --no-pager | tail -25; ls -l /run/p1 "$(readlink -f /run/p1)"; pgrep -a smartconnect-rep; }
 rm /etc/systemd/system/smartconnect.service.d/watchdog.conf
 systemctl daemon-reload
+
+# The network handed over ([Network] Manage=networkmanager): the daemon, as
+# the user smartconnect inside its sandbox, writes its profile through the
+# container's own NetworkManager and sets the static host name through
+# systemd-hostnamed; both ask the real polkitd, which has only the package's
+# rule to say yes. A veth pair made in the container's private network stands
+# in for the Ethernet port. pkcheck asks polkitd the same for the daemon's
+# process, for an action the rule does not grant, and for another user.
+ip link add sc-eth0 type veth peer name sc-lan0
+ip link set sc-lan0 up
+systemctl start NetworkManager.service
+check "NetworkManager runs in the container" [ "$(systemctl is-active NetworkManager.service)" = active ]
+old_host=$(hostnamectl --static)
+printf '[Meter]\nDevice=/run/p1\n\n[Network]\nManage=networkmanager\nEthernetInterface=sc-eth0\nEthernetIpMode=Static\nEthernetAddress=10.77.0.2\nEthernetNetmask=24\nHostname=sc-nspawn-check\n' >/etc/smartconnect.conf
+systemctl reload smartconnect.service
+pid=$(systemctl show -P MainPID smartconnect.service)
+i=0; while [ $i -lt 100 ] && ! nmcli -g connection.id connection show smartconnect-ethernet >/dev/null 2>&1; do sleep 0.1; i=$((i + 1)); done
+check "NetworkManager holds smartconnect-ethernet, written by the daemon as smartconnect" \
+	[ "$(nmcli -g ipv4.addresses connection show smartconnect-ethernet 2>/dev/null)" = 10.77.0.2/24 ]
+i=0; while [ $i -lt 100 ] && [ "$(hostnamectl --static)" != sc-nspawn-check ]; do sleep 0.1; i=$((i + 1)); done
+check "systemd-hostnamed set the static host name the daemon asked for" [ "$(hostnamectl --static)" = sc-nspawn-check ]
+journalctl -q -u smartconnect.service --no-pager | grep -i 'networkmanager\|host name' | tail -5
+check "polkitd: the daemon may modify system connections" \
+	pkcheck --action-id org.freedesktop.NetworkManager.settings.modify.system --process "$pid"
+check "polkitd: the daemon may set the static host name" \
+	pkcheck --action-id org.freedesktop.hostname1.set-static-hostname --process "$pid"
+check "polkitd: not what the rule does not name (enable-disable-network)" \
+	sh -c "! pkcheck --action-id org.freedesktop.NetworkManager.enable-disable-network --process $pid"
+setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 60 &
+other=$!
+sleep 0.2
+check "polkitd: not another user (nobody) modifying system connections" \
+	sh -c "! pkcheck --action-id org.freedesktop.NetworkManager.settings.modify.system --process $other"
+kill $other
+hostnamectl set-hostname --static "$old_host"
 
 systemctl stop smartconnect.service
 printf '[Meter]\nDevice=/dev/ttyUSB0\n' >/etc/smartconnect.conf
