@@ -52,7 +52,7 @@ const char *nm_profile_id(enum nm_profile p)
 
 static enum nm_profile wanted_profile(const struct network_manager *nm)
 {
-	if (nm->ap_mode)
+	if (nm->ap_mode && !nm->ap_trying)
 		return NM_PROFILE_AP;
 	return nm->s.use_wifi ? NM_PROFILE_WIFI : NM_PROFILE_ETHERNET;
 }
@@ -342,6 +342,7 @@ static void apply_done(struct network_manager *nm)
 		 nm->checkpoint[0] ? ", awaiting confirmation" : "", nm->error[0] ? " (with errors)" : "");
 	nm_refresh_soon(nm);
 	nm_notify(nm);
+	nm_ap_settle(nm);
 	nm_apply_kick(nm);
 }
 
@@ -426,6 +427,8 @@ static bool step_failed(struct network_manager *nm, const sd_bus_error *e)
 		 nm->step >= ST_ACTIVATE ? profiles[wanted_profile(nm)].id
 					 : profiles[(nm->step - ST_LOOKUP) / 2].id);
 	nm_set_error(nm, what, e);
+	if (nm->step >= ST_ACTIVATE)
+		nm->activation_failed = true;
 	return true;
 }
 
@@ -472,6 +475,7 @@ void nm_apply_kick(struct network_manager *nm)
 		return;
 	nm->apply_wanted = false;
 	nm->applying = true;
+	nm->activation_failed = false;
 	nm->error[0] = '\0';
 	nm_choose_devices(nm); /* the interface settings may have changed */
 	nm->step = ST_CHECKPOINT;
@@ -499,10 +503,12 @@ int network_manager_apply(struct network_manager *nm, const struct network_manag
 {
 	if (safe && nm->checkpoint[0])
 		return -EBUSY;
-	/* A Wi-Fi client to join ends the access point mode. */
-	if (s->use_wifi && s->wifi_ssid[0])
-		nm->ap_mode = false;
 	nm->s = *s;
+	/* A Wi-Fi client to join, from access point mode: tried, with the access point to fall back on. */
+	if (nm->ap_mode && s->use_wifi && s->wifi_ssid[0])
+		nm_ap_trial_start(nm);
+	else if (nm->ap_trying)
+		nm_ap_trial_stop(nm);
 	nm->rolled_back = false;
 	nm->apply_wanted = true;
 	nm->apply_safe = safe;

@@ -75,6 +75,11 @@ struct network_manager {
 	/* The apply sequence (network-manager-apply.c). */
 	sd_bus_slot *apply_slot; /* the apply's call in flight */
 	bool apply_wanted, apply_safe, applying, ap_mode;
+	/* A Wi-Fi client tried from access point mode (network-manager-ap.c). */
+	bool ap_trying, ap_trial_timed_out, activation_failed;
+	sd_event_source *ap_trial_timer;
+	char ap_error[128]; /* how the last trial failed, until the next one; in the status when error is
+			       empty */
 	int step;
 	char profile_path[_NM_PROFILE_MAX][NM_OBJ_MAX]; /* empty: not in NetworkManager */
 	char checkpoint[NM_OBJ_MAX];                    /* empty: none pending */
@@ -89,6 +94,12 @@ void nm_notify(struct network_manager *nm);
 void nm_refresh_soon(struct network_manager *nm);
 void nm_choose_devices(struct network_manager *nm);
 void nm_set_error(struct network_manager *nm, const char *what, const sd_bus_error *e);
+
+/* network-manager-ap.c */
+void nm_ap_trial_start(struct network_manager *nm);
+void nm_ap_trial_stop(struct network_manager *nm);
+/* After an apply and after each refresh: end the trial either way when it is decided. */
+void nm_ap_settle(struct network_manager *nm);
 
 /* network-manager-apply.c */
 void nm_apply_kick(struct network_manager *nm);

@@ -304,6 +304,7 @@ static void refresh_done(struct network_manager *nm)
 		nm_refresh_soon(nm);
 	}
 	nm_notify(nm);
+	nm_ap_settle(nm);
 	/* An apply waits for the first device list. */
 	nm_apply_kick(nm);
 }
@@ -476,6 +477,7 @@ struct network_manager *network_manager_free(struct network_manager *nm)
 	nm->bus = sd_bus_flush_close_unref(nm->bus);
 	nm->refresh_timer = sd_event_source_disable_unref(nm->refresh_timer);
 	nm->rollback_timer = sd_event_source_disable_unref(nm->rollback_timer);
+	nm_ap_trial_stop(nm);
 	sd_event_unref(nm->event);
 	explicit_bzero(&nm->s, sizeof(nm->s));
 	free(nm);
@@ -572,13 +574,17 @@ json_t *network_manager_status_json(const struct network_manager *nm, uint64_t n
 {
 	const struct nm_device *active =
 	    &nm->dev[nm->s.use_wifi || nm->ap_mode ? NM_ROLE_WIFI : NM_ROLE_ETHERNET];
+	char error[sizeof(nm->error) + sizeof(nm->ap_error) + 2];
 	json_t *j;
 
+	/* The access point's own failure does not hide why the client was given up. */
+	snprintf(error, sizeof(error), "%s%s%s", nm->error, nm->error[0] && nm->ap_error[0] ? "; " : "",
+		 nm->ap_error);
 	j = json_pack("{s:s,s:b,s:s,s:o,s:o,s:b,s:b,s:s?}", "managed_by", "networkmanager", "available",
 		      nm->present, "connectivity", connectivity_name(nm->connectivity), "ethernet",
 		      device_json(&nm->dev[NM_ROLE_ETHERNET]), "wifi", device_json(&nm->dev[NM_ROLE_WIFI]),
 		      "access_point", nm->ap_mode, "rolled_back", nm->rolled_back, "error",
-		      nm->error[0] ? nm->error : NULL);
+		      error[0] ? error : NULL);
 	if (!j)
 		return NULL;
 	if (nm->checkpoint[0]) {

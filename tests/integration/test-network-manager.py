@@ -288,6 +288,26 @@ def scenario_ap_refused(tap, d):
            "POST /api/v1/network/ap after settings changed through the API: 409 (%r %r)" % (st, j))
 
 
+def ap_client_trial(tap, d):
+    """A Wi-Fi client set from access point mode is tried; with no radio it cannot connect, so
+    the access point comes back rather than leaving the installer with no way in."""
+    mark = d.count()
+    st, j = patch({"DefaultNetIf": "WiFi", "WiFi": {"ConnectionData": {"WiFiSSID": "Home Net",
+                                                                       "WiFiPassword": WIFI_PSK}}})
+    tap.ok(st == 200, "from AP mode, PATCH a Wi-Fi client: 200 (%r)" % st)
+    i, _ = d.wait_for(r"NetworkManager: trying the Wi-Fi client 'Home Net'", mark)
+    tap.ok(i is not None, "the client is tried, the access point kept as the fallback")
+    i, _ = d.wait_for(r"NetworkManager: the Wi-Fi client 'Home Net' did not connect; access point mode kept", mark)
+    s = until(nm_status, lambda s: "did not connect" in (s.get("error") or ""))
+    tap.ok(i is not None and s.get("access_point") is True,
+           "the client fails: the access point mode is kept, and the status says why (%r)" % s.get("error"))
+    got = until(lambda: profile("smartconnect-ap", "connection.autoconnect") +
+                profile("smartconnect-wifi", "connection.autoconnect", "802-11-wireless.ssid"),
+                lambda p: p[:2] == ["yes", "no"])
+    tap.ok(got == ["yes", "no", "Home Net"],
+           "the access point profile starts by itself again, the client profile is kept for a retry (%r)" % got)
+
+
 def scenario_ap(tap, w, binary):
     """A gateway in factory settings (a state directory of its own) asked for the access point."""
     fresh = w.join("factory")
@@ -310,6 +330,7 @@ def scenario_ap(tap, w, binary):
            % (SERIAL, [x if x != psk else "<psk>" for x in got]))
     tap.ok(until(nm_status, lambda s: s.get("access_point") is True).get("access_point") is True,
            "the status says access point mode")
+    ap_client_trial(tap, d)
     stop_and_check(tap, d, "factory")
     tap.ok(psk.encode() not in b"".join(api().bodies) and not any(psk in l for l in d.lines),
            "the AP key is in no API answer and no log line")

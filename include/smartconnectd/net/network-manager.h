@@ -83,9 +83,23 @@ int network_manager_apply(struct network_manager *nm, const struct network_manag
 int network_manager_confirm(struct network_manager *nm);
 
 /* Start the access point (smartconnect-ap on the Wi-Fi device), instead of
- * the client profiles; left by network_manager_apply() with a Wi-Fi client
- * and by itself once the Wi-Fi client connects. -ENODEV without Wi-Fi. */
+ * the client profiles. A Wi-Fi client applied meanwhile is tried: the access
+ * point mode ends when the client is connected, and the access point comes
+ * back when the client fails or does not connect in time. */
 int network_manager_start_ap(struct network_manager *nm);
+
+enum network_manager_ap_outcome {
+	NETWORK_MANAGER_AP_NONE,      /* no Wi-Fi client being tried */
+	NETWORK_MANAGER_AP_WAIT,      /* still trying */
+	NETWORK_MANAGER_AP_CONNECTED, /* the client is up: the access point mode ends */
+	NETWORK_MANAGER_AP_FAILED,    /* the access point comes back */
+};
+
+/* The trial's decision from what NetworkManager reported: the Wi-Fi device's
+ * NMDeviceState and whether its active connection is our client profile. */
+enum network_manager_ap_outcome network_manager_ap_outcome(bool trying, bool applying, bool activation_failed,
+							   bool timed_out, uint32_t wifi_state,
+							   bool wifi_on_client) __attribute__((const));
 
 /* A safe apply awaits confirmation; the callback is told when that ends. */
 bool network_manager_pending(const struct network_manager *nm);
