@@ -49,6 +49,7 @@ struct daemon {
 	struct config *net_before;       /* network keys before a safe apply awaiting confirmation */
 	bool net_safe;                   /* the apply at hand comes from the API: with a checkpoint */
 	bool net_reverting;              /* putting net_before back: no checks, no checkpoint */
+	bool net_forget;                 /* a factory reset before the start: delete our profiles */
 	struct homewizard *homewizard;   /* NULL until [HomeWizard] Enabled=yes */
 	struct systemd_fds fds;          /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];

@@ -75,6 +75,7 @@ struct network_manager {
 	/* The apply sequence (network-manager-apply.c). */
 	sd_bus_slot *apply_slot; /* the apply's call in flight */
 	bool apply_wanted, apply_safe, applying, ap_mode;
+	bool forget_wanted, forgetting; /* delete our profiles first (factory reset) */
 	int step;
 	char profile_path[_NM_PROFILE_MAX][NM_OBJ_MAX]; /* empty: not in NetworkManager */
 	char checkpoint[NM_OBJ_MAX];                    /* empty: none pending */
