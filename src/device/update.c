@@ -111,7 +111,9 @@ static int on_property(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 
 	(void) ret_error;
 	if (sd_bus_message_is_method_error(m, NULL)) {
-		log_debug("Update: no state of %s: %s", un->name, sd_bus_message_get_error(m)->message);
+		const sd_bus_error *e = sd_bus_message_get_error(m);
+
+		log_debug("Update: no state of %s: %s", un->name, e->message ?: e->name);
 		return 0;
 	}
 	if (sd_bus_message_read(m, "v", "s", &v) < 0)
