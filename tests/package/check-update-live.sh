@@ -11,9 +11,10 @@
 #     check the daemon started itself and after POST {"action":"check"};
 #   - POST /api/v1/firmware: the unprivileged daemon starts
 #     smartconnect-update.service over D-Bus; the newer build (the same
-#     package with its version bumped by dpkg-deb) gets installed, the daemon
-#     is restarted by the upgrade, and the restarted daemon shows "done" and
-#     the new installed version;
+#     package with its version bumped by dpkg-deb, in the daemon's version
+#     string too) gets installed, the daemon is restarted by the upgrade, and
+#     the restarted daemon runs the new version and shows "done" and the new
+#     installed version, also after its own check at start;
 #   - a broken package source: "failed" with apt's reason;
 #   - a helper killed half way: "failed", interrupted, with the unit's result.
 #
@@ -35,11 +36,26 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/nsp" "$work/root" "$work/ovl" "$work/nsp/new"
 cp "$deb" "$work/nsp/smartconnectd.deb"
 
-# The newer build: the same files, the version bumped in the control file.
+# The newer build: the same files with the version bumped, in the control
+# file and in the daemon itself (its version string, the same length: the
+# last digit plus one), so that the daemon restarted by the upgrade says it
+# runs the new version.
 old=$(dpkg-deb -f "$deb" Version)
-new="$old+update1"
+new=$(python3 -c 'import sys; v = sys.argv[1]; print(v[:-1] + str(int(v[-1]) + 1))' "$old")
+case $old in *[0-8]) ;; *) echo "check-update-live.sh: version $old does not end in 0-8" >&2; exit 1 ;; esac
 dpkg-deb -R "$deb" "$work/x"
 sed -i "s/^Version: .*/Version: $new/" "$work/x/DEBIAN/control"
+python3 - "$work/x/usr/sbin/smartconnectd" "$old" "$new" <<'PY'
+import sys
+path, old, new = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+data = open(path, "rb").read()
+n = data.count(old)
+if not n or len(old) != len(new):
+    sys.exit("no version string %r in %s" % (old, path))
+open(path, "wb").write(data.replace(old, new))
+print("bumped %d version string(s) in the daemon" % n)
+PY
+(cd "$work/x" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | xargs -0 md5sum >DEBIAN/md5sums)
 dpkg-deb -b -Zxz "$work/x" "$work/nsp/new/smartconnectd_${new}_$(dpkg-deb -f "$deb" Architecture).deb" >/dev/null
 echo "old $old, new $new"
 
@@ -82,6 +98,7 @@ check "the daemon runs as smartconnect, without capabilities" sh -c \
 check "the shipped configuration turns updates on" [ "$(field updates_enabled)" = true ]
 
 # The daemon's own check at start (no check before): the candidate is known.
+check "GET: version $old, the running daemon's" [ "$(field version)" = "$old" ]
 check "the check at start: candidate $old" wait_for candidate "$old" 60
 check "the check unit ran, started by the daemon" sh -c \
 	"journalctl -q -u smartconnect.service --no-pager | grep -q 'Update: smartconnect-update-check.service started'"
@@ -118,12 +135,20 @@ check "POST {}: 202" [ "$(post '{}')" = 202 ]
 check "POST again while it runs: 409" [ "$(post '{}')" = 409 ]
 check "GET: done" wait_for state done 180
 check "GET: installed $new" [ "$(field installed)" = "$new" ]
+check "GET: the restarted daemon runs $new" [ "$(field version)" = "$new" ]
+check "smartconnectd --version: $new" [ "$(smartconnectd --version)" = "smartconnectd $new" ]
 check "GET: nothing newer any more" [ "$(field update_available)" = false ]
 check "dpkg: $new installed" [ "$(dpkg-query -W -f='${Version}' smartconnectd)" = "$new" ]
 npid=$(systemctl show -P MainPID smartconnect.service)
 check "the upgrade restarted the daemon ($pid -> $npid), which runs" sh -c \
 	"[ $npid != 0 ] && [ $npid != $pid ] && [ \"\$(systemctl is-active smartconnect.service)\" = active ]"
 check "smartconnect-update.service succeeded" [ "$(systemctl show -P Result smartconnect-update.service)" = success ]
+# The restarted daemon saw another version than the last check: it checked
+# again, its check waited for the update's lock and kept the outcome.
+unit_idle smartconnect-update-check.service
+check "the restarted daemon's own check ran after the update" sh -c \
+	"journalctl -q -u smartconnect-update-check.service --no-pager | grep -q 'installed $new, candidate $new'"
+check "GET after that check: still done, $new" sh -c "[ \"\$(curl -sS -u user:\$(cat /var/lib/smartconnect/http-password) http://127.0.0.1/api/v1/firmware | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j[\"state\"], j[\"installed\"])')\" = 'done $new' ]"
 check "the update unit outlived the daemon's restart (its log goes on after it)" sh -c \
 	"journalctl -q -u smartconnect-update.service --no-pager | grep -q 'smartconnectd $new installed'"
 journalctl -q -u smartconnect-update.service --no-pager | tail -3 | sed 's/^/  /'
