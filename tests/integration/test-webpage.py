@@ -498,6 +498,31 @@ def reset(tap, drv, d, se):
            "Soft reset: the daemon reopens the tty, the page says %r" % msg)
 
 
+def firmware(tap, drv, w, se):
+    """The firmware card: the installed version, "Update" when the update
+    helper's state file offers a newer one, and a refused update's message."""
+    os.makedirs(w.join("state"), exist_ok=True)
+    with open(w.join("state", "update-state.tmp"), "w") as f:
+        f.write("state=idle\ninstalled=0.1.0\ncandidate=0.2.0\ntime=1796000000\n")
+    os.replace(w.join("state", "update-state.tmp"), w.join("state", "update-state"))
+    drv.execute_script("fw()")  # the card reads the firmware once a minute: now
+    form = drv.find_element(se.By.ID, "f-fw")
+    button = form.find_element(se.By.CSS_SELECTOR, "button")
+    shown = until(lambda: button.is_displayed() and text_of(drv, "fw-v") == "0.1.0", 5)
+    tap.ok(shown and "0.2.0 available" in text_of(drv, "fw-s"),
+           "firmware: 0.1.0 installed, 0.2.0 offered, an Update button (%r %r)"
+           % (text_of(drv, "fw-v"), text_of(drv, "fw-s")))
+    button.click()
+    alert = until(lambda: alert_or_none(drv), 5)
+    tap.ok(alert is not None, "Update asks first")
+    if alert is not None:
+        alert.accept()
+    msg = until(lambda: form.find_element(se.By.CLASS_NAME, "msg").text, 10)
+    tap.ok(msg.startswith("Failed:") and "systemd" in msg, "no system bus here: the page says why (%r)" % msg)
+    st = until(lambda: "failed" in text_of(drv, "fw-s") and text_of(drv, "fw-s"), 10)
+    tap.ok(st and "system bus" in st, "firmware: the state shown as failed, with the reason (%r)" % st)
+
+
 def alert_or_none(drv):
     try:
         return drv.switch_to.alert
@@ -550,7 +575,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         # The page turns MQTT on: its reachability checks stay on loopback.
         text = harness.config(pty.link, extra="User=%s\nPassword=%s\n\n[MQTT]\nPingGateway=127.0.0.2\n"
                               "PingHost=127.0.0.3\n" % (USER, PASSWORD))
-        d = w.add(Daemon(binary, w.path, text))
+        # No system bus for the package updates: the same answer on every machine.
+        d = w.add(Daemon(binary, w.path, text, env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + w.join("no-bus")}))
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(HTTP_RX)
         if not tap.ok(i is not None, "HTTP server listening (port from the log)"):
@@ -601,6 +627,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         modbus_form(tap, drv, api, se)
         stale(tap, drv, api)
         reset(tap, drv, d, se)
+        firmware(tap, drv, w, se)
         phone(tap, drv, logdir)
         # Refused requests (401, 400) are logged by the network; the page's script logs nothing.
         errs = [e for e in drv.get_log("browser") if e.get("source") != "network" and e.get("level") != "INFO"]
