@@ -28,6 +28,7 @@ packages=(
         # formatting, man page check, Debian package build
         clang-format groff-base debhelper
         lintian man-db systemd-container # tests/package/, tests/tools/test-man.py
+        dpkg-dev polkitd # tests/package/check-update-live.sh: the local package source; polkit
         nodejs # tests/tools/test-polkit.js evaluates the shipped polkit rule
         polkitd # check-units-live.sh: the rule judged by the real polkitd (pkcheck) in the container
 )

@@ -9,7 +9,8 @@
 # same under AddressSanitizer + UndefinedBehaviorSanitizer; libFuzzer on each
 # target (tests/fuzz/run-ci.sh); the decode benchmark; the Debian package,
 # installed on this machine and purged again, then booted under systemd in
-# systemd-nspawn (tests/package/check-units-live.sh); the C formatting against .clang-format.
+# systemd-nspawn (tests/package/check-units-live.sh), with the package updates
+# from the API (tests/package/check-update-live.sh); the C formatting against .clang-format.
 # Build directories: build-ci, build-ci-asan (and whatever run-ci.sh uses).
 # SKIP_INSTALL=1 skips the apt-get step on a machine that has the packages.
 set -euo pipefail
@@ -67,6 +68,9 @@ DEB_OUT=$debs bash tests/package/check-deb.sh
 
 step "the package under a real systemd in systemd-nspawn: sandbox, sockets, reload, watchdog, upgrade, purge"
 bash tests/package/check-units-live.sh "$debs"/smartconnectd_*.deb
+
+step "package updates from the API under systemd, D-Bus and polkit in systemd-nspawn (tests/package/check-update-live.sh)"
+bash tests/package/check-update-live.sh "$debs"/smartconnectd_*.deb
 
 step "formatting (clang-format --dry-run --Werror, .clang-format)"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

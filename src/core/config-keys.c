@@ -141,6 +141,9 @@ const struct conf_key conf_keys[] = {
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
 	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MDNS),
+	/* "yes" built in, as the shipped file (which only lists the defaults):
+	 * without the package's units or a system bus the API says why it cannot. */
+	KEY("Device", "Updates", &conf_bool, "yes", device_updates, CONFIG_APPLY_DEVICE),
 
 	KEY("Passthrough", "Listen", &conf_listen, "", passthrough_listen, CONFIG_APPLY_PASSTHROUGH,
 	    .flags = CONF_EMPTY_OK),

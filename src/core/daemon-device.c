@@ -20,6 +20,7 @@
 #include "smartconnectd/device/indicator.h"
 #include "smartconnectd/meter/meter.h"
 #include "smartconnectd/net/netinfo.h"
+#include "smartconnectd/net/network-manager.h"
 #include "smartconnectd/outputs/mqtt.h"
 
 #include "daemon-internal.h"
@@ -121,15 +122,20 @@ int daemon_identify(struct daemon *d)
 }
 
 /*
- * Call point for the network profiles the daemon created (NetworkManager
- * connections): a factory reset deletes them between its marker and the
- * removal of the files, so an interrupted reset deletes them on the next
- * start. The daemon creates none yet; the NetworkManager support fills this.
- * Returns 0 or a negative errno (the reset then stops, its marker kept).
+ * The network profiles the daemon created (with [Network]
+ * Manage=networkmanager, smartconnect-ethernet, -wifi and -ap): deleted
+ * through NetworkManager, asynchronously, at the start of the next apply,
+ * which the reload after the reset then follows with the file's settings. A
+ * reset finished at start (after a kill) runs before the network is started:
+ * the deletion waits for its start. Returns 0.
  */
 static int daemon_factory_reset_network_profiles(struct daemon *d)
 {
-	(void) d;
+	if (d->network) {
+		log_notice("Factory reset: deleting the network profiles the daemon created");
+		return network_manager_forget(d->network);
+	}
+	d->net_forget = true; /* for daemon_network_start(), when the network is ours */
 	return 0;
 }
 

@@ -62,6 +62,16 @@ static int daemon_on_http_network(void *userdata, const char *action, json_t **r
 	return daemon_network_request(userdata, action, ret);
 }
 
+static json_t *daemon_on_http_firmware(void *userdata)
+{
+	return daemon_firmware_json(userdata);
+}
+
+static int daemon_on_http_firmware_update(void *userdata, const char *body, size_t len, json_t **ret)
+{
+	return daemon_firmware_request(userdata, body, len, ret);
+}
+
 static char *daemon_on_http_metrics(void *userdata)
 {
 	return daemon_metrics_text(userdata);
@@ -76,6 +86,8 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.identify = daemon_on_http_identify,
 	.factory_reset = daemon_on_http_factory_reset,
 	.network = daemon_on_http_network,
+	.firmware = daemon_on_http_firmware,
+	.firmware_update = daemon_on_http_firmware_update,
 	.metrics = daemon_on_http_metrics,
 	.version = PACKAGE_VERSION,
 };

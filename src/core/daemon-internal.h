@@ -43,11 +43,13 @@ struct daemon {
 	struct mdns *mdns; /* NULL with [mDNS] Enabled=no */
 	struct httpd *httpd;
 	struct daemon_device *device;    /* LED, button, identify: daemon-device.c */
+	struct update *update;           /* package updates: daemon-update.c */
 	uint64_t resets;                 /* soft resets since start (API and button) */
 	struct network_manager *network; /* NULL unless [Network] Manage=networkmanager */
 	struct config *net_before;       /* network keys before a safe apply awaiting confirmation */
 	bool net_safe;                   /* the apply at hand comes from the API: with a checkpoint */
 	bool net_reverting;              /* putting net_before back: no checks, no checkpoint */
+	bool net_forget;                 /* a factory reset before the start: delete our profiles */
 	struct homewizard *homewizard;   /* NULL until [HomeWizard] Enabled=yes */
 	struct systemd_fds fds;          /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
@@ -85,6 +87,17 @@ void daemon_factory_reset_recover(struct daemon *d);
 /* struct httpd_ops entries. */
 int daemon_on_http_identify(void *userdata);
 int daemon_on_http_factory_reset(void *userdata);
+
+/* daemon-update.c: package updates through systemd's units. Start logs its
+ * trouble and returns -ENOMEM only; apply follows [Device] Updates=. */
+int daemon_update_start(struct daemon *d);
+void daemon_update_apply(struct daemon *d);
+void daemon_update_free(struct daemon *d);
+/* GET /api/v1/firmware; POST: 0 (*ret the answer), -EINVAL (a bad body),
+ * -EPERM (updates off), -EBUSY (one runs), another negative errno (no bus);
+ * *ret is set in every case. */
+json_t *daemon_firmware_json(struct daemon *d);
+int daemon_firmware_request(struct daemon *d, const char *body, size_t len, json_t **ret);
 
 /* daemon-network.c: the gateway's own network. Start and stop log their
  * trouble; start returns -ENOMEM only. */

@@ -180,6 +180,11 @@ int daemon_network_start(struct daemon *d)
 	r = network_manager_new(d->event, daemon_on_network_state, d, &d->network);
 	if (r < 0)
 		return log_oom();
+	if (d->net_forget) {
+		log_notice("Factory reset: deleting the network profiles the daemon created");
+		(void) network_manager_forget(d->network); /* before the first apply */
+		d->net_forget = false;
+	}
 	s = daemon_network_settings(d, d->config);
 	r = network_manager_start(d->network, &s);
 	explicit_bzero(&s, sizeof(s));

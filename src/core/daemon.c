@@ -272,8 +272,10 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 		if (r < 0)
 			log_error_errno(r, "Failed to apply the passthrough settings, ignoring: %m");
 	}
-	if (changed & CONFIG_APPLY_DEVICE)
+	if (changed & CONFIG_APPLY_DEVICE) {
 		daemon_device_apply(d);
+		daemon_update_apply(d);
+	}
 	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
 		r = daemon_apply_mdns(d);
 		if (r < 0)
@@ -666,8 +668,8 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return r;
 
-	/* 6. mDNS once the ports are known (0 or < 0), the gateway's own network when ours. */
-	r = daemon_apply_mdns(d) ?: daemon_network_start(d);
+	/* 6. mDNS once the ports are known (0 or < 0), our network when ours, the updates. */
+	r = daemon_apply_mdns(d) ?: daemon_network_start(d) ?: daemon_update_start(d);
 	if (r < 0)
 		return r;
 
@@ -696,12 +698,13 @@ struct daemon *daemon_free(struct daemon *d)
 
 	/* The HTTP side first: its last run, which gives the live streams their
 	 * end, still answers requests waiting on open connections, and those read
-	 * every other part. Then the network, mDNS, MQTT and its checks, the
-	 * passthrough (off the meter's tap first), Modbus, the meter, the store,
-	 * the box (LED off last), and the loop's own sources. */
+	 * every other part. Then the package updates, the network, mDNS, MQTT and
+	 * its checks, the passthrough (off the meter's tap first), Modbus, the
+	 * meter, the store, the box (LED off last), and the loop's own sources. */
 	daemon_live_stop(d);
 	d->homewizard = homewizard_free(d->homewizard);
 	d->httpd = httpd_free(d->httpd);
+	daemon_update_free(d);
 	daemon_network_stop(d);
 	d->mdns = mdns_free(d->mdns);
 	d->mqtt = mqtt_free(d->mqtt);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Applying the settings (see network-manager.h): one asynchronous call after
- * the other, in this order: the checkpoint (safe apply only), each of our
+ * the other, in this order: after a factory reset each of our profiles
+ * looked up and deleted, the checkpoint (safe apply only), each of our
  * profiles looked up by its fixed UUID and then updated or added, the wanted
  * profile activated (reapplied when it already is), ours on the other
  * device deactivated, the host name. Profiles of anyone else are never
@@ -22,7 +23,8 @@
 #define LINK_LOCAL_ENABLED 3                 /* NM_SETTING_IP4_LL_ENABLED, NetworkManager >= 1.40 */
 
 enum step {
-	ST_CHECKPOINT,
+	ST_FORGET, /* + 2 * profile: GetConnectionByUuid, then Delete */
+	ST_CHECKPOINT = ST_FORGET + 2 * _NM_PROFILE_MAX,
 	ST_LOOKUP, /* + 2 * profile */
 	ST_WRITE,  /* + 2 * profile */
 	ST_ACTIVATE = ST_LOOKUP + 2 * _NM_PROFILE_MAX,
@@ -283,6 +285,9 @@ static bool step_needed(const struct network_manager *nm, int step)
 {
 	enum nm_profile p = wanted_profile(nm);
 
+	if (step >= ST_FORGET && step < ST_CHECKPOINT)
+		return nm->forgetting &&
+		       ((step - ST_FORGET) % 2 == 0 || nm->profile_path[(step - ST_FORGET) / 2][0]);
 	if (step == ST_CHECKPOINT)
 		return nm->apply_safe;
 	if (step >= ST_LOOKUP && step < ST_ACTIVATE)
@@ -304,6 +309,16 @@ static int step_lookup(struct network_manager *nm, enum nm_profile p)
 	return sd_bus_call_method_async(nm->bus, &nm->apply_slot, NM_BUS, NM_SETTINGS_PATH,
 					NM_BUS ".Settings", "GetConnectionByUuid", apply_on_reply, nm, "s",
 					profiles[p].uuid);
+}
+
+/* Ours only, by UUID: the lookup, then Delete on the path it answered. */
+static int step_forget(struct network_manager *nm, enum nm_profile p, bool delete)
+{
+	if (delete)
+		return sd_bus_call_method_async(nm->bus, &nm->apply_slot, NM_BUS, nm->profile_path[p],
+						NM_BUS ".Settings.Connection", "Delete", apply_on_reply, nm,
+						"");
+	return step_lookup(nm, p);
 }
 
 static int step_run(struct network_manager *nm)
@@ -329,6 +344,9 @@ static int step_run(struct network_manager *nm)
 						"SetStaticHostname", apply_on_reply, nm, "sb", nm->s.hostname,
 						0);
 	default:
+		if (nm->step < ST_CHECKPOINT)
+			return step_forget(nm, (enum nm_profile)((nm->step - ST_FORGET) / 2),
+					   (nm->step - ST_FORGET) % 2 == 1);
 		if ((nm->step - ST_LOOKUP) % 2 == 0)
 			return step_lookup(nm, (enum nm_profile)((nm->step - ST_LOOKUP) / 2));
 		return step_write(nm, (enum nm_profile)((nm->step - ST_LOOKUP) / 2));
@@ -338,6 +356,7 @@ static int step_run(struct network_manager *nm)
 static void apply_done(struct network_manager *nm)
 {
 	nm->applying = false;
+	nm->forgetting = false;
 	log_info("NetworkManager: applied %s%s%s", profiles[wanted_profile(nm)].id,
 		 nm->checkpoint[0] ? ", awaiting confirmation" : "", nm->error[0] ? " (with errors)" : "");
 	nm_refresh_soon(nm);
@@ -405,6 +424,13 @@ static bool step_failed(struct network_manager *nm, const sd_bus_error *e)
 {
 	char what[64];
 
+	if (nm->step < ST_CHECKPOINT) {
+		if ((nm->step - ST_FORGET) % 2 == 0)
+			return true; /* not there: nothing to delete */
+		snprintf(what, sizeof(what), "deleting %s failed", profiles[(nm->step - ST_FORGET) / 2].id);
+		nm_set_error(nm, what, e);
+		return true;
+	}
 	if (nm->step == ST_CHECKPOINT) {
 		nm_set_error(nm, "no checkpoint, nothing changed", e);
 		return false;
@@ -436,7 +462,17 @@ static void step_succeeded(struct network_manager *nm, sd_bus_message *m)
 {
 	const char *path;
 
-	if (nm->step == ST_CHECKPOINT)
+	if (nm->step < ST_CHECKPOINT && (nm->step - ST_FORGET) % 2 == 1) {
+		enum nm_profile p = (enum nm_profile)((nm->step - ST_FORGET) / 2);
+
+		log_notice("NetworkManager: deleted the profile %s", profiles[p].id);
+		nm->profile_path[p][0] = '\0';
+	} else if (nm->step < ST_CHECKPOINT) {
+		enum nm_profile p = (enum nm_profile)((nm->step - ST_FORGET) / 2);
+
+		if (sd_bus_message_read(m, "o", &path) > 0)
+			snprintf(nm->profile_path[p], sizeof(nm->profile_path[p]), "%s", path);
+	} else if (nm->step == ST_CHECKPOINT)
 		checkpoint_created(nm, m);
 	else if (nm->step >= ST_LOOKUP && nm->step < ST_ACTIVATE) {
 		enum nm_profile p = (enum nm_profile)((nm->step - ST_LOOKUP) / 2);
@@ -478,7 +514,9 @@ void nm_apply_kick(struct network_manager *nm)
 	nm->activation_failed = false;
 	nm->error[0] = '\0';
 	nm_choose_devices(nm); /* the interface settings may have changed */
-	nm->step = ST_CHECKPOINT;
+	nm->forgetting = nm->forget_wanted;
+	nm->forget_wanted = false;
+	nm->step = ST_FORGET;
 	apply_next(nm);
 	/* A safe apply's checkpoint is asked for once, whatever came of it. */
 	nm->apply_safe = false;
@@ -492,6 +530,9 @@ void nm_apply_reset(struct network_manager *nm)
 	nm->apply_slot = sd_bus_slot_unref(nm->apply_slot);
 	if (nm->applying)
 		nm->apply_wanted = true;
+	if (nm->forgetting)
+		nm->forget_wanted = true; /* not known to be done: all over again */
+	nm->forgetting = false;
 	nm->applying = false;
 	nm->checkpoint[0] = '\0';
 	nm->rollback_timer = sd_event_source_disable_unref(nm->rollback_timer);
@@ -512,6 +553,15 @@ int network_manager_apply(struct network_manager *nm, const struct network_manag
 	nm->rolled_back = false;
 	nm->apply_wanted = true;
 	nm->apply_safe = safe;
+	nm_apply_kick(nm);
+	return 0;
+}
+
+int network_manager_forget(struct network_manager *nm)
+{
+	nm->forget_wanted = true;
+	nm->ap_mode = false;
+	nm->apply_wanted = true;
 	nm_apply_kick(nm);
 	return 0;
 }

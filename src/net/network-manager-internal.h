@@ -80,6 +80,7 @@ struct network_manager {
 	sd_event_source *ap_trial_timer;
 	char ap_error[128]; /* how the last trial failed, until the next one; in the status when error is
 			       empty */
+	bool forget_wanted, forgetting; /* delete our profiles first (factory reset) */
 	int step;
 	char profile_path[_NM_PROFILE_MAX][NM_OBJ_MAX]; /* empty: not in NetworkManager */
 	char checkpoint[NM_OBJ_MAX];                    /* empty: none pending */

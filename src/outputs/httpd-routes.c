@@ -238,21 +238,22 @@ static enum MHD_Result on_factory_reset(struct httpd *h, struct MHD_Connection *
 static enum MHD_Result on_firmware_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
 	(void) rq;
-	return respond_json(c, MHD_HTTP_OK,
-			    json_pack("{s:s,s:s,s:s,s:s}", "version", h->ops->version, "update_state",
-				      "managed-by-package", "package", "smartconnect", "update_command",
-				      "apt update && apt upgrade smartconnect"));
+	return respond_json(c, MHD_HTTP_OK, h->ops->firmware(h->userdata));
 }
 
 static enum MHD_Result on_firmware_post(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
-	(void) rq;
-	return respond_json(
-	    c, MHD_HTTP_NOT_IMPLEMENTED,
-	    json_pack("{s:s,s:s,s:s}", "error",
-		      "this daemon is updated by the Debian package manager, not through the API; "
-		      "run: apt update && apt upgrade smartconnect",
-		      "version", h->ops->version, "update_state", "managed-by-package"));
+	json_t *answer = NULL;
+	int r;
+
+	r = h->ops->firmware_update(h->userdata, rq->body ?: "", rq->len, &answer);
+	if (r == -EINVAL)
+		return respond_json(c, MHD_HTTP_BAD_REQUEST, answer);
+	if (r == -EPERM || r == -EBUSY)
+		return respond_json(c, MHD_HTTP_CONFLICT, answer);
+	if (r < 0)
+		return respond_json(c, MHD_HTTP_SERVICE_UNAVAILABLE, answer);
+	return respond_json(c, MHD_HTTP_ACCEPTED, answer);
 }
 
 static enum MHD_Result network_action(struct httpd *h, struct MHD_Connection *c, const char *action)

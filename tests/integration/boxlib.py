@@ -112,3 +112,75 @@ def key(fd, value, sec, usec=0, code=KEY_RESTART):
 
 def meter_data():
     return harness.testdata("dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw")
+
+
+# ---- a real input device through /dev/uinput (where the kernel has it) ----------------------
+
+UI_SET_EVBIT = 0x40045564  # _IOW('U', 100, int)
+UI_SET_KEYBIT = 0x40045565  # _IOW('U', 101, int)
+UI_DEV_SETUP = 0x405C5503  # _IOW('U', 3, struct uinput_setup), 92 bytes
+UI_DEV_CREATE = 0x5501  # _IO('U', 1)
+UI_DEV_DESTROY = 0x5502  # _IO('U', 2)
+BUS_VIRTUAL = 0x06
+
+
+def uinput_usable():
+    """None when /dev/uinput can make devices here, else why not (for the test's output)."""
+    if not os.path.exists("/dev/uinput"):
+        return "no /dev/uinput on this machine (kernel without uinput, or a container without it)"
+    try:
+        os.close(os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK))
+    except OSError as e:
+        return "/dev/uinput cannot be opened: %s" % e.strerror
+    return None
+
+
+class UinputButton:
+    """A virtual input device with one key, made through /dev/uinput: the kernel
+    gives it an /dev/input/eventN node and stamps its events itself, as a
+    gpio-keys button's. Destroying it makes that node vanish."""
+
+    def __init__(self, name, code=KEY_RESTART):
+        import fcntl
+        self.name, self.code = name, code
+        self.fd = os.open("/dev/uinput", os.O_WRONLY | os.O_NONBLOCK)
+        fcntl.ioctl(self.fd, UI_SET_EVBIT, EV_KEY)
+        fcntl.ioctl(self.fd, UI_SET_KEYBIT, code)
+        setup = struct.pack("HHHH80sI", BUS_VIRTUAL, 0x5343, 0x0001, 1, name.encode(), 0)
+        fcntl.ioctl(self.fd, UI_DEV_SETUP, setup)
+        fcntl.ioctl(self.fd, UI_DEV_CREATE)
+        self.node = self._find_node()
+
+    def _find_node(self, timeout=harness.TIMEOUT):
+        import glob
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for d in glob.glob("/sys/devices/virtual/input/input*"):
+                try:
+                    with open(os.path.join(d, "name")) as f:
+                        if f.read().strip() != self.name:
+                            continue
+                except OSError:
+                    continue
+                for ev in glob.glob(os.path.join(d, "event*")):
+                    node = "/dev/input/" + os.path.basename(ev)
+                    if os.path.exists(node):
+                        return node
+            time.sleep(0.05)
+        return None
+
+    def key(self, value):
+        # The kernel sets the time stamps; the test's zeros are ignored.
+        os.write(self.fd, EVENT.pack(0, 0, EV_KEY, self.code, value) + EVENT.pack(0, 0, 0, 0, 0))
+
+    def press(self, seconds):
+        self.key(1)
+        time.sleep(seconds)
+        self.key(0)
+
+    def destroy(self):
+        import fcntl
+        if self.fd is not None:
+            fcntl.ioctl(self.fd, UI_DEV_DESTROY)
+            os.close(self.fd)
+            self.fd = None

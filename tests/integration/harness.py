@@ -243,6 +243,10 @@ class Daemon:
             environ.pop(k, None)
         if notify:
             environ["NOTIFY_SOCKET"] = notify.path
+        # The machine's own system bus is never the test's: the package update
+        # check would ask its systemd for units. A test with a bus of its own
+        # (private_bus()) or that wants none sets the variable itself.
+        environ.setdefault("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=" + os.path.join(workdir, "no-system-bus"))
         environ.update(env or {})
         guard_env(environ)
         cmd = [binary, "--config", self.config, "--state-dir", os.path.join(workdir, "state")]

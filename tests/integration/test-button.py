@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The push button. Its input device is a FIFO carrying struct input_event
-records with time stamps the test chooses (CI has no input device, and no
-/dev/uinput here: the test says which it used). A short press is a soft
+records with time stamps the test chooses, always; where /dev/uinput works,
+also a real input device made through it (its events stamped by the
+kernel): a short press is a soft reset, the device destroyed is reported
+vanished, made again it is back. The test's output says which devices it
+used; without uinput the FIFO checks below stand alone. A short press is a soft
 reset (the tty is reopened, counted as resets); 2 to 5 s does nothing; 5 s
 outside factory settings is refused, in factory settings it says AP mode
 needs NetworkManager; held past 5 s and 10 s the LED shows each threshold;
@@ -104,13 +107,56 @@ def run(tap, binary, w):
     harness.stop_and_check(tap, d, "button")
 
 
+def run_uinput(tap, binary, w):
+    """A real evdev device, made through /dev/uinput, as Device= (through a
+    symbolic link the test points at the device's node, as udev's by-path
+    link would be)."""
+    btn = B.UinputButton("smartconnect test button")
+    link = w.join("button-by-path")
+    tap.ok(btn.node is not None, "uinput: the kernel made an input device (%s)" % btn.node)
+    if btn.node is None:
+        btn.destroy()
+        return
+    os.symlink(btn.node, link)
+    os.makedirs(w.join("state"), exist_ok=True)
+    pty = w.add(harness.Pty(w.join("ttyUINPUT")))
+    d = w.add(harness.Daemon(binary, w.path, httpapi.http_config(pty.link, extra="\n[Button]\nDevice=%s\n" % link),
+                             name="uinput.conf"))
+    tap.on_failure = [lambda: d.dump(tap)]
+    i, _ = d.wait_for(r"Button: reading key 408 from '%s'" % link)
+    tap.ok(i is not None, "uinput: the daemon reads the real input device")
+    n = d.count()
+    btn.press(0.3)
+    i, _ = d.wait_for(r"Soft reset: reopening", n)
+    tap.ok(i is not None, "uinput: a 0.3 s press (kernel time stamps) is a soft reset")
+    n = d.count()
+    btn.destroy()
+    i, _ = d.wait_for(r"Button: '%s' vanished, retrying" % link, n)
+    tap.ok(i is not None, "uinput: the device destroyed: vanished, logged")
+    btn = B.UinputButton("smartconnect test button")
+    os.unlink(link)
+    os.symlink(btn.node or "/nonexistent", link)
+    i, _ = d.wait_for(r"Button: '%s' is back" % link, n, timeout=45)
+    tap.ok(i is not None, "uinput: made again: the device is back")
+    n = d.count()
+    btn.press(0.3)
+    i, _ = d.wait_for(r"Soft reset: reopening", n)
+    tap.ok(i is not None, "uinput: a short press works again")
+    btn.destroy()
+    harness.stop_and_check(tap, d, "uinput")
+
+
 def main():
     tap = Tap()
-    tap.diag("input device stand-in: a FIFO of struct input_event records (%s)" %
-             ("/dev/uinput exists but is not used yet" if os.path.exists("/dev/uinput")
-              else "no /dev/uinput on this machine"))
+    why_not = B.uinput_usable()
+    tap.diag("input devices: a FIFO of struct input_event records with the test's time stamps; %s" %
+             ("and a real device through /dev/uinput" if why_not is None else
+              "not a real device: %s, so the FIFO checks stand alone" % why_not))
     with Workdir() as w:
         run(tap, sys.argv[1], w)
+    if why_not is None:
+        with Workdir() as w:
+            run_uinput(tap, sys.argv[1], w)
     return tap.done()
 
 

@@ -104,10 +104,11 @@ def check_endpoints(tap, api, d, pty):
     tap.ok(st == 200, "still serving after the reset")
 
     st, f = api.json("GET", "/api/v1/firmware")
-    tap.ok(st == 200 and f.get("update_state") == "managed-by-package" and f.get("version"),
+    tap.ok(st == 200 and f.get("package") == "smartconnectd" and f.get("version") and
+           f.get("installed") == f.get("version") and f.get("state") in ("idle", "failed"),
            "GET /api/v1/firmware (%r)" % f)
-    st, f = api.json("POST", "/api/v1/firmware", body="{}")
-    tap.ok(st == 501 and "apt upgrade smartconnect" in f.get("error", ""), "POST /api/v1/firmware: 501 (%r)" % f)
+    st, f = api.json("POST", "/api/v1/firmware", body="[1]")
+    tap.ok(st == 400 and "action" in f.get("error", ""), "POST /api/v1/firmware with a bad body: 400 (%r)" % f)
 
     for method, path, allow in (("DELETE", "/api/v1/config", "GET, HEAD, PATCH"), ("PUT", "/", "GET, HEAD"),
                                 ("GET", "/api/v1/reset", "POST"), ("PATCH", "/api/v1/status", "GET, HEAD")):

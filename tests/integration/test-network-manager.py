@@ -17,7 +17,12 @@ the LAN with dnsmasq as its DHCP server. Nothing leaves the namespaces.
   - the access point: POST /api/v1/network/ap refused (409) once settings were
     changed through the API; in factory settings the profile smartconnect-ap
     holds SSID SC-<serial>, mode ap, wpa-psk with the key of
-    <state>/wifi-ap-psk, shared IPv4 192.168.71.1/24; its PSK in no answer or log.
+    <state>/wifi-ap-psk, shared IPv4 192.168.71.1/24; its PSK in no answer or log;
+  - the factory reset (POST /api/v1/factory-reset) deletes the profiles the
+    daemon created (smartconnect-wifi, smartconnect-ap) and writes the
+    Ethernet one afresh from the file; a reset interrupted by a kill (its
+    marker left in the state directory) deletes them at the next start;
+    the profile the daemon did not create stays.
 Needs root (skipped otherwise) and network-manager, dnsmasq-base, udev
 (tests/install-deps.sh installs them; a missing one fails the test in CI)."""
 
@@ -136,7 +141,10 @@ def start_dhcp(w, lan):
 
 def config(w, manage, extra=""):
     net = "\n[Network]\nManage=%s\nEthernetInterface=veth0\nConfirmTimeout=%d\n%s" % (manage, CONFIRM, extra)
-    text = harness.config(w.join("nothing-here"), extra="\n[Device]\nSerial=%s\n\n[mDNS]\nEnabled=no\n%s" % (SERIAL, net))
+    # Updates=no: the package updates talk to systemd on the same bus, which
+    # the check of Manage=no (no method call at all) would count.
+    text = harness.config(w.join("nothing-here"),
+                          extra="\n[Device]\nSerial=%s\nUpdates=no\n\n[mDNS]\nEnabled=no\n%s" % (SERIAL, net))
     return text.replace("[HTTP]\nListen=127.0.0.1:0", "[HTTP]\nListen=127.0.0.1:%d\nPassword=%s" % (HTTP_PORT, httpapi.PASSWORD))
 
 
@@ -336,6 +344,55 @@ def scenario_ap(tap, w, binary):
            "the AP key is in no API answer and no log line")
 
 
+def profile_uuids():
+    """{name: uuid} of every profile NetworkManager holds."""
+    out = nmcli("-g", "NAME,UUID", "connection", "show")
+    return dict(line.rsplit(":", 1) for line in out.strip().split("\n") if ":" in line)
+
+
+def scenario_factory_reset(tap, w, binary):
+    """The profiles left by the scenarios above, removed by a factory reset."""
+    before = profile_uuids()
+    tap.ok({"smartconnect-ethernet", "smartconnect-wifi", "smartconnect-ap"} <= set(before),
+           "before the reset: the daemon's three profiles are there (%r)" % sorted(before))
+    fresh = w.join("reset")
+    os.makedirs(os.path.join(fresh, "state"))
+    d, ready = start_daemon(w, binary, config(w, "networkmanager"), "reset", workdir=fresh)
+    tap.on_failure = [lambda: d.dump(tap)]
+    i, _ = d.wait_for(r"NetworkManager: applied")
+    st, j = api().json("POST", "/api/v1/factory-reset")
+    tap.ok(ready and i is not None and st == 200, "POST /api/v1/factory-reset: 200 (%r %r)" % (st, j))
+    for name in ("smartconnect-ethernet", "smartconnect-wifi", "smartconnect-ap"):
+        i, _ = d.wait_for(r"NetworkManager: deleted the profile %s" % name)
+        tap.ok(i is not None, "factory reset: %s deleted, logged" % name)
+    after = until(profile_uuids, lambda p: "smartconnect-wifi" not in p and "smartconnect-ap" not in p and
+                  "smartconnect-ethernet" in p)
+    tap.ok("smartconnect-wifi" not in after and "smartconnect-ap" not in after,
+           "factory reset: smartconnect-wifi and smartconnect-ap are gone (%r)" % sorted(after))
+    tap.ok(after.get("smartconnect-ethernet") == before["smartconnect-ethernet"],
+           "factory reset: smartconnect-ethernet written afresh from the file (same fixed UUID)")
+    others = {n: u for n, u in before.items() if not n.startswith("smartconnect-")}
+    tap.ok(others and all(after.get(n) == u for n, u in others.items()),
+           "factory reset: every other profile kept (%r)" % sorted(others))
+    stop_and_check(tap, d, "reset")
+
+    # A reset cut short by a kill: its marker in the state directory, then a start.
+    run("nmcli", "connection", "add", "type", "wifi", "con-name", "smartconnect-wifi", "ifname", "*",
+        "ssid", "left-over", "connection.uuid", "5c0e7a1e-7e5a-4c6b-9a61-6e6574000002")
+    tap.ok("smartconnect-wifi" in profile_uuids(), "a left-over smartconnect-wifi profile (our UUID) is there")
+    with open(os.path.join(fresh, "state", "factory-reset"), "w") as f:
+        f.write("factory reset\n")
+    d, ready = start_daemon(w, binary, config(w, "networkmanager"), "recover", workdir=fresh)
+    i, _ = d.wait_for(r"Factory reset: finishing the one that was interrupted")
+    tap.ok(ready and i is not None, "start with the marker: the interrupted reset is finished")
+    i, _ = d.wait_for(r"NetworkManager: deleted the profile smartconnect-wifi")
+    after = until(profile_uuids, lambda p: "smartconnect-wifi" not in p)
+    tap.ok(i is not None and "smartconnect-wifi" not in after and "smartconnect-ethernet" in after,
+           "the interrupted reset deleted smartconnect-wifi at the start (%r)" % sorted(after))
+    tap.ok(not os.path.exists(os.path.join(fresh, "state", "factory-reset")), "the marker is gone")
+    stop_and_check(tap, d, "recover")
+
+
 def main():
     if os.geteuid() != 0:
         print("1..0 # SKIP needs root for network namespaces")
@@ -371,6 +428,7 @@ def main():
         stop_and_check(tap, d, "managed")
         tap.ok(not any(WIFI_PSK in l for l in d.lines), "the Wi-Fi PSK is in no log line")
         scenario_ap(tap, w, binary)
+        scenario_factory_reset(tap, w, binary)
         with open(office) as f:
             tap.ok(f.read() == office_before, "the profile the daemon did not create is unchanged")
     return tap.done()

@@ -499,6 +499,31 @@ def reset(tap, drv, d, se):
            "Soft reset: the daemon reopens the tty, the page says %r" % msg)
 
 
+def firmware(tap, drv, w, se):
+    """The firmware card: the installed version, "Update" when the update
+    helper's state file offers a newer one, and a refused update's message."""
+    os.makedirs(w.join("state"), exist_ok=True)
+    with open(w.join("state", "update-state.tmp"), "w") as f:
+        f.write("state=idle\ninstalled=0.1.0\ncandidate=0.2.0\ntime=1796000000\n")
+    os.replace(w.join("state", "update-state.tmp"), w.join("state", "update-state"))
+    drv.execute_script("fw()")  # the card reads the firmware once a minute: now
+    form = drv.find_element(se.By.ID, "f-fw")
+    button = form.find_element(se.By.CSS_SELECTOR, "button")
+    shown = until(lambda: button.is_displayed() and text_of(drv, "fw-v") == "0.1.0", 5)
+    tap.ok(shown and "0.2.0 available" in text_of(drv, "fw-s"),
+           "firmware: 0.1.0 installed, 0.2.0 offered, an Update button (%r %r)"
+           % (text_of(drv, "fw-v"), text_of(drv, "fw-s")))
+    button.click()
+    alert = until(lambda: alert_or_none(drv), 5)
+    tap.ok(alert is not None, "Update asks first")
+    if alert is not None:
+        alert.accept()
+    msg = until(lambda: form.find_element(se.By.CLASS_NAME, "msg").text, 10)
+    tap.ok(msg.startswith("Failed:") and "systemd" in msg, "no system bus here: the page says why (%r)" % msg)
+    st = until(lambda: "failed" in text_of(drv, "fw-s") and text_of(drv, "fw-s"), 10)
+    tap.ok(st and "system bus" in st, "firmware: the state shown as failed, with the reason (%r)" % st)
+
+
 def alert_or_none(drv):
     try:
         return drv.switch_to.alert
@@ -561,7 +586,8 @@ def fallback(tap, drv, api, w, pty, binary, text, sock, d):
     down = until(lambda: drv.execute_script(
         "const c = document.getElementById('conn'); return c.className === 'bad' && c.textContent"), 10)
     tap.ok(down, "daemon gone: the page says so (%r)" % down)
-    d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env={"LISTEN_FDNAMES": "http"}))
+    env = {"LISTEN_FDNAMES": "http", "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + w.join("no-bus")}
+    d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env=env))
     raw = mb.edit_telegram(harness.testdata(RAW), {"1-0:1.7.0": "00.777"})
     i, _ = harness.feed_until(d, pty, raw, harness.telegram_with_p(777))
     t = time.monotonic()
@@ -603,11 +629,13 @@ def run(tap, binary, se, driver_path, chrome_path):
         text = harness.config(pty.link, extra="User=%s\nPassword=%s\n\n[MQTT]\nPingGateway=127.0.0.2\n"
                               "PingHost=127.0.0.3\n" % (USER, PASSWORD))
         # The HTTP socket is the test's, passed as socket activation, so that a
-        # second daemon can serve the same origin to the open page.
+        # second daemon can serve the same origin to the open page. No system bus
+        # for the package updates: the same answer on every machine.
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)
-        d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env={"LISTEN_FDNAMES": "http"}))
+        env = {"LISTEN_FDNAMES": "http", "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + w.join("no-bus")}
+        d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env=env))
         tap.on_failure = [lambda: d.dump(tap)]
         i, m = d.wait_for(HTTP_RX)
         if not tap.ok(i is not None, "HTTP server listening (port from the log)"):
@@ -658,6 +686,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         modbus_form(tap, drv, api, se)
         stale(tap, drv, api)
         reset(tap, drv, d, se)
+        firmware(tap, drv, w, se)
         phone(tap, drv, logdir)
         d = fallback(tap, drv, api, w, pty, binary, text, sock, d)
         # Refused requests (401, 400) are logged by the network; the page's script logs nothing.

@@ -125,12 +125,19 @@ for f in /lib/systemd/system/smartconnect.service /lib/systemd/system/smartconne
 	/usr/share/man/man8/smartconnectd.8.gz /usr/share/man/man5/smartconnect.conf.5.gz \
 	/usr/share/man/man1/smartconnect-decode.1.gz /usr/share/man/man1/smartconnect-replay.1.gz \
 	/usr/bin/smartconnect-replay /usr/share/doc/smartconnectd/README.Debian /usr/lib/modules-load.d/smartconnect.conf \
-	/usr/share/polkit-1/rules.d/smartconnectd.rules; do
+	/usr/share/polkit-1/rules.d/smartconnectd.rules /lib/systemd/system/smartconnect-update.service \
+	/lib/systemd/system/smartconnect-update-check.service; do
 	check "installed $f" test -f "$f"
 done
 check "systemd-analyze verify accepts the installed units" \
 	systemd-analyze verify --man=no /lib/systemd/system/smartconnect.service \
-	/lib/systemd/system/smartconnect-modbus.socket /lib/systemd/system/smartconnect-http.socket
+	/lib/systemd/system/smartconnect-modbus.socket /lib/systemd/system/smartconnect-http.socket \
+	/lib/systemd/system/smartconnect-update.service /lib/systemd/system/smartconnect-update-check.service
+check "the update helper is installed, executable" test -x /usr/libexec/smartconnectd/smartconnect-update
+for u in smartconnect-update.service smartconnect-update-check.service; do
+	# "static": no [Install] section, nothing enables them; only the daemon starts them.
+	check "$u is static" test "$(systemctl is-enabled "$u" 2>/dev/null)" = static
+done
 
 echo "== user, password, conffile"
 check "system user smartconnect exists" getent passwd smartconnect

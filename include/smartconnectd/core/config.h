@@ -156,6 +156,7 @@ struct config {
 
 	/* [Device] */
 	char serial[CONFIG_TOKEN_MAX]; /* Serial: "auto" or the serial */
+	bool device_updates;           /* Updates: POST /api/v1/firmware and the daily check */
 
 	/* [Passthrough] */
 	struct listener_address passthrough_listen; /* Listen: empty host = no TCP server */

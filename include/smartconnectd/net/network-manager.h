@@ -82,6 +82,12 @@ int network_manager_apply(struct network_manager *nm, const struct network_manag
 /* Keep a safe apply: destroys the checkpoint. -ENOENT when none is pending. */
 int network_manager_confirm(struct network_manager *nm);
 
+/* Factory reset: delete our three profiles (by their UUIDs; nobody else's)
+ * at the start of the next apply, which then writes afresh only what the
+ * settings want, and leave access point mode. Done when NetworkManager is
+ * there; an apply cut short by its absence deletes them again. Returns 0. */
+int network_manager_forget(struct network_manager *nm);
+
 /* Start the access point (smartconnect-ap on the Wi-Fi device), instead of
  * the client profiles. A Wi-Fi client applied meanwhile is tried: the access
  * point mode ends when the client is connected, and the access point comes

@@ -98,6 +98,11 @@ struct httpd_ops {
 	 * answer), -EPERM or -EBUSY (409, *ret the error), another negative
 	 * errno (500). patch_config answers -EPERM and -EBUSY the same way. */
 	int (*network)(void *userdata, const char *action, json_t **ret);
+	/* GET /api/v1/firmware (NULL = 500) and POST: 0 (202, *ret the answer),
+	 * -EINVAL (400), -EPERM or -EBUSY (409), another negative errno (503);
+	 * *ret is the answer or the error. */
+	json_t *(*firmware)(void *userdata);
+	int (*firmware_update)(void *userdata, const char *body, size_t len, json_t **ret);
 	/* GET /metrics: the page as text (free()), NULL = 500. */
 	char *(*metrics)(void *userdata);
 	const char *version;
