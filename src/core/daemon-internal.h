@@ -121,6 +121,8 @@ char *daemon_metrics_text(struct daemon *d);
  * [ModbusRTU] says (logs; 0 or a negative errno), and stop it for good. */
 int daemon_apply_modbus_rtu(struct daemon *d);
 void daemon_stop_modbus_rtu(struct daemon *d);
+/* The status's "modbus_rtu" object; NULL on OOM. */
+json_t *daemon_modbus_rtu_status(const struct daemon *d);
 
 /* daemon-http.c: the HTTP API's settings and start (logs; 0 or a negative errno). */
 struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c);

@@ -51,6 +51,20 @@ int daemon_apply_modbus_rtu(struct daemon *d)
 	return modbus_rtu_start(d->modbus_rtu);
 }
 
+json_t *daemon_modbus_rtu_status(const struct daemon *d)
+{
+	const struct modbus_rtu_counters *n = d->modbus_rtu ? modbus_rtu_counters(d->modbus_rtu) : NULL;
+	const struct config *c = d->config;
+
+	return json_pack(
+	    "{s:b,s:s?,s:b,s:I,s:s,s:I,s:I,s:I,s:I}", "enabled", n != NULL, "device",
+	    c->rtu_device[0] ? c->rtu_device : NULL, "open",
+	    d->modbus_rtu && modbus_rtu_is_open(d->modbus_rtu), "unit_id", (json_int_t) c->rtu_unit_id,
+	    "meter_type", config_meter_type_to_string(c->rtu_meter_type), "requests",
+	    (json_int_t) (n ? n->requests : 0), "exceptions", (json_int_t) (n ? n->exceptions : 0), "ignored",
+	    (json_int_t) (n ? n->ignored : 0), "bad_frames", (json_int_t) (n ? n->bad : 0));
+}
+
 void daemon_stop_modbus_rtu(struct daemon *d)
 {
 	d->modbus_rtu = modbus_rtu_free(d->modbus_rtu);

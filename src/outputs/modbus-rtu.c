@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/select.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -133,6 +134,12 @@ static int rtu_checked(struct modbus_rtu *m, const uint8_t *frame, size_t len, u
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
+	/* libmodbus waits with select(): a number past FD_SETSIZE would be out of its set. */
+	if (p[1] >= FD_SETSIZE) {
+		(void) close(p[0]);
+		(void) close(p[1]);
+		return -EMFILE;
+	}
 	k = write(p[1], frame, len); /* at most 256 bytes: atomic, never short */
 	(void) close(p[1]);
 	if (k != (ssize_t) len) {

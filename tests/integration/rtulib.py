@@ -147,10 +147,11 @@ class Master:
         return self.recv(1, wait) == b""
 
 
-def rtu_config(meter, line_end, meter_type, serial, stale_after=None, extra_rtu=""):
+def rtu_config(meter, line_end, meter_type, serial, stale_after=None, extra_rtu="", password=None):
     text = "[Daemon]\nLogLevel=debug\n\n[Meter]\nDevice=%s\nProtocol=dsmr\n" % meter
     if stale_after is not None:
         text += "StaleAfter=%s\n" % stale_after
     text += "\n[Modbus]\nListen=127.0.0.1:0\nMeterType=%s\n" % meter_type
     text += "\n[ModbusRTU]\nDevice=%s\nMeterType=%s\n%s" % (line_end, meter_type, extra_rtu)
-    return text + "\n[HTTP]\nListen=127.0.0.1:0\n\n[Device]\nSerial=%s\n" % serial
+    text += "\n[HTTP]\nListen=127.0.0.1:0\n" + ("Password=%s\n" % password if password else "")
+    return text + "\n[Device]\nSerial=%s\n" % serial

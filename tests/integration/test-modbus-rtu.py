@@ -20,6 +20,7 @@ import sys
 import time
 
 import harness
+import httpapi
 import rtulib
 from harness import Tap, Workdir
 
@@ -107,7 +108,7 @@ def check_mbpoll(tap, line, tmpl, img_in, img_hold):
 
 def reload_type(tap, d, line, tmpl, meter_link):
     n = d.count()
-    d.write_config(rtulib.rtu_config(meter_link, line.daemon_end, tmpl, mb.SERIAL))
+    d.write_config(rtulib.rtu_config(meter_link, line.daemon_end, tmpl, mb.SERIAL, password=httpapi.PASSWORD))
     d.signal(signal.SIGHUP)
     i, _ = d.wait_for(r"Configuration reloaded, changed: .*modbus-rtu", n)
     return tap.ok(i is not None, "%s: SIGHUP applies the new MeterType to RTU and TCP" % tmpl)
@@ -157,9 +158,21 @@ def check_em24(tap, d, line):
         m.close()
 
 
-def check_bus(tap, line):
+def rtu_status(d):
+    i, m = d.wait_for(httpapi.HTTP_RX)
+    if i is None:
+        return {}
+    st, s = httpapi.Api(int(m.group(1))).json("GET", "/api/v1/status")
+    return s.get("modbus_rtu", {}) if st == 200 and isinstance(s, dict) else {}
+
+
+def check_bus(tap, d, line):
     """What a meter on a shared bus does, with a raw master."""
     m = rtulib.Master(line.master_end)
+    before = rtu_status(d)
+    tap.ok(before.get("enabled") is True and before.get("open") is True and before.get("unit_id") == 1 and
+           before.get("meter_type") == "Eastron-SDM630" and before.get("device") == line.daemon_end,
+           "status.modbus_rtu: enabled, open, unit 1, Eastron-SDM630, the device (%r)" % before)
     try:
         good = lambda: m.read(4, 0x0000, 2)
         tap.ok(isinstance(good(), list), "raw master: a read of unit 1 is answered")
@@ -186,6 +199,13 @@ def check_bus(tap, line):
         tap.ok(rsp == rtulib.frame(1, bytes([0x86, 1])), "FC 6 to a measurement: exception 1 (%r)" % (rsp,))
     finally:
         m.close()
+    after = rtu_status(d)
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in ("requests", "exceptions", "ignored", "bad_frames")}
+    # 10 answered, 5 of them exceptions; 4 frames for others plus the garbage (its first byte is
+    # unit 11) ignored; bad CRC, truncated, oversized dropped (more if a burst arrived in pieces).
+    tap.ok(delta["requests"] == 10 and delta["exceptions"] == 5 and delta["ignored"] >= 4 and
+           delta["bad_frames"] >= 3 and delta["ignored"] + delta["bad_frames"] >= 8,
+           "status.modbus_rtu counters moved as provoked: %r" % delta)
 
 
 def check_replug(tap, d, line):
@@ -222,7 +242,7 @@ def start(tap, w, meter_type, stale_after=None, extra_rtu=""):
     line = w.add(rtulib.Line(w))
     d = w.add(harness.Daemon(harness.daemon_path(), w.path,
                              rtulib.rtu_config(link, line.daemon_end, meter_type, mb.SERIAL, stale_after,
-                                               extra_rtu)))
+                                               extra_rtu, password=httpapi.PASSWORD)))
     d.meter_link = link
     i, m = d.wait_for(RTU_RX)
     tap.ok(i is not None and m.group(2) == meter_type, "%s: RTU server in the log" % meter_type)
@@ -244,7 +264,7 @@ def run_main(tap, cls):
         check_templates(tap, d, line, v, port, cls)
         check_em24(tap, d, line)
         reload_type(tap, d, line, "Eastron-SDM630", d.meter_link)
-        check_bus(tap, line)
+        check_bus(tap, d, line)
         check_replug(tap, d, line)
         harness.stop_and_check(tap, d, "RTU")
 
