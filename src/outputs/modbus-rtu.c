@@ -437,11 +437,14 @@ static bool rtu_same_line(const struct modbus_rtu_settings *a, const struct modb
 
 int modbus_rtu_reconfigure(struct modbus_rtu *m, const struct modbus_rtu_settings *s)
 {
+	const struct modbus_map_template *t = modbus_map_for_rtu(s->template);
 	bool same = rtu_same_line(&m->set, s);
 	int r;
 
+	if (same && t != m->img.template)
+		log_info("Modbus RTU meter type is now %s", t->name);
 	m->set = *s;
-	r = modbus_image_set(&m->img, modbus_map_for_rtu(s->template), &s->ident, s->stale_policy);
+	r = modbus_image_set(&m->img, t, &s->ident, s->stale_policy);
 	if (r < 0 || same)
 		return r;
 

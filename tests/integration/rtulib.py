@@ -63,6 +63,16 @@ class Line:
         self.held = [os.open(p, os.O_RDWR | os.O_NOCTTY) for p in (self.daemon_end, self.master_end)]
         return True
 
+    def quiet(self):
+        """Raw, without echo, on the daemon's end. libmodbus gives the tty back
+        the settings it found when it closes; when it opened the new pty before
+        socat had set echo=0, those echo what the master sends."""
+        if self.held:
+            tty.setraw(self.held[0])
+            attrs = termios.tcgetattr(self.held[0])
+            attrs[3] &= ~termios.ECHO
+            termios.tcsetattr(self.held[0], termios.TCSANOW, attrs)
+
     def unplug(self):
         """The adapter goes: the device node disappears and the line hangs up."""
         for p in (self.daemon_end, self.master_end):

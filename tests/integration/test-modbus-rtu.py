@@ -236,6 +236,45 @@ def check_replug(tap, d, line):
         m.close()
 
 
+def answered(m, unit=1):
+    """Polls until unit answers (the line may be opening): True or False."""
+    deadline = time.monotonic() + harness.TIMEOUT
+    while time.monotonic() < deadline:
+        if isinstance(m.read(4, 0x0000, 2, unit=unit, timeout=0.5), list):
+            return True
+    return False
+
+
+def check_reload(tap, d, line):
+    """SIGHUP: a new unit id, the server off, on again on the same line."""
+    def reload(device, extra, pattern, what):
+        n = d.count()
+        d.write_config(rtulib.rtu_config(d.meter_link, device, "Eastron-SDM630", mb.SERIAL, extra_rtu=extra,
+                                         password=httpapi.PASSWORD))
+        d.signal(signal.SIGHUP)
+        i, _ = d.wait_for(pattern, n)
+        return tap.ok(i is not None, what)
+
+    m = rtulib.Master(line.master_end)
+    try:
+        if reload(line.daemon_end, "UnitId=42\n", r"Modbus RTU server on .* unit id 42,",
+                  "SIGHUP with UnitId=42: the line is set up anew"):
+            tap.ok(answered(m, 42), "unit id 42 is answered")
+            tap.ok(m.silent(rtulib.frame(1, bytes([4, 0, 0, 0, 2])), SILENCE), "unit id 1: silence now")
+        if reload("", "", r"Modbus RTU server stopped", "SIGHUP with Device= empty: the server stops"):
+            line.quiet()
+            m.drain()
+            m.send(rtulib.frame(1, bytes([4, 0, 0, 0, 2])))
+            got = m.recv(64, SILENCE)
+            tap.ok(got == b"", "stopped: silence (%r)" % got)
+            tap.ok(rtu_status(d).get("enabled") is False, "stopped: status.modbus_rtu.enabled is false")
+        if reload(line.daemon_end, "", r"Modbus RTU server on .* unit id 1,",
+                  "SIGHUP with the Device= again: the server starts"):
+            tap.ok(answered(m), "started again: unit id 1 is answered")
+    finally:
+        m.close()
+
+
 def start(tap, w, meter_type, stale_after=None, extra_rtu=""):
     link = w.join("ttyMETER")
     pty = w.add(harness.Pty(link))
@@ -266,6 +305,7 @@ def run_main(tap, cls):
         reload_type(tap, d, line, "Eastron-SDM630", d.meter_link)
         check_bus(tap, d, line)
         check_replug(tap, d, line)
+        check_reload(tap, d, line)
         harness.stop_and_check(tap, d, "RTU")
 
 
