@@ -34,9 +34,10 @@ int daemon_apply_modbus_rtu(struct daemon *d)
 	int r;
 
 	if (!d->config->rtu_device[0]) {
-		if (d->modbus_rtu)
-			log_info("Modbus RTU server stopped");
+		if (!d->modbus_rtu)
+			return 0;
 		d->modbus_rtu = modbus_rtu_free(d->modbus_rtu);
+		log_info("Modbus RTU server stopped"); /* the line is closed now */
 		return 0;
 	}
 	s = daemon_rtu_settings(d, d->config);

@@ -45,6 +45,7 @@ struct modbus_rtu {
 	sd_event_source *io, *gap_timer, *reopen_timer, *dir_watch;
 	unsigned backoff_sec;
 	bool started, ever_open;
+	bool watching_parent; /* the device's directory is missing: its parent is watched */
 
 	size_t len;
 	bool overflow; /* more bytes than an ADU since the last silence */
@@ -294,6 +295,7 @@ static int rtu_open(struct modbus_rtu *m)
 static void rtu_unwatch(struct modbus_rtu *m)
 {
 	m->dir_watch = sd_event_source_disable_unref(m->dir_watch);
+	m->watching_parent = false;
 }
 
 static void rtu_try_open(struct modbus_rtu *m, bool first)
@@ -326,7 +328,11 @@ static int rtu_on_reopen(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* The adapter's name appeared or changed in its directory: try now, not after the back-off. */
+static void rtu_watch(struct modbus_rtu *m);
+
+/* The adapter's name appeared or changed in its directory: try now, not after
+ * the back-off. While the directory itself is missing (udev removes
+ * /dev/serial/by-id with the last adapter) its parent is watched until it is back. */
 static int rtu_on_dir(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
 	struct modbus_rtu *m = userdata;
@@ -334,14 +340,39 @@ static int rtu_on_dir(sd_event_source *s, const struct inotify_event *ev, void *
 
 	(void) s;
 	snprintf(copy, sizeof(copy), "%s", m->set.device);
-	if (m->fd < 0 && ev->len > 0 && strcmp(ev->name, basename(copy)) == 0)
-		rtu_try_open(m, false);
+	if (m->fd >= 0)
+		return 0;
+	if (m->watching_parent) {
+		rtu_unwatch(m);
+		rtu_watch(m);
+	} else if (ev->len == 0 || strcmp(ev->name, basename(copy)) != 0)
+		return 0;
+	rtu_try_open(m, false);
 	return 0;
+}
+
+static void rtu_watch(struct modbus_rtu *m)
+{
+	char dir[MODBUS_RTU_PATH_MAX];
+	int r;
+
+	if (m->dir_watch)
+		return;
+	snprintf(dir, sizeof(dir), "%s", m->set.device);
+	r = sd_event_add_inotify(m->event, &m->dir_watch, dirname(dir),
+				 IN_CREATE | IN_ATTRIB | IN_MOVED_TO | IN_ONLYDIR, rtu_on_dir, m);
+	if (r == -ENOENT) {
+		r = sd_event_add_inotify(m->event, &m->dir_watch, dirname(dir), IN_CREATE | IN_ONLYDIR,
+					 rtu_on_dir, m);
+		m->watching_parent = r >= 0;
+	}
+	if (r < 0)
+		log_debug_errno(r, "Not watching the directory of '%s', the back-off alone retries: %m",
+				m->set.device);
 }
 
 static void rtu_schedule(struct modbus_rtu *m)
 {
-	char dir[MODBUS_RTU_PATH_MAX];
 	unsigned wait = m->backoff_sec;
 	int r;
 
@@ -349,15 +380,7 @@ static void rtu_schedule(struct modbus_rtu *m)
 	r = rtu_arm(m, &m->reopen_timer, wait * USEC_PER_SEC, rtu_on_reopen);
 	if (r < 0)
 		log_error_errno(r, "Cannot arm the reopen timer of '%s': %m", m->set.device);
-	snprintf(dir, sizeof(dir), "%s", m->set.device);
-	if (!m->dir_watch) {
-		r = sd_event_add_inotify(m->event, &m->dir_watch, dirname(dir),
-					 IN_CREATE | IN_ATTRIB | IN_MOVED_TO | IN_ONLYDIR, rtu_on_dir, m);
-		if (r < 0)
-			log_debug_errno(r,
-					"Not watching the directory of '%s', the back-off alone retries: %m",
-					m->set.device);
-	}
+	rtu_watch(m);
 }
 
 /* ---- settings ---- */

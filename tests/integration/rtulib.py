@@ -38,10 +38,13 @@ def have_socat():
 
 
 class Line:
-    """socat's pty pair: daemon_end is the daemon's Device=, master_end the master's."""
+    """socat's pty pair: daemon_end is the daemon's Device=, master_end the master's.
+    With subdir the links live in a directory of their own that goes with the
+    adapter, as udev's /dev/serial/by-id does with the last adapter."""
 
-    def __init__(self, w, name="rtu"):
-        self.daemon_end = w.join("tty%s-slave" % name)
+    def __init__(self, w, name="rtu", subdir=None):
+        self.dir = w.join(subdir) if subdir else None
+        self.daemon_end = os.path.join(self.dir or w.path, "tty%s-slave" % name)
         self.master_end = w.join("tty%s-master" % name)
         self.log = w.join("socat-%s.log" % name)
         self.proc = None
@@ -49,6 +52,8 @@ class Line:
         self.plug()
 
     def plug(self):
+        if self.dir:
+            os.makedirs(self.dir, exist_ok=True)
         for p in (self.daemon_end, self.master_end):
             if os.path.lexists(p):
                 os.unlink(p)
@@ -81,6 +86,8 @@ class Line:
         for fd in self.held:
             os.close(fd)
         self.held = []
+        if self.dir and os.path.isdir(self.dir):
+            os.rmdir(self.dir)
         if self.proc:
             self.proc.terminate()
             self.proc.wait(timeout=10)

@@ -10,7 +10,8 @@ on a shared bus does: another unit id and a broadcast get silence, garbage, a
 truncated frame, a bad CRC and an oversized burst are dropped and the next
 request is answered, exceptions are RTU-framed. Then the adapter is unplugged
 (socat ends, the links go) and plugged back; then StalePolicy error, zero and
-keep."""
+keep. The daemon's end of the line lives in a directory that goes with the
+adapter, as /dev/serial/by-id does."""
 
 import importlib.util
 import os
@@ -262,12 +263,12 @@ def check_reload(tap, d, line):
             tap.ok(answered(m, 42), "unit id 42 is answered")
             tap.ok(m.silent(rtulib.frame(1, bytes([4, 0, 0, 0, 2])), SILENCE), "unit id 1: silence now")
         if reload("", "", r"Modbus RTU server stopped", "SIGHUP with Device= empty: the server stops"):
+            tap.ok(rtu_status(d).get("enabled") is False, "stopped: status.modbus_rtu.enabled is false")
             line.quiet()
             m.drain()
             m.send(rtulib.frame(1, bytes([4, 0, 0, 0, 2])))
             got = m.recv(64, SILENCE)
             tap.ok(got == b"", "stopped: silence (%r)" % got)
-            tap.ok(rtu_status(d).get("enabled") is False, "stopped: status.modbus_rtu.enabled is false")
         if reload(line.daemon_end, "", r"Modbus RTU server on .* unit id 1,",
                   "SIGHUP with the Device= again: the server starts"):
             tap.ok(answered(m), "started again: unit id 1 is answered")
@@ -278,7 +279,7 @@ def check_reload(tap, d, line):
 def start(tap, w, meter_type, stale_after=None, extra_rtu=""):
     link = w.join("ttyMETER")
     pty = w.add(harness.Pty(link))
-    line = w.add(rtulib.Line(w))
+    line = w.add(rtulib.Line(w, subdir="by-id"))
     d = w.add(harness.Daemon(harness.daemon_path(), w.path,
                              rtulib.rtu_config(link, line.daemon_end, meter_type, mb.SERIAL, stale_after,
                                                extra_rtu, password=httpapi.PASSWORD)))
