@@ -14,6 +14,7 @@ packages=(
         # tests, sanitizers, fuzzing, benchmark
         python3 valgrind clang llvm libclang-rt-14-dev
         mbpoll python3-pymodbus python3-serial-asyncio
+        socat # the RS-485 line of the Modbus RTU tests: a pty pair
         mosquitto mosquitto-clients openssl python3-paho-mqtt
         avahi-daemon avahi-utils dbus-daemon iproute2 util-linux
         # NetworkManager test: its own NetworkManager, udevd, bus (dbus-monitor, busctl) and DHCP

@@ -19,10 +19,15 @@ static const char *protocol_name(size_t p)
 }
 
 static const char *const meter_type_names[_CONFIG_METER_TYPE_MAX] = {
-	[CONFIG_METER_TYPE_EMPRO] = "PhoenixContact-EMPro",
-	[CONFIG_METER_TYPE_SDM630] = "Eastron-SDM630",
-	[CONFIG_METER_TYPE_EM24] = "CarloGavazzi-EM24",
-	[CONFIG_METER_TYPE_SUNSPEC] = "SunSpec",
+	[CONFIG_METER_TYPE_EMPRO] = "PhoenixContact-EMPro", [CONFIG_METER_TYPE_SDM630] = "Eastron-SDM630",
+	[CONFIG_METER_TYPE_EM24] = "CarloGavazzi-EM24",     [CONFIG_METER_TYPE_SUNSPEC] = "SunSpec",
+	[CONFIG_METER_TYPE_DTSU666] = "Chint-DTSU666",      [CONFIG_METER_TYPE_EM340] = "CarloGavazzi-EM340",
+};
+
+static const char *const parity_names[_CONFIG_PARITY_MAX] = {
+	[CONFIG_PARITY_NONE] = "N",
+	[CONFIG_PARITY_EVEN] = "E",
+	[CONFIG_PARITY_ODD] = "O",
 };
 
 static const char *const grid_names[] = {
@@ -92,6 +97,17 @@ const struct conf_key conf_keys[] = {
 	KEY("Modbus", "StalePolicy", &conf_enum, "error", modbus_stale_policy, CONFIG_APPLY_MBSRV,
 	    NAMES(modbus_server_stale_policy_names)),
 
+	KEY("ModbusRTU", "Device", &conf_path, "", rtu_device, CONFIG_APPLY_MBRTU, .flags = CONF_EMPTY_OK),
+	KEY("ModbusRTU", "Baud", &conf_uint, "9600", rtu_baud, CONFIG_APPLY_MBRTU, .min = 1200,
+	    .max = 115200),
+	KEY("ModbusRTU", "Parity", &conf_enum, "N", rtu_parity, CONFIG_APPLY_MBRTU, NAMES(parity_names)),
+	KEY("ModbusRTU", "StopBits", &conf_uint, "1", rtu_stop_bits, CONFIG_APPLY_MBRTU, .min = 1, .max = 2),
+	KEY("ModbusRTU", "UnitId", &conf_uint, "1", rtu_unit_id, CONFIG_APPLY_MBRTU, .min = 1, .max = 247),
+	KEY("ModbusRTU", "MeterType", &conf_enum, "Eastron-SDM630", rtu_meter_type, CONFIG_APPLY_MBRTU,
+	    NAMES(meter_type_names)),
+	KEY("ModbusRTU", "StalePolicy", &conf_enum, "error", rtu_stale_policy, CONFIG_APPLY_MBRTU,
+	    NAMES(modbus_server_stale_policy_names)),
+
 	KEY("HTTP", "Listen", &conf_listen, "0.0.0.0:80", http_listen, CONFIG_APPLY_HTTP),
 	KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),
 	KEY("HTTP", "Password", &conf_string, "", http_password, CONFIG_APPLY_HTTP,
@@ -140,7 +156,8 @@ const struct conf_key conf_keys[] = {
 	    .max = 3600),
 
 	KEY("Device", "Serial", &conf_token, "auto", serial,
-	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MDNS),
+	    CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MBRTU |
+		CONFIG_APPLY_MDNS),
 	/* "yes" built in, as the shipped file (which only lists the defaults):
 	 * without the package's units or a system bus the API says why it cannot. */
 	KEY("Device", "Updates", &conf_bool, "yes", device_updates, CONFIG_APPLY_DEVICE),
@@ -215,6 +232,11 @@ _Static_assert(ARRAY_SIZE(conf_keys) <= CONF_KEYS_MAX, "raise CONF_KEYS_MAX");
 const char *config_meter_type_to_string(enum config_meter_type t)
 {
 	return (unsigned) t < ARRAY_SIZE(meter_type_names) ? meter_type_names[t] : NULL;
+}
+
+const char *config_parity_to_string(enum config_parity p)
+{
+	return (unsigned) p < ARRAY_SIZE(parity_names) ? parity_names[p] : NULL;
 }
 
 const char *config_grid_to_string(enum decode_grid g)

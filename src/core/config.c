@@ -198,10 +198,11 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	if (known)
 		report(ps, line, NULL, NULL, "unknown section [%.64s], did you mean [%s]?", p + 1, known);
 	else
-		report(ps, line, NULL, NULL,
-		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device, "
-		       "Passthrough, HomeWizard, Network, mDNS, Indicator or Button",
-		       p + 1);
+		report(
+		    ps, line, NULL, NULL,
+		    "unknown section [%.64s], expected Daemon, Meter, Modbus, ModbusRTU, HTTP, MQTT, Device, "
+		    "Passthrough, HomeWizard, Network, mDNS, Indicator or Button",
+		    p + 1);
 }
 
 static void parse_assignment(struct parse_state *ps, struct config *c, unsigned line, char *p)
@@ -317,6 +318,23 @@ static void check_passthrough(struct parse_state *ps, const struct config *c)
 		       "same device as [Meter] Device");
 }
 
+/* A rate termios knows, and a line nobody else uses. */
+static void check_rtu(struct parse_state *ps, const struct config *c)
+{
+	static const uint32_t rates[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 };
+	bool known = false;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rates); i++)
+		known = known || c->rtu_baud == rates[i];
+	if (!known)
+		report(ps, ps->lines[find_key("ModbusRTU", "Baud") - conf_keys], "ModbusRTU", "Baud",
+		       "expected 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200");
+	if (c->rtu_device[0] &&
+	    (strcmp(c->rtu_device, c->device) == 0 || strcmp(c->rtu_device, c->passthrough_device) == 0))
+		report(ps, ps->lines[find_key("ModbusRTU", "Device") - conf_keys], "ModbusRTU", "Device",
+		       "same device as [Meter] Device or [Passthrough] Device");
+}
+
 /* Cross-key rules. lines (may be NULL) point messages at the line of the key. */
 static void check_config(struct parse_state *ps, const struct config *c)
 {
@@ -353,6 +371,7 @@ static void check_config(struct parse_state *ps, const struct config *c)
 		       "same address as [Modbus] Listen");
 	check_passthrough(ps, c);
 	check_meter_keys(ps, c);
+	check_rtu(ps, c);
 }
 
 static void set_defaults(struct config *c)
@@ -495,8 +514,8 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log",  "tty",         "meter", "modbus", "http",
-					     "mqtt", "passthrough", "mdns",  "device", "network" };
+	static const char *const names[] = { "log",         "tty",  "meter",  "modbus",  "http",      "mqtt",
+					     "passthrough", "mdns", "device", "network", "modbus-rtu" };
 	size_t n = 0;
 
 	buf[0] = '\0';

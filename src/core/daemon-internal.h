@@ -37,6 +37,7 @@ struct daemon {
 	struct store *store;
 	struct meter *meter;
 	struct modbus_server *modbus_server;
+	struct modbus_rtu *modbus_rtu; /* NULL without [ModbusRTU] Device= */
 	struct reachability *reachability;
 	struct mqtt *mqtt;
 	struct passthrough *passthrough;
@@ -128,6 +129,13 @@ void daemon_homewizard_mdns(const struct daemon *d, struct mdns_settings *ms);
 
 /* GET /metrics (daemon-metrics.c): the page as text (free()), NULL on OOM. */
 char *daemon_metrics_text(struct daemon *d);
+
+/* daemon-modbus-rtu.c: start, reconfigure or stop the Modbus RTU server as
+ * [ModbusRTU] says (logs; 0 or a negative errno), and stop it for good. */
+int daemon_apply_modbus_rtu(struct daemon *d);
+void daemon_stop_modbus_rtu(struct daemon *d);
+/* The status's "modbus_rtu" object; NULL on OOM. */
+json_t *daemon_modbus_rtu_status(const struct daemon *d);
 
 /* daemon-http.c: the HTTP API's settings and start (logs; 0 or a negative errno). */
 struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c);

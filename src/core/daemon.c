@@ -249,6 +249,8 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 	r = modbus_server_reconfigure(d->modbus_server, &ms);
 	if (r < 0)
 		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
+	/* Always, for the same borrowed serial. */
+	(void) daemon_apply_modbus_rtu(d); /* logs its trouble */
 	/* Always: the password, certificate and key files are re-read. */
 	hs = daemon_httpd_settings(d, d->config);
 	r = httpd_reconfigure(d->httpd, &hs);
@@ -482,7 +484,7 @@ int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_le
 	return 0;
 }
 
-/* The Modbus server, on its systemd socket or its configured address. */
+/* The Modbus server, on its systemd socket or its configured address; the RTU server. */
 static int daemon_start_modbus(struct daemon *d)
 {
 	struct modbus_server_settings ms = daemon_modbus_settings(d, d->config);
@@ -493,8 +495,8 @@ static int daemon_start_modbus(struct daemon *d)
 		return log_oom();
 	modbus_server_set_clients_callback(d->modbus_server, daemon_on_modbus_clients, d);
 	r = modbus_server_start(d->modbus_server, d->fds.modbus);
-	d->fds.modbus = -1; /* taken over, also on failure */
-	return r;
+	d->fds.modbus = -1;                            /* taken over, also on failure */
+	return r < 0 ? r : daemon_apply_modbus_rtu(d); /* and RTU on RS-485, when configured */
 }
 
 /* The passthrough, on its systemd socket or Listen=, fed by the meter's tap. */
@@ -713,6 +715,7 @@ struct daemon *daemon_free(struct daemon *d)
 		meter_set_tap(d->meter, NULL);
 	d->passthrough = passthrough_free(d->passthrough);
 	d->modbus_server = modbus_server_free(d->modbus_server);
+	daemon_stop_modbus_rtu(d);
 	if (d->meter)
 		meter_stop(d->meter);
 	d->meter = meter_free(d->meter);

@@ -80,6 +80,14 @@ static const struct modbus_map_point sdm_holding[] = {
 	{ .addr = 0x0014, .type = MODBUS_MAP_F32_ABCD, .source = MODBUS_MAP_SRC_CONST, .constant = 1 },
 };
 
+/* Voltages, currents and powers: where every Carlo Gavazzi map has them. */
+#define CG_INSTANT                                                                              \
+	CG(0x0000, READING_U1, 1), CG(0x0002, READING_U2, 1), CG(0x0004, READING_U3, 1),        \
+	    CG(0x0006, READING_U12, 1), CG(0x0008, READING_U32, 1), CG(0x000A, READING_U31, 1), \
+	    CG(0x000C, READING_I1, 3), CG(0x000E, READING_I2, 3), CG(0x0010, READING_I3, 3),    \
+	    CG(0x0012, READING_P1, 1), CG(0x0014, READING_P2, 1), CG(0x0016, READING_P3, 1),    \
+	    CG(0x0028, READING_P, 1)
+
 /* ---- Carlo Gavazzi EM24 Ethernet: INT32 CDAB scaled, FC 0x03 and 0x04 ---- */
 
 static const struct modbus_map_block em24_blocks[] = {
@@ -87,19 +95,7 @@ static const struct modbus_map_block em24_blocks[] = {
 	{ 0x5000, 7 },    { 0xA000, 1 }, { 0xA100, 1 },
 };
 static const struct modbus_map_point em24_points[] = {
-	CG(0x0000, READING_U1, 1),
-	CG(0x0002, READING_U2, 1),
-	CG(0x0004, READING_U3, 1),
-	CG(0x0006, READING_U12, 1),
-	CG(0x0008, READING_U32, 1),
-	CG(0x000A, READING_U31, 1),
-	CG(0x000C, READING_I1, 3),
-	CG(0x000E, READING_I2, 3),
-	CG(0x0010, READING_I3, 3),
-	CG(0x0012, READING_P1, 1),
-	CG(0x0014, READING_P2, 1),
-	CG(0x0016, READING_P3, 1),
-	CG(0x0028, READING_P, 1),
+	CG_INSTANT,
 	CG(0x0034, READING_E_IMPORT, 1),
 	CG(0x004E, READING_E_EXPORT, 1),
 	U16C(0x0302, 0x1000), /* hardware 1.0.0 */
@@ -111,6 +107,90 @@ static const struct modbus_map_point em24_points[] = {
 };
 static const struct modbus_map_writable em24_writable[] = { { 0xA000, 7 } }; /* application mode H */
 static const struct modbus_map_single em24_singles[] = { { 0x000B, 1648 } }; /* EM24DINAV23XE1X */
+
+/* ---- Carlo Gavazzi EM24 on RS-485 (EM24-DIN PFA/PFB/X): INT32 LSW first, FC 0x03 and 0x04 ----
+ * Carlo Gavazzi's "EM24-DIN PFA, PFB & X models - Communication Protocol" V4R0,
+ * as mbmd's cgem24 (import at 0x42, export at 0x5C; evcc's cg-em24) and Victron's
+ * dbus-cgwacs (import at 0x3E, serial at 0x1300, application at 0x1101) read it.
+ * The partial counter 0x42 is never reset here, so it equals the total 0x3E. */
+
+static const struct modbus_map_block em24r_blocks[] = {
+	{ 0x0000, 0x68 },
+	{ 0x0300, 5 },
+	{ 0x1101, 2 },
+	{ 0x1300, 7 },
+};
+static const struct modbus_map_point em24r_points[] = {
+	CG_INSTANT,
+	CG(0x003E, READING_E_IMPORT, 1),
+	CG(0x0042, READING_E_IMPORT, 1),
+	CG(0x005C, READING_E_EXPORT, 1),
+	U16C(0x0302, 70), /* version code: EM24DINAV23XXXX (X model, 6 + 64) */
+	U16C(0x0304, 3),  /* front selector: keypad locked */
+	{ .addr = 0x1101, .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_WRITABLE },
+	{ .addr = 0x1102, .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_CG_SYSTEM },
+	STR(0x1300, 7, MODBUS_MAP_SRC_SERIAL, NULL),
+};
+static const struct modbus_map_writable em24r_writable[] = { { 0x1101, 7 } }; /* application H */
+static const struct modbus_map_single em24r_singles[] = { { 0x000B, 71 } };   /* EM24-DIN AV2 */
+
+/* ---- Carlo Gavazzi EM340: the EM300 series layout (as EM24 Ethernet), FC 0x03 and 0x04 ----
+ * Carlo Gavazzi's "EM300 and ET300 series - Modbus serial protocol" rev 2.6, as
+ * mbmd's cgex3x0 and evcc's cg-emt3xx read it; code 341 is EM340-DIN AV2 3 X S1 X. */
+
+static const struct modbus_map_block em340_blocks[] = {
+	{ 0x0000, 0x66 },
+	{ 0x0302, 2 },
+	{ 0x1002, 1 },
+	{ 0x5000, 7 },
+};
+static const struct modbus_map_point em340_points[] = {
+	CG_INSTANT,
+	CG(0x0034, READING_E_IMPORT, 1),
+	CG(0x004E, READING_E_EXPORT, 1),
+	/* 0x0302/0x0303 version "A", revision 0; 0x1002 measuring system 3Pn: the filler 0 */
+	STR(0x5000, 7, MODBUS_MAP_SRC_SERIAL, NULL),
+};
+static const struct modbus_map_single em340_singles[] = { { 0x000B, 341 } };
+
+/* ---- Chint DTSU666: float32 ABCD in the meter's own units (V x 10, A x 1000, W x 10), FC 0x03 ----
+ * Chint's DTSU666 user manual, as mbmd's DTSU666 (energy at 0x101E/0x1028) and
+ * openWB's chint counter (energy at 0x401E/0x4028, values times IrAt and UrAt/10)
+ * read it. */
+
+static const struct modbus_map_block dtsu_blocks[] = {
+	{ 0x0000, 0x30 },
+	{ 0x101E, 0x12 },
+	{ 0x2000, 0x46 },
+	{ 0x401E, 0x12 },
+};
+#define FX(a, src, e)                                                                 \
+	{                                                                             \
+		.addr = (a), .type = MODBUS_MAP_F32_ABCD, .source = (src), .exp = (e) \
+	}
+static const struct modbus_map_point dtsu_points[] = {
+	U16C(0x0000, 204), /* REV., software version */
+	U16C(0x0001, 701), /* UCode */
+	U16C(0x0006, 1),   /* IrAt: current transformer ratio */
+	U16C(0x0007, 10),  /* UrAt: voltage transformer ratio x 10 */
+	FX(0x101E, READING_E_IMPORT, 0),
+	FX(0x1028, READING_E_EXPORT, 0),
+	FX(0x2000, READING_U12, 1),
+	FX(0x2002, READING_U32, 1),
+	FX(0x2004, READING_U31, 1),
+	FX(0x2006, READING_U1, 1),
+	FX(0x2008, READING_U2, 1),
+	FX(0x200A, READING_U3, 1),
+	FX(0x200C, READING_I1, 3),
+	FX(0x200E, READING_I2, 3),
+	FX(0x2010, READING_I3, 3),
+	FX(0x2012, READING_P, 1),
+	FX(0x2014, READING_P1, 1),
+	FX(0x2016, READING_P2, 1),
+	FX(0x2018, READING_P3, 1),
+	FX(0x401E, READING_E_IMPORT, 0),
+	FX(0x4028, READING_E_EXPORT, 0),
+};
 
 /* ---- SunSpec: common model 1 and meter model 203 (wye, int16 + scale factors) at 40000 ---- */
 
@@ -192,10 +272,20 @@ static const struct modbus_map_template templates[] = {
 	  .n_writable = ARRAY_SIZE(em24_writable), .singles = em24_singles,
 	  .n_singles = ARRAY_SIZE(em24_singles) },
 	{ TEMPLATE("SunSpec", sunspec_blocks, sunspec_points), .filler = 0x8000, .sunspec = true },
+	{ TEMPLATE("Chint-DTSU666", dtsu_blocks, dtsu_points) },
+	{ TEMPLATE("CarloGavazzi-EM340", em340_blocks, em340_points), .singles = em340_singles,
+	  .n_singles = ARRAY_SIZE(em340_singles) },
+	/* Not a MeterType of its own: what CarloGavazzi-EM24 is on RS-485 (modbus_map_for_rtu()). */
+	{ TEMPLATE("CarloGavazzi-EM24-RS485", em24r_blocks, em24r_points), .writable = em24r_writable,
+	  .n_writable = ARRAY_SIZE(em24r_writable), .singles = em24r_singles,
+	  .n_singles = ARRAY_SIZE(em24r_singles) },
 };
 
 static const struct modbus_map_template *const template_list[] = { &templates[0], &templates[1],
-								   &templates[2], &templates[3], NULL };
+								   &templates[2], &templates[3],
+								   &templates[4], &templates[5],
+								   &templates[6], NULL };
+_Static_assert(ARRAY_SIZE(template_list) == ARRAY_SIZE(templates) + 1, "every template in the list");
 
 const struct modbus_map_template *const *modbus_map_templates(void)
 {
@@ -208,6 +298,13 @@ const struct modbus_map_template *modbus_map_find(const char *name)
 		if (strcasecmp(templates[i].name, name) == 0)
 			return &templates[i];
 	return NULL;
+}
+
+const struct modbus_map_template *modbus_map_for_rtu(const struct modbus_map_template *t)
+{
+	/* The EM24 on Ethernet and on RS-485 have different maps (evcc#11513): a
+	 * reader on the serial bus expects the RS-485 model's. */
+	return t == &templates[2] ? &templates[6] : t;
 }
 
 bool modbus_map_readable(const struct modbus_map_template *t, unsigned addr, unsigned count)

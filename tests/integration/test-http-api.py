@@ -73,8 +73,11 @@ def check_endpoints(tap, api, d, pty):
 
     st, s = api.json("GET", "/api/v1/status")
     ok = st == 200 and isinstance(s, dict)
-    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough"},
-           "status: the six sections")
+    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough", "modbus_rtu"},
+           "status: the seven sections")
+    if ok:
+        tap.ok(s["modbus_rtu"].get("enabled") is False and s["modbus_rtu"].get("device") is None,
+               "status.modbus_rtu: off without [ModbusRTU] Device= (%r)" % s["modbus_rtu"])
     if ok:
         tap.ok(set(s["system"]) == {"serial", "version", "uptime", "hostname", "resets", "led"},
                "status.system keys")

@@ -97,9 +97,9 @@ def micro(x):
     return int(x * 1000000)
 
 
-def as_float(x):
-    """The decimal as the nearest double, rounded to float: the 32-bit pattern."""
-    return struct.unpack("<I", struct.pack("<f", micro(x) / 1000000))[0]
+def as_float(x, exp=0):
+    """The decimal (times 10^exp) as the nearest double, rounded to float: the 32-bit pattern."""
+    return struct.unpack("<I", struct.pack("<f", micro(x) / 1000000 * (10.0 ** exp)))[0]
 
 
 def scaled(x, exp):
@@ -163,7 +163,19 @@ TEMPLATES = {
     "CarloGavazzi-EM24": [(0x0000, 0x52), (0x0302, 1), (0x0304, 1), (0x1002, 1), (0x5000, 7),
                           (0xA000, 1), (0xA100, 1)],
     "SunSpec": [(40000, 178)],
+    "Chint-DTSU666": [(0x0000, 0x30), (0x101E, 0x12), (0x2000, 0x46), (0x401E, 0x12)],
+    "CarloGavazzi-EM340": [(0x0000, 0x66), (0x0302, 2), (0x1002, 1), (0x5000, 7)],
 }
+# What CarloGavazzi-EM24 is on the RS-485 server (RTU only).
+RTU_ONLY = {
+    "CarloGavazzi-EM24-RS485": [(0x0000, 0x68), (0x0300, 5), (0x1101, 2), (0x1300, 7)],
+}
+BLOCKS = dict(TEMPLATES, **RTU_ONLY)
+EM24R_I = EM24_I[:13] + [(0x003E, "E_IMPORT", 1), (0x0042, "E_IMPORT", 1), (0x005C, "E_EXPORT", 1)]
+DTSU_F = [(0x101E, "E_IMPORT", 0), (0x1028, "E_EXPORT", 0), (0x2000, "U12", 1), (0x2002, "U32", 1),
+          (0x2004, "U31", 1), (0x2006, "U1", 1), (0x2008, "U2", 1), (0x200A, "U3", 1), (0x200C, "I1", 3),
+          (0x200E, "I2", 3), (0x2010, "I3", 3), (0x2012, "P", 1), (0x2014, "P1", 1), (0x2016, "P2", 1),
+          (0x2018, "P3", 1), (0x401E, "E_IMPORT", 0), (0x4028, "E_EXPORT", 0)]
 
 
 def image(template, v, version, serial=SERIAL, written=7):
@@ -172,7 +184,7 @@ def image(template, v, version, serial=SERIAL, written=7):
     v = v or {}
     filler = 0x8000 if template == "SunSpec" else 0
     img = {}
-    for start, n in TEMPLATES[template]:
+    for start, n in BLOCKS[template]:
         for a in range(start, start + n):
             img[a] = filler
     hold = {}
@@ -201,6 +213,21 @@ def image(template, v, version, serial=SERIAL, written=7):
         put_text(img, 0x5000, 7, serial)
         img[0xA000] = written
         img[0xA100] = 3
+    elif template in ("CarloGavazzi-EM340", "CarloGavazzi-EM24-RS485"):
+        rs485 = template.endswith("RS485")
+        for a, src, e in (EM24R_I if rs485 else EM24_I):
+            x = derived(v, src)
+            put32(img, a, scaled(x, e) if x is not None else 0, True)
+        put_text(img, 0x1300 if rs485 else 0x5000, 7, serial)
+        if rs485:
+            single = v and v.get("U2") is None and v.get("I2") is None and v.get("P2") is None \
+                and v.get("U12") is None
+            img[0x0302], img[0x0304], img[0x1101], img[0x1102] = 70, 3, written, 3 if single else 0
+    elif template == "Chint-DTSU666":
+        img[0x0000], img[0x0001], img[0x0006], img[0x0007] = 204, 701, 1, 10
+        for a, src, e in DTSU_F:
+            x = derived(v, src)
+            put32(img, a, as_float(x, e) if x is not None else 0, False)
     elif template == "SunSpec":
         img[40000], img[40001], img[40002], img[40003] = 0x5375, 0x6E53, 1, 65
         put_text(img, 40004, 16, "smartconnectd")

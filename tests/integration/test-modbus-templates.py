@@ -67,12 +67,13 @@ def check_pymodbus(tap, client_cls, port, tmpl, img_in, img_hold):
                        % (tmpl, fc, unit))
                 for b in bad[:5]:
                     tap.diag(b)
-        if tmpl == "CarloGavazzi-EM24":
+        code = {"CarloGavazzi-EM24": 1648, "CarloGavazzi-EM340": 341}.get(tmpl)
+        if code:
             for fc in (3, 4):
                 rr = (c.read_holding_registers if fc == 3 else c.read_input_registers)(0x000B, 1, slave=1)
-                tap.ok(not rr.isError() and list(rr.registers) == [1648],
-                       "%s: pymodbus FC %d one-register read of 0x000B = 1648 (%r)"
-                       % (tmpl, fc, getattr(rr, "registers", rr)))
+                tap.ok(not rr.isError() and list(rr.registers) == [code],
+                       "%s: pymodbus FC %d one-register read of 0x000B = %d (%r)"
+                       % (tmpl, fc, code, getattr(rr, "registers", rr)))
         # Outside the blocks: exception 2 through pymodbus too.
         last_start, last_n = mb.TEMPLATES[tmpl][-1]
         rr = c.read_holding_registers(last_start + last_n, 1, slave=1)
@@ -142,6 +143,17 @@ def check_mbpoll(tap, port, tmpl, img_in, img_hold):
                % (tmpl, got[:3], want[:3], err))
         rc, vals, err = mbpoll(port, ["-a", "1", "-0", "-t", "4", "-r", str(0x000B), "-c", "1"])
         tap.ok(rc == 0 and vals.get(0x000B) == "1648", "%s: mbpoll one-register read of 0x000B = %s"
+               % (tmpl, vals.get(0x000B)))
+    elif tmpl == "Chint-DTSU666":
+        rc, vals, err = mbpoll(port, ["-a", "1", "-t", "4:float", "-B", "-r", str(0x2006 + 1), "-c", "3"])
+        want = [f32(img_hold, 0x2006 + 2 * k, False) for k in range(3)]
+        got = [float(vals.get(0x2006 + 1 + 2 * k, "nan")) for k in range(3)]
+        tap.ok(rc == 0 and all(abs(g - w) <= 1e-5 * max(1.0, abs(w)) for g, w in zip(got, want)),
+               "%s: mbpoll -t 4:float -B (ABCD, V x 10) from register 8199: %s (want %s) %s"
+               % (tmpl, got, want, err))
+    elif tmpl == "CarloGavazzi-EM340":
+        rc, vals, err = mbpoll(port, ["-a", "1", "-0", "-t", "4", "-r", str(0x000B), "-c", "1"])
+        tap.ok(rc == 0 and vals.get(0x000B) == "341", "%s: mbpoll one-register read of 0x000B = %s"
                % (tmpl, vals.get(0x000B)))
     else:
         rc, vals, err = mbpoll(port, ["-a", "1", "-0", "-t", "4:hex", "-r", "40000", "-c", "2"])

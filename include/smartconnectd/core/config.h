@@ -53,7 +53,17 @@ enum config_meter_type {
 	CONFIG_METER_TYPE_SDM630,  /* Eastron-SDM630 */
 	CONFIG_METER_TYPE_EM24,    /* CarloGavazzi-EM24 */
 	CONFIG_METER_TYPE_SUNSPEC, /* SunSpec */
+	CONFIG_METER_TYPE_DTSU666, /* Chint-DTSU666 */
+	CONFIG_METER_TYPE_EM340,   /* CarloGavazzi-EM340 */
 	_CONFIG_METER_TYPE_MAX,
+};
+
+/* [ModbusRTU] Parity: the letters of the serial setting, as libmodbus takes them. */
+enum config_parity {
+	CONFIG_PARITY_NONE, /* N */
+	CONFIG_PARITY_EVEN, /* E */
+	CONFIG_PARITY_ODD,  /* O */
+	_CONFIG_PARITY_MAX,
 };
 
 /* What must be re-applied when a key changes (config_diff). */
@@ -68,6 +78,7 @@ enum {
 	CONFIG_APPLY_MDNS = 1u << 7,
 	CONFIG_APPLY_DEVICE = 1u << 8,  /* the LED and the button */
 	CONFIG_APPLY_NETWORK = 1u << 9, /* the gateway's own network, through NetworkManager */
+	CONFIG_APPLY_MBRTU = 1u << 10,  /* the Modbus RTU server on RS-485 */
 };
 
 /* [Network] Manage: who configures the gateway's network. */
@@ -120,6 +131,15 @@ struct config {
 	uint32_t modbus_max_per_ip;                          /* MaxClientsPerIP */
 	uint32_t modbus_idle_sec;                            /* IdleTimeout: 0 = never */
 	enum modbus_server_stale_policy modbus_stale_policy; /* StalePolicy */
+
+	/* [ModbusRTU] */
+	char rtu_device[CONFIG_PATH_MAX];                 /* Device: empty = no RTU server */
+	uint32_t rtu_baud;                                /* Baud: a standard rate, 1200..115200 */
+	enum config_parity rtu_parity;                    /* Parity */
+	uint32_t rtu_stop_bits;                           /* StopBits: 1 or 2 */
+	uint32_t rtu_unit_id;                             /* UnitId: 1..247 */
+	enum config_meter_type rtu_meter_type;            /* MeterType */
+	enum modbus_server_stale_policy rtu_stale_policy; /* StalePolicy */
 
 	/* [HTTP] */
 	struct listener_address http_listen;      /* Listen */
@@ -244,6 +264,8 @@ const char *config_apply_to_string(unsigned mask, char *buf, size_t size);
 int config_dump(const struct config *c, FILE *f, bool show_secrets);
 
 const char *config_meter_type_to_string(enum config_meter_type t) __attribute__((const));
+/* "N", "E", "O"; NULL for a value out of range. */
+const char *config_parity_to_string(enum config_parity p) __attribute__((const));
 const char *config_grid_to_string(enum decode_grid g) __attribute__((const));
 
 /* ---- the key table, for generic consumers (the HTTP API's JSON) ---------------------------- */

@@ -101,6 +101,9 @@ struct modbus_map_ident {
 
 /* The template called name (case-insensitive), NULL when there is none. */
 const struct modbus_map_template *modbus_map_find(const char *name);
+/* The template a reader on an RS-485 bus expects where the meter's serial
+ * model has another map than its Ethernet one (the EM24); t otherwise. */
+const struct modbus_map_template *modbus_map_for_rtu(const struct modbus_map_template *t);
 /* Every template, for help texts and tests: NULL-terminated. */
 const struct modbus_map_template *const *modbus_map_templates(void);
 

@@ -279,6 +279,36 @@ static void test_listen(void)
 	check_value("HTTP", "Listen=0.0.0.0", false, "[HTTP] Listen: '0.0.0.0' has no port");
 }
 
+static void test_modbus_rtu(void)
+{
+	struct config *c = config_new();
+
+	tap_ok(c->rtu_device[0] == '\0' && c->rtu_baud == 9600 && c->rtu_parity == CONFIG_PARITY_NONE &&
+		   c->rtu_stop_bits == 1 && c->rtu_unit_id == 1 &&
+		   c->rtu_meter_type == CONFIG_METER_TYPE_SDM630 &&
+		   c->rtu_stale_policy == MODBUS_SERVER_STALE_ERROR,
+	       "[ModbusRTU] defaults: off, 9600 8N1, unit 1, Eastron-SDM630, error");
+	config_free(c);
+	c = parse_one("ModbusRTU", "Parity=E");
+	TAP_EQ_INT(c->rtu_parity, CONFIG_PARITY_EVEN, "Parity=E");
+	TAP_EQ_STR(config_parity_to_string(c->rtu_parity), "E", "parity letter");
+	config_free(c);
+	c = parse_one("ModbusRTU", "MeterType=Chint-DTSU666");
+	TAP_EQ_INT(c->rtu_meter_type, CONFIG_METER_TYPE_DTSU666, "MeterType=Chint-DTSU666");
+	config_free(c);
+	check_value("ModbusRTU", "Baud=19200", true, NULL);
+	check_value("ModbusRTU", "Baud=14400", false,
+		    "expected 1200, 2400, 4800, 9600, 19200, 38400, 57600 or 115200");
+	check_value("ModbusRTU", "Baud=230400", false, NULL);
+	check_value("ModbusRTU", "Parity=X", false, "unknown value 'X', expected N, E or O");
+	check_value("ModbusRTU", "StopBits=3", false, NULL);
+	check_value("ModbusRTU", "UnitId=0", false, NULL);
+	check_value("ModbusRTU", "UnitId=247", true, NULL);
+	check_value("ModbusRTU", "UnitId=248", false, NULL);
+	check_value("ModbusRTU", "Device=/dev/ttyUSB0", false, "same device as [Meter] Device");
+	check_value("ModbusRTU", "Device=/dev/ttyUSB1", true, NULL);
+}
+
 static void test_modbus(void)
 {
 	static const struct {
@@ -302,7 +332,7 @@ static void test_modbus(void)
 	}
 	check_value("Modbus", "MeterType=SDM630", false,
 		    "unknown value 'SDM630', expected PhoenixContact-EMPro, Eastron-SDM630, "
-		    "CarloGavazzi-EM24 or SunSpec");
+		    "CarloGavazzi-EM24, SunSpec, Chint-DTSU666 or CarloGavazzi-EM340");
 	TAP_EQ_STR(config_meter_type_to_string(CONFIG_METER_TYPE_EM24), "CarloGavazzi-EM24",
 		   "meter type name");
 
@@ -751,8 +781,9 @@ static void test_diff(void)
 		{ "[MQTT]\nSite=s\n", CONFIG_APPLY_MQTT },
 		{ "[MQTT]\nUsername=u\n", CONFIG_APPLY_MQTT },
 		{ "[MQTT]\nPassword=p\n", CONFIG_APPLY_MQTT },
-		{ "[Device]\nSerial=X1\n",
-		  CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV | CONFIG_APPLY_MDNS },
+		{ "[Device]\nSerial=X1\n", CONFIG_APPLY_MQTT | CONFIG_APPLY_HTTP | CONFIG_APPLY_MBSRV |
+					       CONFIG_APPLY_MBRTU | CONFIG_APPLY_MDNS },
+		{ "[ModbusRTU]\nDevice=/dev/ttyUSB1\nBaud=19200\nParity=E\n", CONFIG_APPLY_MBRTU },
 		{ "[Meter]\nDevice=/dev/ttyS3\nStaleAfter=9\n[Daemon]\nLogLevel=error\n",
 		  CONFIG_APPLY_TTY | CONFIG_APPLY_METER | CONFIG_APPLY_LOG },
 		{ "[Meter]\nDevice=/dev/ttyUSB0\nProtocol=auto\n", 0 },
@@ -979,6 +1010,7 @@ int main(void)
 	test_meter();
 	test_listen();
 	test_modbus();
+	test_modbus_rtu();
 	test_http();
 	test_mqtt();
 	test_device();

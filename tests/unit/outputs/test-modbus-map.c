@@ -4,6 +4,7 @@
  * against the reference telegram of shared/reference/p1-dsmr.md §13.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "smartconnectd/meter/crc.h"
 #include "smartconnectd/meter/proto.h"
@@ -135,6 +136,58 @@ static void test_em24(void)
 	TAP_EQ_INT(input[0xA000], 3, "a written value reads back");
 }
 
+static float f32_abcd(const uint16_t *r, unsigned a)
+{
+	uint32_t bits = (uint32_t) r[a] << 16 | r[a + 1];
+	float f;
+
+	memcpy(&f, &bits, sizeof(f));
+	return f;
+}
+
+static void test_dtsu666(void)
+{
+	const struct modbus_map_template *t = modbus_map_find("Chint-DTSU666");
+
+	modbus_map_fill(t, &v, &ident, NULL, input, holding);
+	TAP_F32(f32_abcd(holding, 0x2006), 2315, "Ua in V x 10, float ABCD");
+	TAP_F32(f32_abcd(holding, 0x200C), 2000, "Ia in A x 1000");
+	TAP_F32(f32_abcd(holding, 0x2012), -12500, "Pt in W x 10");
+	TAP_F32(f32_abcd(holding, 0x101E), 3580.245, "import kWh (mbmd's address)");
+	TAP_F32(f32_abcd(holding, 0x401E), 3580.245, "import kWh (openWB's address)");
+	TAP_F32(f32_abcd(holding, 0x4028), 358.023, "export kWh");
+	tap_ok(holding[0x0006] == 1 && holding[0x0007] == 10, "IrAt 1, UrAt 10");
+	tap_ok(modbus_map_readable(t, 0x2000, 0x46) && !modbus_map_readable(t, 0x2000, 0x47),
+	       "0x2000-0x2045 readable");
+}
+
+static void test_em340_and_rs485(void)
+{
+	const struct modbus_map_template *em340 = modbus_map_find("CarloGavazzi-EM340");
+	const struct modbus_map_template *em24 = modbus_map_find("CarloGavazzi-EM24");
+	const struct modbus_map_template *r = modbus_map_for_rtu(em24);
+	uint16_t written[1] = { 7 }, x;
+
+	modbus_map_fill(em340, &v, &ident, NULL, input, holding);
+	TAP_EQ_INT(i32_cdab(input, 0x0034), 35802, "EM340 import kWh x10 at 0x34");
+	TAP_EQ_INT(i32_cdab(input, 0x004E), 3580, "EM340 export kWh x10 at 0x4E");
+	tap_ok(modbus_map_single_read(em340, 0x000B, &x) && x == 341, "EM340 model code 341");
+	tap_ok(modbus_map_for_rtu(em340) == em340, "EM340: one map on both wires");
+
+	tap_ok(r && r != em24 && strcmp(r->name, "CarloGavazzi-EM24-RS485") == 0,
+	       "EM24 on RTU: the RS-485 map");
+	modbus_map_fill(r, &v, &ident, written, input, holding);
+	TAP_EQ_INT(i32_cdab(input, 0x0028), -12500, "EM24 RS-485 P x10");
+	TAP_EQ_INT(i32_cdab(input, 0x003E), 35802, "EM24 RS-485 import total at 0x3E");
+	TAP_EQ_INT(i32_cdab(input, 0x0042), 35802, "EM24 RS-485 import at 0x42 (mbmd, evcc)");
+	TAP_EQ_INT(i32_cdab(input, 0x005C), 3580, "EM24 RS-485 export at 0x5C");
+	tap_ok(modbus_map_single_read(r, 0x000B, &x) && x == 71, "EM24 RS-485 code 71");
+	TAP_EQ_INT(holding[0x1101], 7, "application H");
+	TAP_EQ_INT(holding[0x1300], ('S' << 8) | 'C', "serial ASCII at 0x1300");
+	tap_ok(modbus_map_for_rtu(modbus_map_find("Eastron-SDM630")) == modbus_map_find("Eastron-SDM630"),
+	       "SDM630: one map on both wires");
+}
+
 static void test_sunspec(void)
 {
 	const struct modbus_map_template *t = modbus_map_find("SunSpec");
@@ -172,12 +225,14 @@ int main(void)
 	test_sdm630();
 	test_em24();
 	test_sunspec();
+	test_dtsu666();
+	test_em340_and_rs485();
 
 	const struct modbus_map_template *const *all = modbus_map_templates();
 	unsigned n = 0;
 	while (all[n])
 		n++;
-	TAP_EQ_INT(n, 4, "four templates");
+	TAP_EQ_INT(n, 7, "seven templates (the EM24's RS-485 map among them)");
 	tap_ok(modbus_map_find("nope") == NULL, "unknown template");
 	return tap_done();
 }
