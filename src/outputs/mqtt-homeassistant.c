@@ -59,12 +59,12 @@ void mqtt_homeassistant_publish(struct mqtt *m, const struct snapshot *snap)
 			m->counters.send_fail++;
 			continue;
 		}
-		(void) mqtt_send_json(m, topics[k++], o, 1, true);
+		(void) mqtt_send_json(m, topics[k++], o, 0, true);
 	}
 	/* An empty retained config removes the entity from Home Assistant. */
 	for (size_t i = 0; i < m->n_ha_topics; i++)
 		if (!mqtt_homeassistant_in(topics, k, m->ha_topics[i]))
-			(void) mqtt_send(m, m->ha_topics[i], "", 1, true);
+			(void) mqtt_send(m, m->ha_topics[i], "", 0, true);
 	free(m->ha_topics);
 	m->ha_topics = topics;
 	m->n_ha_topics = k;

@@ -10,6 +10,7 @@
 #include <mosquitto.h>
 
 #include "smartconnectd/net/resolve.h"
+#include "smartconnectd/outputs/mqtt-limits.h"
 #include "smartconnectd/outputs/mqtt.h"
 
 #define BASE_MAX 160 /* "devices/" Site "/smart-connect/" serial: 151 with 64-character tokens */
@@ -51,6 +52,11 @@ struct mqtt {
 	int connack_rc;
 	bool lost;
 
+	/* The read-ahead on a plain connection (mqtt-limits.c); rx_wait while
+	 * a packet header is not complete yet. */
+	struct mqtt_rx_guard rx;
+	bool rx_wait;
+
 	unsigned watch_id;
 	bool watching;
 	unsigned failures; /* consecutive, for the back-off */
@@ -65,10 +71,18 @@ struct mqtt {
 	uint32_t ha_shape;
 };
 
-/* Hand one message to the connection; counted either way. 0 or -errno. */
+/* Hand one message to the connection; counted either way. 0 or -errno.
+ * qos is always 0: no message of ours in flight keeps libmosquitto reading
+ * one packet per call, which the read-ahead relies on (mqtt-limits.h). */
 int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain);
 /* The same for a JSON object, whose reference it takes (NULL: out of memory). */
 int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool retain);
+
+/* mosquitto_loop_read() behind the read-ahead on a plain connection: a
+ * library return code, or MQTT_RX_REFUSED when the connection must end
+ * (counted; the reason in m->lib_error). */
+#define MQTT_RX_REFUSED (-1000)
+int mqtt_read_bounded(struct mqtt *m);
 
 /* Publish the discovery configs for the meter of snap (NULL: not known yet)
  * and clear the ones of sensors that are gone. */

@@ -19,8 +19,8 @@
  * empty):
  *   data/power_instant   every accepted, fresh telegram (QoS 0)
  *   data/device_counters every CountersInterval (QoS 0)
- *   status               "online"/"offline", retained, QoS 1; "offline" is
- *                        also the last will
+ *   status               "online"/"offline", retained, QoS 0; "offline" is
+ *                        also the last will (QoS 1)
  * and, with HomeAssistant=yes, retained discovery configs (mqtt-discovery.h).
  *
  * Log lines tests rely on: "MQTT connected to <host>:<port>",
@@ -85,6 +85,7 @@ struct mqtt_counters {
 	uint64_t event_errors;  /* failed attempts and lost connections */
 	uint64_t send_pass;     /* messages handed to the connection */
 	uint64_t send_fail;     /* messages due while not connected, or refused by the library */
+	uint64_t rx_refused;    /* connections dropped for a packet over the bound or a malformed header */
 };
 
 /* What device_counters reports besides MQTT's own figures; filled by the daemon. */
