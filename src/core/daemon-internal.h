@@ -29,6 +29,7 @@ struct daemon {
 	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
 	char *overrides_path;
 	char *password_file; /* default [HTTP] PasswordFile */
+	char *ha_state_file; /* Home Assistant discovery topics last published */
 	uint64_t start_usec;
 
 	sd_event *event;

@@ -59,8 +59,11 @@ static void daemon_state_changed(struct daemon *d)
 
 static void daemon_on_meter_state(struct meter *m, void *userdata)
 {
-	(void) m;
-	daemon_state_changed(userdata);
+	struct daemon *d = userdata;
+
+	if (d->mqtt)
+		mqtt_set_meter_fresh(d->mqtt, meter_get_state(m) == METER_STATE_RECEIVING);
+	daemon_state_changed(d);
 }
 
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
@@ -158,6 +161,7 @@ static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const s
 		.counters_sec = c->mqtt_counters_sec,
 		.homeassistant = c->mqtt_homeassistant,
 		.discovery_prefix = c->mqtt_discovery_prefix,
+		.ha_state_file = d->ha_state_file,
 	};
 }
 
@@ -568,7 +572,8 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	if (!d->config_path || !d->state_dir)
 		return -ENOMEM;
 	if (asprintf(&d->overrides_path, "%s/overrides.json", state_dir) < 0 ||
-	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0)
+	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0 ||
+	    asprintf(&d->ha_state_file, "%s/homeassistant-topics", state_dir) < 0)
 		return -ENOMEM;
 	d->base = config_new();
 	if (!d->base)
@@ -725,6 +730,7 @@ struct daemon *daemon_free(struct daemon *d)
 	json_decref(d->overrides);
 	free(d->overrides_path);
 	free(d->password_file);
+	free(d->ha_state_file);
 	free(d->config_path);
 	free(d->state_dir);
 	free(d);

@@ -69,6 +69,9 @@ struct mqtt {
 	char (*ha_topics)[TOPIC_MAX];
 	size_t n_ha_topics;
 	uint32_t ha_shape;
+	bool ha_loaded; /* the list of the previous run read from ha_state_file */
+	char meter_topic[TOPIC_MAX];
+	bool meter_fresh, meter_sent; /* the meter's freshness, and what <base>/meter says */
 };
 
 /* Hand one message to the connection; counted either way. 0 or -errno.
@@ -85,7 +88,8 @@ int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool r
 int mqtt_read_bounded(struct mqtt *m);
 
 /* Publish the discovery configs for the meter of snap (NULL: not known yet)
- * and clear the ones of sensors that are gone. */
+ * and clear the ones of sensors that are gone (all of them with
+ * HomeAssistant=no); called on every connect. */
 void mqtt_homeassistant_publish(struct mqtt *m, const struct snapshot *snap);
 /* After each published snapshot: publish again when the meter's shape changed
  * (apparent power, M-Bus channels). */

@@ -188,8 +188,7 @@ static void mqtt_on_connected(struct mqtt *m)
 	mqtt_set_state(m, MQTT_STATE_CONNECTED);
 
 	(void) mqtt_send(m, m->status_topic, "online", 0, true);
-	if (m->set.homeassistant)
-		mqtt_homeassistant_publish(m, store_current(m->store));
+	mqtt_homeassistant_publish(m, store_current(m->store));
 }
 
 /* ---- library callbacks: record only ---- */
@@ -547,8 +546,10 @@ static int mqtt_on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 static int mqtt_keep_settings(struct mqtt *m, const struct mqtt_settings *s)
 {
 	struct mqtt_settings c = *s;
-	const char **strs[] = { &c.serial,  &c.site,      &c.username, &c.password,        &c.ca_file,
-				&c.ca_path, &c.cert_file, &c.key_file, &c.discovery_prefix };
+	const char **strs[] = {
+		&c.serial,  &c.site,      &c.username, &c.password,         &c.ca_file,
+		&c.ca_path, &c.cert_file, &c.key_file, &c.discovery_prefix, &c.ha_state_file
+	};
 	size_t total = 0;
 	char *block, *p;
 

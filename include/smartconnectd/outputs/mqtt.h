@@ -70,6 +70,7 @@ struct mqtt_settings {
 	unsigned counters_sec;        /* device_counters interval */
 	bool homeassistant;           /* publish discovery configs */
 	const char *discovery_prefix;
+	const char *ha_state_file; /* the discovery topics last published; empty: not kept */
 };
 
 enum mqtt_state {
@@ -139,6 +140,11 @@ const char *mqtt_status(const struct mqtt *m, char *buf, size_t size);
 /* {"enabled": bool, "state": "disabled|connecting|connected|disconnected",
  *  "last_error": string|null}. New reference; NULL on OOM. */
 json_t *mqtt_status_json(const struct mqtt *m);
+
+/* The meter's data are fresh (a telegram within the stale limit) or not:
+ * with HomeAssistant=yes, <base>/meter says "fresh" or "stale" (retained),
+ * the second availability topic of the meter's sensors. */
+void mqtt_set_meter_fresh(struct mqtt *m, bool fresh);
 
 /* The topic of a metric ("power_instant") into buf. Returns buf. */
 const char *mqtt_topic(const struct mqtt *m, const char *metric, char *buf, size_t size);
