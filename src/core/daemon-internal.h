@@ -83,6 +83,9 @@ void daemon_device_free(struct daemon *d);
 const char *daemon_device_pattern(const struct daemon *d);
 /* Before the overrides are read: finish a factory reset a kill interrupted. */
 void daemon_factory_reset_recover(struct daemon *d);
+/* daemon-mqtt-commands.c: carries out a remote command (mqtt_command_fn). */
+json_t *daemon_mqtt_command(struct mqtt *m, const struct mqtt_command *c, void *userdata);
+
 /* struct httpd_ops entries. */
 int daemon_on_http_identify(void *userdata);
 int daemon_on_http_factory_reset(void *userdata);

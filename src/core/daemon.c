@@ -160,6 +160,7 @@ static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const s
 		.connect_timeout_sec = c->mqtt_connect_timeout_sec,
 		.counters_sec = c->mqtt_counters_sec,
 		.homeassistant = c->mqtt_homeassistant,
+		.commands = c->mqtt_commands,
 		.discovery_prefix = c->mqtt_discovery_prefix,
 		.ha_state_file = d->ha_state_file,
 	};
@@ -532,6 +533,7 @@ static int daemon_start_mqtt(struct daemon *d)
 	if (r < 0)
 		return log_oom();
 	mqtt_set_extra(d->mqtt, daemon_mqtt_extra, d);
+	mqtt_set_commands(d->mqtt, daemon_mqtt_command, d);
 	return mqtt_start(d->mqtt);
 }
 

@@ -72,6 +72,19 @@ struct mqtt {
 	bool ha_loaded; /* the list of the previous run read from ha_state_file */
 	char meter_topic[TOPIC_MAX];
 	bool meter_fresh, meter_sent; /* the meter's freshness, and what <base>/meter says */
+
+	/* Remote commands (mqtt-commands.c): received, not yet carried out;
+	 * an answer waiting for a connection; recent ones, for repetitions. */
+	mqtt_command_fn cmd_fn;
+	void *cmd_userdata;
+	struct mqtt_cmd *cmd_queue[MQTT_COMMAND_QUEUE];
+	size_t n_cmd;
+	sd_event_source *cmd_defer;
+	struct mqtt_cmd *cmd_waiting;
+	struct {
+		uint64_t hash, usec;
+	} cmd_seen[16];
+	unsigned cmd_seen_next;
 };
 
 /* Hand one message to the connection; counted either way. 0 or -errno.
@@ -86,6 +99,16 @@ int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool r
  * (counted; the reason in m->lib_error). */
 #define MQTT_RX_REFUSED (-1000)
 int mqtt_read_bounded(struct mqtt *m);
+
+/* After a publish from our own code: write what the socket takes, watch it
+ * for the rest. */
+void mqtt_flush(struct mqtt *m);
+
+/* mqtt-commands.c: the message callback on a new mosquitto object; on CONNACK
+ * the subscription and an answer that waited; all freed. */
+void mqtt_commands_setup(struct mqtt *m);
+void mqtt_commands_on_connected(struct mqtt *m);
+void mqtt_commands_free(struct mqtt *m);
 
 /* Publish the discovery configs for the meter of snap (NULL: not known yet)
  * and clear the ones of sensors that are gone (all of them with

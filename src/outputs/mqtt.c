@@ -189,6 +189,13 @@ static void mqtt_on_connected(struct mqtt *m)
 
 	(void) mqtt_send(m, m->status_topic, "online", 0, true);
 	mqtt_homeassistant_publish(m, store_current(m->store));
+	mqtt_commands_on_connected(m);
+}
+
+void mqtt_flush(struct mqtt *m)
+{
+	if (m->mosq)
+		mqtt_after(m, MOSQ_ERR_SUCCESS, "publish");
 }
 
 /* ---- library callbacks: record only ---- */
@@ -332,6 +339,7 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 	mosquitto_connect_callback_set(m->mosq, mqtt_lib_on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mqtt_lib_on_disconnect);
 	mosquitto_log_callback_set(m->mosq, mqtt_lib_on_log);
+	mqtt_commands_setup(m);
 	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 
@@ -629,6 +637,7 @@ struct mqtt *mqtt_free(struct mqtt *m)
 	sd_event_unref(m->event);
 	free(m->strings);
 	free(m->ha_topics);
+	mqtt_commands_free(m);
 	free(m);
 	return NULL;
 }
