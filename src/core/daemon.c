@@ -143,8 +143,11 @@ static struct modbus_server_settings daemon_modbus_settings(const struct daemon 
 	};
 }
 
-static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const struct config *c)
+static struct mqtt_settings daemon_mqtt_settings(struct daemon *d, const struct config *c)
 {
+	const char *cert, *key;
+
+	daemon_device_tls_files(d, c, &cert, &key);
 	return (struct mqtt_settings){
 		.enabled = c->mqtt_enabled,
 		.broker = c->mqtt_broker,
@@ -154,8 +157,8 @@ static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const s
 		.password = c->mqtt_password,
 		.ca_file = c->mqtt_ca_file,
 		.ca_path = c->mqtt_ca_path,
-		.cert_file = c->mqtt_cert_file,
-		.key_file = c->mqtt_key_file,
+		.cert_file = cert,
+		.key_file = key,
 		.keepalive_sec = c->mqtt_keepalive_sec,
 		.connect_timeout_sec = c->mqtt_connect_timeout_sec,
 		.counters_sec = c->mqtt_counters_sec,
