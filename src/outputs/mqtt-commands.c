@@ -32,7 +32,8 @@ struct mqtt_cmd {
 	char *response_topic; /* from the request, or NULL */
 	void *corr;           /* correlation data, or NULL */
 	uint16_t corr_len;
-	char *answer; /* the response, once made: waits here for a connection */
+	char *answer;  /* the response, once made: waits here for a connection */
+	bool retained; /* a command left on the broker: never carried out */
 };
 
 static struct mqtt_cmd *mqtt_cmd_free(struct mqtt_cmd *c)
@@ -58,6 +59,7 @@ static struct mqtt_cmd *mqtt_cmd_copy(const struct mosquitto_message *msg, const
 
 	if (!c || !(c->topic = strdup(msg->topic)))
 		return mqtt_cmd_free(c);
+	c->retained = msg->retain;
 	if (msg->payloadlen >= 0 && (size_t) msg->payloadlen <= MQTT_COMMAND_MAX) {
 		c->len = (size_t) msg->payloadlen;
 		c->payload = malloc(c->len + 1);
@@ -218,6 +220,10 @@ static void mqtt_cmd_run(struct mqtt *m, struct mqtt_cmd *c, uint64_t now)
 	if (!name) {
 		log_warning("MQTT command on %s refused: not a command topic of this gateway", c->topic);
 		answer = mqtt_cmd_error("malformed command topic");
+	} else if (c->retained) {
+		/* It would run again at every connect: a retained reset would never end. */
+		log_warning("MQTT command '%s' on %s refused: retained on the broker", name, c->topic);
+		answer = mqtt_cmd_error("retained command ignored");
 	} else if (!c->payload) {
 		log_warning("MQTT command '%s' on %s refused: larger than %u bytes", name, c->topic,
 			    MQTT_COMMAND_MAX);
@@ -261,7 +267,9 @@ void mqtt_commands_on_connected(struct mqtt *m)
 
 	if (m->set.commands) {
 		snprintf(topic, sizeof(topic), "%s/cmd/+", m->base);
-		if (mosquitto_subscribe(m->mosq, NULL, topic, 1) != MOSQ_ERR_SUCCESS)
+		/* Retained messages are not commands: the broker keeps them back. */
+		if (mosquitto_subscribe_v5(m->mosq, NULL, topic, 1, MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL) !=
+		    MOSQ_ERR_SUCCESS)
 			log_warning("MQTT: cannot subscribe to %s, remote commands are off", topic);
 		else
 			log_info("MQTT: remote commands on %s", topic);

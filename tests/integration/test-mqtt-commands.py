@@ -215,11 +215,16 @@ def main():
         harness.feed_until(d, pty, raw, harness.TELEGRAM_RX)
         commands_off(tap, w, d, broker, sub, acl_port)
 
+        # A reset left retained on the broker must never run (at every connect it would again).
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(acl_port), "-u", "admin", "-P",
+                        ADMIN_PASSWORD, "-t", CMD + "reset", "-r", "-m", "retained"], check=True, timeout=30)
         mark = d.count()
         st, _ = api.json("PATCH", "/api/v1/config", {"MQTT": {"Commands": True}})
         tap.ok(st == 200, "PATCH MQTT.Commands true: 200 (%r)" % st)
         tap.ok(d.wait_for(r"MQTT: remote commands on %s\+" % CMD, mark)[0] is not None, "subscribed")
-        time.sleep(0.5)
+        time.sleep(2)
+        tap.ok(not [l for l in d.lines[mark:] if "MQTT command 'reset'" in l],
+               "a retained reset on the broker is not delivered, not carried out")
         simple_commands(tap, w, d, sub, acl_port, raw)
         response_topic(tap, broker, acl_port)
         config_commands(tap, w, d, sub, api, acl_port)
