@@ -147,6 +147,7 @@ const struct conf_key conf_keys[] = {
 	KEY("MQTT", "CountersInterval", &conf_seconds, "60", mqtt_counters_sec, CONFIG_APPLY_MQTT, .min = 1,
 	    .max = 86400),
 	KEY("MQTT", "HomeAssistant", &conf_bool, "no", mqtt_homeassistant, CONFIG_APPLY_MQTT),
+	KEY("MQTT", "Commands", &conf_bool, "no", mqtt_commands, CONFIG_APPLY_MQTT),
 	KEY("MQTT", "DiscoveryPrefix", &conf_token, "homeassistant", mqtt_discovery_prefix,
 	    CONFIG_APPLY_MQTT),
 	KEY("MQTT", "PingGateway", &conf_host, "auto", mqtt_ping_gateway, CONFIG_APPLY_MQTT,

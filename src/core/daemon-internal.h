@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <limits.h>
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +31,7 @@ struct daemon {
 	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
 	char *overrides_path;
 	char *password_file; /* default [HTTP] PasswordFile */
+	char *ha_state_file; /* Home Assistant discovery topics last published */
 	uint64_t start_usec;
 
 	sd_event *event;
@@ -54,6 +57,7 @@ struct daemon {
 	struct homewizard *homewizard;   /* NULL until [HomeWizard] Enabled=yes */
 	struct systemd_fds fds;          /* sockets from systemd not yet handed over */
 	char serial[CONFIG_TOKEN_MAX];
+	char device_cert[PATH_MAX], device_key[PATH_MAX]; /* daemon-identity.c */
 
 	unsigned live_watch;             /* the store watch of daemon-live.c */
 	sd_event_source *live_net_timer; /* network changes, for live streams */
@@ -85,6 +89,15 @@ void daemon_device_free(struct daemon *d);
 const char *daemon_device_pattern(const struct daemon *d);
 /* Before the overrides are read: finish a factory reset a kill interrupted. */
 void daemon_factory_reset_recover(struct daemon *d);
+/* daemon-identity.c: [MQTT] CertFile=/KeyFile=, or the device's certificate
+ * and key in the state directory when both are empty and the certificate is
+ * there (the strings live in d). */
+void daemon_device_tls_files(struct daemon *d, const struct config *c, const char **ret_cert,
+			     const char **ret_key);
+
+/* daemon-mqtt-commands.c: carries out a remote command (mqtt_command_fn). */
+json_t *daemon_mqtt_command(struct mqtt *m, const struct mqtt_command *c, void *userdata);
+
 /* struct httpd_ops entries. */
 int daemon_on_http_identify(void *userdata);
 int daemon_on_http_factory_reset(void *userdata);

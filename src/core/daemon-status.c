@@ -138,6 +138,12 @@ json_t *daemon_status_json(struct daemon *d)
 	    json_object_set_new(json_object_get(st, "system"), "led", json_string(daemon_device_pattern(d))) <
 		0)
 		return NULL;
+	/* Counted by the MQTT adapter; in the status so an operator sees a
+	 * broker (or an impostor) that sent what the bound refused. */
+	if (d->mqtt &&
+	    json_object_set_new(json_object_get(st, "mqtt"), "packets_refused",
+				json_integer((json_int_t) mqtt_get_counters(d->mqtt)->rx_refused)) < 0)
+		return NULL;
 	daemon_network_status(d, json_object_get(st, "network"), now);
 	json_t *pt = json_object();
 	if (!pt)

@@ -59,8 +59,11 @@ static void daemon_state_changed(struct daemon *d)
 
 static void daemon_on_meter_state(struct meter *m, void *userdata)
 {
-	(void) m;
-	daemon_state_changed(userdata);
+	struct daemon *d = userdata;
+
+	if (d->mqtt)
+		mqtt_set_meter_fresh(d->mqtt, meter_get_state(m) == METER_STATE_RECEIVING);
+	daemon_state_changed(d);
 }
 
 static void daemon_on_mqtt_state(struct mqtt *m, void *userdata)
@@ -140,8 +143,11 @@ static struct modbus_server_settings daemon_modbus_settings(const struct daemon 
 	};
 }
 
-static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const struct config *c)
+static struct mqtt_settings daemon_mqtt_settings(struct daemon *d, const struct config *c)
 {
+	const char *cert, *key;
+
+	daemon_device_tls_files(d, c, &cert, &key);
 	return (struct mqtt_settings){
 		.enabled = c->mqtt_enabled,
 		.broker = c->mqtt_broker,
@@ -151,13 +157,15 @@ static struct mqtt_settings daemon_mqtt_settings(const struct daemon *d, const s
 		.password = c->mqtt_password,
 		.ca_file = c->mqtt_ca_file,
 		.ca_path = c->mqtt_ca_path,
-		.cert_file = c->mqtt_cert_file,
-		.key_file = c->mqtt_key_file,
+		.cert_file = cert,
+		.key_file = key,
 		.keepalive_sec = c->mqtt_keepalive_sec,
 		.connect_timeout_sec = c->mqtt_connect_timeout_sec,
 		.counters_sec = c->mqtt_counters_sec,
 		.homeassistant = c->mqtt_homeassistant,
+		.commands = c->mqtt_commands,
 		.discovery_prefix = c->mqtt_discovery_prefix,
+		.ha_state_file = d->ha_state_file,
 	};
 }
 
@@ -532,6 +540,7 @@ static int daemon_start_mqtt(struct daemon *d)
 	if (r < 0)
 		return log_oom();
 	mqtt_set_extra(d->mqtt, daemon_mqtt_extra, d);
+	mqtt_set_commands(d->mqtt, daemon_mqtt_command, d);
 	return mqtt_start(d->mqtt);
 }
 
@@ -572,7 +581,8 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	if (!d->config_path || !d->state_dir)
 		return -ENOMEM;
 	if (asprintf(&d->overrides_path, "%s/overrides.json", state_dir) < 0 ||
-	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0)
+	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0 ||
+	    asprintf(&d->ha_state_file, "%s/homeassistant-topics", state_dir) < 0)
 		return -ENOMEM;
 	d->base = config_new();
 	if (!d->base)
@@ -733,6 +743,7 @@ struct daemon *daemon_free(struct daemon *d)
 	json_decref(d->overrides);
 	free(d->overrides_path);
 	free(d->password_file);
+	free(d->ha_state_file);
 	free(d->config_path);
 	free(d->state_dir);
 	free(d);

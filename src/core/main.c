@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "config.h"
 #include "smartconnectd/core/config.h"
 #include "smartconnectd/core/daemon.h"
+#include "smartconnectd/core/device-identity.h"
 #include "smartconnectd/base/log.h"
 
 #define EXIT_USAGE 2
@@ -23,6 +25,7 @@ static const char *arg_state_dir = DEFAULT_STATE_DIR;
 static bool arg_test_config;
 static bool arg_dump_config;
 static int arg_log_level = -1;
+static enum { IDENTITY_NONE, IDENTITY_KEY, IDENTITY_CSR } arg_identity;
 
 static void help(void)
 {
@@ -32,6 +35,10 @@ static void help(void)
 	       "  -s, --state-dir=DIR    state directory (default " DEFAULT_STATE_DIR ")\n"
 	       "  -t, --test-config      check the configuration, print it and exit\n"
 	       "      --dump-config      print the built-in defaults of every key and exit\n"
+	       "      --generate-key     make the device key in the state directory unless\n"
+	       "                         there is one, and exit\n"
+	       "      --csr              print a certificate signing request for the device\n"
+	       "                         key with CN = the serial, and exit\n"
 	       "  -l, --log-level=LEVEL  error, warning, notice, info or debug;\n"
 	       "                         overrides [Daemon] LogLevel=\n"
 	       "  -h, --help             show this help and exit\n"
@@ -54,11 +61,13 @@ static int check_paths(void)
 
 static int parse_argv(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG };
+	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG, ARG_GENERATE_KEY, ARG_CSR };
 	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
 						 { "state-dir", required_argument, NULL, 's' },
 						 { "test-config", no_argument, NULL, 't' },
 						 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+						 { "generate-key", no_argument, NULL, ARG_GENERATE_KEY },
+						 { "csr", no_argument, NULL, ARG_CSR },
 						 { "log-level", required_argument, NULL, 'l' },
 						 { "help", no_argument, NULL, 'h' },
 						 { "version", no_argument, NULL, ARG_VERSION },
@@ -80,6 +89,10 @@ static int parse_argv(int argc, char *argv[])
 		case ARG_DUMP_CONFIG:
 			arg_dump_config = true;
 			break;
+		case ARG_GENERATE_KEY:
+		case ARG_CSR:
+			arg_identity = c == ARG_CSR ? IDENTITY_CSR : IDENTITY_KEY;
+			break;
 		case 'l':
 			arg_log_level = log_level_from_string(optarg);
 			if (arg_log_level < 0) {
@@ -90,10 +103,8 @@ static int parse_argv(int argc, char *argv[])
 			}
 			break;
 		case 'h':
-			help();
-			return 0;
 		case ARG_VERSION:
-			printf("smartconnectd %s\n", PACKAGE_VERSION);
+			c == 'h' ? help() : (void) printf("smartconnectd %s\n", PACKAGE_VERSION);
 			return 0;
 		default:
 			/* getopt has said what was wrong. */
@@ -148,6 +159,29 @@ static int dump_defaults(void)
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* --generate-key: the device key in the state directory, made once. */
+static int generate_key(void)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", arg_state_dir, DEVICE_KEY_FILE) >= (int) sizeof(path)) {
+		log_error("--state-dir is too long");
+		return EXIT_USAGE;
+	}
+	r = device_key_generate(path);
+	if (r == -EEXIST) {
+		log_info("The device key '%s' is there already, left as it is", path);
+		return EXIT_SUCCESS;
+	}
+	if (r < 0) {
+		log_error_errno(r, "Cannot make the device key '%s': %m", path);
+		return EXIT_FAILURE;
+	}
+	log_info("Made the device key '%s'", path);
+	return EXIT_SUCCESS;
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(daemon_freep) struct daemon *d = NULL;
@@ -164,6 +198,9 @@ int main(int argc, char *argv[])
 
 	if (arg_dump_config)
 		return dump_defaults();
+	/* Before the configuration: the package's postinst must not fail on a broken one. */
+	if (arg_identity == IDENTITY_KEY)
+		return generate_key();
 
 	r = load_config(&c);
 	if (r < 0)
@@ -189,6 +226,10 @@ int main(int argc, char *argv[])
 	r = daemon_load_overrides(d);
 	if (r < 0)
 		return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+
+	/* With the overrides: the serial and KeyFile= may come from the API. */
+	if (arg_identity == IDENTITY_CSR)
+		return daemon_write_csr(d, stdout) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
 	(void) mosquitto_lib_init();
 	r = daemon_start(d);

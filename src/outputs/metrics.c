@@ -343,6 +343,9 @@ static void mqtt_counters_out(struct mbuf *b, const struct metrics_input *in)
 	counter(b, "mqtt_publishes_total", "Messages handed to the broker connection.", m->send_pass);
 	counter(b, "mqtt_publish_failures_total",
 		"Messages due while not connected or refused by the library (dropped).", m->send_fail);
+	counter(b, "mqtt_packets_refused_total",
+		"Broker connections dropped for a packet over the size bound or a malformed header.",
+		m->rx_refused);
 	family(b, ping, "counter", "Reachability probes of the gateway and the Internet host, by result.");
 	sample_u(b, ping, "{target=\"gateway\",result=\"ok\"}", r->gw_pass);
 	sample_u(b, ping, "{target=\"gateway\",result=\"failed\"}", r->gw_fail);

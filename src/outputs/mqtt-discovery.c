@@ -150,14 +150,89 @@ static const struct sensor *sensor_at(const struct mqtt_discovery_ctx *c, size_t
 	return NULL;
 }
 
-static json_t *mqtt_discovery_device(const struct mqtt_discovery_ctx *c)
+/* FNV-1a: a short, stable tag for a serial whose characters had to be mapped. */
+static uint32_t fnv1a(const char *s)
 {
-	char id[128], name[128];
+	uint32_t h = 2166136261u;
 
-	snprintf(id, sizeof(id), "smartconnect_%s", c->serial);
+	for (; *s; s++)
+		h = (h ^ (uint8_t) *s) * 16777619u;
+	return h;
+}
+
+int mqtt_discovery_node_id(const char *serial, char *buf, size_t size)
+{
+	size_t n = strlen("smartconnect_");
+	bool mapped = false;
+	int r;
+
+	if (size <= n)
+		return -ERANGE;
+	memcpy(buf, "smartconnect_", n);
+	for (const char *p = serial; *p; p++) {
+		bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			  *p == '_' || *p == '-';
+
+		if (n + 1 >= size)
+			return -ERANGE;
+		buf[n++] = ok ? *p : '_';
+		mapped |= !ok;
+	}
+	buf[n] = '\0';
+	if (!mapped)
+		return 0;
+	/* "GW.1" and "GW_1" must not become the same device. */
+	r = snprintf(buf + n, size - n, "_%08x", fnv1a(serial));
+	return r < 0 || (size_t) r >= size - n ? -ERANGE : 0;
+}
+
+/* Home Assistant's entity ids: lower case letters, digits and single
+ * underscores, none at either end, after "sensor.". */
+static void entity_id(const char *node, const char *object, char *buf, size_t size)
+{
+	char raw[160];
+	size_t n = 0;
+
+	snprintf(raw, sizeof(raw), "%s_%s", node, object);
+	n = (size_t) snprintf(buf, size, "sensor.");
+	for (const char *p = raw; *p && n + 1 < size; p++) {
+		char c = *p >= 'A' && *p <= 'Z' ? (char) (*p - 'A' + 'a') : *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+			c = '_';
+		if (c == '_' && (buf[n - 1] == '_' || buf[n - 1] == '.'))
+			continue;
+		buf[n++] = c;
+	}
+	while (buf[n - 1] == '_')
+		n--;
+	buf[n] = '\0';
+}
+
+static json_t *mqtt_discovery_device(const struct mqtt_discovery_ctx *c, const char *node)
+{
+	char name[128];
+
 	snprintf(name, sizeof(name), "Smart Connect %s", c->serial);
-	return json_pack("{s:[s],s:s,s:s,s:s,s:s}", "identifiers", id, "name", name, "manufacturer",
-			 "smartconnectd", "model", "P1/TIC meter gateway", "sw_version", c->sw_version);
+	return json_pack("{s:[s],s:s,s:s,s:s,s:s,s:s}", "identifiers", node, "name", name, "manufacturer",
+			 "smartconnectd", "model", "P1/TIC meter gateway", "serial_number", c->serial,
+			 "sw_version", c->sw_version);
+}
+
+/* The daemon's status for every sensor; the meter's freshness as well for
+ * the meter's own (not the diagnostic ones, which the daemon keeps). */
+static json_t *mqtt_discovery_availability(const struct mqtt_discovery_ctx *c, bool counters)
+{
+	json_t *a = json_pack("[{s:s,s:s,s:s}]", "topic", c->avail_topic, "payload_available", "online",
+			      "payload_not_available", "offline");
+
+	if (a && !counters && c->meter_topic &&
+	    json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "topic", c->meter_topic, "payload_available",
+					       "fresh", "payload_not_available", "stale")) < 0) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
 int mqtt_discovery_entry(const struct mqtt_discovery_ctx *c, size_t i, char *topic, size_t tsize,
@@ -165,26 +240,28 @@ int mqtt_discovery_entry(const struct mqtt_discovery_ctx *c, size_t i, char *top
 {
 	struct sensor tmp;
 	const struct sensor *s = sensor_at(c, i, &tmp);
-	char uid[160];
+	char node[128], uid[192], eid[192];
 	json_t *o;
 	int n;
 
-	if (!s)
+	if (!s || mqtt_discovery_node_id(c->serial, node, sizeof(node)) < 0)
 		return -ERANGE;
-	n = snprintf(topic, tsize, "%s/sensor/smartconnect_%s/%s/config", c->prefix, c->serial, s->object);
+	n = snprintf(topic, tsize, "%s/sensor/%s/%s/config", c->prefix, node, s->object);
 	if (n < 0 || (size_t) n >= tsize)
 		return -ERANGE;
-	snprintf(uid, sizeof(uid), "smartconnect_%s_%s", c->serial, s->object);
+	snprintf(uid, sizeof(uid), "%s_%s", node, s->object);
+	entity_id(node, s->object, eid, sizeof(eid));
 
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o*}", "name", s->name, "unique_id", uid,
-		      "object_id", uid, "state_topic", s->counters ? c->counters_topic : c->power_topic,
-		      "value_template", s->template, "state_class", s->state_class, "availability_topic",
-		      c->avail_topic, "payload_available", "online", "device", mqtt_discovery_device(c));
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o*,s:s,s:o*}", "name", s->name, "unique_id", uid,
+		      "default_entity_id", eid, "state_topic",
+		      s->counters ? c->counters_topic : c->power_topic, "value_template", s->template,
+		      "state_class", s->state_class, "availability",
+		      mqtt_discovery_availability(c, s->counters), "availability_mode", "all", "device",
+		      mqtt_discovery_device(c, node));
 	if (!o)
 		return -ENOMEM;
 	if ((s->device_class && json_object_set_new(o, "device_class", json_string(s->device_class)) < 0) ||
 	    (s->unit && json_object_set_new(o, "unit_of_measurement", json_string(s->unit)) < 0) ||
-	    json_object_set_new(o, "payload_not_available", json_string("offline")) < 0 ||
 	    (s->counters && json_object_set_new(o, "entity_category", json_string("diagnostic")) < 0) ||
 	    (!s->counters && c->expire_after &&
 	     json_object_set_new(o, "expire_after", json_integer(c->expire_after)) < 0)) {

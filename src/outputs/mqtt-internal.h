@@ -10,6 +10,7 @@
 #include <mosquitto.h>
 
 #include "smartconnectd/net/resolve.h"
+#include "smartconnectd/outputs/mqtt-limits.h"
 #include "smartconnectd/outputs/mqtt.h"
 
 #define BASE_MAX 160 /* "devices/" Site "/smart-connect/" serial: 151 with 64-character tokens */
@@ -51,6 +52,11 @@ struct mqtt {
 	int connack_rc;
 	bool lost;
 
+	/* The read-ahead on a plain connection (mqtt-limits.c); rx_wait while
+	 * a packet header is not complete yet. */
+	struct mqtt_rx_guard rx;
+	bool rx_wait;
+
 	unsigned watch_id;
 	bool watching;
 	unsigned failures; /* consecutive, for the back-off */
@@ -63,15 +69,50 @@ struct mqtt {
 	char (*ha_topics)[TOPIC_MAX];
 	size_t n_ha_topics;
 	uint32_t ha_shape;
+	bool ha_loaded; /* the list of the previous run read from ha_state_file */
+	char meter_topic[TOPIC_MAX];
+	bool meter_fresh, meter_sent; /* the meter's freshness, and what <base>/meter says */
+
+	/* Remote commands (mqtt-commands.c): received, not yet carried out;
+	 * an answer waiting for a connection; recent ones, for repetitions. */
+	mqtt_command_fn cmd_fn;
+	void *cmd_userdata;
+	struct mqtt_cmd *cmd_queue[MQTT_COMMAND_QUEUE];
+	size_t n_cmd;
+	sd_event_source *cmd_defer;
+	struct mqtt_cmd *cmd_waiting;
+	struct {
+		uint64_t hash, usec;
+	} cmd_seen[16];
+	unsigned cmd_seen_next;
 };
 
-/* Hand one message to the connection; counted either way. 0 or -errno. */
+/* Hand one message to the connection; counted either way. 0 or -errno.
+ * qos is always 0: no message of ours in flight keeps libmosquitto reading
+ * one packet per call, which the read-ahead relies on (mqtt-limits.h). */
 int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain);
 /* The same for a JSON object, whose reference it takes (NULL: out of memory). */
 int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool retain);
 
+/* mosquitto_loop_read() behind the read-ahead on a plain connection: a
+ * library return code, or MQTT_RX_REFUSED when the connection must end
+ * (counted; the reason in m->lib_error). */
+#define MQTT_RX_REFUSED (-1000)
+int mqtt_read_bounded(struct mqtt *m);
+
+/* After a publish from our own code: write what the socket takes, watch it
+ * for the rest. */
+void mqtt_flush(struct mqtt *m);
+
+/* mqtt-commands.c: the message callback on a new mosquitto object; on CONNACK
+ * the subscription and an answer that waited; all freed. */
+void mqtt_commands_setup(struct mqtt *m);
+void mqtt_commands_on_connected(struct mqtt *m);
+void mqtt_commands_free(struct mqtt *m);
+
 /* Publish the discovery configs for the meter of snap (NULL: not known yet)
- * and clear the ones of sensors that are gone. */
+ * and clear the ones of sensors that are gone (all of them with
+ * HomeAssistant=no); called on every connect. */
 void mqtt_homeassistant_publish(struct mqtt *m, const struct snapshot *snap);
 /* After each published snapshot: publish again when the meter's shape changed
  * (apparent power, M-Bus channels). */

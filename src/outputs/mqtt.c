@@ -23,6 +23,7 @@
 
 #include "mqtt-internal.h"
 #include "mqtt-tls.h"
+#include "smartconnectd/outputs/mqtt-limits.h"
 
 static const char *const state_names[_MQTT_STATE_MAX] = {
 	[MQTT_STATE_DISABLED] = "disabled",
@@ -152,7 +153,7 @@ static void mqtt_after(struct mqtt *m, int rc, const char *what)
 
 		if (m->connack && m->connack_rc != 0)
 			snprintf(why, sizeof(why), "broker refused the connection: %s",
-				 mosquitto_connack_string(m->connack_rc));
+				 mosquitto_reason_string(m->connack_rc));
 		else if (m->lib_error[0])
 			snprintf(why, sizeof(why), "%s", m->lib_error);
 		else if (rc == MOSQ_ERR_ERRNO && e == EPROTO && m->set.broker.tls &&
@@ -186,9 +187,15 @@ static void mqtt_on_connected(struct mqtt *m)
 	log_info("MQTT connected to %s:%u", m->set.broker.host, m->set.broker.port);
 	mqtt_set_state(m, MQTT_STATE_CONNECTED);
 
-	(void) mqtt_send(m, m->status_topic, "online", 1, true);
-	if (m->set.homeassistant)
-		mqtt_homeassistant_publish(m, store_current(m->store));
+	(void) mqtt_send(m, m->status_topic, "online", 0, true);
+	mqtt_homeassistant_publish(m, store_current(m->store));
+	mqtt_commands_on_connected(m);
+}
+
+void mqtt_flush(struct mqtt *m)
+{
+	if (m->mosq)
+		mqtt_after(m, MOSQ_ERR_SUCCESS, "publish");
 }
 
 /* ---- library callbacks: record only ---- */
@@ -234,7 +241,7 @@ static bool mqtt_check_connack(struct mqtt *m)
 	m->connack = false;
 	if (m->connack_rc != 0) {
 		snprintf(why, sizeof(why), "broker refused the connection: %s",
-			 mosquitto_connack_string(m->connack_rc));
+			 mosquitto_reason_string(m->connack_rc));
 		mqtt_fail(m, why);
 		return false;
 	}
@@ -269,8 +276,13 @@ static int mqtt_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 		if (mqtt_tls_handshaking(m->mosq))
 			revents |= EPOLLIN;
 	}
-	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP))
-		rc = mosquitto_loop_read(m->mosq, 1);
+	if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
+		rc = mqtt_read_bounded(m);
+		if (rc == MQTT_RX_REFUSED) {
+			mqtt_fail(m, m->lib_error);
+			return 0;
+		}
+	}
 	if (rc == MOSQ_ERR_SUCCESS && !m->lost && !mqtt_check_connack(m))
 		return 0;
 	if (rc == MOSQ_ERR_SUCCESS && !m->lost && m->mosq && mosquitto_want_write(m->mosq) &&
@@ -297,7 +309,9 @@ static int mqtt_sync_io(struct mqtt *m)
 		if (r < 0)
 			return r;
 	}
-	return sd_event_source_set_io_events(m->io, EPOLLIN | (mqtt_wants_out(m) ? EPOLLOUT : 0));
+	/* Waiting for the rest of a packet header: woken by new bytes only. */
+	return sd_event_source_set_io_events(m->io, EPOLLIN | (m->rx_wait ? EPOLLET : 0) |
+							(mqtt_wants_out(m) ? EPOLLOUT : 0));
 }
 
 static int mqtt_on_misc(sd_event_source *s, uint64_t usec, void *userdata)
@@ -325,7 +339,8 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 	mosquitto_connect_callback_set(m->mosq, mqtt_lib_on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mqtt_lib_on_disconnect);
 	mosquitto_log_callback_set(m->mosq, mqtt_lib_on_log);
-	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mqtt_commands_setup(m);
+	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 
 	rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
@@ -335,6 +350,8 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", mqtt_strerror(m, rc, buf, sizeof(buf)));
 		return -EINVAL;
 	}
+	if (mqtt_limits_set_connect_properties(m->mosq) < 0)
+		return -ENOMEM;
 
 	if (s->broker.tls)
 		return mqtt_tls_setup(m->mosq, s, err, errsz);
@@ -453,7 +470,8 @@ static void mqtt_teardown(struct mqtt *m)
 		mosquitto_destroy(m->mosq);
 		m->mosq = NULL;
 	}
-	m->connack = m->lost = false;
+	m->connack = m->lost = m->rx_wait = false;
+	mqtt_rx_guard_reset(&m->rx);
 }
 
 static void mqtt_fail(struct mqtt *m, const char *why)
@@ -536,8 +554,10 @@ static int mqtt_on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 static int mqtt_keep_settings(struct mqtt *m, const struct mqtt_settings *s)
 {
 	struct mqtt_settings c = *s;
-	const char **strs[] = { &c.serial,  &c.site,      &c.username, &c.password,        &c.ca_file,
-				&c.ca_path, &c.cert_file, &c.key_file, &c.discovery_prefix };
+	const char **strs[] = {
+		&c.serial,  &c.site,      &c.username, &c.password,         &c.ca_file,
+		&c.ca_path, &c.cert_file, &c.key_file, &c.discovery_prefix, &c.ha_state_file
+	};
 	size_t total = 0;
 	char *block, *p;
 
@@ -596,7 +616,7 @@ void mqtt_set_extra(struct mqtt *m, mqtt_extra_fn fn, void *userdata)
 static void mqtt_stop(struct mqtt *m)
 {
 	if (m->mosq && m->state == MQTT_STATE_CONNECTED) {
-		(void) mqtt_send(m, m->status_topic, "offline", 1, true);
+		(void) mqtt_send(m, m->status_topic, "offline", 0, true);
 		(void) mosquitto_disconnect(m->mosq);
 		(void) mosquitto_loop_write(m->mosq, 1);
 	}
@@ -617,6 +637,7 @@ struct mqtt *mqtt_free(struct mqtt *m)
 	sd_event_unref(m->event);
 	free(m->strings);
 	free(m->ha_topics);
+	mqtt_commands_free(m);
 	free(m);
 	return NULL;
 }

@@ -92,7 +92,8 @@ def check_endpoints(tap, api, d, pty):
         tap.ok(set(s["network"]) == {"interface", "link", "address", "gateway", "gateway_reachable",
                                      "internet_reachable", "manager"} and s["network"]["link"] in ("up", "down", "unknown"),
                "status.network keys (%r)" % s["network"])
-        tap.ok(s["mqtt"] == {"enabled": False, "state": "disabled", "last_error": None}, "status.mqtt (%r)" % s["mqtt"])
+        tap.ok(s["mqtt"] == {"enabled": False, "state": "disabled", "last_error": None, "packets_refused": 0},
+               "status.mqtt (%r)" % s["mqtt"])
         tap.ok(s["modbus"]["meter_type"] == "PhoenixContact-EMPro" and s["modbus"]["port"] > 0 and
                s["modbus"]["clients"] == 0, "status.modbus (%r)" % s["modbus"])
 

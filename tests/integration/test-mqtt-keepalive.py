@@ -19,7 +19,7 @@ def connack_then_silence(c):
     """CONNACK (session not present, accepted) to the first packet, then silence."""
     try:
         if c.recv(4096):
-            c.sendall(b"\x20\x02\x00\x00")
+            c.sendall(b"\x20\x03\x00\x00\x00")  # MQTT 5: no properties
         while c.recv(4096):
             pass  # PINGREQ and PUBLISH alike go unanswered
     except OSError:

@@ -28,11 +28,10 @@ COUNTER_KEYS = ["uptime", "gw_ping_pass", "gw_ping_fail", "internet_ping_pass", 
 
 # Home Assistant's MQTT sensor: the keys we may use (documented schema,
 # abbreviations not used) and the units each device class allows.
-HA_SENSOR_KEYS = {"name", "unique_id", "object_id", "state_topic", "value_template", "device_class",
-                  "state_class", "unit_of_measurement", "availability_topic", "availability",
-                  "payload_available", "payload_not_available", "device", "entity_category",
-                  "expire_after", "json_attributes_topic", "icon", "force_update", "qos"}
-HA_DEVICE_KEYS = {"identifiers", "name", "manufacturer", "model", "sw_version"}
+HA_SENSOR_KEYS = {"name", "unique_id", "default_entity_id", "state_topic", "value_template", "device_class",
+                  "state_class", "unit_of_measurement", "availability", "availability_mode", "device",
+                  "entity_category", "expire_after", "json_attributes_topic", "icon", "force_update", "qos"}
+HA_DEVICE_KEYS = {"identifiers", "name", "manufacturer", "model", "serial_number", "sw_version"}
 HA_UNITS = {"power": {"W", "kW"}, "energy": {"Wh", "kWh", "MWh"}, "voltage": {"V", "mV"},
             "current": {"A", "mA"}, "duration": {"d", "h", "min", "s", "ms"},
             "data_size": {"bit", "kbit", "Mbit", "B", "kB", "MB", "GB", "KiB", "MiB", "GiB"}}
@@ -182,8 +181,8 @@ def check_discovery(tap, w, binary, broker):
     objs = {m[1][len(prefix):-len("/config")]: json.loads(m[3]) for m in cfgs}
     bad_keys = {k: sorted(set(o) - HA_SENSOR_KEYS) for k, o in objs.items() if set(o) - HA_SENSOR_KEYS}
     tap.ok(not bad_keys, "only documented sensor keys: %r" % bad_keys)
-    need = {"name", "unique_id", "state_topic", "value_template", "state_class", "availability_topic",
-            "device"}
+    need = {"name", "unique_id", "default_entity_id", "state_topic", "value_template", "state_class",
+            "availability", "device"}
     tap.ok(all(need <= set(o) for o in objs.values()), "every config has %s" % sorted(need))
     tap.ok(all(set(o["device"]) == HA_DEVICE_KEYS and o["device"]["identifiers"] == ["smartconnect_" + SERIAL]
                for o in objs.values()), "one device, with identifiers, name, manufacturer, model, sw_version")
@@ -200,7 +199,8 @@ def check_discovery(tap, w, binary, broker):
     got = {k: (objs.get(k, {}).get("device_class"), objs.get(k, {}).get("unit_of_measurement"),
                objs.get(k, {}).get("state_class"), objs.get(k, {}).get("state_topic")) for k in want}
     tap.ok(got == want, "power, energy, U/I/P per phase and uptime sensors: %r" % got)
-    tap.ok(all(o["availability_topic"] == STATUS for o in objs.values()), "availability is the status topic")
+    tap.ok(all(o["availability"][0]["topic"] == STATUS and o["availability_mode"] == "all" for o in objs.values()),
+           "availability follows the status topic")
     tap.ok(objs.get("uptime", {}).get("entity_category") == "diagnostic", "counters are diagnostic entities")
     tap.ok(objs.get("l1_current", {}).get("value_template") ==
            "{{ value_json.l1.I if value_json.l1 else None }}", "phase template copes with a null phase")

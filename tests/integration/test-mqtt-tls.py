@@ -77,7 +77,7 @@ def main():
         scenario(tap, binary, w, "wrong-host-name", broker, "mqtts://127.0.0.1:%d" % tls_port, userpw, False,
                  r"certificate verify failed")
         scenario(tap, binary, w, "wrong-password", broker, tls, userpw.replace("s3cret", "wrong"), False,
-                 r"broker refused the connection: .*not authori[sz]ed")
+                 r"(?i)broker refused the connection: .*not authori[sz]ed")
         scenario(tap, binary, w, "wrong-client-cert", broker, mtls,
                  client.replace(p["client.crt"], p["other.crt"]).replace(p["client.key"], p["other.key"]),
                  False, r"alert|client certificate")

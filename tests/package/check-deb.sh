@@ -151,6 +151,11 @@ check "the password is 24 URL-safe characters" grep -Eqx '[A-Za-z0-9_-]{24}' <<<
 check "$state/wifi-ap-psk is root:smartconnect 0640" \
 	test "$(stat -c '%U:%G %a' "$state/wifi-ap-psk")" = "root:smartconnect 640"
 ap_key=$(cat "$state/wifi-ap-psk")
+check "$state/device.key is smartconnect:smartconnect 0600" \
+	test "$(stat -c '%U:%G %a' "$state/device.key")" = "smartconnect:smartconnect 600"
+device_key=$(sha256sum <"$state/device.key")
+check "smartconnectd --csr verifies with openssl" \
+	sh -c "smartconnectd --csr | openssl req -verify -noout"
 check "the access point key is 16 letters and digits" grep -Eqx '[a-km-np-z2-9]{16}' <<<"$ap_key"
 check "/etc/smartconnect.conf is a conffile" sh -c 'dpkg-query -W -f="\${Conffiles}" smartconnectd | grep -q " /etc/smartconnect.conf "'
 check "/etc/smartconnect.conf is the shipped file" cmp -s /etc/smartconnect.conf "$src/etc/smartconnect.conf"
@@ -177,6 +182,7 @@ echo "== reinstall keeps the password and the access point key"
 dpkg -i "$deb" >/dev/null 2>&1
 check "same password after a reinstall" test "$(cat "$state/http-password")" = "$password"
 check "same access point key after a reinstall" test "$(cat "$state/wifi-ap-psk")" = "$ap_key"
+check "same device key after a reinstall" test "$(sha256sum <"$state/device.key")" = "$device_key"
 
 echo "== purge"
 dpkg --purge smartconnectd 2>&1 | sed 's/^/  /'

@@ -169,6 +169,7 @@ struct config {
 	uint32_t mqtt_connect_timeout_sec;            /* ConnectTimeout */
 	uint32_t mqtt_counters_sec;                   /* CountersInterval */
 	bool mqtt_homeassistant;                      /* HomeAssistant */
+	bool mqtt_commands;                           /* Commands */
 	char mqtt_discovery_prefix[CONFIG_TOKEN_MAX]; /* DiscoveryPrefix */
 	char mqtt_ping_gateway[CONFIG_HOST_MAX];      /* PingGateway: auto, empty or a host */
 	char mqtt_ping_host[CONFIG_HOST_MAX];         /* PingHost: empty = the broker */

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stddef.h>
 
 #include "smartconnectd/core/config.h"
@@ -74,6 +75,10 @@ int daemon_identify(struct daemon *d);
  * the configuration file and the device secrets, then reload. Safe against a
  * kill at any moment (factory-reset.h). Logs; 0 or a negative errno. */
 int daemon_factory_reset(struct daemon *d);
+
+/* --csr: a signing request for the device key in the state directory (or
+ * for [MQTT] KeyFile=) with CN = the serial, on out. Logs; 0 or -errno. */
+int daemon_write_csr(struct daemon *d, FILE *out);
 
 /* The last raw telegram, borrowed until the next one; -ENODATA when none. */
 int daemon_last_telegram(struct daemon *d, const char **ret_text, size_t *ret_len);

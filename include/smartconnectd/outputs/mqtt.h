@@ -19,8 +19,8 @@
  * empty):
  *   data/power_instant   every accepted, fresh telegram (QoS 0)
  *   data/device_counters every CountersInterval (QoS 0)
- *   status               "online"/"offline", retained, QoS 1; "offline" is
- *                        also the last will
+ *   status               "online"/"offline", retained, QoS 0; "offline" is
+ *                        also the last will (QoS 1)
  * and, with HomeAssistant=yes, retained discovery configs (mqtt-discovery.h).
  *
  * Log lines tests rely on: "MQTT connected to <host>:<port>",
@@ -69,7 +69,9 @@ struct mqtt_settings {
 	unsigned connect_timeout_sec; /* resolution, connect, TLS and CONNACK together */
 	unsigned counters_sec;        /* device_counters interval */
 	bool homeassistant;           /* publish discovery configs */
+	bool commands;                /* subscribe to <base>/cmd/+ (mqtt-commands.c) */
 	const char *discovery_prefix;
+	const char *ha_state_file; /* the discovery topics last published; empty: not kept */
 };
 
 enum mqtt_state {
@@ -81,10 +83,13 @@ enum mqtt_state {
 };
 
 struct mqtt_counters {
-	uint64_t event_connect; /* CONNACKs accepted */
-	uint64_t event_errors;  /* failed attempts and lost connections */
-	uint64_t send_pass;     /* messages handed to the connection */
-	uint64_t send_fail;     /* messages due while not connected, or refused by the library */
+	uint64_t event_connect;    /* CONNACKs accepted */
+	uint64_t event_errors;     /* failed attempts and lost connections */
+	uint64_t send_pass;        /* messages handed to the connection */
+	uint64_t send_fail;        /* messages due while not connected, or refused by the library */
+	uint64_t rx_refused;       /* connections dropped for a packet over the bound or a malformed header */
+	uint64_t commands;         /* commands received and answered */
+	uint64_t commands_refused; /* of those, answered with an error */
 };
 
 /* What device_counters reports besides MQTT's own figures; filled by the daemon. */
@@ -138,6 +143,33 @@ const char *mqtt_status(const struct mqtt *m, char *buf, size_t size);
 /* {"enabled": bool, "state": "disabled|connecting|connected|disconnected",
  *  "last_error": string|null}. New reference; NULL on OOM. */
 json_t *mqtt_status_json(const struct mqtt *m);
+
+/* A remote command received on <base>/cmd/<name>, for the daemon to carry
+ * out. Its strings are valid for the call only; payload is NUL-terminated. */
+struct mqtt_command {
+	const char *name;  /* <name>: lower case letters and "_", at most 32 */
+	const char *topic; /* the topic it came on, for the log */
+	const char *payload;
+	size_t len;
+	bool repeated; /* the same name, payload and correlation data within MQTT_COMMAND_REPEAT_SEC */
+};
+
+#define MQTT_COMMAND_MAX (16 * 1024) /* payload bytes; a bigger command is refused unread */
+#define MQTT_COMMAND_REPEAT_SEC 10
+#define MQTT_COMMAND_QUEUE 8 /* received and not yet carried out; more are answered "busy" */
+
+/* Carries out one command and returns the response object (a new reference;
+ * NULL: out of memory). Called from the loop, never from inside the library,
+ * so it may reconfigure or reconnect the publisher. */
+typedef json_t *(*mqtt_command_fn)(struct mqtt *m, const struct mqtt_command *c, void *userdata);
+
+/* Who carries out the commands (with Commands=yes). */
+void mqtt_set_commands(struct mqtt *m, mqtt_command_fn fn, void *userdata);
+
+/* The meter's data are fresh (a telegram within the stale limit) or not:
+ * with HomeAssistant=yes, <base>/meter says "fresh" or "stale" (retained),
+ * the second availability topic of the meter's sensors. */
+void mqtt_set_meter_fresh(struct mqtt *m, bool fresh);
 
 /* The topic of a metric ("power_instant") into buf. Returns buf. */
 const char *mqtt_topic(const struct mqtt *m, const char *metric, char *buf, size_t size);

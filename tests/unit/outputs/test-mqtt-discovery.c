@@ -23,6 +23,7 @@
 #define POWER_TOPIC "devices/home/smart-connect/" SERIAL "/data/power_instant"
 #define COUNTERS_TOPIC "devices/home/smart-connect/" SERIAL "/data/device_counters"
 #define AVAIL_TOPIC "devices/home/smart-connect/" SERIAL "/status"
+#define METER_TOPIC "devices/home/smart-connect/" SERIAL "/meter"
 
 static const struct mqtt_discovery_ctx ctx = {
 	.prefix = "homeassistant",
@@ -30,13 +31,16 @@ static const struct mqtt_discovery_ctx ctx = {
 	.power_topic = POWER_TOPIC,
 	.counters_topic = COUNTERS_TOPIC,
 	.avail_topic = AVAIL_TOPIC,
+	.meter_topic = METER_TOPIC,
 	.sw_version = "9.8.7",
 	.expire_after = 30,
 };
 
 /*
  * What Home Assistant's sensor platform accepts for the device classes a meter
- * gateway can use: the state classes allowed with the class, and its units.
+ * gateway can use: the state classes allowed with the class, and its units,
+ * as homeassistant/components/sensor/const.py (DEVICE_CLASS_UNITS,
+ * DEVICE_CLASS_STATE_CLASSES) of Home Assistant Core 2025/2026 has them.
  * A sensor without a device class may have any unit and state class.
  */
 static const struct ha_rule {
@@ -44,16 +48,16 @@ static const struct ha_rule {
 	const char *state_classes[3];
 	const char *units[8];
 } ha_rules[] = {
-	{ "power", { "measurement" }, { "W", "kW", "MW", "mW" } },
-	{ "apparent_power", { "measurement" }, { "VA", "kVA", "mVA" } },
+	{ "power", { "measurement" }, { "W", "kW", "MW", "GW", "TW" } },
+	{ "apparent_power", { "measurement" }, { "VA" } },
 	{ "energy", { "total", "total_increasing" }, { "Wh", "kWh", "MWh", "GWh", "mWh", "MJ", "GJ" } },
-	{ "voltage", { "measurement" }, { "V", "mV", "kV", "µV" } },
+	{ "voltage", { "measurement" }, { "V", "mV", "kV", "µV", "MV" } },
 	{ "current", { "measurement" }, { "A", "mA" } },
 	{ "frequency", { "measurement" }, { "Hz", "kHz" } },
 	{ "gas", { "total", "total_increasing" }, { "m³", "ft³", "CCF" } },
 	{ "water", { "total", "total_increasing" }, { "m³", "L", "ft³", "gal", "CCF" } },
 	{ "duration", { "measurement", "total", "total_increasing" }, { "d", "h", "min", "s", "ms" } },
-	{ "data_size", { "measurement", "total", "total_increasing" }, { "B", "kB", "kiB", "MB", "MiB" } },
+	{ "data_size", { "measurement", "total", "total_increasing" }, { "B", "kB", "KiB", "MB", "MiB" } },
 };
 
 static const struct ha_rule *ha_rule(const char *device_class)
@@ -112,6 +116,10 @@ static void test_rules_themselves(void)
 	tap_ok(!ha_accepts("energy", "kWh", "measurement", &why), "energy as measurement refused");
 	tap_ok(!ha_accepts("power", "kWh", "measurement", &why), "power in kWh refused");
 	tap_ok(!ha_accepts("power", "W", "total_increasing", &why), "power as total_increasing refused");
+	tap_ok(!ha_accepts("power", "mW", "measurement", &why),
+	       "power in mW refused (not a power unit any more)");
+	tap_ok(!ha_accepts("apparent_power", "W", "measurement", &why), "apparent power in W refused");
+	tap_ok(!ha_accepts("power", "VA", "measurement", &why), "power in VA refused");
 	tap_ok(!ha_accepts("gas", "m3", "total", &why), "gas in m3 (not m³) refused");
 	tap_ok(!ha_accepts("voltage", NULL, "measurement", &why), "voltage without unit refused");
 	tap_ok(!ha_accepts(NULL, NULL, "sum", &why), "an unknown state class refused");
@@ -142,6 +150,59 @@ static bool topic_object(const char *topic, char *buf, size_t size)
 		if (!((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= '0' && buf[i] <= '9') || buf[i] == '_'))
 			return false;
 	return true;
+}
+
+/* An entity id as Home Assistant's valid_entity_id() takes it: domain "." object,
+ * each of [a-z0-9_], no "__", no "_" at either end. */
+static bool valid_entity_id(const char *id)
+{
+	const char *dot = strchr(id ?: "", '.');
+
+	if (!dot || strncmp(id, "sensor.", 7) != 0 || !dot[1] || strstr(id, "__") || dot[1] == '_' ||
+	    id[strlen(id) - 1] == '_')
+		return false;
+	for (const char *p = dot + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return false;
+	return true;
+}
+
+static bool availability_entry(json_t *a, const char *topic, const char *yes, const char *no)
+{
+	return json_is_object(a) && !strcmp(str(a, "topic") ?: "", topic) &&
+	       !strcmp(str(a, "payload_available") ?: "", yes) &&
+	       !strcmp(str(a, "payload_not_available") ?: "", no) && json_object_size(a) == 3;
+}
+
+/* The keys of Home Assistant's MQTT sensor schema (mqtt/sensor.py with
+ * schemas.py) that a config may carry, the deprecated object_id no more. */
+static void check_schema(json_t *p, const char *object, bool counters)
+{
+	static const char *const keys[] = {
+		"name",           "unique_id",    "default_entity_id",   "state_topic",
+		"value_template", "state_class",  "availability",        "availability_mode",
+		"device",         "device_class", "unit_of_measurement", "entity_category",
+		"expire_after",
+	};
+	json_t *a = json_object_get(p, "availability"), *v;
+	const char *k;
+
+	json_object_foreach (p, k, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			known |= strcmp(keys[i], k) == 0;
+		tap_ok(known, "%s: key %s is in Home Assistant's MQTT sensor schema", object, k);
+	}
+	tap_ok(!json_object_get(p, "object_id") && !json_object_get(p, "availability_topic"),
+	       "%s: no object_id (gone in 2026.4), no availability_topic beside the list", object);
+	tap_ok(valid_entity_id(str(p, "default_entity_id")), "%s: default_entity_id %s is a valid entity id",
+	       object, str(p, "default_entity_id") ?: "(none)");
+	TAP_EQ_STR(str(p, "availability_mode") ?: "", "all", "availability_mode");
+	tap_ok(json_is_array(a) && json_array_size(a) == (counters ? 1u : 2u) &&
+		   availability_entry(json_array_get(a, 0), AVAIL_TOPIC, "online", "offline") &&
+		   (counters || availability_entry(json_array_get(a, 1), METER_TOPIC, "fresh", "stale")),
+	       "%s: available while the daemon is online%s", object, counters ? "" : " and the meter fresh");
 }
 
 static void check_device(json_t *device, const char *object)
@@ -191,6 +252,10 @@ static void check_entry(const struct mqtt_discovery_ctx *c, size_t i, char (*see
 
 	snprintf(uid, sizeof(uid), "smartconnect_" SERIAL "_%s", object);
 	TAP_EQ_STR(str(p, "unique_id") ?: "", uid, "unique_id is serial and object");
+	snprintf(uid, sizeof(uid), "sensor.smartconnect_" SERIAL "_%s", object);
+	for (char *q = uid; *q; q++)
+		*q = (char) (*q >= 'A' && *q <= 'Z' ? *q - 'A' + 'a' : *q);
+	TAP_EQ_STR(str(p, "default_entity_id") ?: "", uid, "default_entity_id is sensor.<unique_id>");
 	for (size_t k = 0; k < *n_seen; k++)
 		if (strcmp(seen[k], object) == 0)
 			tap_ok(false, "%s: object id used twice", object);
@@ -203,10 +268,7 @@ static void check_entry(const struct mqtt_discovery_ctx *c, size_t i, char (*see
 	       "%s: state_topic is power_instant or device_counters", object);
 	tap_ok(str(p, "value_template") && strstr(str(p, "value_template"), "value_json."),
 	       "%s: value_template reads the JSON", object);
-	TAP_EQ_STR(str(p, "availability_topic") ?: "", AVAIL_TOPIC, "availability_topic");
-	tap_ok(strcmp(str(p, "payload_available") ?: "", "online") == 0 &&
-		   strcmp(str(p, "payload_not_available") ?: "", "offline") == 0,
-	       "%s: availability payloads online/offline", object);
+	check_schema(p, object, counters);
 	check_device(json_object_get(p, "device"), object);
 
 	tap_ok(ha_accepts(str(p, "device_class"), str(p, "unit_of_measurement"), str(p, "state_class"), &why),
@@ -333,11 +395,15 @@ static json_t *find(const struct mqtt_discovery_ctx *c, const char *want)
 static void test_apparent(void)
 {
 	struct mqtt_discovery_ctx c = ctx;
+	char seen[64][64];
+	size_t n_seen = 0;
 	json_t *o;
 
 	decode_meter("\x02\nADCO 021528603314 :\r\nBASE 012345678 /\r\nIINST 005 \\\r\nPAPP 01250 )\r\x03");
 	c.reading = &meter;
 	TAP_EQ_INT(mqtt_discovery_count_for(&c), mqtt_discovery_count(), "TIC: no M-Bus sensors");
+	for (size_t i = 0; i < mqtt_discovery_count_for(&c); i++)
+		check_entry(&c, i, seen, &n_seen);
 	o = find(&c, "power");
 	tap_ok(o && !strcmp(str(o, "device_class") ?: "", "apparent_power") &&
 		   !strcmp(str(o, "unit_of_measurement") ?: "", "VA") &&
@@ -399,8 +465,58 @@ static void test_mbus(void)
 		   "past the meter's sensors: -ERANGE");
 }
 
+static bool node_id_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* A serial Home Assistant would not take in a node id ("Serial=" allows a dot). */
+static void test_node_id(void)
+{
+	static const char *const serials[] = { "GW.0042", "GW_0042", "GW-0042", "gw..0042.", "A" };
+	char ids[ARRAY_SIZE(serials)][128], topic[256], node[128];
+	struct mqtt_discovery_ctx c = ctx;
+
+	for (size_t i = 0; i < ARRAY_SIZE(serials); i++) {
+		tap_ok(mqtt_discovery_node_id(serials[i], ids[i], sizeof(ids[i])) == 0 && node_id_ok(ids[i]),
+		       "serial %s: node id %s matches [a-zA-Z0-9_-]+", serials[i], ids[i]);
+		for (size_t k = 0; k < i; k++)
+			tap_ok(strcmp(ids[i], ids[k]) != 0, "%s and %s: different node ids", serials[i],
+			       serials[k]);
+	}
+	TAP_EQ_STR(ids[1], "smartconnect_GW_0042", "a valid serial is kept as it is");
+	TAP_EQ_STR(ids[2], "smartconnect_GW-0042", "a dash is kept");
+	tap_ok(mqtt_discovery_node_id("GW.0042", node, 20) == -ERANGE,
+	       "a node id that does not fit: -ERANGE");
+
+	c.serial = "GW.0042";
+	for (size_t i = 0; i < mqtt_discovery_count(); i++) {
+		json_t *o = NULL;
+		const char *n;
+		size_t len;
+
+		if (mqtt_discovery_entry(&c, i, topic, sizeof(topic), &o) < 0) {
+			tap_ok(false, "entry %zu for a dotted serial", i);
+			continue;
+		}
+		n = topic + strlen("homeassistant/sensor/");
+		len = strcspn(n, "/");
+		snprintf(node, sizeof(node), "%.*s", (int) len, n);
+		tap_ok(!strcmp(node, ids[0]) && valid_entity_id(str(o, "default_entity_id")),
+		       "dotted serial: topic %s, entity %s", topic, str(o, "default_entity_id") ?: "");
+		json_decref(o);
+	}
+}
+
 int main(void)
 {
+	test_node_id();
 	test_apparent();
 	test_mbus();
 	test_rules_themselves();
