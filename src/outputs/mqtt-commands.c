@@ -267,9 +267,11 @@ void mqtt_commands_on_connected(struct mqtt *m)
 
 	if (m->set.commands) {
 		snprintf(topic, sizeof(topic), "%s/cmd/+", m->base);
-		/* Retained messages are not commands: the broker keeps them back. */
-		if (mosquitto_subscribe_v5(m->mosq, NULL, topic, 1, MQTT_SUB_OPT_SEND_RETAIN_NEVER, NULL) !=
-		    MOSQ_ERR_SUCCESS)
+		/* Retained messages are not commands: an MQTT 5 broker keeps them
+		 * back; from a 3.1.1 broker they are refused when they come. */
+		if (mosquitto_subscribe_v5(m->mosq, NULL, topic, 1,
+					   mqtt_protocol_v5(m) ? MQTT_SUB_OPT_SEND_RETAIN_NEVER : 0,
+					   NULL) != MOSQ_ERR_SUCCESS)
 			log_warning("MQTT: cannot subscribe to %s, remote commands are off", topic);
 		else
 			log_info("MQTT: remote commands on %s", topic);

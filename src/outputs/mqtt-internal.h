@@ -47,6 +47,9 @@ struct mqtt {
 	struct resolve *res;
 	char addr[RESOLVE_ADDR_MAX];
 
+	/* The MQTT version of the next attempt (mqtt-protocol.c). */
+	bool v311, protocol_known;
+
 	/* Recorded by library callbacks, acted on after the call returns. */
 	bool connack;
 	int connack_rc;
@@ -103,6 +106,16 @@ int mqtt_read_bounded(struct mqtt *m);
 /* After a publish from our own code: write what the socket takes, watch it
  * for the rest. */
 void mqtt_flush(struct mqtt *m);
+
+/* mqtt-protocol.c: MQTT 5, or 3.1.1 for a broker that does not take 5. */
+bool mqtt_protocol_v5(const struct mqtt *m);
+/* The connection settings changed: try MQTT 5 first again. */
+void mqtt_protocol_reset(struct mqtt *m);
+/* A CONNACK accepted the connection: its version is kept. */
+void mqtt_protocol_accepted(struct mqtt *m);
+/* Before a failure tears the connection down: switch versions if the broker
+ * refused ours or closed without a CONNACK. */
+void mqtt_protocol_failed(struct mqtt *m);
 
 /* mqtt-commands.c: the message callback on a new mosquitto object; on CONNACK
  * the subscription and an answer that waited; all freed. */

@@ -238,13 +238,14 @@ static bool mqtt_check_connack(struct mqtt *m)
 
 	if (!m->connack)
 		return true;
-	m->connack = false;
 	if (m->connack_rc != 0) {
 		snprintf(why, sizeof(why), "broker refused the connection: %s",
 			 mosquitto_reason_string(m->connack_rc));
 		mqtt_fail(m, why);
 		return false;
 	}
+	m->connack = false;
+	mqtt_protocol_accepted(m);
 	mqtt_on_connected(m);
 	return true;
 }
@@ -340,7 +341,8 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 	mosquitto_disconnect_callback_set(m->mosq, mqtt_lib_on_disconnect);
 	mosquitto_log_callback_set(m->mosq, mqtt_lib_on_log);
 	mqtt_commands_setup(m);
-	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+				    mqtt_protocol_v5(m) ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
 	(void) mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 
 	rc = mosquitto_will_set(m->mosq, m->status_topic, 7, "offline", 1, true);
@@ -350,7 +352,7 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 		snprintf(err, errsz, "%s", mqtt_strerror(m, rc, buf, sizeof(buf)));
 		return -EINVAL;
 	}
-	if (mqtt_limits_set_connect_properties(m->mosq) < 0)
+	if (mqtt_protocol_v5(m) && mqtt_limits_set_connect_properties(m->mosq) < 0)
 		return -ENOMEM;
 
 	if (s->broker.tls)
@@ -479,6 +481,7 @@ static void mqtt_fail(struct mqtt *m, const char *why)
 	uint64_t delay;
 	int r;
 
+	mqtt_protocol_failed(m);
 	mqtt_teardown(m);
 	m->counters.event_errors++;
 	m->failures++;
@@ -649,6 +652,7 @@ int mqtt_start(struct mqtt *m)
 
 	m->failures = 0;
 	m->last_error[0] = '\0';
+	mqtt_protocol_reset(m);
 	if (!m->set.enabled) {
 		mqtt_set_state(m, MQTT_STATE_DISABLED);
 		return 0;
