@@ -91,6 +91,8 @@ const struct conf_key conf_keys[] = {
 	    .max = 86400),
 	KEY("Modbus", "StalePolicy", &conf_enum, "error", modbus_stale_policy, CONFIG_APPLY_MBSRV,
 	    NAMES(modbus_server_stale_policy_names)),
+	KEY("Modbus", "Framing", &conf_enum, "auto", modbus_framing, CONFIG_APPLY_MBSRV,
+	    NAMES(modbus_framing_names)),
 
 	KEY("HTTP", "Listen", &conf_listen, "0.0.0.0:80", http_listen, CONFIG_APPLY_HTTP),
 	KEY("HTTP", "User", &conf_string, "user", http_user, CONFIG_APPLY_HTTP, .flags = CONF_NO_COLON),

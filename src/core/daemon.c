@@ -135,6 +135,7 @@ static struct modbus_server_settings daemon_modbus_settings(const struct daemon 
 		.max_per_ip = c->modbus_max_per_ip,
 		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
 		.stale_policy = c->modbus_stale_policy,
+		.framing = c->modbus_framing,
 		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
 		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
 	};

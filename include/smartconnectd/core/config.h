@@ -120,6 +120,7 @@ struct config {
 	uint32_t modbus_max_per_ip;                          /* MaxClientsPerIP */
 	uint32_t modbus_idle_sec;                            /* IdleTimeout: 0 = never */
 	enum modbus_server_stale_policy modbus_stale_policy; /* StalePolicy */
+	enum modbus_framing modbus_framing;                  /* Framing */
 
 	/* [HTTP] */
 	struct listener_address http_listen;      /* Listen */
