@@ -68,7 +68,7 @@ const struct conf_key conf_keys[] = {
 	KEY("Daemon", "LogSummaryInterval", &conf_seconds, "60", log_summary_sec,
 	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV | CONFIG_APPLY_PASSTHROUGH, .min = 1, .max = 86400),
 
-	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
+	KEY("Meter", "Device", &conf_meter_device, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
 	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, .name_of = protocol_name,
 	    .n_names = _READING_PROTO_MAX),
 	KEY("Meter", "StaleAfter", &conf_seconds, "0", stale_after_sec, CONFIG_APPLY_METER, .min = 0,
