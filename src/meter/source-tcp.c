@@ -341,7 +341,6 @@ static void source_tcp_connect(struct source_tcp *t, const char *addr)
 		source_tcp_fail(t, r, "cannot watch the connection");
 		return;
 	}
-	source_tcp_arm_dead(t);
 }
 
 static void source_tcp_on_resolved(int error, const char *addr, void *userdata)
@@ -363,6 +362,8 @@ static void source_tcp_attempt(struct source_tcp *t)
 
 	source_tcp_close(t);
 	source_tcp_set_state(t, TTY_STATE_RETRYING);
+	/* The dead limit bounds the name lookup and the connect as well. */
+	source_tcp_arm_dead(t);
 	if (inet_pton(AF_INET, t->host, &any) == 1 || inet_pton(AF_INET6, t->host, &any) == 1) {
 		source_tcp_connect(t, t->host);
 		return;
