@@ -79,6 +79,8 @@ int modbus_framing_codec_new(struct modbus_framing_codec **ret)
 		return -errno;
 	/* The device is never opened: the context only encodes. */
 	c->rtu = modbus_new_rtu("/dev/null", 9600, 'N', 8, 1);
+	/* The socket never changes: the server writes its MBAP answers through
+	 * a context of its own. */
 	if (!c->rtu || modbus_set_socket(c->rtu, c->fd[0]) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(c);
@@ -98,30 +100,33 @@ struct modbus_framing_codec *modbus_framing_codec_free(struct modbus_framing_cod
 	return NULL;
 }
 
-int modbus_framing_codec_fd(const struct modbus_framing_codec *c)
-{
-	return c->fd[0];
-}
-
-size_t modbus_framing_codec_take(struct modbus_framing_codec *c, uint8_t *buf, size_t size)
+/* The frame libmodbus wrote into the socketpair: its length, 0 when there is none. */
+static size_t modbus_framing_codec_take(struct modbus_framing_codec *c, uint8_t *buf, size_t size)
 {
 	ssize_t k = recv(c->fd[1], buf, size, MSG_DONTWAIT);
 
 	return k > 0 ? (size_t) k : 0;
 }
 
+/* Read back the one frame libmodbus wrote: want bytes, or -EIO. Whatever is
+ * left after a mismatch is read away, so that it is no part of the next. */
+static ssize_t codec_collect(struct modbus_framing_codec *c, uint8_t *out, size_t want)
+{
+	size_t k = modbus_framing_codec_take(c, out, MODBUS_FRAMING_RTU_MAX);
+
+	if (k == want)
+		return (ssize_t) k;
+	while (modbus_framing_codec_take(c, out, MODBUS_FRAMING_RTU_MAX) > 0)
+		;
+	return -EIO;
+}
+
 /* libmodbus's RTU frame of unit id + PDU (n bytes), CRC appended, into out. */
 static ssize_t codec_encode(struct modbus_framing_codec *c, const uint8_t *adu, size_t n, uint8_t *out)
 {
-	size_t k;
-
-	/* Anything left over from a failed call is no part of this frame. */
-	while (modbus_framing_codec_take(c, out, MODBUS_FRAMING_RTU_MAX) > 0)
-		;
-	if (modbus_set_socket(c->rtu, c->fd[0]) < 0 || modbus_send_raw_request(c->rtu, adu, (int) n) < 0)
+	if (modbus_send_raw_request(c->rtu, adu, (int) n) < 0)
 		return -EIO;
-	k = modbus_framing_codec_take(c, out, MODBUS_FRAMING_RTU_MAX);
-	return k == n + RTU_CRC ? (ssize_t) k : -EIO;
+	return codec_collect(c, out, n + RTU_CRC);
 }
 
 ssize_t modbus_framing_to_rtu(struct modbus_framing_codec *c, const uint8_t *mbap, size_t n, uint8_t *out)
@@ -132,6 +137,30 @@ ssize_t modbus_framing_to_rtu(struct modbus_framing_codec *c, const uint8_t *mba
 	if (mbap[MBAP_HEADER - 1] == 0)
 		return 0;
 	return codec_encode(c, mbap + MBAP_HEADER - 1, n - (MBAP_HEADER - 1), out);
+}
+
+ssize_t modbus_framing_rtu_reply(struct modbus_framing_codec *c, const uint8_t *mbap, size_t n,
+				 modbus_mapping_t *map, uint8_t *out)
+{
+	uint8_t req[MODBUS_FRAMING_RTU_MAX];
+	size_t body = n - (MBAP_HEADER - 1);
+	ssize_t k;
+
+	if (n < MBAP_HEADER + 1 || body + RTU_CRC > sizeof(req))
+		return -EBADMSG;
+	/* modbus_reply() drops the last two bytes as the CRC without reading them. */
+	memcpy(req, mbap + MBAP_HEADER - 1, body);
+	req[body] = req[body + 1] = 0;
+	if (modbus_reply(c->rtu, req, (int) (body + RTU_CRC), map) < 0)
+		return -EIO;
+	if (req[0] == 0) {
+		/* Broadcast: libmodbus sends nothing; should one ever come, it goes. */
+		while (modbus_framing_codec_take(c, out, MODBUS_FRAMING_RTU_MAX) > 0)
+			;
+		return 0;
+	}
+	k = (ssize_t) modbus_framing_codec_take(c, out, MODBUS_FRAMING_RTU_MAX);
+	return k > 0 ? k : -EIO;
 }
 
 /* 1 when buf starts with a complete RTU request whose CRC libmodbus agrees

@@ -226,20 +226,16 @@ static bool mbconn_single(struct mbconn *c, const uint8_t *req, uint16_t value)
 static bool mbconn_reply(struct mbconn *c, const uint8_t *req, size_t len)
 {
 	struct modbus_server *m = c->srv;
-	uint8_t rsp[MODBUS_TCP_MAX_ADU_LENGTH];
-	size_t n;
+	uint8_t rsp[MODBUS_FRAMING_RTU_MAX];
+	ssize_t n;
 
 	if (c->framing != MODBUS_FRAMING_RTU) {
 		if (modbus_set_socket(m->ctx, c->fd) < 0)
 			return false;
 		return modbus_reply(m->ctx, req, (int) len, m->map) >= 0;
 	}
-	/* The MBAP answer goes through the codec to become an RTU frame. */
-	if (modbus_set_socket(m->ctx, modbus_framing_codec_fd(m->codec)) < 0 ||
-	    modbus_reply(m->ctx, req, (int) len, m->map) < 0)
-		return false;
-	n = modbus_framing_codec_take(m->codec, rsp, sizeof(rsp));
-	return n > 0 && mbconn_send(c, rsp, n);
+	n = modbus_framing_rtu_reply(m->codec, req, len, m->map, rsp);
+	return n == 0 || (n > 0 && send(c->fd, rsp, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) == n);
 }
 
 /* Is the data too old to answer with, and what to do about it. Returns true

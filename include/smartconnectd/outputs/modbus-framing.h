@@ -9,7 +9,8 @@
  *
  * libmodbus does every CRC: an RTU context (never connected) writes the
  * frames it builds into one end of an AF_UNIX datagram socketpair and the
- * codec reads them back from the other. A received frame is checked by
+ * codec reads them back from the other; it also answers reads and writes
+ * itself (modbus_reply()), straight in RTU framing. A received frame is checked by
  * having libmodbus encode its unit id and PDU and comparing the CRC it
  * appended. libmodbus has no call that checks or computes a CRC into memory,
  * and its receive path blocks, so this is the one way to use its encoding.
@@ -18,6 +19,7 @@
  */
 #pragma once
 
+#include <modbus.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,13 +57,6 @@ int modbus_framing_codec_new(struct modbus_framing_codec **ret);
 struct modbus_framing_codec *modbus_framing_codec_free(struct modbus_framing_codec *c); /* NULL-safe */
 DEFINE_FREEP(struct modbus_framing_codec, modbus_framing_codec_free)
 
-/* The fd a libmodbus context may write one answer into (modbus_set_socket())
- * for modbus_framing_codec_take() to read back. Owned by the codec. */
-int modbus_framing_codec_fd(const struct modbus_framing_codec *c);
-
-/* The answer written into the codec's fd: its length, 0 when there is none. */
-size_t modbus_framing_codec_take(struct modbus_framing_codec *c, uint8_t *buf, size_t size);
-
 /*
  * The next request of a connection: *framing is the connection's framing;
  * AUTO is replaced by TCP or RTU once the first request shows which (an RTU
@@ -82,3 +77,13 @@ ssize_t modbus_framing_next(struct modbus_framing_codec *c, enum modbus_framing 
  * when libmodbus failed.
  */
 ssize_t modbus_framing_to_rtu(struct modbus_framing_codec *c, const uint8_t *mbap, size_t n, uint8_t *out);
+
+/*
+ * libmodbus's answer (modbus_reply() on the codec's RTU context, from and into
+ * map) to a request given as an MBAP ADU, as an RTU frame in out (at least
+ * MODBUS_FRAMING_RTU_MAX bytes): its length, 0 for a broadcast (applied, not
+ * answered), -EBADMSG, -EIO. One encoding instead of an MBAP answer turned
+ * into RTU afterwards.
+ */
+ssize_t modbus_framing_rtu_reply(struct modbus_framing_codec *c, const uint8_t *mbap, size_t n,
+				 modbus_mapping_t *map, uint8_t *out);

@@ -132,6 +132,39 @@ static void test_answers(struct modbus_framing_codec *c)
 		   "the codec still checks after answers");
 }
 
+/* libmodbus answers a read straight in RTU framing, from the mapping. */
+static void test_reply(struct modbus_framing_codec *c)
+{
+	static const uint8_t read2[] = { 0, 0, 0, 0, 0, 6, 1, 3, 0, 4, 0, 2 };
+	static const uint8_t bcast[] = { 0, 0, 0, 0, 0, 6, 0, 6, 0, 4, 0, 9 };
+	modbus_mapping_t *map = modbus_mapping_new(0, 0, 16, 0);
+	uint8_t out[MODBUS_FRAMING_RTU_MAX];
+	enum modbus_framing f = MODBUS_FRAMING_RTU;
+	uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+	size_t len;
+	ssize_t n;
+
+	if (!map)
+		return;
+	map->tab_registers[4] = 0x436C;
+	map->tab_registers[5] = 0xB333;
+	n = modbus_framing_rtu_reply(c, read2, sizeof(read2), map, out);
+	TAP_EQ_INT(n, 9, "FC 3 of 2 registers: 9 bytes");
+	/* The same answer through the MBAP path and to_rtu(): libmodbus agrees with itself. */
+	static const uint8_t mbap[] = { 0, 0, 0, 0, 0, 7, 1, 3, 4, 0x43, 0x6C, 0xB3, 0x33 };
+	uint8_t again[MODBUS_FRAMING_RTU_MAX];
+	tap_ok(n == 9 && modbus_framing_to_rtu(c, mbap, sizeof(mbap), again) == 9 &&
+		   memcmp(out, again, 9) == 0,
+	       "the reply equals the MBAP answer turned into RTU");
+	TAP_EQ_INT(modbus_framing_rtu_reply(c, bcast, sizeof(bcast), map, out), 0,
+		   "broadcast write: no answer");
+	TAP_EQ_INT(map->tab_registers[4], 9, "broadcast write: applied");
+	TAP_EQ_INT(next(c, &f, rtu_read, sizeof(rtu_read), req, &len), 8,
+		   "the codec still checks after replies");
+	TAP_EQ_INT(modbus_framing_rtu_reply(c, read2, 6, map, out), -EBADMSG, "no unit id: refused");
+	modbus_mapping_free(map);
+}
+
 int main(void)
 {
 	struct modbus_framing_codec *c = NULL;
@@ -140,6 +173,7 @@ int main(void)
 	test_lengths();
 	test_detect(c);
 	test_answers(c);
+	test_reply(c);
 	TAP_EQ_STR(modbus_framing_to_string(MODBUS_FRAMING_RTU), "rtu", "name");
 	tap_ok(modbus_framing_to_string(_MODBUS_FRAMING_MAX) == NULL, "no name out of range");
 	modbus_framing_codec_free(c);
