@@ -73,7 +73,7 @@ const struct conf_key conf_keys[] = {
 	KEY("Daemon", "LogSummaryInterval", &conf_seconds, "60", log_summary_sec,
 	    CONFIG_APPLY_METER | CONFIG_APPLY_MBSRV | CONFIG_APPLY_PASSTHROUGH, .min = 1, .max = 86400),
 
-	KEY("Meter", "Device", &conf_path, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
+	KEY("Meter", "Device", &conf_meter_device, "/dev/ttyUSB0", device, CONFIG_APPLY_TTY),
 	KEY("Meter", "Protocol", &conf_enum, "auto", protocol, CONFIG_APPLY_TTY, .name_of = protocol_name,
 	    .n_names = _READING_PROTO_MAX),
 	KEY("Meter", "StaleAfter", &conf_seconds, "0", stale_after_sec, CONFIG_APPLY_METER, .min = 0,
@@ -96,6 +96,8 @@ const struct conf_key conf_keys[] = {
 	    .max = 86400),
 	KEY("Modbus", "StalePolicy", &conf_enum, "error", modbus_stale_policy, CONFIG_APPLY_MBSRV,
 	    NAMES(modbus_server_stale_policy_names)),
+	KEY("Modbus", "Framing", &conf_enum, "auto", modbus_framing, CONFIG_APPLY_MBSRV,
+	    NAMES(modbus_framing_names)),
 
 	KEY("ModbusRTU", "Device", &conf_path, "", rtu_device, CONFIG_APPLY_MBRTU, .flags = CONF_EMPTY_OK),
 	KEY("ModbusRTU", "Baud", &conf_uint, "9600", rtu_baud, CONFIG_APPLY_MBRTU, .min = 1200,

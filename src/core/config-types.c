@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "smartconnectd/device/button-press.h"
+#include "smartconnectd/meter/source-tcp.h"
 
 #include "config-types.h"
 
@@ -313,6 +314,27 @@ static int parse_path(const struct conf_key *k, const char *value, void *field, 
 	}
 	if (value[strlen(value) - 1] == '/') {
 		snprintf(err, errsz, "'%.64s' names a directory, expected a file or device", value);
+		return -EINVAL;
+	}
+	return set_string(value, field, k->size, err, errsz);
+}
+
+/* The meter's source: a tty's absolute path, or tcp://HOST:PORT (an IPv6
+ * address in brackets). */
+static int parse_meter_device(const struct conf_key *k, const char *value, void *field, char *err,
+			      size_t errsz)
+{
+	char host[SOURCE_TCP_HOST_MAX];
+	uint16_t port;
+	int r;
+
+	if (!source_tcp_is(value))
+		return parse_path(k, value, field, err, errsz);
+	r = check_printable(value, err, errsz);
+	if (r < 0)
+		return r;
+	if (source_tcp_parse(value, host, &port) < 0) {
+		snprintf(err, errsz, "'%.64s' is not tcp://HOST:PORT (IPv6 as tcp://[ADDRESS]:PORT)", value);
 		return -EINVAL;
 	}
 	return set_string(value, field, k->size, err, errsz);
@@ -737,6 +759,7 @@ const struct conf_type conf_string = { parse_string, format_string, CONFIG_VALUE
 const struct conf_type conf_token = { parse_token, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_dns_label = { parse_dns_label, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_path = { parse_path, format_string, CONFIG_VALUE_STRING };
+const struct conf_type conf_meter_device = { parse_meter_device, format_string, CONFIG_VALUE_STRING };
 const struct conf_type conf_listen = { parse_listen, format_listen, CONFIG_VALUE_STRING };
 const struct conf_type conf_broker = { parse_broker, format_broker, CONFIG_VALUE_STRING };
 const struct conf_type conf_ipv4 = { parse_ipv4, format_string, CONFIG_VALUE_STRING };

@@ -57,8 +57,8 @@ static inline bool conf_is_blank(char c)
 }
 
 extern const struct conf_type conf_enum, conf_bool, conf_uint, conf_seconds, conf_utc_offset, conf_string,
-    conf_token, conf_dns_label, conf_path, conf_listen, conf_broker, conf_ipv4, conf_netmask, conf_file,
-    conf_host, conf_hosts, conf_allow, conf_led_name, conf_key_code;
+    conf_token, conf_dns_label, conf_path, conf_meter_device, conf_listen, conf_broker, conf_ipv4,
+    conf_netmask, conf_file, conf_host, conf_hosts, conf_allow, conf_led_name, conf_key_code;
 
 /* The key table (config-keys.c), in the order of the file's documentation. */
 #define CONF_KEYS_MAX 256

@@ -26,6 +26,7 @@
 #include "smartconnectd/meter/meter.h"
 #include "smartconnectd/outputs/mqtt.h"
 #include "smartconnectd/net/reachability.h"
+#include "smartconnectd/net/resolve.h"
 #include "smartconnectd/outputs/passthrough.h"
 #include "smartconnectd/outputs/reading-json.h"
 #include "smartconnectd/net/systemd.h"
@@ -116,12 +117,15 @@ static void daemon_apply_reachability(struct daemon *d, const struct config *c)
 
 static struct meter_settings daemon_meter_settings(const struct config *c)
 {
+	/* A tcp:// meter's host name goes through the resolver's helper thread. */
+	static const struct source_tcp_resolver resolver = { resolve_start, resolve_cancel };
 	struct meter_settings s = {
 		.protocol = c->protocol,
 		.stale_after_sec = c->stale_after_sec,
 		.opts = config_decode_opts(c),
 		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
 		.describe = reading_json_power_instant_dump,
+		.resolver = &resolver,
 	};
 
 	snprintf(s.device, sizeof(s.device), "%s", c->device);
@@ -138,6 +142,7 @@ static struct modbus_server_settings daemon_modbus_settings(const struct daemon 
 		.max_per_ip = c->modbus_max_per_ip,
 		.idle_usec = (uint64_t) c->modbus_idle_sec * USEC_PER_SEC,
 		.stale_policy = c->modbus_stale_policy,
+		.framing = c->modbus_framing,
 		.ident = { .serial = d->serial, .version = PACKAGE_VERSION },
 		.summary_usec = (uint64_t) c->log_summary_sec * USEC_PER_SEC,
 	};

@@ -18,7 +18,7 @@
 #include "smartconnectd/base/log-summary.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/meter/meter.h"
-#include "smartconnectd/meter/tty.h"
+#include "smartconnectd/meter/source.h"
 
 /* A DSMR 2.2-4.x meter sends every 10 s; TIC meters send all the time. */
 #define METER_WINDOW_USEC (12 * USEC_PER_SEC)
@@ -36,7 +36,7 @@
 struct meter {
 	sd_event *event;
 	struct store *store; /* borrowed */
-	struct tty *tty;
+	struct source *src;  /* the tty, or a TCP connection */
 	struct telegram *framer;
 	struct meter_tap tap;
 	meter_state_fn on_state;
@@ -87,13 +87,22 @@ static enum tty_setting meter_serial(const struct meter *m)
 	return m->serial[m->serial_idx];
 }
 
+/* " at " before a serial setting in the log; a TCP stream has none. */
+static const char *meter_at(const struct meter *m)
+{
+	return source_tcp_is(m->settings.device) ? "" : " at ";
+}
+
 /* The decoder options in force, with the data bits of the line once the
  * setting is locked: while detecting, a DSMR CRC may match either way. */
 static void meter_sync_opts(struct meter *m)
 {
 	struct decode_opts o = m->settings.opts;
 
-	o.line_bits = !m->locked ? 0 : meter_serial(m) == TTY_SETTING_115200_8N1 ? 8 : 7;
+	/* A TCP stream carries whatever the far end's line gave: either may match. */
+	o.line_bits = !m->locked || source_tcp_is(m->settings.device) ? 0
+		      : meter_serial(m) == TTY_SETTING_115200_8N1     ? 8
+								      : 7;
 	telegram_set_opts(m->framer, &o);
 }
 
@@ -102,6 +111,9 @@ static void meter_set_protocol(struct meter *m, enum reading_protocol p)
 {
 	m->settings.protocol = p;
 	m->n_serial = proto_setting_serial(p, m->serial);
+	/* A byte stream has no line settings to cycle through: one window for all. */
+	if (source_tcp_is(m->settings.device))
+		m->n_serial = 1;
 	m->hunt = proto_setting_hunt(p);
 	m->serial_idx = 0;
 	m->locked = false;
@@ -114,7 +126,7 @@ static enum meter_state meter_compute_state(const struct meter *m)
 {
 	if (!m->started)
 		return METER_STATE_STOPPED;
-	if (tty_get_state(m->tty) != TTY_STATE_OPEN)
+	if (source_get_state(m->src) != TTY_STATE_OPEN)
 		return METER_STATE_DEVICE_MISSING;
 	if (!store_current(m->store))
 		return METER_STATE_NO_DATA;
@@ -170,7 +182,7 @@ static void meter_arm_hunt(struct meter *m, uint64_t usec)
 static void meter_restart_hunt(struct meter *m)
 {
 	m->extensions = 0;
-	if (tty_get_state(m->tty) != TTY_STATE_OPEN) {
+	if (source_get_state(m->src) != TTY_STATE_OPEN) {
 		meter_disarm(m->hunt_timer);
 		return;
 	}
@@ -201,7 +213,7 @@ static void meter_next_setting(struct meter *m)
 		meter_report_not_found(m);
 
 	if (m->n_serial > 1) {
-		r = tty_set_setting(m->tty, meter_serial(m));
+		r = source_set_setting(m->src, meter_serial(m));
 		if (r < 0)
 			log_warning_errno(r, "Cannot set %s on '%s', ignoring: %m",
 					  tty_setting_to_string(meter_serial(m)), m->settings.device);
@@ -267,11 +279,12 @@ static bool meter_note_found(struct meter *m, const struct reading *v)
 	while (id_len > 0 && id[id_len - 1] == ' ')
 		id_len--;
 	if (id_len > 0)
-		log_info("Receiving %s telegrams from %s at %s, meter %.*s", name, m->settings.device,
-			 tty_setting_to_string(meter_serial(m)), (int) id_len, id);
+		log_info("Receiving %s telegrams from %s%s%s, meter %.*s", name, m->settings.device,
+			 meter_at(m), meter_at(m)[0] ? tty_setting_to_string(meter_serial(m)) : "",
+			 (int) id_len, id);
 	else
-		log_info("Receiving %s telegrams from %s at %s", name, m->settings.device,
-			 tty_setting_to_string(meter_serial(m)));
+		log_info("Receiving %s telegrams from %s%s%s", name, m->settings.device, meter_at(m),
+			 meter_at(m)[0] ? tty_setting_to_string(meter_serial(m)) : "");
 	return true;
 }
 
@@ -306,6 +319,7 @@ static void meter_check_stale(struct meter *m)
 	int r;
 
 	store_set_max_age(m->store, meter_stale_usec(m));
+	source_set_dead_after(m->src, meter_stale_usec(m));
 	if (!store_current(m->store)) {
 		meter_disarm(m->stale_timer);
 		return;
@@ -530,11 +544,12 @@ int meter_new(sd_event *e, struct store *store, const struct meter_settings *s, 
 	if (r < 0)
 		return r;
 
-	r = tty_new(e, m->settings.device, meter_serial(m), &cb, m, &m->tty);
+	r = source_new(e, m->settings.device, meter_serial(m), &cb, m, s->resolver, &m->src);
 	if (r < 0)
 		return r;
 
 	store_set_max_age(store, meter_stale_usec(m));
+	source_set_dead_after(m->src, meter_stale_usec(m));
 	*ret = TAKE_PTR(m);
 	return 0;
 }
@@ -545,7 +560,7 @@ struct meter *meter_free(struct meter *m)
 		return NULL;
 
 	m->on_state = NULL;
-	m->tty = tty_free(m->tty);
+	m->src = source_free(m->src);
 	m->framer = telegram_free(m->framer);
 	m->hunt_timer = sd_event_source_disable_unref(m->hunt_timer);
 	m->stale_timer = sd_event_source_disable_unref(m->stale_timer);
@@ -565,7 +580,7 @@ int meter_start(struct meter *m)
 	log_debug("Meter on '%s', protocol %s, trying %s first", m->settings.device,
 		  proto_setting_to_string(m->settings.protocol), tty_setting_to_string(meter_serial(m)));
 
-	r = tty_start(m->tty);
+	r = source_start(m->src);
 	if (r < 0)
 		return r;
 	meter_update_state(m, false);
@@ -577,7 +592,7 @@ void meter_stop(struct meter *m)
 	if (!m->started)
 		return;
 	m->quiet = true;
-	tty_stop(m->tty);
+	source_stop(m->src);
 	m->quiet = false;
 	meter_disarm(m->hunt_timer);
 	meter_disarm(m->stale_timer);
@@ -608,16 +623,18 @@ static int meter_apply_line(struct meter *m, const struct meter_settings *s)
 	bool new_path = strcmp(m->settings.device, s->device) != 0;
 	int r = 0;
 
+	/* The device first: whether it is a stream decides the settings to try. */
+	if (new_path)
+		snprintf(m->settings.device, sizeof(m->settings.device), "%s", s->device);
 	meter_set_protocol(m, s->protocol);
 	telegram_set_hunt(m->framer, m->hunt);
 	meter_sync_opts(m);
-	(void) tty_set_setting(m->tty, meter_serial(m));
+	(void) source_set_setting(m->src, meter_serial(m));
 
 	if (new_path) {
-		snprintf(m->settings.device, sizeof(m->settings.device), "%s", s->device);
 		log_info("Meter device is now '%s', protocol %s", m->settings.device,
 			 proto_setting_to_string(m->settings.protocol));
-		r = tty_set_path(m->tty, m->settings.device);
+		r = source_set_path(m->src, m->settings.device);
 	} else {
 		log_info("Meter protocol is now %s", proto_setting_to_string(m->settings.protocol));
 	}
@@ -717,7 +734,9 @@ const char *meter_status(const struct meter *m, char *buf, size_t size)
 		snprintf(buf, size, "stopped");
 		break;
 	case METER_STATE_DEVICE_MISSING:
-		snprintf(buf, size, "meter device missing, retrying");
+		snprintf(buf, size,
+			 source_tcp_is(m->settings.device) ? "meter source unreachable, retrying"
+							   : "meter device missing, retrying");
 		break;
 	case METER_STATE_NO_DATA:
 		snprintf(buf, size, "no meter data");

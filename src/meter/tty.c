@@ -20,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "smartconnectd/base/event-timer.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/meter/tty.h"
 
@@ -142,19 +143,6 @@ static void tty_close(struct tty *t)
 		(void) sd_event_source_set_enabled(t->idle_timer, SD_EVENT_OFF);
 }
 
-static int tty_arm_timer(struct tty *t, sd_event_source **src, uint64_t usec, sd_event_time_handler_t cb)
-{
-	int r;
-
-	if (!*src)
-		return sd_event_add_time_relative(t->event, src, CLOCK_MONOTONIC, usec, 0, cb, t);
-
-	r = sd_event_source_set_time_relative(*src, usec);
-	if (r < 0)
-		return r;
-	return sd_event_source_set_enabled(*src, SD_EVENT_ONESHOT);
-}
-
 static int tty_on_reopen(sd_event_source *s, uint64_t usec, void *userdata);
 static int tty_try_open(struct tty *t, bool first);
 static void tty_watch(struct tty *t);
@@ -221,7 +209,7 @@ static int tty_schedule_reopen(struct tty *t)
 	int r;
 
 	t->backoff_sec = MIN(t->backoff_sec * 2, TTY_BACKOFF_MAX_SEC);
-	r = tty_arm_timer(t, &t->reopen_timer, wait * USEC_PER_SEC, tty_on_reopen);
+	r = event_timer_arm(t->event, &t->reopen_timer, wait * USEC_PER_SEC, tty_on_reopen, t);
 	if (r < 0)
 		return log_error_errno(r, "Failed to arm the reopen timer of '%s': %m", t->path);
 
@@ -267,7 +255,7 @@ static void tty_data(struct tty *t, const uint8_t *buf, size_t n)
 		t->backoff_sec = TTY_BACKOFF_MIN_SEC;
 	}
 
-	r = tty_arm_timer(t, &t->idle_timer, tty_setting_idle_usec(t->setting), tty_on_idle);
+	r = event_timer_arm(t->event, &t->idle_timer, tty_setting_idle_usec(t->setting), tty_on_idle, t);
 	if (r < 0)
 		log_warning_errno(r, "Failed to arm the idle timer of '%s', ignoring: %m", t->path);
 

@@ -4,7 +4,8 @@
  * serves every connection through modbus_set_socket() and modbus_reply(), and
  * one mapping holds both register images (FC 0x03 holding, FC 0x04 input) over
  * the whole address space. modbus_receive() is never called: it select()s and
- * waits, so requests are framed here, per connection, without blocking.
+ * waits, so requests are framed here, per connection, without blocking;
+ * modbus-framing.c tells MBAP from RTU frames sent over TCP.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,6 +37,7 @@ struct mbconn {
 	struct listener_source src;
 	uint64_t active_usec; /* accepted or last read from: who is the longest idle */
 	char peer[INET6_ADDRSTRLEN + 8];
+	enum modbus_framing framing; /* AUTO until the first request shows which */
 	size_t len;
 	uint8_t buf[MODBUS_TCP_MAX_ADU_LENGTH];
 };
@@ -52,6 +54,7 @@ struct modbus_server {
 	bool watching;
 
 	modbus_t *ctx;
+	struct modbus_framing_codec *codec; /* RTU frames over TCP */
 	modbus_mapping_t *map;
 	uint64_t generation; /* of the snapshot in the image; 0 = none */
 	bool zeroed;         /* the image shows no measurements (stale, policy zero) */
@@ -181,9 +184,20 @@ static void mbconn_drop(struct mbconn *c, const char *why)
 	mbconn_free(c);
 }
 
+/* p is an MBAP answer; an RTU connection gets it as an RTU frame. */
 static bool mbconn_send(struct mbconn *c, const uint8_t *p, size_t n)
 {
-	ssize_t k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	uint8_t rtu[MODBUS_FRAMING_RTU_MAX];
+	ssize_t k;
+
+	if (c->framing == MODBUS_FRAMING_RTU) {
+		k = modbus_framing_to_rtu(c->srv->codec, p, n, rtu);
+		if (k <= 0)
+			return k == 0; /* 0: a broadcast, not answered */
+		p = rtu;
+		n = (size_t) k;
+	}
+	k = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 	/* A client whose socket buffer is full does not read its answers: a half
 	 * answer would corrupt its stream, so it is dropped instead. */
@@ -212,10 +226,16 @@ static bool mbconn_single(struct mbconn *c, const uint8_t *req, uint16_t value)
 static bool mbconn_reply(struct mbconn *c, const uint8_t *req, size_t len)
 {
 	struct modbus_server *m = c->srv;
+	uint8_t rsp[MODBUS_FRAMING_RTU_MAX];
+	ssize_t n;
 
-	if (modbus_set_socket(m->ctx, c->fd) < 0)
-		return false;
-	return modbus_reply(m->ctx, req, (int) len, m->map) >= 0;
+	if (c->framing != MODBUS_FRAMING_RTU) {
+		if (modbus_set_socket(m->ctx, c->fd) < 0)
+			return false;
+		return modbus_reply(m->ctx, req, (int) len, m->map) >= 0;
+	}
+	n = modbus_framing_rtu_reply(m->codec, req, len, m->map, rsp);
+	return n == 0 || (n > 0 && send(c->fd, rsp, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) == n);
 }
 
 /* Is the data too old to answer with, and what to do about it. Returns true
@@ -341,14 +361,19 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 	(void) mbconn_arm_idle(c);
 
 	for (;;) {
-		ssize_t flen = modbus_server_frame_len(c->buf, c->len);
+		uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
+		size_t req_len = 0;
+		ssize_t flen = modbus_framing_next(c->srv->codec, &c->framing, c->buf, c->len, req, &req_len);
+
 		if (flen < 0) {
-			mbconn_drop(c, "not a Modbus TCP frame");
+			mbconn_drop(c, c->framing == MODBUS_FRAMING_RTU   ? "not a Modbus RTU frame"
+				       : c->framing == MODBUS_FRAMING_TCP ? "not a Modbus TCP frame"
+									  : "not a Modbus TCP or RTU frame");
 			return 0;
 		}
 		if (flen == 0)
 			return 0;
-		if (!mbconn_handle(c, c->buf, (size_t) flen)) {
+		if (!mbconn_handle(c, req, req_len)) {
 			mbconn_drop(c, "cannot send the answer");
 			return 0;
 		}
@@ -461,6 +486,7 @@ static void mbconn_new(int fd, const struct sockaddr *sa, const char *peer, void
 	c->srv = m;
 	c->fd = fd;
 	c->src = src;
+	c->framing = m->set.framing;
 	c->active_usec = now_usec(m);
 	c->next = m->conns;
 	if (m->conns)
@@ -557,10 +583,11 @@ static int modbus_server_listen(struct modbus_server *m, int listen_fd)
 		return log_error_errno(r, "Cannot watch the Modbus listener: %m");
 
 	log_info("Modbus TCP server on port %u%s, meter type %s, at most %u clients (%u per address), "
-		 "stale policy %s",
+		 "stale policy %s, framing %s",
 		 m->port, m->activated ? " (socket activation)" : "", m->set.template->name,
 		 m->set.max_clients, m->set.max_per_ip,
-		 modbus_server_stale_policy_to_string(m->set.stale_policy));
+		 modbus_server_stale_policy_to_string(m->set.stale_policy),
+		 modbus_framing_to_string(m->set.framing));
 	return 0;
 }
 
@@ -583,7 +610,8 @@ int modbus_server_new(sd_event *e, struct store *store, const struct modbus_serv
 	/* The context only carries the TCP framing for modbus_reply(); it never connects. */
 	m->ctx = modbus_new_tcp("127.0.0.1", 502);
 	m->map = modbus_mapping_new_start_address(0, 0, 0, 0, 0, MODBUS_MAP_SIZE, 0, MODBUS_MAP_SIZE);
-	if (!m->ctx || !m->map || modbus_server_reset_written(m) < 0) {
+	if (!m->ctx || !m->map || modbus_framing_codec_new(&m->codec) < 0 ||
+	    modbus_server_reset_written(m) < 0) {
 		modbus_server_free(m);
 		return -ENOMEM;
 	}
@@ -607,6 +635,7 @@ struct modbus_server *modbus_server_free(struct modbus_server *m)
 		modbus_mapping_free(m->map);
 	if (m->ctx)
 		modbus_free(m->ctx);
+	modbus_framing_codec_free(m->codec);
 	free(m->written);
 	sd_event_unref(m->event);
 	free(m);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "smartconnectd/meter/source-tcp.h"
 #include "smartconnectd/outputs/reading-json.h"
 #include "smartconnectd/outputs/status.h"
 
@@ -50,9 +51,10 @@ json_t *status_meter(const struct status_meter_report *r)
 		last = json_integer((json_int_t) (snap->real_usec / USEC_PER_SEC));
 	}
 
-	return json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:I,s:I,s:I,s:o}", "state",
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b,s:I,s:I,s:I,s:o}", "state",
 			 status_meter_state_to_string(r->state), "status", r->status, "device", r->device,
-			 "protocol", string_or_null(r->protocol), "version",
+			 "source", source_tcp_is(r->device) ? "tcp" : "tty", "protocol",
+			 string_or_null(r->protocol), "version",
 			 snap ? string_or_null(snap->v.version) : json_null(), "id",
 			 snap ? string_or_null(snap->v.id) : json_null(), "last_telegram",
 			 last ?: json_null(), "stale", r->stale, "telegrams_pass",

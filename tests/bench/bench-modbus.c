@@ -5,18 +5,26 @@
  * closed loop for SECONDS and time every request with CLOCK_MONOTONIC. A short
  * warm-up is run first and not counted.
  *
- *   bench-modbus HOST PORT ADDR COUNT CLIENTS SECONDS
+ *   bench-modbus HOST PORT ADDR COUNT CLIENTS SECONDS [rtu]
+ *
+ * With "rtu", each connection sends RTU frames (unit id 1, CRC) over TCP, as
+ * evcc's "rtu: true" does: libmodbus's RTU context on a connected TCP socket.
  *
  * Prints one line: requests=... errors=... seconds=... rps=... p50_us=... p99_us=... max_us=...
  * Exits 1 when a connection cannot be made or every request failed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <modbus.h>
 
@@ -117,6 +125,30 @@ static double percentile_us(const uint64_t *v, size_t n, double p)
 	return (double) v[i - 1] / 1000.0;
 }
 
+/* An RTU context speaking over a TCP connection to host:port (IPv4). */
+static modbus_t *rtu_over_tcp(const char *h, int p)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) p) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	modbus_t *ctx;
+
+	if (fd < 0 || inet_pton(AF_INET, h, &sa.sin_addr) != 1 ||
+	    connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	(void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ctx = modbus_new_rtu("/dev/null", 9600, 'N', 8, 1);
+	if (!ctx || modbus_set_slave(ctx, 1) < 0 || modbus_set_socket(ctx, fd) < 0) {
+		close(fd);
+		if (ctx)
+			modbus_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 int main(int argc, char *argv[])
 {
 	struct worker *w;
@@ -125,9 +157,10 @@ int main(int argc, char *argv[])
 	size_t total = 0;
 	int clients;
 	double seconds;
+	int rtu = argc == 8 && strcmp(argv[7], "rtu") == 0;
 
-	if (argc != 7) {
-		fprintf(stderr, "usage: %s HOST PORT ADDR COUNT CLIENTS SECONDS\n", argv[0]);
+	if (argc != 7 && !rtu) {
+		fprintf(stderr, "usage: %s HOST PORT ADDR COUNT CLIENTS SECONDS [rtu]\n", argv[0]);
 		return 2;
 	}
 	host = argv[1];
@@ -147,8 +180,8 @@ int main(int argc, char *argv[])
 	if (!w)
 		return 1;
 	for (int i = 0; i < clients; i++) {
-		w[i].ctx = modbus_new_tcp(host, port);
-		if (!w[i].ctx || modbus_connect(w[i].ctx) < 0) {
+		w[i].ctx = rtu ? rtu_over_tcp(host, port) : modbus_new_tcp(host, port);
+		if (!w[i].ctx || (!rtu && modbus_connect(w[i].ctx) < 0)) {
 			fprintf(stderr, "client %d: cannot connect to %s:%d: %s\n", i, host, port,
 				modbus_strerror(errno));
 			return 1;

@@ -8,7 +8,9 @@ bench-modbus-floor (select() + modbus_receive + modbus_reply, nothing else).
 Then bench-modbus reads, with FC 0x03, 2 registers at 0x0034 and 60 registers
 at 0x0000 with 1 and 16 concurrent clients from each server in turn, and one
 table is printed: requests per second, p50 and p99 latency, and per case the
-ratios ours/floor.
+ratios ours/floor. The daemon is read a third way, with RTU frames over the
+same TCP port ([Modbus] Framing=auto, libmodbus's RTU context on a TCP
+socket), and that row gives its ratios to the daemon's own MBAP figures.
 
 The goal: throughput at least 0.9 x the floor's and p99 at most 1.2 x the
 floor's. The verdict is printed; the exit status is 0 unless a process fails.
@@ -139,8 +141,9 @@ def start_broker(tmp, procs):
     return port
 
 
-def run_client(client, port, regs, addr, clients, seconds):
+def run_client(client, port, regs, addr, clients, seconds, rtu=False):
     cmd = [client, "127.0.0.1", str(port), "0x%04X" % addr, str(regs), str(clients), str(seconds)]
+    cmd += ["rtu"] if rtu else []
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                        timeout=seconds + 60)
     if p.returncode != 0:
@@ -201,7 +204,8 @@ def main():
         procs.append(floor)
         floor_port = int(floor.wait_for(r"^port (\d+)").group(1))
 
-        servers = [("smartconnectd", ours_port, daemon), ("floor", floor_port, floor)]
+        servers = [("smartconnectd", ours_port, daemon), ("floor", floor_port, floor),
+                   ("ours RTU/TCP", ours_port, daemon)]
         results = {}
         for regs, addr in READS:
             for n in client_counts:
@@ -209,7 +213,7 @@ def main():
                     # Alternate which server goes first, so drift hits both alike.
                     order = servers if rnd % 2 == 0 else list(reversed(servers))
                     for name, port, proc in order:
-                        r = run_client(args.client, port, regs, addr, n, args.seconds)
+                        r = run_client(args.client, port, regs, addr, n, args.seconds, rtu="RTU" in name)
                         if not proc.alive():
                             raise RuntimeError("{} died during the run:\n{}".format(name, proc.log()))
                         key = (name, regs, n)
@@ -230,9 +234,14 @@ def main():
         for regs, _ in READS:
             for n in client_counts:
                 f = results[("floor", regs, n)]
-                for name in ("smartconnectd", "floor"):
+                for name in ("smartconnectd", "floor", "ours RTU/TCP"):
                     r = results[(name, regs, n)]
                     extra = ""
+                    if "RTU" in name:
+                        o = results[("smartconnectd", regs, n)]
+                        extra = "   {:>7.2f} {:>7.2f}  (x MBAP)".format(
+                            r["rps"] / o["rps"] if o["rps"] else 0.0,
+                            r["p99_us"] / o["p99_us"] if o["p99_us"] else float("inf"))
                     if name == "smartconnectd":
                         rr = r["rps"] / f["rps"] if f["rps"] else 0.0
                         pr = r["p99_us"] / f["p99_us"] if f["p99_us"] else float("inf")

@@ -19,6 +19,7 @@
 #include <syslog.h>
 
 #include "smartconnectd/core/config.h"
+#include "smartconnectd/meter/source-tcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +49,9 @@ static void check_valid(const struct config *c)
 {
 	assert(c->log_level >= LOG_ERR && c->log_level <= LOG_DEBUG);
 	check_string(c->device, sizeof(c->device));
-	assert(c->device[0] == '/');
+	char host[SOURCE_TCP_HOST_MAX];
+	uint16_t port;
+	assert(c->device[0] == '/' || source_tcp_parse(c->device, host, &port) == 0);
 	assert((unsigned) c->protocol < _READING_PROTO_MAX);
 	assert(c->stale_after_sec <= 86400);
 	assert(c->utc_offset_min >= -12 * 60 && c->utc_offset_min <= 14 * 60);
@@ -58,6 +61,7 @@ static void check_valid(const struct config *c)
 	assert((unsigned) c->meter_type < _CONFIG_METER_TYPE_MAX);
 	assert(c->modbus_max_clients >= 1 && c->modbus_max_clients <= 1024);
 	assert(c->modbus_idle_sec <= 86400 && (unsigned) c->modbus_stale_policy < _MODBUS_SERVER_STALE_MAX);
+	assert((unsigned) c->modbus_framing < _MODBUS_FRAMING_MAX);
 	check_string(c->http_listen.host, sizeof(c->http_listen.host));
 	assert(c->http_listen.host[0]);
 	check_string(c->http_user, sizeof(c->http_user));

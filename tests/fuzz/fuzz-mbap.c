@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.template = all[data[0] % n_templates],
 		.max_clients = 4,
 		.stale_policy = (enum modbus_server_stale_policy)((data[0] >> 4) % _MODBUS_SERVER_STALE_MAX),
+		.framing = MODBUS_FRAMING_TCP,
 		.ident = { "SC1", "0.1" },
 	};
 	if (data[0] & 8) {

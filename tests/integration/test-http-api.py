@@ -82,7 +82,7 @@ def check_endpoints(tap, api, d, pty):
         tap.ok(set(s["system"]) == {"serial", "version", "uptime", "hostname", "resets", "led"},
                "status.system keys")
         m = s["meter"]
-        tap.ok(set(m) == {"state", "status", "device", "protocol", "version", "id", "last_telegram", "stale",
+        tap.ok(set(m) == {"state", "status", "device", "source", "protocol", "version", "id", "last_telegram", "stale",
                           "telegrams_pass", "telegrams_fail", "frame_fail", "power_instant"},
                "status.meter keys (%r)" % sorted(m))
         tap.ok(m["state"] == "receiving" and m["protocol"] == "dsmr" and m["telegrams_pass"] >= 1 and

@@ -49,8 +49,8 @@ def import_pymodbus():
 
 # ---- telegrams ----
 
-def crc16_arc(data):
-    crc = 0
+def crc16_arc(data, crc=0):
+    """CRC-16/ARC; with crc=0xFFFF, CRC-16/MODBUS (the RTU frame check)."""
     for b in data:
         crc ^= b
         for _ in range(8):
@@ -338,6 +338,19 @@ class Raw:
         if pdu[0] & 0x80:
             return ("exception", pdu[1])
         return pdu
+
+
+def mbpoll(port, args):
+    """mbpoll -m tcp once: (exit status, {reference: value text}, stderr)."""
+    p = subprocess.run(["mbpoll", "-m", "tcp", "-1", "-o", "5", "-p", str(port)] + args + ["127.0.0.1"],
+                       capture_output=True, text=True, timeout=60)
+    values = {}
+    for line in p.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("[") and "]:" in line:
+            ref, _, rest = line.partition("]:")
+            values[int(ref[1:])] = rest.split()[0]
+    return p.returncode, values, p.stderr.strip()
 
 
 def read_pdu(fc, addr, count):

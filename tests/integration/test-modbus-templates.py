@@ -86,16 +86,7 @@ def check_pymodbus(tap, client_cls, port, tmpl, img_in, img_hold):
         c.close()
 
 
-def mbpoll(port, args):
-    p = subprocess.run(["mbpoll", "-m", "tcp", "-1", "-o", "5", "-p", str(port)] + args + ["127.0.0.1"],
-                       capture_output=True, text=True, timeout=60)
-    values = {}
-    for line in p.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("[") and "]:" in line:
-            ref, _, rest = line.partition("]:")
-            values[int(ref[1:])] = rest.split()[0]
-    return p.returncode, values, p.stderr.strip()
+mbpoll = mb.mbpoll
 
 
 def check_mbpoll(tap, port, tmpl, img_in, img_hold):

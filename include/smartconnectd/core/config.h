@@ -116,12 +116,12 @@ struct config {
 	uint32_t log_summary_sec; /* LogSummaryInterval: repeated errors summarised this often */
 
 	/* [Meter] */
-	char device[CONFIG_PATH_MAX];                /* Device: absolute path of the tty */
-	enum reading_protocol protocol;              /* Protocol: READING_PROTO_NONE = auto */
-	uint32_t stale_after_sec;                    /* StaleAfter: 0 = 3 x the meter's interval */
-	int utc_offset_min;                          /* UtcOffset: the meter's standard-time offset */
-	enum decode_grid grid;                       /* Grid */
-	char decryption_key[CONFIG_KEY_HEX_MAX];     /* DecryptionKey: 32 hex digits, empty = none */
+	char device[CONFIG_PATH_MAX];            /* Device: absolute path of the tty, or tcp://HOST:PORT */
+	enum reading_protocol protocol;          /* Protocol: READING_PROTO_NONE = auto */
+	uint32_t stale_after_sec;                /* StaleAfter: 0 = 3 x the meter's interval */
+	int utc_offset_min;                      /* UtcOffset: the meter's standard-time offset */
+	enum decode_grid grid;                   /* Grid */
+	char decryption_key[CONFIG_KEY_HEX_MAX]; /* DecryptionKey: 32 hex digits, empty = none */
 	char authentication_key[CONFIG_KEY_HEX_MAX]; /* AuthenticationKey: empty = the Smarty key */
 
 	/* [Modbus] */
@@ -131,6 +131,7 @@ struct config {
 	uint32_t modbus_max_per_ip;                          /* MaxClientsPerIP */
 	uint32_t modbus_idle_sec;                            /* IdleTimeout: 0 = never */
 	enum modbus_server_stale_policy modbus_stale_policy; /* StalePolicy */
+	enum modbus_framing modbus_framing;                  /* Framing */
 
 	/* [ModbusRTU] */
 	char rtu_device[CONFIG_PATH_MAX];                 /* Device: empty = no RTU server */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The meter side of the daemon: owns the tty and the framer, finds the serial
+ * The meter side of the daemon: owns the source (the tty, or a TCP
+ * connection for Device=tcp://HOST:PORT, see source.h) and the framer, finds the serial
  * setting and protocol the meter speaks (Protocol=auto cycles 115200 8N1,
  * 9600 7E1 and 1200 7E1), publishes every accepted frame to the store, and
  * watches the data for staleness.
  *
  * Log lines other code and tests rely on:
  *   "Receiving <protocol> telegrams from <device> at <setting>[, meter <id>]"
+ *   (no " at <setting>" for a tcp:// device)
  *   "telegram: <describe()'s text>"             (debug level, one per frame)
  *   "meter data stale (no telegram for <N>s)" / "meter data fresh again"
  *   "<N> frames rejected in the last <S>s: <n> <reason>, ..." (S: LogSummaryInterval)
@@ -32,6 +34,7 @@
 #include "smartconnectd/meter/proto.h"
 #include "smartconnectd/meter/store.h"
 #include "smartconnectd/meter/telegram.h"
+#include "smartconnectd/meter/source-tcp.h"
 #include "smartconnectd/meter/tty.h"
 
 enum meter_state {
@@ -54,13 +57,15 @@ typedef char *(*meter_describe_fn)(const struct reading *v);
  * Owns no memory: copied by the meter, compared field by field by
  * meter_reconfigure(). */
 struct meter_settings {
-	char device[METER_DEVICE_MAX];  /* absolute path of the tty */
+	char device[METER_DEVICE_MAX];  /* absolute path of the tty, or tcp://HOST:PORT */
 	enum reading_protocol protocol; /* READING_PROTO_NONE: auto, detect among every driver */
 	uint32_t stale_after_sec;       /* 0: 3 x the meter's interval */
 	struct decode_opts opts;
 	uint64_t summary_usec; /* rejected frames are summarised this often */
 	/* The frame in the debug log; NULL: its protocol, length and power. */
 	meter_describe_fn describe;
+	/* Host names of a tcp:// device (net/resolve.h's calls); NULL: numeric only. */
+	const struct source_tcp_resolver *resolver;
 };
 
 /*

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Modbus TCP server: a listener and its connections in the daemon's
- * sd-event loop. Requests are framed here (MBAP, non-blocking, per connection)
- * and answered by libmodbus from a register image that is rebuilt once per
- * accepted telegram, so every response comes from exactly one telegram and no
- * client can hold up another.
+ * sd-event loop. Requests are framed here (MBAP, or RTU frames over TCP
+ * through modbus-framing.h; non-blocking, per connection) and answered by libmodbus from a register image
+ * that is rebuilt once per accepted telegram, so every response comes from exactly one telegram and no client
+ * can hold up another.
  *
  * A new client is never refused: at MaxClients, or at MaxClientsPerIP for its
  * own source, it replaces the longest idle connection (of its source, or of
@@ -24,6 +24,7 @@
 #include <systemd/sd-event.h>
 
 #include "smartconnectd/base/macro.h"
+#include "smartconnectd/outputs/modbus-framing.h"
 #include "smartconnectd/outputs/modbus-map.h"
 #include "smartconnectd/meter/store.h"
 
@@ -44,6 +45,7 @@ struct modbus_server_settings {
 	unsigned max_per_ip; /* connections from one source (an IPv4 address, an IPv6 /64) */
 	uint64_t idle_usec;  /* a connection silent this long is closed; 0 = never */
 	enum modbus_server_stale_policy stale_policy;
+	enum modbus_framing framing;   /* what a connection may speak; AUTO: its first request decides */
 	struct modbus_map_ident ident; /* strings borrowed: must outlive the server */
 	uint64_t summary_usec;         /* replaced clients are summarised at most this often; 0 = 60 s */
 };

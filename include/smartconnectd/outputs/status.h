@@ -31,7 +31,7 @@ enum status_meter_state {
 struct status_meter_report {
 	enum status_meter_state state;
 	char status[256];            /* a line for humans (meter_status()) */
-	const char *device;          /* the tty */
+	const char *device;          /* the tty, or tcp://HOST:PORT */
 	const char *protocol;        /* of the current snapshot; NULL: none */
 	bool stale;                  /* the snapshot is older than the stale limit */
 	uint64_t telegrams_pass;     /* frames accepted */
@@ -43,7 +43,7 @@ struct status_meter_report {
 /* {"serial","version","uptime" (seconds),"hostname"} */
 json_t *status_system(const char *serial, const char *version, uint64_t uptime_sec);
 
-/* {"state","status","device","protocol","version","id","last_telegram","stale",
+/* {"state","status","device","source" ("tty" or "tcp"),"protocol","version","id","last_telegram","stale",
  *  "telegrams_pass","telegrams_fail","frame_fail","power_instant"}; version,
  * id, last_telegram and power_instant come from the snapshot, null without. */
 json_t *status_meter(const struct status_meter_report *r);

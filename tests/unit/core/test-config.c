@@ -148,6 +148,14 @@ static void test_meter(void)
 	check_value("Meter", "Device=ttyUSB0", false, "[Meter] Device: 'ttyUSB0' is not an absolute path");
 	check_value("Meter", "Device=", false, "is not an absolute path");
 	check_value("Meter", "Device=/dev/", false, "names a directory");
+	check_value("Meter", "Device=tcp://192.0.2.10:2001", true, NULL);
+	check_value("Meter", "Device=tcp://p1-dongle.local:23", true, NULL);
+	check_value("Meter", "Device=tcp://[2001:db8::1]:8088", true, NULL);
+	check_value("Meter", "Device=tcp://2001:db8::1:8088", false, "is not tcp://HOST:PORT");
+	check_value("Meter", "Device=tcp://host", false, "is not tcp://HOST:PORT");
+	check_value("Meter", "Device=tcp://host:0", false, "is not tcp://HOST:PORT");
+	check_value("Meter", "Device=tcp://:23", false, "is not tcp://HOST:PORT");
+	check_value("Meter", "Device=tcp://host:23/path", false, "is not tcp://HOST:PORT");
 
 	char longpath[CONFIG_PATH_MAX + 16] = "Device=/";
 	memset(longpath + 8, 'd', CONFIG_PATH_MAX);

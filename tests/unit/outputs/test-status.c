@@ -36,7 +36,7 @@ static void test_meter(void)
 	} cases[] = {
 		{ { .state = STATUS_METER_STOPPED, .status = "stopped", .device = "/dev/ttyUSB0" },
 		  "{\"state\":\"stopped\",\"status\":\"stopped\",\"device\":\"/dev/"
-		  "ttyUSB0\",\"protocol\":null,"
+		  "ttyUSB0\",\"source\":\"tty\",\"protocol\":null,"
 		  "\"version\":null,\"id\":null,\"last_telegram\":null,\"stale\":false,\"telegrams_pass\":0,"
 		  "\"telegrams_fail\":0,\"frame_fail\":0,\"power_instant\":null}" },
 		{ { .state = STATUS_METER_DEVICE_MISSING,
@@ -44,14 +44,25 @@ static void test_meter(void)
 		    .device = "/dev/ttyAMA0",
 		    .frame_fail = 3 },
 		  "{\"state\":\"device-missing\",\"status\":\"meter device missing, retrying\","
-		  "\"device\":\"/dev/ttyAMA0\",\"protocol\":null,\"version\":null,\"id\":null,"
+		  "\"device\":\"/dev/"
+		  "ttyAMA0\",\"source\":\"tty\",\"protocol\":null,\"version\":null,\"id\":null,"
 		  "\"last_telegram\":null,\"stale\":false,\"telegrams_pass\":0,\"telegrams_fail\":0,"
 		  "\"frame_fail\":3,\"power_instant\":null}" },
+		{ { .state = STATUS_METER_DEVICE_MISSING,
+		    .status = "meter source unreachable, retrying",
+		    .device = "tcp://[2001:db8::1]:2000" },
+		  "{\"state\":\"device-missing\",\"status\":\"meter source unreachable, retrying\","
+		  "\"device\":\"tcp://"
+		  "[2001:db8::1]:2000\",\"source\":\"tcp\",\"protocol\":null,\"version\":null,"
+		  "\"id\":null,\"last_telegram\":null,\"stale\":false,\"telegrams_pass\":0,\"telegrams_"
+		  "fail\":0,"
+		  "\"frame_fail\":0,\"power_instant\":null}" },
 		{ { .state = STATUS_METER_NO_DATA,
 		    .status = "no meter data",
 		    .device = "/dev/ttyUSB0",
 		    .protocol = "" },
-		  "{\"state\":\"no-data\",\"status\":\"no meter data\",\"device\":\"/dev/ttyUSB0\","
+		  "{\"state\":\"no-data\",\"status\":\"no meter "
+		  "data\",\"device\":\"/dev/ttyUSB0\",\"source\":\"tty\","
 		  "\"protocol\":null,\"version\":null,\"id\":null,\"last_telegram\":null,\"stale\":false,"
 		  "\"telegrams_pass\":0,\"telegrams_fail\":0,\"frame_fail\":0,\"power_instant\":null}" },
 		{ { .state = STATUS_METER_RECEIVING,
@@ -63,7 +74,7 @@ static void test_meter(void)
 		    .frame_fail = 1,
 		    .snap = &snap },
 		  "{\"state\":\"receiving\",\"status\":\"receiving DSMR 5.0 telegrams\","
-		  "\"device\":\"/dev/ttyUSB0\",\"protocol\":\"dsmr\",\"version\":\"5.0\","
+		  "\"device\":\"/dev/ttyUSB0\",\"source\":\"tty\",\"protocol\":\"dsmr\",\"version\":\"5.0\","
 		  "\"id\":\"E0047000000000000\",\"last_telegram\":1700000000,\"stale\":false,"
 		  "\"telegrams_pass\":120,\"telegrams_fail\":2,\"frame_fail\":1}" },
 		{ { .state = STATUS_METER_STALE,
@@ -74,7 +85,7 @@ static void test_meter(void)
 		    .telegrams_pass = 5,
 		    .snap = &snap },
 		  "{\"state\":\"stale\",\"status\":\"meter data stale, no telegram for 30s\","
-		  "\"device\":\"/dev/ttyUSB0\",\"protocol\":\"dsmr\",\"version\":\"5.0\","
+		  "\"device\":\"/dev/ttyUSB0\",\"source\":\"tty\",\"protocol\":\"dsmr\",\"version\":\"5.0\","
 		  "\"id\":\"E0047000000000000\",\"last_telegram\":1700000000,\"stale\":true,"
 		  "\"telegrams_pass\":5,\"telegrams_fail\":0,\"frame_fail\":0}" },
 	};
