@@ -308,13 +308,26 @@ static void check_passthrough(struct parse_state *ps, const struct config *c)
 
 	if (l->host[0] && l->port != 0 &&
 	    ((strcmp(l->host, c->modbus_listen.host) == 0 && l->port == c->modbus_listen.port) ||
-	     (strcmp(l->host, c->http_listen.host) == 0 && l->port == c->http_listen.port)))
+	     (strcmp(l->host, c->http_listen.host) == 0 && l->port == c->http_listen.port) ||
+	     (strcmp(l->host, c->http_listen_tls.host) == 0 && l->port == c->http_listen_tls.port)))
 		report(ps, ps->lines[pl - conf_keys], "Passthrough", "Listen",
-		       "same address as [Modbus] or [HTTP] Listen");
+		       "same address as [Modbus] Listen or [HTTP] Listen or ListenTLS");
 	/* The meter's own line cannot be its copy too. */
 	if (c->passthrough_device[0] && strcmp(c->passthrough_device, c->device) == 0)
 		report(ps, ps->lines[pd - conf_keys], "Passthrough", "Device",
 		       "same device as [Meter] Device");
+}
+
+/* The HTTPS listener beside the plain one is another address. */
+static void check_http_tls(struct parse_state *ps, const struct config *c)
+{
+	const struct listener_address *t = &c->http_listen_tls;
+
+	if (t->host[0] && t->port != 0 &&
+	    ((strcmp(t->host, c->http_listen.host) == 0 && t->port == c->http_listen.port) ||
+	     (strcmp(t->host, c->modbus_listen.host) == 0 && t->port == c->modbus_listen.port)))
+		report(ps, ps->lines[find_key("HTTP", "ListenTLS") - conf_keys], "HTTP", "ListenTLS",
+		       "same address as [HTTP] Listen or [Modbus] Listen");
 }
 
 /* Cross-key rules. lines (may be NULL) point messages at the line of the key. */
@@ -352,6 +365,7 @@ static void check_config(struct parse_state *ps, const struct config *c)
 		report(ps, ps->lines[ht - conf_keys] ?: ps->lines[mb - conf_keys], "HTTP", "Listen",
 		       "same address as [Modbus] Listen");
 	check_passthrough(ps, c);
+	check_http_tls(ps, c);
 	check_meter_keys(ps, c);
 }
 

@@ -249,7 +249,9 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 	r = modbus_server_reconfigure(d->modbus_server, &ms);
 	if (r < 0)
 		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
-	/* Always: the password, certificate and key files are re-read. */
+	/* Always: the password, certificate and key files are re-read, the
+	 * own certificate renewed first when a name changed. */
+	(void) daemon_https_check(d, d->config);
 	hs = daemon_httpd_settings(d, d->config);
 	r = httpd_reconfigure(d->httpd, &hs);
 	if (r < 0)
@@ -568,7 +570,7 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	if (!d->config_path || !d->state_dir)
 		return -ENOMEM;
 	if (asprintf(&d->overrides_path, "%s/overrides.json", state_dir) < 0 ||
-	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0)
+	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0 || daemon_https_init(d) < 0)
 		return -ENOMEM;
 	d->base = config_new();
 	if (!d->base)
@@ -577,7 +579,7 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	d->path_is_default = path_is_default;
 	d->log_level_override = log_level_override;
 	d->config = TAKE_PTR(c);
-	d->fds = (struct systemd_fds){ -1, -1, -1 };
+	d->fds = (struct systemd_fds){ -1, -1, -1, -1 };
 
 	*ret = TAKE_PTR(d);
 	return 0;
@@ -717,6 +719,7 @@ struct daemon *daemon_free(struct daemon *d)
 	daemon_device_free(d);
 	systemd_close_fds(&d->fds);
 	d->watchdog = sd_event_source_disable_unref(d->watchdog);
+	d->https_timer = sd_event_source_disable_unref(d->https_timer);
 	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
 	d->sig_int = sd_event_source_disable_unref(d->sig_int);
 	d->sig_term = sd_event_source_disable_unref(d->sig_term);
@@ -727,6 +730,8 @@ struct daemon *daemon_free(struct daemon *d)
 	json_decref(d->overrides);
 	free(d->overrides_path);
 	free(d->password_file);
+	free(d->https_cert);
+	free(d->https_key);
 	free(d->config_path);
 	free(d->state_dir);
 	free(d);

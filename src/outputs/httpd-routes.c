@@ -356,6 +356,9 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 		/* The host first: a foreign name gets nothing, not even a login prompt. */
 		if (httpd_host_check(h, c, !method_is_safe(method), &ret) < 0)
 			return ret;
+		/* Then HTTPS: a browser gets there before it sends the password. */
+		if (httpd_tls_check(srv, c, url, method, &ret) < 0)
+			return ret;
 		if (needs_auth(h, url, method) && httpd_auth_check(h, c, &ret) < 0)
 			return ret;
 		if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
