@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,11 +81,15 @@ static int cert_paths(const char *state_dir, char **ret_cert, char **ret_key)
 	return 0;
 }
 
-static int cert_ensure(const struct config *c, const char *cert, const char *key, unsigned days,
-		       enum https_cert_action *ret)
+static int cert_ensure(const struct config *c, const char *state_dir, const char *cert, const char *key,
+		       unsigned days, enum https_cert_action *ret)
 {
 	struct cert_names n;
 
+	/* systemd's StateDirectory= makes it; without systemd, the first
+	 * start may be before anything else wrote there. */
+	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST)
+		return log_error_errno(errno, "Cannot make the state directory '%s': %m", state_dir);
 	cert_names_fill(c, &n);
 	return https_cert_ensure(cert, key, n.list, days, (int64_t) time(NULL), ret);
 }
@@ -97,7 +102,7 @@ int daemon_make_certificate(const struct config *c, const char *state_dir, unsig
 
 	if (cert_paths(state_dir, &cert, &key) < 0)
 		return log_oom();
-	r = cert_ensure(c, cert, key, days, &a);
+	r = cert_ensure(c, state_dir, cert, key, days, &a);
 	if (r < 0)
 		return r;
 	printf("HTTPS certificate %s\n", https_cert_action_to_string(a));
@@ -135,7 +140,7 @@ bool daemon_https_check(struct daemon *d, const struct config *c)
 	struct tm tm;
 
 	if (!daemon_https_own_cert(d, c) ||
-	    cert_ensure(c, d->https_cert, d->https_key, HTTPS_CERT_DAYS, &a) < 0)
+	    cert_ensure(c, d->state_dir, d->https_cert, d->https_key, HTTPS_CERT_DAYS, &a) < 0)
 		return false;
 	if (a == HTTPS_CERT_KEPT || a == HTTPS_CERT_NOT_OURS) {
 		if (a == HTTPS_CERT_NOT_OURS)
