@@ -79,23 +79,34 @@ static int parse_days(const char *s)
 	return 0;
 }
 
+static int parse_log_level(const char *s)
+{
+	arg_log_level = log_level_from_string(s);
+	if (arg_log_level < 0) {
+		log_error("Unknown log level '%s', expected error, warning, notice, info or debug", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG, ARG_MAKE_CERT, ARG_SHOW_CERT, ARG_DAYS };
+static const struct option argv_options[] = { { "config", required_argument, NULL, 'c' },
+					      { "state-dir", required_argument, NULL, 's' },
+					      { "test-config", no_argument, NULL, 't' },
+					      { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+					      { "make-certificate", no_argument, NULL, ARG_MAKE_CERT },
+					      { "show-certificate", no_argument, NULL, ARG_SHOW_CERT },
+					      { "days", required_argument, NULL, ARG_DAYS },
+					      { "log-level", required_argument, NULL, 'l' },
+					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, ARG_VERSION },
+					      {} };
+
 static int parse_argv(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG, ARG_MAKE_CERT, ARG_SHOW_CERT, ARG_DAYS };
-	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
-						 { "state-dir", required_argument, NULL, 's' },
-						 { "test-config", no_argument, NULL, 't' },
-						 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
-						 { "make-certificate", no_argument, NULL, ARG_MAKE_CERT },
-						 { "show-certificate", no_argument, NULL, ARG_SHOW_CERT },
-						 { "days", required_argument, NULL, ARG_DAYS },
-						 { "log-level", required_argument, NULL, 'l' },
-						 { "help", no_argument, NULL, 'h' },
-						 { "version", no_argument, NULL, ARG_VERSION },
-						 {} };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:s:tl:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "c:s:tl:h", argv_options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
 			arg_config = optarg;
@@ -111,23 +122,16 @@ static int parse_argv(int argc, char *argv[])
 			arg_dump_config = true;
 			break;
 		case ARG_MAKE_CERT:
-			arg_make_certificate = true;
-			break;
 		case ARG_SHOW_CERT:
-			arg_show_certificate = true;
+			*(c == ARG_MAKE_CERT ? &arg_make_certificate : &arg_show_certificate) = true;
 			break;
 		case ARG_DAYS:
 			if (parse_days(optarg) < 0)
 				return -EINVAL;
 			break;
 		case 'l':
-			arg_log_level = log_level_from_string(optarg);
-			if (arg_log_level < 0) {
-				log_error(
-				    "Unknown log level '%s', expected error, warning, notice, info or debug",
-				    optarg);
+			if (parse_log_level(optarg) < 0)
 				return -EINVAL;
-			}
 			break;
 		case 'h':
 			help();
