@@ -79,7 +79,8 @@ def page_checks(tap, web, drv, plain, tls):
     tap.ok(drv.execute_script("return location.protocol === 'https:' && window.isSecureContext") is True,
            "the page is a secure context on https:")
     st = drv.execute_async_script("const done = arguments[0];"
-                                  "fetch(location.origin + '/api/v1/status').then(r => done(r.status), e => done(String(e)))")
+                                  "fetch(location.origin + '/api/v1/status')"
+                                  ".then(r => done(r.status), e => done(String(e)))")
     tap.ok(st == 200, "the page's own request to the API over HTTPS: %r" % st)
 
 

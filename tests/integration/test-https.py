@@ -10,7 +10,8 @@ https as the package's socket units pass them), with curl and openssl:
   s_client receives;
 - the plain port redirects a browser's page request (Accept: text/html) to
   the same path over HTTPS on the request's Host, before any password; the
-  JSON API, /metrics and a non-browser request stay on plain HTTP;
+  JSON API, /metrics and a non-browser request stay on plain HTTP; hostile
+  paths and Hosts do not make headers or foreign redirects;
 - SIGHUP with RequireTLS=yes: the plain API gets 403 with a JSON error naming
   the HTTPS URL, the page still the redirect, HTTPS still everything;
 - SIGHUP with another [mDNS] Name=: the certificate is renewed for the new
@@ -166,6 +167,30 @@ def check_plain(tap, plain, tls):
     tap.ok(st == 401, "the plain API still needs the password (%r)" % st)
 
 
+def check_plain_hostile(tap, plain, tls):
+    """What a client controls in the redirect: the path and the Host."""
+    html = ("-H", "Accept: text/html")
+    base = "http://127.0.0.1:%d" % plain
+    st, hdr, _ = curl(base + "/%0d%0aSet-Cookie:%20x=1%C3%A9", *html)
+    loc = hdr.get("location", "")
+    want = "https://127.0.0.1:%d/%%0D%%0ASet-Cookie:%%20x=1%%C3%%A9" % tls
+    tap.ok(st == 308 and "set-cookie" not in hdr and loc == want,
+           "CR, LF and non-ASCII bytes in the path come back percent-encoded, no header made of them (%r)" % loc)
+    st, hdr, _ = curl(base + "/a%00b", *html)
+    tap.ok(st == 308 and hdr.get("location") == "https://127.0.0.1:%d/a" % tls,
+           "a NUL in the path ends it (%r %r)" % (st, hdr.get("location")))
+    st, hdr, _ = curl(base + "/" + "a" * 4000, *html)
+    tap.ok(st == 401 and "location" not in hdr, "a path too long for a redirect is not redirected: 401 (%r)" % st)
+    st, hdr, _ = curl(base + "/", "-H", "Host: [::1]:%d" % plain, *html)
+    tap.ok(st == 308 and hdr.get("location") == "https://[::1]:%d/" % tls,
+           "an IPv6 Host keeps its brackets (%r %r)" % (st, hdr.get("location")))
+    st, _, _ = curl(base + "/", "-X", "POST", "-H", "Origin: http://127.0.0.1:%d" % plain, *html)
+    tap.ok(st != 308, "a POST of the page is not redirected (%r)" % st)
+    st, hdr, _ = curl(base + "/", "-H", "Host: smart-connect.local:%d\tx<y>" % plain, *html)
+    tap.ok(st in (400, 421) or hdr.get("location") == "https://smart-connect.local:%d/" % tls,
+           "junk after the Host's port never reaches the Location (%r %r)" % (st, hdr.get("location")))
+
+
 def check_require_tls(tap, d, w, plain, tls):
     api = Api(plain)
     reload(d, config(w, "RequireTLS=yes\n"))
@@ -217,6 +242,7 @@ def listeners(tap, binary):
             plain, tls = int(mp.group(1)), int(mt.group(1))
             check_served(tap, binary, w, d, tls, short)
             check_plain(tap, plain, tls)
+            check_plain_hostile(tap, plain, tls)
             check_require_tls(tap, d, w, plain, tls)
             check_rename(tap, binary, w, d, tls)
         stop_and_check(tap, d, "HTTPS beside HTTP")
