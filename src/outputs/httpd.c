@@ -8,7 +8,12 @@
  * listener stays ours), a new one takes the listener, and the old one is
  * freed from its own event handler once its connections are gone.
  *
- * Not here: authentication (httpd-auth.c), the routes and responses
+ * Up to two listeners, each with its current instance: the plain one and,
+ * beside it, the HTTPS one; a reconfiguration that changes anything replaces
+ * both instances, which share the material (password, certificate, limits).
+ *
+ * Not here: the plain listener's redirect to HTTPS (httpd-tls.c),
+ * authentication (httpd-auth.c), the routes and responses
  * (httpd-routes.c), what the answers contain (struct httpd_ops, given by the
  * daemon).
  */
@@ -496,7 +501,7 @@ int httpd_start(struct httpd *h, int listen_fd, int tls_fd, const struct httpd_s
 	return 0;
 }
 
-/* Whether ep would need a new socket for s (and say why it will not get one). */
+/* Whether ep needs a new socket for s: never one from systemd. */
 static bool ep_moved(const struct httpd_endpoint *ep, const struct httpd_settings *s, size_t i)
 {
 	const char *host;
