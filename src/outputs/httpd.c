@@ -597,12 +597,3 @@ uint16_t httpd_port(const struct httpd *h)
 {
 	return h ? h->ep[HTTPD_EP_PLAIN].port : 0;
 }
-
-uint16_t httpd_tls_port(const struct httpd *h)
-{
-	if (!h)
-		return 0;
-	if (h->dual)
-		return h->ep[HTTPD_EP_TLS].cur ? h->ep[HTTPD_EP_TLS].port : 0;
-	return h->ep[HTTPD_EP_PLAIN].tls && h->ep[HTTPD_EP_PLAIN].cur ? h->ep[HTTPD_EP_PLAIN].port : 0;
-}

@@ -166,5 +166,3 @@ int httpd_live_send(struct httpd *h, const char *event, const char *data);
 /* Streams open now (0 for NULL): the daemon builds events only for someone. */
 unsigned httpd_live_clients(const struct httpd *h);
 uint16_t httpd_port(const struct httpd *h);
-/* The port HTTPS is served on now, 0 when it is not. */
-uint16_t httpd_tls_port(const struct httpd *h);
