@@ -20,8 +20,12 @@ struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct
 		.user = c->http_user,
 		.password = c->http_password,
 		.password_file = c->http_password_file[0] ? c->http_password_file : d->password_file,
-		.certificate = c->http_certificate,
-		.key = c->http_key,
+		.certificate = daemon_https_own_cert(d, c) ? d->https_cert : c->http_certificate,
+		.key = daemon_https_own_cert(d, c) ? d->https_key : c->http_key,
+		.tls_listen = c->http_listen_tls.host[0] != '\0',
+		.tls_host = c->http_listen_tls.host,
+		.tls_port = c->http_listen_tls.port,
+		.require_tls = c->http_require_tls,
 		.max_connections = c->http_max_connections,
 		.max_per_ip = c->http_max_per_ip,
 		.timeout_sec = c->http_timeout_sec,
@@ -96,15 +100,18 @@ static const struct httpd_ops daemon_httpd_ops = {
  * compatible API; without a password the main API logs why and stays off. */
 int daemon_start_httpd(struct daemon *d)
 {
-	struct httpd_settings hs = daemon_httpd_settings(d, d->config);
+	struct httpd_settings hs;
 	int r;
 
 	r = httpd_new(d->event, &daemon_httpd_ops, d, &d->httpd);
 	if (r < 0)
 		return log_oom();
-	r = httpd_start(d->httpd, d->fds.http, &hs);
-	d->fds.http = -1; /* taken over, also on failure */
-	if (r < 0)
+	d->https_socket = d->fds.https >= 0;
+	(void) daemon_https_check(d, d->config);
+	hs = daemon_httpd_settings(d, d->config);
+	r = httpd_start(d->httpd, d->fds.http, d->fds.https, &hs);
+	d->fds.http = d->fds.https = -1; /* taken over, also on failure */
+	if (r < 0 || (r = daemon_https_start_timer(d)) < 0)
 		return r;
 	(void) daemon_apply_homewizard(d); /* off after trouble, logged: the rest runs */
 	return daemon_live_start(d);

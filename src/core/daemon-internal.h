@@ -30,8 +30,12 @@ struct daemon {
 	struct config *base;   /* defaults + the config file */
 	json_t *overrides;     /* <state-dir>/overrides.json, NULL when there is none */
 	char *overrides_path;
-	char *password_file; /* default [HTTP] PasswordFile */
-	char *ha_state_file; /* Home Assistant discovery topics last published */
+	char *password_file;          /* default [HTTP] PasswordFile */
+	char *ha_state_file;          /* Home Assistant discovery topics last published */
+	char *password_file;          /* default [HTTP] PasswordFile */
+	char *https_cert, *https_key; /* the gateway's own, in the state directory */
+	bool https_socket;            /* systemd passed a socket named "https" */
+	sd_event_source *https_timer; /* the daily certificate check */
 	uint64_t start_usec;
 
 	sd_event *event;
@@ -153,3 +157,11 @@ json_t *daemon_modbus_rtu_status(const struct daemon *d);
 /* daemon-http.c: the HTTP API's settings and start (logs; 0 or a negative errno). */
 struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct config *c);
 int daemon_start_httpd(struct daemon *d);
+
+/* daemon-https.c: the own certificate's paths (0 or -ENOMEM); whether the
+ * HTTPS listener uses it under c; its check (made when missing, renewed when
+ * due; logged), true when it changed; the daily check. */
+int daemon_https_init(struct daemon *d);
+bool daemon_https_own_cert(const struct daemon *d, const struct config *c);
+bool daemon_https_check(struct daemon *d, const struct config *c);
+int daemon_https_start_timer(struct daemon *d);

@@ -264,7 +264,9 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 		log_error_errno(r, "Failed to apply the Modbus settings, ignoring: %m");
 	/* Always, for the same borrowed serial. */
 	(void) daemon_apply_modbus_rtu(d); /* logs its trouble */
-	/* Always: the password, certificate and key files are re-read. */
+	/* Always: the password, certificate and key files are re-read, the
+	 * own certificate renewed first when a name changed. */
+	(void) daemon_https_check(d, d->config);
 	hs = daemon_httpd_settings(d, d->config);
 	r = httpd_reconfigure(d->httpd, &hs);
 	if (r < 0)
@@ -587,7 +589,7 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 		return -ENOMEM;
 	if (asprintf(&d->overrides_path, "%s/overrides.json", state_dir) < 0 ||
 	    asprintf(&d->password_file, "%s/http-password", state_dir) < 0 ||
-	    asprintf(&d->ha_state_file, "%s/homeassistant-topics", state_dir) < 0)
+	    asprintf(&d->ha_state_file, "%s/homeassistant-topics", state_dir) < 0 || daemon_https_init(d) < 0)
 		return -ENOMEM;
 	d->base = config_new();
 	if (!d->base)
@@ -596,7 +598,7 @@ int daemon_new(struct config *config, const char *config_path, bool path_is_defa
 	d->path_is_default = path_is_default;
 	d->log_level_override = log_level_override;
 	d->config = TAKE_PTR(c);
-	d->fds = (struct systemd_fds){ -1, -1, -1 };
+	d->fds = (struct systemd_fds){ -1, -1, -1, -1 };
 
 	*ret = TAKE_PTR(d);
 	return 0;
@@ -738,6 +740,7 @@ struct daemon *daemon_free(struct daemon *d)
 	daemon_device_free(d);
 	systemd_close_fds(&d->fds);
 	d->watchdog = sd_event_source_disable_unref(d->watchdog);
+	d->https_timer = sd_event_source_disable_unref(d->https_timer);
 	d->sig_hup = sd_event_source_disable_unref(d->sig_hup);
 	d->sig_int = sd_event_source_disable_unref(d->sig_int);
 	d->sig_term = sd_event_source_disable_unref(d->sig_term);
@@ -749,6 +752,8 @@ struct daemon *daemon_free(struct daemon *d)
 	free(d->overrides_path);
 	free(d->password_file);
 	free(d->ha_state_file);
+	free(d->https_cert);
+	free(d->https_key);
 	free(d->config_path);
 	free(d->state_dir);
 	free(d);

@@ -16,6 +16,7 @@
 #include "smartconnectd/core/daemon.h"
 #include "smartconnectd/core/device-identity.h"
 #include "smartconnectd/base/log.h"
+#include "smartconnectd/outputs/https-cert.h"
 
 #define EXIT_USAGE 2
 
@@ -24,6 +25,9 @@ static bool arg_config_given;
 static const char *arg_state_dir = DEFAULT_STATE_DIR;
 static bool arg_test_config;
 static bool arg_dump_config;
+static bool arg_make_certificate;
+static bool arg_show_certificate;
+static unsigned arg_days = HTTPS_CERT_DAYS;
 static int arg_log_level = -1;
 static enum { IDENTITY_NONE, IDENTITY_KEY, IDENTITY_CSR } arg_identity;
 
@@ -39,12 +43,19 @@ static void help(void)
 	       "                         there is one, and exit\n"
 	       "      --csr              print a certificate signing request for the device\n"
 	       "                         key with CN = the serial, and exit\n"
+	       "      --make-certificate make the HTTPS key and self-signed certificate in the\n"
+	       "                         state directory when missing, renew the certificate\n"
+	       "                         when due, print its fingerprint and exit\n"
+	       "      --days=N           validity of a new certificate (default %u)\n"
+	       "      --show-certificate print the HTTPS certificate's SHA-256 fingerprint,\n"
+	       "                         validity and names and exit\n"
 	       "  -l, --log-level=LEVEL  error, warning, notice, info or debug;\n"
 	       "                         overrides [Daemon] LogLevel=\n"
 	       "  -h, --help             show this help and exit\n"
 	       "      --version          show the version and exit\n\n"
 	       "Exit status: 0 stopped cleanly, 1 runtime failure, 2 usage or configuration error.\n"
-	       "See smartconnectd(8) and smartconnect.conf(5).\n");
+	       "See smartconnectd(8) and smartconnect.conf(5).\n",
+	       HTTPS_CERT_DAYS);
 }
 
 /* Returns 1 to go on, 0 to exit successfully, -EINVAL on a usage error (reported). */
@@ -59,22 +70,59 @@ static int check_paths(void)
 	return 1;
 }
 
+static int parse_days(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < 1 || v > HTTPS_CERT_DAYS_MAX) {
+		log_error("--days: expected a number of days from 1 to %d, got '%s'", HTTPS_CERT_DAYS_MAX, s);
+		return -EINVAL;
+	}
+	arg_days = (unsigned) v;
+	return 0;
+}
+
+static int parse_log_level(const char *s)
+{
+	arg_log_level = log_level_from_string(s);
+	if (arg_log_level < 0) {
+		log_error("Unknown log level '%s', expected error, warning, notice, info or debug", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum {
+	ARG_VERSION = 0x100,
+	ARG_DUMP_CONFIG,
+	ARG_MAKE_CERT,
+	ARG_SHOW_CERT,
+	ARG_DAYS,
+	ARG_GENERATE_KEY,
+	ARG_CSR
+};
+static const struct option argv_options[] = { { "config", required_argument, NULL, 'c' },
+					      { "state-dir", required_argument, NULL, 's' },
+					      { "test-config", no_argument, NULL, 't' },
+					      { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
+					      { "make-certificate", no_argument, NULL, ARG_MAKE_CERT },
+					      { "show-certificate", no_argument, NULL, ARG_SHOW_CERT },
+					      { "days", required_argument, NULL, ARG_DAYS },
+					      { "generate-key", no_argument, NULL, ARG_GENERATE_KEY },
+					      { "csr", no_argument, NULL, ARG_CSR },
+					      { "log-level", required_argument, NULL, 'l' },
+					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, ARG_VERSION },
+					      {} };
+
 static int parse_argv(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100, ARG_DUMP_CONFIG, ARG_GENERATE_KEY, ARG_CSR };
-	static const struct option options[] = { { "config", required_argument, NULL, 'c' },
-						 { "state-dir", required_argument, NULL, 's' },
-						 { "test-config", no_argument, NULL, 't' },
-						 { "dump-config", no_argument, NULL, ARG_DUMP_CONFIG },
-						 { "generate-key", no_argument, NULL, ARG_GENERATE_KEY },
-						 { "csr", no_argument, NULL, ARG_CSR },
-						 { "log-level", required_argument, NULL, 'l' },
-						 { "help", no_argument, NULL, 'h' },
-						 { "version", no_argument, NULL, ARG_VERSION },
-						 {} };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:s:tl:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "c:s:tl:h", argv_options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
 			arg_config = optarg;
@@ -93,14 +141,17 @@ static int parse_argv(int argc, char *argv[])
 		case ARG_CSR:
 			arg_identity = c == ARG_CSR ? IDENTITY_CSR : IDENTITY_KEY;
 			break;
-		case 'l':
-			arg_log_level = log_level_from_string(optarg);
-			if (arg_log_level < 0) {
-				log_error(
-				    "Unknown log level '%s', expected error, warning, notice, info or debug",
-				    optarg);
+		case ARG_MAKE_CERT:
+		case ARG_SHOW_CERT:
+			*(c == ARG_MAKE_CERT ? &arg_make_certificate : &arg_show_certificate) = true;
+			break;
+		case ARG_DAYS:
+			if (parse_days(optarg) < 0)
 				return -EINVAL;
-			}
+			break;
+		case 'l':
+			if (parse_log_level(optarg) < 0)
+				return -EINVAL;
 			break;
 		case 'h':
 		case ARG_VERSION:
@@ -205,6 +256,13 @@ int main(int argc, char *argv[])
 	r = load_config(&c);
 	if (r < 0)
 		return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+
+	if (arg_make_certificate || arg_show_certificate) {
+		r = arg_make_certificate ? daemon_make_certificate(c, arg_state_dir, arg_days)
+					 : daemon_show_certificate(c, arg_state_dir);
+		config_free(c);
+		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
 
 	if (arg_test_config) {
 		printf("# %s: configuration OK\n", arg_config);

@@ -17,7 +17,7 @@ int systemd_listen_fds(struct systemd_fds *ret)
 	char **names = NULL;
 	int n, taken = 0;
 
-	*ret = (struct systemd_fds){ -1, -1, -1 };
+	*ret = (struct systemd_fds){ -1, -1, -1, -1 };
 	n = sd_listen_fds_with_names(1, &names);
 	if (n < 0)
 		return log_error_errno(n, "Cannot take the sockets from systemd: %m");
@@ -30,13 +30,15 @@ int systemd_listen_fds(struct systemd_fds *ret)
 			slot = &ret->modbus;
 		else if (strcmp(name, "http") == 0)
 			slot = &ret->http;
+		else if (strcmp(name, "https") == 0)
+			slot = &ret->https;
 		else if (strcmp(name, "passthrough") == 0)
 			slot = &ret->passthrough;
 
 		if (!slot || *slot >= 0) {
 			log_warning(
-			    "Ignoring socket %d named '%s' from systemd: expected one each of modbus, http "
-			    "and passthrough",
+			    "Ignoring socket %d named '%s' from systemd: expected one each of modbus, http, "
+			    "https and passthrough",
 			    fd, name);
 			close(fd);
 			continue;
@@ -54,7 +56,7 @@ int systemd_listen_fds(struct systemd_fds *ret)
 
 void systemd_close_fds(struct systemd_fds *fds)
 {
-	int *all[] = { &fds->modbus, &fds->http, &fds->passthrough };
+	int *all[] = { &fds->modbus, &fds->http, &fds->https, &fds->passthrough };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (*all[i] >= 0) {

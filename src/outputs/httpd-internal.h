@@ -43,8 +43,24 @@ struct httpd_conn {
 	struct httpd_conn *prev, *next;
 };
 
+/* A listening socket and the instance serving it: the plain one ([HTTP]
+ * Listen=, or HTTPS itself without a second listener) and the HTTPS one
+ * ([HTTP] ListenTLS= or the socket named "https"). */
+enum { HTTPD_EP_PLAIN, HTTPD_EP_TLS, _HTTPD_EP_MAX };
+struct httpd_endpoint {
+	int listen_fd;
+	bool activated; /* listen_fd came from systemd: never rebound */
+	bool enabled;   /* has an address or a socket */
+	bool tls;       /* serves HTTPS */
+	uint16_t port;
+	char host[256];
+	uint16_t cfg_port;
+	struct httpd_srv *cur;
+};
+
 struct httpd_srv {
 	struct httpd *h;
+	struct httpd_endpoint *ep;
 	struct MHD_Daemon *mhd;
 	sd_event_source *io, *timer;
 	bool retiring;            /* quiesced: serves its connections, then goes */
@@ -75,14 +91,11 @@ struct httpd {
 	const struct httpd_ops *ops;
 	void *userdata;
 
-	int listen_fd;
-	bool activated;
-	uint16_t port;
-	char host[256];
-	uint16_t cfg_port;
+	struct httpd_endpoint ep[_HTTPD_EP_MAX];
+	bool dual;        /* a second, HTTPS listener: the plain one stays plain */
+	bool require_tls; /* [HTTP] RequireTLS=: the plain listener only redirects */
 
 	struct httpd_material mat;
-	struct httpd_srv *cur;
 	struct httpd_srv *retired; /* list */
 	struct httpd_fail fails[HTTPD_FAIL_SLOTS];
 	struct httpd_budget budget;
@@ -138,6 +151,13 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 					size_t *upload_data_size, void **req_cls);
 void httpd_routes_on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 			       enum MHD_RequestTerminationCode toe);
+
+/* On the plain listener while HTTPS is served (httpd-tls.c): a browser's
+ * page request gets a redirect to the same page over HTTPS, and with
+ * RequireTLS= every other request a 403. 0: go on; otherwise the answer is
+ * queued and its result is in *ret. */
+int httpd_tls_check(struct httpd_srv *srv, struct MHD_Connection *c, const char *url, const char *method,
+		    enum MHD_Result *ret);
 
 /* Run srv's MHD from the loop as soon as possible (httpd.c). */
 void httpd_srv_kick(struct httpd_srv *srv);

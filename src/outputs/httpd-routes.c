@@ -334,6 +334,33 @@ static bool needs_auth(const struct httpd *h, const char *url, const char *metho
 	return h->metrics_auth || !method_is_safe(method) || strcmp(url, "/metrics") != 0;
 }
 
+/* A request's first call, before any body: the checks in their order. */
+static enum MHD_Result request_begin(struct httpd_srv *srv, struct MHD_Connection *c, const char *url,
+				     const char *method, void **req_cls)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	struct httpd *h = srv->h;
+	struct httpd_request *rq;
+	enum MHD_Result ret;
+
+	rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return MHD_NO;
+	rq->srv = srv;
+	*req_cls = rq;
+	/* The host first: a foreign name gets nothing, not even a login prompt. */
+	if (httpd_host_check(h, c, !method_is_safe(method), &ret) < 0)
+		return ret;
+	/* Then HTTPS: a browser gets there before it sends the password. */
+	if (httpd_tls_check(srv, c, url, method, &ret) < 0)
+		return ret;
+	if (needs_auth(h, url, method) && httpd_auth_check(h, c, &ret) < 0)
+		return ret;
+	if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
+		return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+	return MHD_YES;
+}
+
 enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, const char *url,
 					const char *method, const char *version, const char *upload_data,
 					size_t *upload_data_size, void **req_cls)
@@ -343,26 +370,10 @@ enum MHD_Result httpd_routes_on_request(void *cls, struct MHD_Connection *c, con
 	struct httpd_request *rq = *req_cls;
 	const struct httpd_route *rt;
 	httpd_handler_fn fn;
-	enum MHD_Result ret;
 
 	(void) version;
-	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-
-		rq = calloc(1, sizeof(*rq));
-		if (!rq)
-			return MHD_NO;
-		rq->srv = srv;
-		*req_cls = rq;
-		/* The host first: a foreign name gets nothing, not even a login prompt. */
-		if (httpd_host_check(h, c, !method_is_safe(method), &ret) < 0)
-			return ret;
-		if (needs_auth(h, url, method) && httpd_auth_check(h, c, &ret) < 0)
-			return ret;
-		if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
-			return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-		return MHD_YES;
-	}
+	if (!rq)
+		return request_begin(srv, c, url, method, req_cls);
 
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;

@@ -8,7 +8,12 @@
  * listener stays ours), a new one takes the listener, and the old one is
  * freed from its own event handler once its connections are gone.
  *
- * Not here: authentication (httpd-auth.c), the routes and responses
+ * Up to two listeners, each with its current instance: the plain one and,
+ * beside it, the HTTPS one; a reconfiguration that changes anything replaces
+ * both instances, which share the material (password, certificate, limits).
+ *
+ * Not here: the plain listener's redirect to HTTPS (httpd-tls.c),
+ * authentication (httpd-auth.c), the routes and responses
  * (httpd-routes.c), what the answers contain (struct httpd_ops, given by the
  * daemon).
  */
@@ -114,8 +119,9 @@ static int material_load(const struct httpd_settings *s, struct httpd_material *
 		if (r >= 0)
 			r = material_load_pem("key", s->key, &m->key);
 		if (r < 0) {
-			material_clear(m);
-			return r;
+			free(m->cert);
+			m->cert = NULL;
+			return r; /* the rest of m stays: the caller clears it */
 		}
 	}
 	return 0;
@@ -137,8 +143,8 @@ static void srv_unlink(struct httpd_srv *srv)
 {
 	struct httpd *h = srv->h;
 
-	if (h->cur == srv)
-		h->cur = NULL;
+	if (srv->ep->cur == srv)
+		srv->ep->cur = NULL;
 	for (struct httpd_srv **p = &h->retired; *p; p = &(*p)->next)
 		if (*p == srv) {
 			*p = srv->next;
@@ -247,7 +253,7 @@ static int httpd_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int srv_new(struct httpd *h, struct httpd_srv **ret)
+static int srv_new(struct httpd *h, struct httpd_endpoint *ep, struct httpd_srv **ret)
 {
 	_cleanup_free_ struct httpd_srv *srv = calloc(1, sizeof(*srv));
 	struct MHD_OptionItem opts[16];
@@ -260,11 +266,12 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 	if (!srv)
 		return -ENOMEM;
 	srv->h = h;
+	srv->ep = ep;
 
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t) (v), (p) }
 	/* First, or MHD writes its earlier messages to stderr itself. */
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) httpd_log_mhd, (void *) (uintptr_t) "HTTP");
-	OPT(MHD_OPTION_LISTEN_SOCKET, h->listen_fd, NULL);
+	OPT(MHD_OPTION_LISTEN_SOCKET, ep->listen_fd, NULL);
 	/* One more than the setting: the spare connection takes the place of
 	 * the one that has waited longest (httpd-conn.c). */
 	OPT(MHD_OPTION_CONNECTION_LIMIT, h->mat.max_connections + 1, NULL);
@@ -274,7 +281,7 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) httpd_routes_on_completed, srv);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) httpd_conn_on_notify, srv);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t) httpd_conn_on_uri, srv);
-	if (h->mat.cert) {
+	if (ep->tls) {
 		flags |= MHD_USE_TLS;
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, h->mat.cert);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, h->mat.key);
@@ -288,7 +295,7 @@ static int srv_new(struct httpd *h, struct httpd_srv **ret)
 				    opts, MHD_OPTION_END);
 	if (!srv->mhd)
 		return log_error_errno(EINVAL, "Cannot start the HTTP server%s",
-				       h->mat.cert ? " (check the certificate and key)" : "");
+				       ep->tls ? " (check the certificate and key)" : "");
 
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	r = info ? sd_event_add_io(h->event, &srv->io, info->epoll_fd, EPOLLIN, httpd_on_io, srv) : -EINVAL;
@@ -318,18 +325,15 @@ static void srv_retire(struct httpd_srv *srv)
 	(void) httpd_live_end(h, srv);
 	srv->retiring = true;
 	srv->deadline = now + (uint64_t) (h->mat.timeout_sec + 5) * USEC_PER_SEC;
-	h->cur = NULL;
+	srv->ep->cur = NULL;
 	srv->next = h->retired;
 	h->retired = srv;
 	srv_arm(srv);
 }
 
-/* ---- listener --------------------------------------------------------------------------------- */
+/* ---- listeners -------------------------------------------------------------------------------- */
 
-static int httpd_bind(struct httpd *h)
-{
-	return listener_bind("HTTP", h->host, h->cfg_port, HTTPD_BACKLOG, &h->listen_fd);
-}
+static const char *const ep_names[_HTTPD_EP_MAX] = { "HTTP", "HTTPS" };
 
 int httpd_new(sd_event *e, const struct httpd_ops *ops, void *userdata, struct httpd **ret)
 {
@@ -340,20 +344,29 @@ int httpd_new(sd_event *e, const struct httpd_ops *ops, void *userdata, struct h
 	h->event = sd_event_ref(e);
 	h->ops = ops;
 	h->userdata = userdata;
-	h->listen_fd = -EBADF;
+	for (size_t i = 0; i < _HTTPD_EP_MAX; i++)
+		h->ep[i].listen_fd = -EBADF;
 	*ret = h;
 	return 0;
+}
+
+static void ep_close(struct httpd_endpoint *ep)
+{
+	if (ep->listen_fd >= 0)
+		close(ep->listen_fd);
+	ep->listen_fd = -EBADF;
 }
 
 struct httpd *httpd_free(struct httpd *h)
 {
 	if (!h)
 		return NULL;
-	srv_free(h->cur);
+	for (size_t i = 0; i < _HTTPD_EP_MAX; i++)
+		srv_free(h->ep[i].cur);
 	while (h->retired)
 		srv_free(h->retired);
-	if (h->listen_fd >= 0)
-		close(h->listen_fd);
+	for (size_t i = 0; i < _HTTPD_EP_MAX; i++)
+		ep_close(&h->ep[i]);
 	material_clear(&h->mat);
 	h->live_timer = sd_event_source_disable_unref(h->live_timer);
 	sd_event_unref(h->event);
@@ -361,19 +374,62 @@ struct httpd *httpd_free(struct httpd *h)
 	return NULL;
 }
 
-/* Start serving with h->mat on h->listen_fd. */
-static int httpd_serve(struct httpd *h)
+/* Which listeners there are and which speaks TLS: with a second listener the
+ * first stays plain; without one, a certificate makes the first HTTPS. */
+static void httpd_set_modes(struct httpd *h, const struct httpd_settings *s)
+{
+	struct httpd_endpoint *tls = &h->ep[HTTPD_EP_TLS];
+
+	h->dual = s->tls_listen || tls->activated;
+	h->require_tls = s->require_tls;
+	h->ep[HTTPD_EP_PLAIN].enabled = true;
+	h->ep[HTTPD_EP_PLAIN].tls = !h->dual && h->mat.cert;
+	tls->enabled = h->dual;
+	tls->tls = true;
+}
+
+/* Start serving with h->mat on ep->listen_fd. */
+static int httpd_serve(struct httpd *h, struct httpd_endpoint *ep)
 {
 	int r;
 
-	if (h->mat.cert && !MHD_is_feature_supported(MHD_FEATURE_TLS))
+	if (ep->tls && !h->mat.cert)
+		return log_error_errno(ENOKEY, "HTTPS listener without a certificate, not served");
+	if (ep->tls && !MHD_is_feature_supported(MHD_FEATURE_TLS))
 		return log_error_errno(EOPNOTSUPP, "HTTPS requested, but libmicrohttpd has no TLS support");
-	r = srv_new(h, &h->cur);
+	r = srv_new(h, ep, &ep->cur);
 	if (r < 0)
 		return r;
-	log_info("HTTP API on port %u%s, %s", h->port, h->activated ? " (socket activation)" : "",
-		 h->mat.cert ? "https" : "http");
+	log_info("HTTP API on port %u%s, %s", ep->port, ep->activated ? " (socket activation)" : "",
+		 ep->tls ? "https" : "http");
 	return 0;
+}
+
+static void ep_settings(const struct httpd_settings *s, size_t i, const char **ret_host, uint16_t *ret_port)
+{
+	*ret_host = (i == HTTPD_EP_TLS ? s->tls_host : s->host) ?: "";
+	*ret_port = i == HTTPD_EP_TLS ? s->tls_port : s->port;
+}
+
+/* Bind ep to host:port; on failure ep keeps its old address and socket. */
+static int ep_bind(struct httpd_endpoint *ep, const char *name, const char *host, uint16_t port)
+{
+	int fd = -EBADF, r;
+
+	r = listener_bind(name, host, port, HTTPD_BACKLOG, &fd);
+	if (r < 0)
+		return r;
+	ep_close(ep);
+	ep->listen_fd = fd;
+	snprintf(ep->host, sizeof(ep->host), "%s", host);
+	ep->cfg_port = port;
+	ep->port = listener_port(fd);
+	return 0;
+}
+
+static void log_no_password(void)
+{
+	log_error("No HTTP password set ([HTTP] Password= or the password file), the HTTP API is not served");
 }
 
 /* The Host names besides the gateway's own and whether /metrics needs
@@ -386,112 +442,150 @@ static void httpd_apply_live(struct httpd *h, const struct httpd_settings *s)
 		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
 }
 
-static void log_no_password(void)
-{
-	log_error("No HTTP password set ([HTTP] Password= or the password file), the HTTP API is not served");
-}
-
-int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s)
+static int ep_adopt(struct httpd_endpoint *ep, const char *name, int fd)
 {
 	int r;
 
-	snprintf(h->host, sizeof(h->host), "%s", s->host ?: "");
-	h->cfg_port = s->port;
-	if (listen_fd >= 0) {
-		r = listener_adopt("HTTP", listen_fd); /* closes it on failure */
-		if (r < 0)
-			return r;
-		h->listen_fd = listen_fd;
-		h->activated = true;
-		h->port = listener_port(h->listen_fd);
-	}
+	if (fd < 0)
+		return 0;
+	r = listener_adopt(name, fd); /* closes it on failure */
+	if (r < 0)
+		return r;
+	ep->listen_fd = fd;
+	ep->activated = true;
+	ep->port = listener_port(fd);
+	return 0;
+}
 
+int httpd_start(struct httpd *h, int listen_fd, int tls_fd, const struct httpd_settings *s)
+{
+	int r, q;
+
+	q = ep_adopt(&h->ep[HTTPD_EP_TLS], "HTTPS", tls_fd);
+	r = ep_adopt(&h->ep[HTTPD_EP_PLAIN], "HTTP", listen_fd);
+	if (r < 0 || q < 0)
+		return r < 0 ? r : q;
 	httpd_apply_live(h, s);
 	r = material_load(s, &h->mat);
-	if (r < 0) {
+	httpd_set_modes(h, s);
+	if (r < 0 && !h->dual) {
 		/* Not plain HTTP instead: the password would cross the network in clear. */
 		log_error("The HTTPS certificate or key cannot be read, the HTTP API is not served");
+		material_clear(&h->mat);
 		return 0;
 	}
+	if (r < 0)
+		log_error("The HTTPS certificate or key cannot be read, only plain HTTP is served");
 	/* Without a password nothing listens: a bound port nobody answers on
 	 * would leave clients hanging. */
 	if (!h->mat.password[0]) {
 		log_no_password();
 		return 0;
 	}
-	if (!h->activated) {
-		r = httpd_bind(h);
+	for (size_t i = 0; i < _HTTPD_EP_MAX; i++) {
+		struct httpd_endpoint *ep = &h->ep[i];
+		const char *host;
+		uint16_t port;
+
+		ep_settings(s, i, &host, &port);
+		snprintf(ep->host, sizeof(ep->host), "%s", host);
+		ep->cfg_port = port;
+		if (!ep->enabled || (ep->tls && !h->mat.cert))
+			continue;
+		if (!ep->activated && (r = ep_bind(ep, ep_names[i], host, port)) < 0)
+			return r;
+		r = httpd_serve(h, ep);
 		if (r < 0)
 			return r;
-		h->port = listener_port(h->listen_fd);
 	}
-	return httpd_serve(h);
+	return 0;
+}
+
+/* Whether ep needs a new socket for s: never one from systemd. */
+static bool ep_moved(const struct httpd_endpoint *ep, const struct httpd_settings *s, size_t i)
+{
+	const char *host;
+	uint16_t port;
+	bool moved;
+
+	ep_settings(s, i, &host, &port);
+	moved = strcmp(ep->host, host) != 0 || ep->cfg_port != port;
+	if (ep->activated)
+		return false;
+	return ep->listen_fd < 0 || moved;
+}
+
+/* After the instances retired: ep gets the socket s asks for, and serves. */
+static int ep_apply(struct httpd *h, size_t i, const struct httpd_settings *s)
+{
+	struct httpd_endpoint *ep = &h->ep[i];
+	const char *host;
+	uint16_t port;
+	int r;
+
+	if (!ep->enabled || !h->mat.password[0] || (ep->tls && !h->mat.cert)) {
+		/* Retired servers were quiesced: the listener is ours to close. */
+		if (!ep->activated)
+			ep_close(ep);
+		return 0;
+	}
+	ep_settings(s, i, &host, &port);
+	if (ep->activated && (strcmp(ep->host, host) != 0 || ep->cfg_port != port))
+		log_warning("[HTTP] %s changed, but the socket comes from systemd: change the socket unit "
+			    "instead, ignoring",
+			    i == HTTPD_EP_TLS ? "ListenTLS" : "Listen");
+	if (ep_moved(ep, s, i)) {
+		r = ep_bind(ep, ep_names[i], host, port);
+		/* Keep serving on the address that works, if there is one. */
+		if (r < 0)
+			return ep->listen_fd >= 0 ? (httpd_serve(h, ep), r) : r;
+	}
+	return httpd_serve(h, ep);
+}
+
+static bool httpd_unchanged(const struct httpd *h, const struct httpd_material *m,
+			    const struct httpd_settings *s)
+{
+	if (!material_equal(m, &h->mat) || (s->tls_listen || h->ep[HTTPD_EP_TLS].activated) != h->dual)
+		return false;
+	for (size_t i = 0; i < _HTTPD_EP_MAX; i++)
+		if (h->ep[i].enabled && (!h->ep[i].cur || ep_moved(&h->ep[i], s, i)))
+			return false;
+	return true;
 }
 
 int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 {
-	bool moved = strcmp(h->host, s->host ?: "") != 0 || h->cfg_port != s->port;
 	struct httpd_material m;
-	bool need_bind;
-	int r;
+	int r, q;
 
 	httpd_apply_live(h, s);
+	h->require_tls = s->require_tls;
 	r = material_load(s, &m);
-	if (r < 0)
+	if (r < 0) {
+		material_clear(&m);
 		return r; /* the running server keeps its material */
-
-	if (h->activated && moved)
-		log_warning(
-		    "[HTTP] Listen changed, but the socket comes from systemd: change the socket unit "
-		    "instead, ignoring");
-	need_bind = !h->activated && (h->listen_fd < 0 || moved);
-	if (!need_bind && h->cur && material_equal(&m, &h->mat)) {
+	}
+	if (httpd_unchanged(h, &m, s)) {
 		material_clear(&m);
 		return 0;
 	}
-
-	if (h->cur)
-		srv_retire(h->cur);
+	for (size_t i = 0; i < _HTTPD_EP_MAX; i++)
+		if (h->ep[i].cur)
+			srv_retire(h->ep[i].cur);
 	material_clear(&h->mat);
 	h->mat = m;
-
-	if (!h->mat.password[0]) {
-		/* Retired servers were quiesced: the listener is ours to close. */
-		if (!h->activated && h->listen_fd >= 0) {
-			close(h->listen_fd);
-			h->listen_fd = -EBADF;
-		}
+	httpd_set_modes(h, s);
+	if (!h->mat.password[0])
 		log_no_password();
-		return 0;
-	}
-
-	if (need_bind) {
-		char old_host[sizeof(h->host)];
-		uint16_t old_port = h->cfg_port;
-		int old_fd = h->listen_fd;
-
-		memcpy(old_host, h->host, sizeof(old_host));
-		snprintf(h->host, sizeof(h->host), "%s", s->host ?: "");
-		h->cfg_port = s->port;
-		r = httpd_bind(h);
-		if (r < 0) {
-			memcpy(h->host, old_host, sizeof(old_host));
-			h->cfg_port = old_port;
-			/* Keep serving on the address that works, if there is one. */
-			if (old_fd >= 0)
-				(void) httpd_serve(h);
-			return r;
-		}
-		if (old_fd >= 0)
-			close(old_fd);
-		h->port = listener_port(h->listen_fd);
-	}
-	return httpd_serve(h);
+	q = ep_apply(h, HTTPD_EP_TLS, s);
+	r = ep_apply(h, HTTPD_EP_PLAIN, s);
+	return r < 0 ? r : q;
 }
 
 bool httpd_serving(const struct httpd *h)
 {
-	return h && h->cur;
+	return h && h->ep[HTTPD_EP_PLAIN].cur;
 }
 
 const struct httpd_counters *httpd_counters(const struct httpd *h)
@@ -501,5 +595,5 @@ const struct httpd_counters *httpd_counters(const struct httpd *h)
 
 uint16_t httpd_port(const struct httpd *h)
 {
-	return h ? h->port : 0;
+	return h ? h->ep[HTTPD_EP_PLAIN].port : 0;
 }

@@ -178,11 +178,47 @@ check "the daemon as smartconnect served Modbus" grep -q 'Modbus TCP server on p
 check "the daemon as smartconnect stopped with status 0 on SIGTERM" test "$daemon_status" = 0
 sed 's/^/  /' "$work/daemon.log"
 
+# ---- HTTPS: the certificate made at installation, served by the daemon -----
+echo "== HTTPS certificate"
+https_cert="$state/https-certificate.pem"
+check "installed smartconnect-https.socket (port 443, named https)" \
+	sh -c 'grep -qx "ListenStream=443" /lib/systemd/system/smartconnect-https.socket &&
+		grep -qx "FileDescriptorName=https" /lib/systemd/system/smartconnect-https.socket'
+check "systemd-analyze verify accepts smartconnect-https.socket" \
+	systemd-analyze verify --man=no /lib/systemd/system/smartconnect-https.socket
+check "$state/https-key.pem is smartconnect:smartconnect 0600" \
+	test "$(stat -c '%U:%G %a' "$state/https-key.pem")" = "smartconnect:smartconnect 600"
+check "$https_cert is smartconnect's" test "$(stat -c '%U' "$https_cert")" = smartconnect
+https_fp=$(/usr/sbin/smartconnectd --show-certificate | sed -n 's/^SHA-256 Fingerprint=//p')
+check "--show-certificate prints the fingerprint openssl computes ($https_fp)" \
+	test "$https_fp" = "$(openssl x509 -in "$https_cert" -noout -fingerprint -sha256 | sed 's/.*=//')"
+check "the certificate names smart-connect.local and this host" \
+	sh -c "openssl x509 -in '$https_cert' -noout -checkhost smart-connect.local | grep -q 'does match' &&
+		openssl x509 -in '$https_cert' -noout -checkhost '$(hostname)' | grep -q 'does match'"
+# The installed daemon as the service user serves HTTPS with it.
+printf '[Meter]\nDevice=%s/none\n[Modbus]\nListen=127.0.0.1:0\n[HTTP]\nListen=127.0.0.1:0\nListenTLS=127.0.0.1:0\n' \
+	"$work" >"$work/https.conf"
+chmod 0644 "$work/https.conf"
+timeout -k 5 30 setpriv --reuid=smartconnect --regid=smartconnect --init-groups \
+	/usr/sbin/smartconnectd --config "$work/https.conf" --state-dir "$state" >"$work/https.log" 2>&1 &
+https_pid=$!
+for i in $(seq 100); do grep -q 'port [0-9]*, https' "$work/https.log" && break; sleep 0.1; done
+https_port=$(sed -n 's/.*HTTP API on port \([0-9]*\), https$/\1/p' "$work/https.log")
+check "the daemon as smartconnect serves HTTPS with the installed certificate (curl --cacert)" \
+	sh -c "curl -sS -o /dev/null -w '%{http_code}' --cacert '$https_cert' -u 'user:$password' \
+		--resolve 'smart-connect.local:$https_port:127.0.0.1' 'https://smart-connect.local:$https_port/api/v1/status' |
+		grep -qx 200"
+kill -TERM "$https_pid" 2>/dev/null || true
+wait "$https_pid" || true
+# ---- end of HTTPS -------------------------------------------------------------
+
 echo "== reinstall keeps the password and the access point key"
 dpkg -i "$deb" >/dev/null 2>&1
 check "same password after a reinstall" test "$(cat "$state/http-password")" = "$password"
 check "same access point key after a reinstall" test "$(cat "$state/wifi-ap-psk")" = "$ap_key"
 check "same device key after a reinstall" test "$(sha256sum <"$state/device.key")" = "$device_key"
+check "same HTTPS certificate after a reinstall (fingerprint)" \
+	test "$(/usr/sbin/smartconnectd --show-certificate | sed -n 's/^SHA-256 Fingerprint=//p')" = "$https_fp"
 
 echo "== purge"
 dpkg --purge smartconnectd 2>&1 | sed 's/^/  /'

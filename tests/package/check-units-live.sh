@@ -71,6 +71,22 @@ check "has no capability to regain" grep -Eq '^CapBnd:\s0+$' $status
 check "NoNewPrivs and a seccomp filter" sh -c "grep -Eq '^NoNewPrivs:\s1' $status && grep -Eq '^Seccomp:\s2' $status"
 check "its own user namespace (PrivateUsers=)" [ "$(readlink /proc/1/ns/user)" != "$(readlink /proc/$pid/ns/user)" ]
 check "Modbus through smartconnect-modbus.socket (no meter yet: 0x0B)" [ "$(python3 /nsp/mbread.py)" = "exception 0x0B" ]
+# ---- HTTPS on port 443 through smartconnect-https.socket, the certificate made at installation
+ca=/var/lib/smartconnect/https-certificate.pem
+pw=$(cat /var/lib/smartconnect/http-password)
+https_status() { curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert $ca -u "user:$pw" \
+	--resolve smart-connect.local:443:127.0.0.1 https://smart-connect.local/api/v1/status; }
+served_fp() { openssl s_client -connect 127.0.0.1:443 -servername smart-connect.local </dev/null 2>/dev/null |
+	openssl x509 -noout -fingerprint -sha256 | sed 's/.*=//'; }
+check "smartconnect-https.socket is active" [ "$(systemctl is-active smartconnect-https.socket)" = active ]
+check "HTTPS on 443 with the installed certificate as CA: status 200" [ "$(https_status)" = 200 ]
+https_fp=$(smartconnectd --show-certificate | sed -n 's/^SHA-256 Fingerprint=//p')
+check "the served certificate is the one --show-certificate names ($https_fp)" [ "$(served_fp)" = "$https_fp" ]
+loc=$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' -H 'Host: smart-connect.local' http://127.0.0.1/)
+check "port 80 sends a browser to https://smart-connect.local/ ($loc)" [ "$loc" = "308 https://smart-connect.local/" ]
+check "port 80 still serves the JSON API" \
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' -u "user:$pw" http://127.0.0.1/api/v1/status)" = 200 ]
+# ---- end of HTTPS
 # The same sandbox with another program: avahi-daemon, which the mDNS client
 # reaches over the D-Bus system bus, must answer from inside it.
 sed -e 's|^ExecStart=.*|ExecStart=busctl --system call org.freedesktop.Avahi / org.freedesktop.Avahi.Server GetVersionString|' \
@@ -160,16 +176,25 @@ hostnamectl set-hostname --static "$old_host"
 
 systemctl stop smartconnect.service
 printf '[Meter]\nDevice=/dev/ttyUSB0\n' >/etc/smartconnect.conf
+# HTTPS: the certificate as it is before the upgrade (the network part above
+# may have renewed it for the host name it set).
+https_fp=$(smartconnectd --show-certificate | sed -n 's/^SHA-256 Fingerprint=//p')
 
 dpkg -i /nsp/smartconnectd.deb >>/nsp/dpkg.log 2>&1
 check "upgrade (dpkg -i again)" [ $? -eq 0 ]
 sleep 2
 check "after the upgrade the service and both sockets are active" active active
 check "Modbus answers after the upgrade" [ "$(python3 /nsp/mbread.py 2>&1)" = "exception 0x0B" ]
+# ---- HTTPS after the upgrade: the same certificate, still served
+check "after the upgrade smartconnect-https.socket is active" [ "$(systemctl is-active smartconnect-https.socket)" = active ]
+check "after the upgrade the same certificate is served ($https_fp)" [ "$(served_fp)" = "$https_fp" ]
+check "after the upgrade HTTPS answers with it as CA" [ "$(https_status)" = 200 ]
+# ---- end of HTTPS
 
 dpkg --purge smartconnectd >>/nsp/dpkg.log 2>&1
 check "purge" [ $? -eq 0 ]
 check "after the purge nothing is active" active inactive
+check "after the purge smartconnect-https.socket is inactive" [ "$(systemctl is-active smartconnect-https.socket)" = inactive ]
 check "port 502 is free again" sh -c '! python3 /nsp/mbread.py >/dev/null 2>&1'
 check "/var/lib/smartconnect is gone" [ ! -e /var/lib/smartconnect ]
 echo DONE

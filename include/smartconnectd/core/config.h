@@ -154,6 +154,8 @@ struct config {
 	uint32_t http_timeout_sec;                /* Timeout: idle connections are closed */
 	char http_allowed_hosts[CONFIG_URL_MAX];  /* AllowedHosts: more Host names, blank-separated */
 	bool http_metrics_auth;                   /* MetricsAuth: GET /metrics needs the credentials */
+	struct listener_address http_listen_tls;  /* ListenTLS: empty host = no second, HTTPS listener */
+	bool http_require_tls;                    /* RequireTLS: plain HTTP only redirects */
 	uint32_t http_max_live_clients;           /* MaxLiveClients: GET /api/v1/live streams */
 
 	/* [MQTT] */

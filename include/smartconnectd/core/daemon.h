@@ -41,6 +41,15 @@ int daemon_start(struct daemon *d);
 /* Run until SIGTERM/SIGINT. Returns 0 on a clean stop or a negative errno. */
 int daemon_run(struct daemon *d);
 
+/* --make-certificate: the gateway's own HTTPS key (made once, never
+ * replaced) and self-signed certificate in state_dir, made when missing and
+ * renewed when due (new ones valid for days); what happened and the
+ * certificate's fingerprint on stdout. --show-certificate: the fingerprint,
+ * validity and names of the certificate the HTTPS listener uses. 0 or a
+ * negative errno (logged). */
+int daemon_make_certificate(const struct config *c, const char *state_dir, unsigned days);
+int daemon_show_certificate(const struct config *c, const char *state_dir);
+
 /* Re-read the config file and overrides.json and apply them (what SIGHUP
  * does), all or nothing. Returns 0 when the new configuration is in force,
  * -EINVAL etc. when the old one was kept. */

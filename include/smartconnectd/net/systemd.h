@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * systemd glue that is not the loop's: the listening sockets systemd hands
- * over by name (socket activation, FileDescriptorName=modbus / http /
- * passthrough), so the unprivileged daemon can serve ports 502 and 80.
+ * over by name (socket activation, FileDescriptorName=modbus / http / https /
+ * passthrough), so the unprivileged daemon can serve ports 502, 80 and 443.
  *
  * Also the watchdog: WATCHDOG=1 from a timer in the event loop, so a loop
  * that stops turning stops the pings and systemd restarts the service.
@@ -17,6 +17,7 @@
 struct systemd_fds {
 	int modbus;
 	int http;
+	int https;
 	int passthrough;
 };
 

@@ -29,6 +29,14 @@
  * waited longest for its request, so slow clients cannot fill the server.
  * HTTPS allows TLS 1.2 and 1.3 only.
  *
+ * HTTPS either replaces plain HTTP on the one listener (a certificate, no
+ * second listener) or runs on a second listener next to it. Then the plain
+ * listener answers a browser's page request (GET or HEAD of a path outside
+ * /api/ and /metrics, Accept naming text/html) with 308 to the same path over
+ * HTTPS on the request's Host, before any credentials are asked for; scripts
+ * keep the JSON API on it unless require_tls, which turns every other request
+ * into 403 with a JSON error naming the HTTPS URL (httpd-tls.c).
+ *
  * GET /api/v1/live streams server-sent events (httpd-live.c): a "status"
  * event with the status object first, then whatever the daemon sends with
  * httpd_live_send(), and a comment every HTTPD_LIVE_KEEPALIVE_SEC. A slow
@@ -40,7 +48,7 @@
  * so these files know nothing of the daemon's insides.
  *
  * Log lines tests rely on:
- *   "HTTP API on port <N>[ (socket activation)], <http|https>"
+ *   "HTTP API on port <N>[ (socket activation)], <http|https>" (one per listener)
  *   "No HTTP password set ..., the HTTP API is not served"
  *
  * An adapter owned by the daemon; talks to libmicrohttpd and OpenSSL.
@@ -71,6 +79,14 @@ struct httpd_settings {
 	const char *password_file; /* else its first line; read at start and on every reconfigure */
 	const char *certificate;   /* PEM files, both empty for plain HTTP */
 	const char *key;
+	/* A second listener for HTTPS (with the certificate above); the first
+	 * then stays plain. Without it, a certificate makes the first HTTPS. */
+	bool tls_listen;
+	const char *tls_host; /* ignored with a socket-activated fd */
+	uint16_t tls_port;
+	/* With the second listener: the plain one answers no request itself
+	 * (403), it only redirects a browser's page to HTTPS. */
+	bool require_tls;
 	unsigned max_connections;
 	unsigned max_per_ip;
 	unsigned timeout_sec;
@@ -124,11 +140,13 @@ int httpd_new(sd_event *e, const struct httpd_ops *ops, void *userdata, struct h
 struct httpd *httpd_free(struct httpd *h); /* NULL-safe, returns NULL; closes the listener */
 DEFINE_FREEP(struct httpd, httpd_free)
 
-/* Listen on listen_fd (socket activation, taken over) or bind the configured
- * address. Without a password, or with a certificate or key that cannot be
- * read: logs an error, takes the fd and returns 0 (the daemon runs without the
- * API). Other failures: logged, negative errno. */
-int httpd_start(struct httpd *h, int listen_fd, const struct httpd_settings *s);
+/* Listen on listen_fd and tls_fd (socket activation, taken over; -1: none)
+ * or bind the configured addresses; a tls_fd means a second, HTTPS listener
+ * as tls_listen does. Without a password, or with a certificate or key that
+ * cannot be read: logs an error, takes the fds and returns 0 (the daemon runs
+ * without the API, or with the second listener, with plain HTTP only). Other
+ * failures: logged, negative errno. */
+int httpd_start(struct httpd *h, int listen_fd, int tls_fd, const struct httpd_settings *s);
 
 /* Re-read the password, certificate and key files and apply s. When anything
  * changed, a new server takes over the listener and the old one finishes the

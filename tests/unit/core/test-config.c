@@ -591,6 +591,31 @@ static void test_cross_keys(void)
 	config_free(c);
 }
 
+static void test_https_keys(void)
+{
+	struct errors e;
+	struct config *c;
+
+	c = config_new();
+	tap_ok(c && !c->http_listen_tls.host[0] && !c->http_require_tls,
+	       "ListenTLS= empty, RequireTLS=no by default");
+	config_free(c);
+	c = parse_one("HTTP", "ListenTLS=[::]:443");
+	tap_ok(c && strcmp(c->http_listen_tls.host, "::") == 0 && c->http_listen_tls.port == 443,
+	       "ListenTLS=[::]:443");
+	config_free(c);
+	check_value("HTTP", "ListenTLS=nowhere", false, NULL);
+	check_value("HTTP", "RequireTLS=maybe", false, NULL);
+	tap_ok(parse("[HTTP]\nListen=0.0.0.0:8080\nListenTLS=0.0.0.0:8080\n", &e, &c) == -EINVAL &&
+		   strstr(e.text, "test.conf:3: [HTTP] ListenTLS: same address as [HTTP] Listen"),
+	       "HTTP and HTTPS on one address: %s", flat(e.text));
+	config_free(c);
+	tap_ok(parse("[HTTP]\nListen=127.0.0.1:0\nListenTLS=127.0.0.1:0\nRequireTLS=yes\n", &e, &c) == 0 &&
+		   c->http_require_tls,
+	       "port 0 twice (each a free port), RequireTLS=yes");
+	config_free(c);
+}
+
 static void test_syntax(void)
 {
 	struct errors e;
@@ -1025,6 +1050,7 @@ int main(void)
 	test_network();
 	test_mdns_and_summary();
 	test_cross_keys();
+	test_https_keys();
 	test_syntax();
 	test_all_errors_reported();
 	test_limits();
