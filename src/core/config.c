@@ -334,281 +334,279 @@ static void check_rtu(struct parse_state *ps, const struct config *c)
 	    (strcmp(c->rtu_device, c->device) == 0 || strcmp(c->rtu_device, c->passthrough_device) == 0))
 		report(ps, ps->lines[find_key("ModbusRTU", "Device") - conf_keys], "ModbusRTU", "Device",
 		       "same device as [Meter] Device or [Passthrough] Device");
-	/* The HTTPS listener beside the plain one is another address. */
-	static void check_http_tls(struct parse_state * ps, const struct config *c)
-	{
-		const struct listener_address *t = &c->http_listen_tls;
+}
 
-		if (t->host[0] && t->port != 0 &&
-		    ((strcmp(t->host, c->http_listen.host) == 0 && t->port == c->http_listen.port) ||
-		     (strcmp(t->host, c->modbus_listen.host) == 0 && t->port == c->modbus_listen.port)))
-			report(ps, ps->lines[find_key("HTTP", "ListenTLS") - conf_keys], "HTTP", "ListenTLS",
-			       "same address as [HTTP] Listen or [Modbus] Listen");
+/* The HTTPS listener beside the plain one is another address. */
+static void check_http_tls(struct parse_state *ps, const struct config *c)
+{
+	const struct listener_address *t = &c->http_listen_tls;
+
+	if (t->host[0] && t->port != 0 &&
+	    ((strcmp(t->host, c->http_listen.host) == 0 && t->port == c->http_listen.port) ||
+	     (strcmp(t->host, c->modbus_listen.host) == 0 && t->port == c->modbus_listen.port)))
+		report(ps, ps->lines[find_key("HTTP", "ListenTLS") - conf_keys], "HTTP", "ListenTLS",
+		       "same address as [HTTP] Listen or [Modbus] Listen");
+}
+
+/* Cross-key rules. lines (may be NULL) point messages at the line of the key. */
+static void check_config(struct parse_state *ps, const struct config *c)
+{
+	const struct conf_key *en = find_key("MQTT", "Enabled");
+	const struct conf_key *mb = find_key("Modbus", "Listen");
+	const struct conf_key *ht = find_key("HTTP", "Listen");
+	unsigned en_line = ps->lines[en - conf_keys];
+
+	if (c->mqtt_enabled && !c->mqtt_broker.url[0])
+		report(ps, en_line, "MQTT", "Enabled", "yes needs a Broker= in [MQTT]");
+	if (c->mqtt_enabled && !c->mqtt_cert_file[0] != !c->mqtt_key_file[0])
+		report(ps, en_line, "MQTT", "Enabled", "CertFile= and KeyFile= go together");
+
+	if (c->eth.mode == CONFIG_IP_MODE_STATIC && !c->eth.address[0])
+		report(ps, ps->lines[find_key("Network", "EthernetIpMode") - conf_keys], "Network",
+		       "EthernetAddress", "EthernetIpMode=Static needs an address");
+	if (c->wifi.mode == CONFIG_IP_MODE_STATIC && !c->wifi.address[0])
+		report(ps, ps->lines[find_key("Network", "WiFiIpMode") - conf_keys], "Network", "WiFiAddress",
+		       "WiFiIpMode=Static needs an address");
+	if (c->netif == CONFIG_NETIF_WIFI && !c->wifi_ssid[0])
+		report(ps, ps->lines[find_key("Network", "DefaultNetIf") - conf_keys], "Network", "WiFiSSID",
+		       "DefaultNetIf=WiFi needs a WiFiSSID");
+	if (c->wifi_password[0] && (strlen(c->wifi_password) < 8 || strlen(c->wifi_password) > 63))
+		report(ps, ps->lines[find_key("Network", "WiFiPassword") - conf_keys], "Network",
+		       "WiFiPassword", "a WPA2 passphrase has 8 to 63 characters");
+	if (!c->http_certificate[0] != !c->http_key[0])
+		report(ps, ps->lines[find_key("HTTP", "Certificate") - conf_keys], "HTTP", "Certificate",
+		       "Certificate= and Key= go together");
+
+	/* Port 0 asks for a free port each time: two of them never clash. */
+	if (strcmp(c->modbus_listen.host, c->http_listen.host) == 0 &&
+	    c->modbus_listen.port == c->http_listen.port && c->modbus_listen.port != 0)
+		report(ps, ps->lines[ht - conf_keys] ?: ps->lines[mb - conf_keys], "HTTP", "Listen",
+		       "same address as [Modbus] Listen");
+	check_passthrough(ps, c);
+	check_http_tls(ps, c);
+	check_meter_keys(ps, c);
+	check_rtu(ps, c);
+}
+
+static void set_defaults(struct config *c)
+{
+	char err[384];
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < N_KEYS; i++) {
+		r = conf_keys[i].type->parse(&conf_keys[i], conf_keys[i].def, field_of(c, &conf_keys[i]), err,
+					     sizeof(err));
+		/* The table is ours: a default that does not parse is a bug. */
+		if (r < 0)
+			abort();
 	}
+}
 
-	/* Cross-key rules. lines (may be NULL) point messages at the line of the key. */
-	static void check_config(struct parse_state * ps, const struct config *c)
-	{
-		const struct conf_key *en = find_key("MQTT", "Enabled");
-		const struct conf_key *mb = find_key("Modbus", "Listen");
-		const struct conf_key *ht = find_key("HTTP", "Listen");
-		unsigned en_line = ps->lines[en - conf_keys];
+struct config *config_new(void)
+{
+	struct config *c = malloc(sizeof(*c));
 
-		if (c->mqtt_enabled && !c->mqtt_broker.url[0])
-			report(ps, en_line, "MQTT", "Enabled", "yes needs a Broker= in [MQTT]");
-		if (c->mqtt_enabled && !c->mqtt_cert_file[0] != !c->mqtt_key_file[0])
-			report(ps, en_line, "MQTT", "Enabled", "CertFile= and KeyFile= go together");
-
-		if (c->eth.mode == CONFIG_IP_MODE_STATIC && !c->eth.address[0])
-			report(ps, ps->lines[find_key("Network", "EthernetIpMode") - conf_keys], "Network",
-			       "EthernetAddress", "EthernetIpMode=Static needs an address");
-		if (c->wifi.mode == CONFIG_IP_MODE_STATIC && !c->wifi.address[0])
-			report(ps, ps->lines[find_key("Network", "WiFiIpMode") - conf_keys], "Network",
-			       "WiFiAddress", "WiFiIpMode=Static needs an address");
-		if (c->netif == CONFIG_NETIF_WIFI && !c->wifi_ssid[0])
-			report(ps, ps->lines[find_key("Network", "DefaultNetIf") - conf_keys], "Network",
-			       "WiFiSSID", "DefaultNetIf=WiFi needs a WiFiSSID");
-		if (c->wifi_password[0] && (strlen(c->wifi_password) < 8 || strlen(c->wifi_password) > 63))
-			report(ps, ps->lines[find_key("Network", "WiFiPassword") - conf_keys], "Network",
-			       "WiFiPassword", "a WPA2 passphrase has 8 to 63 characters");
-		if (!c->http_certificate[0] != !c->http_key[0])
-			report(ps, ps->lines[find_key("HTTP", "Certificate") - conf_keys], "HTTP",
-			       "Certificate", "Certificate= and Key= go together");
-
-		/* Port 0 asks for a free port each time: two of them never clash. */
-		if (strcmp(c->modbus_listen.host, c->http_listen.host) == 0 &&
-		    c->modbus_listen.port == c->http_listen.port && c->modbus_listen.port != 0)
-			report(ps, ps->lines[ht - conf_keys] ?: ps->lines[mb - conf_keys], "HTTP", "Listen",
-			       "same address as [Modbus] Listen");
-		check_passthrough(ps, c);
-		check_http_tls(ps, c);
-		check_meter_keys(ps, c);
-		check_rtu(ps, c);
-	}
-
-	static void set_defaults(struct config * c)
-	{
-		char err[384];
-		int r;
-
-		memset(c, 0, sizeof(*c));
-		for (size_t i = 0; i < N_KEYS; i++) {
-			r = conf_keys[i].type->parse(&conf_keys[i], conf_keys[i].def,
-						     field_of(c, &conf_keys[i]), err, sizeof(err));
-			/* The table is ours: a default that does not parse is a bug. */
-			if (r < 0)
-				abort();
-		}
-	}
-
-	struct config *config_new(void)
-	{
-		struct config *c = malloc(sizeof(*c));
-
-		if (!c)
-			return NULL;
-		set_defaults(c);
-		return c;
-	}
-
-	struct config *config_free(struct config * c)
-	{
-		free(c);
+	if (!c)
 		return NULL;
+	set_defaults(c);
+	return c;
+}
+
+struct config *config_free(struct config *c)
+{
+	free(c);
+	return NULL;
+}
+
+int config_parse(struct config *c, const char *fname, const char *buf, size_t n, config_error_fn err,
+		 void *userdata)
+{
+	struct parse_state ps = { .fname = fname, .err = err, .userdata = userdata };
+	unsigned line = 1;
+	size_t pos = 0;
+
+	if (n > CONFIG_FILE_MAX) {
+		report(&ps, 0, NULL, NULL, "file too large (%zu bytes, at most %d)", n, CONFIG_FILE_MAX);
+		return -EFBIG;
 	}
 
-	int config_parse(struct config * c, const char *fname, const char *buf, size_t n, config_error_fn err,
-			 void *userdata)
-	{
-		struct parse_state ps = { .fname = fname, .err = err, .userdata = userdata };
-		unsigned line = 1;
-		size_t pos = 0;
+	/* Editors on other systems like to add a byte order mark. */
+	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
 
-		if (n > CONFIG_FILE_MAX) {
-			report(&ps, 0, NULL, NULL, "file too large (%zu bytes, at most %d)", n,
-			       CONFIG_FILE_MAX);
-			return -EFBIG;
-		}
+	while (pos < n) {
+		const char *nl = memchr(buf + pos, '\n', n - pos);
+		size_t end = nl ? (size_t) (nl - buf) : n;
 
-		/* Editors on other systems like to add a byte order mark. */
-		if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-			pos = 3;
-
-		while (pos < n) {
-			const char *nl = memchr(buf + pos, '\n', n - pos);
-			size_t end = nl ? (size_t) (nl - buf) : n;
-
-			parse_line(&ps, c, line++, buf + pos, end - pos);
-			pos = end + 1;
-		}
-
-		check_config(&ps, c);
-		return ps.errors ? -EINVAL : 0;
+		parse_line(&ps, c, line++, buf + pos, end - pos);
+		pos = end + 1;
 	}
 
-	int config_validate(const struct config *c, config_error_fn err, void *userdata)
-	{
-		struct parse_state ps = { .err = err, .userdata = userdata };
+	check_config(&ps, c);
+	return ps.errors ? -EINVAL : 0;
+}
 
-		check_config(&ps, c);
-		return ps.errors ? -EINVAL : 0;
+int config_validate(const struct config *c, config_error_fn err, void *userdata)
+{
+	struct parse_state ps = { .err = err, .userdata = userdata };
+
+	check_config(&ps, c);
+	return ps.errors ? -EINVAL : 0;
+}
+
+int config_load(const char *path, config_error_fn err, void *userdata, struct config **ret)
+{
+	struct parse_state ps = { .fname = path, .err = err, .userdata = userdata };
+	_cleanup_(config_freep) struct config *c = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		if (r != -ENOENT)
+			report(&ps, 0, NULL, NULL, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		report(&ps, 0, NULL, NULL, "cannot stat: %s", strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		report(&ps, 0, NULL, NULL, "not a regular file");
+		return -EINVAL;
 	}
 
-	int config_load(const char *path, config_error_fn err, void *userdata, struct config **ret)
-	{
-		struct parse_state ps = { .fname = path, .err = err, .userdata = userdata };
-		_cleanup_(config_freep) struct config *c = NULL;
-		_cleanup_close_ int fd = -EBADF;
-		_cleanup_free_ char *buf = NULL;
-		struct stat st;
-		size_t n = 0;
-		int r;
+	/* One byte more than allowed, to tell "exactly at the limit" from "over it". */
+	buf = malloc(CONFIG_FILE_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (n <= CONFIG_FILE_MAX) {
+		ssize_t k = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n);
 
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
 			r = -errno;
-			if (r != -ENOENT)
-				report(&ps, 0, NULL, NULL, "cannot open: %s", strerror(-r));
+			report(&ps, 0, NULL, NULL, "cannot read: %s", strerror(-r));
 			return r;
 		}
-		if (fstat(fd, &st) < 0) {
-			r = -errno;
-			report(&ps, 0, NULL, NULL, "cannot stat: %s", strerror(-r));
-			return r;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			report(&ps, 0, NULL, NULL, "not a regular file");
-			return -EINVAL;
-		}
-
-		/* One byte more than allowed, to tell "exactly at the limit" from "over it". */
-		buf = malloc(CONFIG_FILE_MAX + 1);
-		if (!buf)
-			return -ENOMEM;
-		while (n <= CONFIG_FILE_MAX) {
-			ssize_t k = read(fd, buf + n, CONFIG_FILE_MAX + 1 - n);
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				r = -errno;
-				report(&ps, 0, NULL, NULL, "cannot read: %s", strerror(-r));
-				return r;
-			}
-			if (k == 0)
-				break;
-			n += (size_t) k;
-		}
-		if (n > CONFIG_FILE_MAX) {
-			report(&ps, 0, NULL, NULL, "file too large (more than %d bytes)", CONFIG_FILE_MAX);
-			return -EFBIG;
-		}
-
-		c = config_new();
-		if (!c)
-			return -ENOMEM;
-		r = config_parse(c, path, buf, n, err, userdata);
-		if (r < 0)
-			return r;
-
-		*ret = TAKE_PTR(c);
-		return 0;
+		if (k == 0)
+			break;
+		n += (size_t) k;
+	}
+	if (n > CONFIG_FILE_MAX) {
+		report(&ps, 0, NULL, NULL, "file too large (more than %d bytes)", CONFIG_FILE_MAX);
+		return -EFBIG;
 	}
 
-	unsigned config_diff(const struct config *a, const struct config *b)
-	{
-		unsigned mask = 0;
+	c = config_new();
+	if (!c)
+		return -ENOMEM;
+	r = config_parse(c, path, buf, n, err, userdata);
+	if (r < 0)
+		return r;
 
-		for (size_t i = 0; i < N_KEYS; i++)
-			if (memcmp(cfield_of(a, &conf_keys[i]), cfield_of(b, &conf_keys[i]),
-				   conf_keys[i].size) != 0)
-				mask |= conf_keys[i].apply;
-		return mask;
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+unsigned config_diff(const struct config *a, const struct config *b)
+{
+	unsigned mask = 0;
+
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (memcmp(cfield_of(a, &conf_keys[i]), cfield_of(b, &conf_keys[i]), conf_keys[i].size) != 0)
+			mask |= conf_keys[i].apply;
+	return mask;
+}
+
+const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
+{
+	static const char *const names[] = { "log",         "tty",  "meter",  "modbus",  "http",      "mqtt",
+					     "passthrough", "mdns", "device", "network", "modbus-rtu" };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(names) && n < size; i++)
+		if (mask & (1u << i))
+			n += (size_t) snprintf(buf + n, size - n, "%s%s", n ? ", " : "", names[i]);
+	if (!mask)
+		snprintf(buf, size, "nothing");
+	return buf;
+}
+
+struct decode_opts config_decode_opts(const struct config *c)
+{
+	struct decode_opts o = { .std_offset_min = c->utc_offset_min, .grid = c->grid };
+
+	/* Validated: a key that does not parse stays unset. */
+	o.keys.has_enc = c->decryption_key[0] && dlms_key_parse(c->decryption_key, o.keys.enc) == 0;
+	o.keys.has_auth = c->authentication_key[0] && dlms_key_parse(c->authentication_key, o.keys.auth) == 0;
+	return o;
+}
+
+size_t config_n_keys(void)
+{
+	return N_KEYS;
+}
+
+struct config_key_info config_key_at(size_t i)
+{
+	const struct conf_key *k = &conf_keys[i];
+
+	return (struct config_key_info){
+		.section = k->section,
+		.key = k->key,
+		.kind = k->type->kind,
+		.secret = k->flags & CONF_SECRET,
+		.read_file = k->flags & CONF_READ_FILE,
+		.apply = k->apply,
+	};
+}
+
+int config_key_find(const char *section, const char *key)
+{
+	const struct conf_key *k = find_key(section, key);
+
+	return k ? (int) (k - conf_keys) : -ENOENT;
+}
+
+const char *config_get(const struct config *c, size_t i, char *buf, size_t size)
+{
+	conf_keys[i].type->format(&conf_keys[i], cfield_of(c, &conf_keys[i]), buf, size);
+	return buf;
+}
+
+bool config_text_is_utf8(const char *s)
+{
+	/* Every value ends up in JSON (the API, MQTT, the status): jansson's own
+	 * check is the one that must pass. */
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+int config_set(struct config *c, size_t i, const char *value, char *err, size_t errsz)
+{
+	const struct conf_key *k = &conf_keys[i];
+	struct config tmp = *c;
+	int r;
+
+	if (!config_text_is_utf8(value)) {
+		snprintf(err, errsz, "not UTF-8 text");
+		return -EINVAL;
 	}
-
-	const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
-	{
-		static const char *const names[] = { "log",    "tty",     "meter",       "modbus",
-						     "http",   "mqtt",    "passthrough", "mdns",
-						     "device", "network", "modbus-rtu" };
-		size_t n = 0;
-
-		buf[0] = '\0';
-		for (size_t i = 0; i < ARRAY_SIZE(names) && n < size; i++)
-			if (mask & (1u << i))
-				n += (size_t) snprintf(buf + n, size - n, "%s%s", n ? ", " : "", names[i]);
-		if (!mask)
-			snprintf(buf, size, "nothing");
-		return buf;
-	}
-
-	struct decode_opts config_decode_opts(const struct config *c)
-	{
-		struct decode_opts o = { .std_offset_min = c->utc_offset_min, .grid = c->grid };
-
-		/* Validated: a key that does not parse stays unset. */
-		o.keys.has_enc = c->decryption_key[0] && dlms_key_parse(c->decryption_key, o.keys.enc) == 0;
-		o.keys.has_auth =
-		    c->authentication_key[0] && dlms_key_parse(c->authentication_key, o.keys.auth) == 0;
-		return o;
-	}
-
-	size_t config_n_keys(void)
-	{
-		return N_KEYS;
-	}
-
-	struct config_key_info config_key_at(size_t i)
-	{
-		const struct conf_key *k = &conf_keys[i];
-
-		return (struct config_key_info){
-			.section = k->section,
-			.key = k->key,
-			.kind = k->type->kind,
-			.secret = k->flags & CONF_SECRET,
-			.read_file = k->flags & CONF_READ_FILE,
-			.apply = k->apply,
-		};
-	}
-
-	int config_key_find(const char *section, const char *key)
-	{
-		const struct conf_key *k = find_key(section, key);
-
-		return k ? (int) (k - conf_keys) : -ENOENT;
-	}
-
-	const char *config_get(const struct config *c, size_t i, char *buf, size_t size)
-	{
-		conf_keys[i].type->format(&conf_keys[i], cfield_of(c, &conf_keys[i]), buf, size);
-		return buf;
-	}
-
-	bool config_text_is_utf8(const char *s)
-	{
-		/* Every value ends up in JSON (the API, MQTT, the status): jansson's own
-		 * check is the one that must pass. */
-		json_t *j = json_string(s);
-
-		json_decref(j);
-		return j != NULL;
-	}
-
-	int config_set(struct config * c, size_t i, const char *value, char *err, size_t errsz)
-	{
-		const struct conf_key *k = &conf_keys[i];
-		struct config tmp = *c;
-		int r;
-
-		if (!config_text_is_utf8(value)) {
-			snprintf(err, errsz, "not UTF-8 text");
-			return -EINVAL;
-		}
-		/* Parse into a copy: a failing parser may have written part of the field. */
-		r = k->type->parse(k, value, field_of(&tmp, k), err, errsz);
-		if (r < 0)
-			return r;
-		memcpy(field_of(c, k), cfield_of(&tmp, k), k->size);
-		return 0;
-	}
+	/* Parse into a copy: a failing parser may have written part of the field. */
+	r = k->type->parse(k, value, field_of(&tmp, k), err, errsz);
+	if (r < 0)
+		return r;
+	memcpy(field_of(c, k), cfield_of(&tmp, k), k->size);
+	return 0;
+}

@@ -32,7 +32,6 @@ struct daemon {
 	char *overrides_path;
 	char *password_file;          /* default [HTTP] PasswordFile */
 	char *ha_state_file;          /* Home Assistant discovery topics last published */
-	char *password_file;          /* default [HTTP] PasswordFile */
 	char *https_cert, *https_key; /* the gateway's own, in the state directory */
 	bool https_socket;            /* systemd passed a socket named "https" */
 	sd_event_source *https_timer; /* the daily certificate check */
