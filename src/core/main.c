@@ -233,6 +233,23 @@ static int generate_key(void)
 	return EXIT_SUCCESS;
 }
 
+/* The options that only need the configuration: --make-certificate,
+ * --show-certificate, --test-config. Takes c. */
+static int config_tool(struct config *c)
+{
+	int r;
+
+	if (arg_make_certificate || arg_show_certificate)
+		r = arg_make_certificate ? daemon_make_certificate(c, arg_state_dir, arg_days)
+					 : daemon_show_certificate(c, arg_state_dir);
+	else {
+		printf("# %s: configuration OK\n", arg_config);
+		r = config_dump(c, stdout, false);
+	}
+	config_free(c);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(daemon_freep) struct daemon *d = NULL;
@@ -257,19 +274,8 @@ int main(int argc, char *argv[])
 	if (r < 0)
 		return r == -ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
 
-	if (arg_make_certificate || arg_show_certificate) {
-		r = arg_make_certificate ? daemon_make_certificate(c, arg_state_dir, arg_days)
-					 : daemon_show_certificate(c, arg_state_dir);
-		config_free(c);
-		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-	}
-
-	if (arg_test_config) {
-		printf("# %s: configuration OK\n", arg_config);
-		r = config_dump(c, stdout, false);
-		config_free(c);
-		return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-	}
+	if (arg_make_certificate || arg_show_certificate || arg_test_config)
+		return config_tool(c);
 
 	/* A closed stderr or, later, a peer that went away must not kill the daemon. */
 	(void) signal(SIGPIPE, SIG_IGN);
