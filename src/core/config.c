@@ -200,7 +200,7 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 	else
 		report(ps, line, NULL, NULL,
 		       "unknown section [%.64s], expected Daemon, Meter, Modbus, HTTP, MQTT, Device, "
-		       "Passthrough, HomeWizard, Network, mDNS, Indicator or Button",
+		       "Passthrough, HomeWizard, Network, mDNS, Indicator, Button or History",
 		       p + 1);
 }
 
@@ -495,8 +495,8 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log",  "tty",         "meter", "modbus", "http",
-					     "mqtt", "passthrough", "mdns",  "device", "network" };
+	static const char *const names[] = { "log",         "tty",  "meter",  "modbus",  "http",   "mqtt",
+					     "passthrough", "mdns", "device", "network", "history" };
 	size_t n = 0;
 
 	buf[0] = '\0';

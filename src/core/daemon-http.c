@@ -77,6 +77,7 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.factory_reset = daemon_on_http_factory_reset,
 	.network = daemon_on_http_network,
 	.metrics = daemon_on_http_metrics,
+	.history = daemon_on_http_history,
 	.version = PACKAGE_VERSION,
 };
 

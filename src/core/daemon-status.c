@@ -148,5 +148,7 @@ json_t *daemon_status_json(struct daemon *d)
 	}
 	if (json_object_set_new(st, "passthrough", pt) < 0) /* takes pt, also on failure */
 		return NULL;
+	if (json_object_set_new(st, "capacity", daemon_history_capacity_json(d)) < 0)
+		return NULL;
 	return json_incref(st);
 }

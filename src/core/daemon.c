@@ -274,6 +274,8 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 	}
 	if (changed & CONFIG_APPLY_DEVICE)
 		daemon_device_apply(d);
+	if (changed & (CONFIG_APPLY_HISTORY | CONFIG_APPLY_METER))
+		daemon_history_apply(d);
 	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
 		r = daemon_apply_mdns(d);
 		if (r < 0)
@@ -641,6 +643,11 @@ int daemon_start(struct daemon *d)
 	if (r < 0)
 		return log_oom();
 
+	/* The history, before the meter publishes. */
+	r = daemon_history_start(d);
+	if (r < 0)
+		return r;
+
 	/* 4. The meter: its first open attempt happens here, and may fail softly. */
 	struct meter_settings mts = daemon_meter_settings(d->config);
 
@@ -713,6 +720,7 @@ struct daemon *daemon_free(struct daemon *d)
 	if (d->meter)
 		meter_stop(d->meter);
 	d->meter = meter_free(d->meter);
+	daemon_history_stop(d);
 	d->store = store_free(d->store);
 	daemon_device_free(d);
 	systemd_close_fds(&d->fds);
