@@ -638,13 +638,8 @@ int daemon_start(struct daemon *d)
 		return r;
 	gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
 
-	/* 3. The store, before anything that publishes or reads. */
-	r = store_new(0, &d->store);
-	if (r < 0)
-		return log_oom();
-
-	/* The history, before the meter publishes. */
-	r = daemon_history_start(d);
+	/* 3. The store, before anything that publishes or reads, and the history watching it. */
+	r = store_new(0, &d->store) < 0 ? log_oom() : daemon_history_start(d);
 	if (r < 0)
 		return r;
 

@@ -64,9 +64,11 @@ static void read_measured(struct capacity *c, const struct reading *v)
 	if (m->has_peak) {
 		struct reading_span t = v->values[max->first];
 
-		/* 632525252525W: a month without a peak yet has no time. */
+		/* 632525252525W: no valid time; with 0 kW, a month without a peak yet. */
 		if (meter_time_parse_tst(reading_str(v, t), t.len, c->std_offset_min, &m->peak_time) < 0)
 			m->peak_time = 0;
+		if (m->peak_time == 0 && m->peak_w == 0)
+			m->has_peak = false;
 	}
 	c->measured = m->has_demand || m->has_peak;
 }

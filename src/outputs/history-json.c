@@ -70,6 +70,11 @@ int history_query_parse(const char *from, const char *to, const char *step, int6
 
 /* ---- the records as text ---------------------------------------------------------------------- */
 
+static int64_t div_round(int64_t a, int64_t b)
+{
+	return a >= 0 ? (a + b / 2) / b : -((-a + b / 2) / b);
+}
+
 /* value / 10^decimals as a decimal, or null. */
 static void put_fixed(FILE *f, bool known, int64_t value, unsigned decimals, const char *null)
 {
@@ -101,8 +106,9 @@ static void put_values(FILE *f, const struct history_rec *r, bool json, const ch
 		{ p, r->p_mean, 0 },
 		{ p, r->p_min, 0 },
 		{ p, r->p_max, 0 },
-		{ r->valid & HISTORY_HAS_E_IMPORT, r->e_import, 3 },
-		{ r->valid & HISTORY_HAS_E_EXPORT, r->e_export, 3 },
+		/* mWh as kWh to the Wh, what meters resolve */
+		{ r->valid & HISTORY_HAS_E_IMPORT, div_round(r->e_import, 1000), 3 },
+		{ r->valid & HISTORY_HAS_E_EXPORT, div_round(r->e_export, 1000), 3 },
 	};
 
 	for (unsigned k = 0; k < 3; k++) {

@@ -4,7 +4,8 @@
  * power and the month's highest quarter, in meter time as the bill.
  *
  * Measured: when the meter sends them, 1-0:1.4.0 (the running quarter's
- * demand so far) and 1-0:1.6.0 (this month's peak and its time).
+ * demand so far) and 1-0:1.6.0 (this month's peak and its time; 0 kW at the
+ * "no valid time" stamp 632525252525W is no peak yet).
  * Computed, always, from the import register: a quarter's demand is the
  * energy imported from its start to its end, in kWh, times 4 (kW). The
  * register at a boundary is the one of the first telegram at or after it,

@@ -209,7 +209,13 @@ static void test_measured(void)
 	telegram(t + 1, 300000, 2000, "1-0:1.4.0(00.000*kW)\r\n1-0:1.6.0(632525252525W)(00.000*kW)\r\n");
 	capacity_add(&c, &v);
 	capacity_view(&c, &cv);
-	TAP_EQ_INT(cv.now.peak_time, 0, "no valid time: none");
+	TAP_EQ_INT(cv.now.has_peak, 0, "no valid time and 0 kW: no peak yet this month");
+	TAP_EQ_INT(cv.now.has_demand, 1, "the demand still measured");
+	telegram(t + 1, 300000, 2000, "1-0:1.6.0(632525252525W)(01.500*kW)\r\n");
+	capacity_add(&c, &v);
+	capacity_view(&c, &cv);
+	TAP_EQ_INT(cv.now.peak_w, 1500, "a peak without a valid time");
+	TAP_EQ_INT(cv.now.peak_time, 0, "has no time");
 	telegram(t, 300000, 2000, "");
 	capacity_add(&c, &v);
 	capacity_view(&c, &cv);

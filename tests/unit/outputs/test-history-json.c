@@ -72,6 +72,11 @@ static void feed(struct history *h, int64_t t, int64_t p, bool with_u)
 	history_add(h, &v, t);
 }
 
+static const char csv_head[] = "time,samples,partial,p_mean_w,p_min_w,p_max_w,e_import_kwh,e_export_kwh,"
+			       "i1_a,i2_a,i3_a,u1_v,u2_v,u3_v\r\n"
+			       "1700001000,1,0,-300,-300,-300,1.235,,,,-1.500,,231.2,\r\n"
+			       "1700001120,1,0,100,";
+
 static void test_answer(void)
 {
 	struct history *h;
@@ -93,7 +98,7 @@ static void test_answer(void)
 	tap_ok(strstr(text,
 		      "{\"from\":1700001000,\"to\":1700001180,\"step\":60,\"now\":1700001190,\"records\":[{"
 		      "\"time\":1700001000,\"samples\":1,\"partial\":false,\"p_mean_w\":-300,\"p_min_w\":"
-		      "-300,\"p_max_w\":-300,\"e_import_kwh\":1234.567,\"e_export_kwh\":null,\"i1_a\":null,"
+		      "-300,\"p_max_w\":-300,\"e_import_kwh\":1.235,\"e_export_kwh\":null,\"i1_a\":null,"
 		      "\"i2_a\":null,\"i3_a\":-1.500,\"u1_v\":null,\"u2_v\":231.2,\"u3_v\":null},{\"time\":"
 		      "1700001120,") != NULL,
 	       "first record, then the gap left out: %.400s", text);
@@ -105,14 +110,8 @@ static void test_answer(void)
 	free(text);
 
 	text = history_csv_text(h, &q, NOW, &len);
-	tap_ok(
-	    text &&
-		strncmp(text,
-			"time,samples,partial,p_mean_w,p_min_w,p_max_w,e_import_kwh,e_export_kwh,"
-			"i1_a,i2_a,i3_a,u1_v,u2_v,u3_v\r\n1700001000,1,0,-300,-300,-300,1234.567,,,,-1.500,,"
-			"231.2,\r\n1700001120,1,0,100,",
-			180) == 0,
-	    "CSV: header, first record, the gap left out");
+	tap_ok(text && strncmp(text, csv_head, strlen(csv_head)) == 0,
+	       "CSV: header, first record, the gap left out");
 	tap_ok(strstr(text, "\r\n1700001180,1,1,200,") != NULL, "CSV partial");
 	free(text);
 
