@@ -25,7 +25,7 @@ rm -rf "$build"
 CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args=-fsanitize=fuzzer-no-link
 
-targets=(dsmr tic telegram mbap passthrough config-patch)
+targets=(dsmr tic telegram mbap passthrough config-patch history-file history-query)
 if [ -f tests/fuzz/fuzz-config.c ] && [ -d tests/fuzz/corpus/config ]; then
         targets+=(config)
 fi
@@ -41,6 +41,8 @@ for t in "${targets[@]}"; do
         config) args=(-dict=tests/fuzz/config.dict) ;;
         config-patch) args=(-dict=tests/fuzz/config-patch.dict -max_len=70000) ;;
         mbap) args=(-max_len=4096) ;;
+        history-file) args=(-max_len=4096) ;;
+        history-query) args=(-max_len=256) ;;
         *) args=(-dict="tests/fuzz/$t.dict" -max_len=20000) ;;
         esac
         mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-artifacts/$t"
