@@ -73,6 +73,43 @@ static void read_measured(struct capacity *c, const struct reading *v)
 	c->measured = m->has_demand || m->has_peak;
 }
 
+/* 0-0:98.1.0(z)(1-0:1.6.0)(1-0:1.6.0) then (month closed)(peak time)(kW) per month. */
+static void read_months(struct capacity *c, const struct reading *v)
+{
+	const struct reading_object *o = reading_find(v, "0-0:98.1.0");
+
+	c->n_meter_months = 0;
+	c->has_meter_months = o && reading_find(v, "0-0:96.1.4");
+	for (unsigned i = 3; c->has_meter_months && i + 2 < o->count && c->n_meter_months < CAPACITY_MONTHS;
+	     i += 3) {
+		struct reading_span closed = v->values[o->first + i], at = v->values[o->first + i + 1];
+		struct capacity_month *m = &c->meter_months[c->n_meter_months];
+		int64_t t;
+
+		if (meter_time_parse_tst(reading_str(v, closed), closed.len, c->std_offset_min, &t) < 0 ||
+		    !object_watts(v, o, i + 2, &m->peak_w))
+			continue;
+		/* The month ends at the stamp: its last second is the month's. */
+		m->month = capacity_month(t - 1, c->std_offset_min);
+		if (meter_time_parse_tst(reading_str(v, at), at.len, c->std_offset_min, &m->peak_time) < 0)
+			m->peak_time = 0;
+		c->n_meter_months++;
+	}
+}
+
+static void push_month(struct capacity *c)
+{
+	if (!c->computed.has_peak)
+		return;
+	if (c->n_months == CAPACITY_MONTHS)
+		memmove(c->months, c->months + 1, --c->n_months * sizeof(c->months[0]));
+	c->months[c->n_months++] = (struct capacity_month){
+		.month = c->month,
+		.peak_w = c->computed.peak_w,
+		.peak_time = c->computed.peak_time,
+	};
+}
+
 static int64_t demand_w(int64_t from_mwh, int64_t to_mwh)
 {
 	int64_t mw = (to_mwh - from_mwh) * (3600 / QUARTER);
@@ -101,6 +138,8 @@ static void start_quarter(struct capacity *c, int64_t qs, int64_t ts, bool has_e
 	int64_t month = capacity_month(qs, c->std_offset_min);
 
 	if (c->q_start == 0 || month != c->month) {
+		if (c->q_start != 0)
+			push_month(c);
 		c->month = month;
 		c->computed.has_peak = false;
 		c->computed.peak_w = c->computed.peak_time = 0;
@@ -119,6 +158,7 @@ void capacity_add(struct capacity *c, const struct reading *v)
 	if (ts <= 0 || ts < c->last_ts)
 		return;
 	read_measured(c, v);
+	read_months(c, v);
 	c->has_power = reading_has(v, READING_P);
 	c->power_w = c->has_power ? MAX(v->field[READING_P], 0) / 1000000 : 0;
 
@@ -140,6 +180,13 @@ void capacity_view(const struct capacity *c, struct capacity_view *ret)
 		.now = c->measured ? c->meter : c->computed,
 		.computed = c->computed,
 	};
+	if (c->has_meter_months) {
+		ret->n_months = c->n_meter_months;
+		memcpy(ret->months, c->meter_months, sizeof(ret->months));
+	} else {
+		ret->n_months = c->n_months;
+		memcpy(ret->months, c->months, sizeof(ret->months));
+	}
 	if (c->q_start == 0)
 		return;
 	ret->quarter_start = c->q_start;

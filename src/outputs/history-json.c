@@ -226,6 +226,26 @@ static json_t *figures(const struct capacity_figures *f)
 			 kw(f->has_peak, f->peak_w), "month_peak_time", when(f->has_peak, f->peak_time));
 }
 
+/* [{"month":"2023-08","peak_kw","peak_time"}], oldest first as the meter or the daemon has them. */
+static json_t *months(const struct capacity_view *cap)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < cap->n_months; i++) {
+		const struct capacity_month *m = &cap->months[i];
+		char month[32];
+
+		snprintf(month, sizeof(month), "%04" PRId64 "-%02" PRId64, m->month / 12, m->month % 12 + 1);
+		if (json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "month", month, "peak_kw",
+						       kw(true, m->peak_w), "peak_time",
+						       when(true, m->peak_time))) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
 json_t *history_capacity_json(const struct capacity_view *cap)
 {
 	json_t *j = figures(&cap->now);
@@ -237,7 +257,8 @@ json_t *history_capacity_json(const struct capacity_view *cap)
 	    json_object_set_new(j, "quarter_end", when(true, cap->quarter_end)) < 0 ||
 	    json_object_set_new(j, "projection_kw", kw(cap->has_projection, cap->projection_w)) < 0 ||
 	    json_object_set_new(j, "projection_over_peak_kw", kw(cap->has_over_peak, cap->over_peak_w)) < 0 ||
-	    json_object_set_new(j, "computed", figures(&cap->computed)) < 0) {
+	    json_object_set_new(j, "computed", figures(&cap->computed)) < 0 ||
+	    json_object_set_new(j, "months", months(cap)) < 0) {
 		json_decref(j);
 		return NULL;
 	}

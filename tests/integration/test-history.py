@@ -111,6 +111,8 @@ def capacity_scenario(tap, binary):
         c = (j or {}).get("capacity", {})
         tap.ok(st == 200 and c.get("source") == "measured" and c.get("demand_kw") == 0.052 and
                c.get("month_peak_kw") == 3.064, "status: the sample's own 1.4.0 and 1.6.0, measured: %s" % c)
+        tap.ok([m["month"] for m in c.get("months", [])] == ["2023-07", "2023-08", "2023-09", "2023-10"] and
+               c["months"][3]["peak_kw"] == 4.927, "status: the meter's 13-month history (98.1.0)")
 
         start = int(datetime.datetime(2023, 11, 30, 23, 15, tzinfo=BRUSSELS).timestamp())
         end = int(datetime.datetime(2023, 12, 1, 0, 20, tzinfo=BRUSSELS).timestamp())

@@ -18,6 +18,10 @@
  * meter's capture time. Months are local months: meter time is UTC plus
  * the zone's standard offset, plus one hour under EU summer time.
  *
+ * Past months: the meter's 13-month history 0-0:98.1.0 as sent (Belgian
+ * telegrams, with 0-0:96.1.4, only: other meters use the code otherwise),
+ * else the peaks of the months that closed while the daemon ran.
+ *
  * The projection: at the present import power, the quarter ends at
  * demand so far + P * (seconds left) / 900.
  *
@@ -31,6 +35,14 @@
 #include "smartconnectd/meter/reading.h"
 
 #define CAPACITY_EDGE_SEC 30
+#define CAPACITY_MONTHS 13
+
+/* A closed month's peak. */
+struct capacity_month {
+	int64_t month; /* local year * 12 + month - 1 */
+	int64_t peak_w;
+	int64_t peak_time; /* UTC; 0 when the meter gives no time */
+};
 
 struct capacity_figures {
 	bool has_demand, has_peak;
@@ -49,12 +61,17 @@ struct capacity {
 	int64_t last_ts;   /* last telegram's meter time */
 	int64_t month;     /* local year * 12 + month of the running quarter */
 	struct capacity_figures computed;
+	struct capacity_month months[CAPACITY_MONTHS]; /* closed months seen, oldest first */
+	unsigned n_months;
 
 	/* from the last telegram */
 	bool measured; /* it carried 1-0:1.4.0 or 1-0:1.6.0 */
 	struct capacity_figures meter;
 	bool has_power;
-	int64_t power_w; /* present import power (P, 0 when exporting) */
+	int64_t power_w;       /* present import power (P, 0 when exporting) */
+	bool has_meter_months; /* it carried 0-0:98.1.0 (Belgian telegrams only) */
+	struct capacity_month meter_months[CAPACITY_MONTHS];
+	unsigned n_meter_months;
 };
 
 /* What the outputs show. */
@@ -67,6 +84,10 @@ struct capacity_view {
 	int64_t projection_w; /* the quarter's end at the present rate */
 	bool has_over_peak;
 	int64_t over_peak_w; /* projection - month's peak; > 0: a new peak */
+	/* Past months: the meter's 0-0:98.1.0 when it sends it (measured), else
+	 * the months the daemon saw close since it started. */
+	struct capacity_month months[CAPACITY_MONTHS];
+	unsigned n_months;
 };
 
 void capacity_init(struct capacity *c, int std_offset_min);

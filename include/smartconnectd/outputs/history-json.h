@@ -45,6 +45,7 @@ char *history_csv_text(const struct history *h, const struct history_query *q, i
 
 /* {"source":"measured"|"computed","demand_kw","month_peak_kw","month_peak_time",
  *  "quarter_start","quarter_end","projection_kw","projection_over_peak_kw",
- *  "computed":{"demand_kw","month_peak_kw","month_peak_time"}}; unknown
+ *  "computed":{"demand_kw","month_peak_kw","month_peak_time"},
+ *  "months":[{"month":"YYYY-MM","peak_kw","peak_time"}]}; unknown
  * values are null. New reference, NULL on OOM. */
 json_t *history_capacity_json(const struct capacity_view *cap);

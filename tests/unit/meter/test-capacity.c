@@ -147,6 +147,10 @@ static void test_months(void)
 	run(&c, jan_end, jan_end + 60, 1, 500, &e);
 	capacity_view(&c, &cv);
 	TAP_EQ_INT(cv.now.has_peak, 0, "a new local month starts without a peak");
+	TAP_EQ_INT(cv.n_months, 1, "January closed: one past month");
+	TAP_EQ_INT(cv.months[0].month, 2024 * 12 + 0, "January");
+	TAP_EQ_INT(cv.months[0].peak_w, 6000, "its peak");
+	TAP_EQ_INT(cv.months[0].peak_time, jan_end - Q, "the first of two equal quarters: 23:45 local");
 	run(&c, jan_end + 60, jan_end + Q + 1, 1, 500, &e);
 	capacity_view(&c, &cv);
 	TAP_EQ_INT(cv.now.peak_w, 500, "February's first quarter is its peak");
@@ -220,6 +224,18 @@ static void test_measured(void)
 	capacity_add(&c, &v);
 	capacity_view(&c, &cv);
 	TAP_EQ_INT(cv.measured, 1, "an older telegram is ignored");
+	telegram(t + 2, 300000, 2000,
+		 "0-0:98.1.0(4)(1-0:1.6.0)(1-0:1.6.0)(230801000000S)(632525252525W)(00.000*kW)(230901000000S)"
+		 "(230831181500S)(01.862*kW)(231001000000S)(230910183000S)(04.229*kW)(231101000000W)"
+		 "(231016130000S)(04.927*kW)\r\n");
+	capacity_add(&c, &v);
+	capacity_view(&c, &cv);
+	TAP_EQ_INT(cv.n_months, 4, "the meter's 13-month history: 4 months");
+	TAP_EQ_INT(cv.months[0].month, 2023 * 12 + 6, "closed on 1 August: July");
+	TAP_EQ_INT(cv.months[0].peak_time, 0, "July without a peak time");
+	TAP_EQ_INT(cv.months[3].month, 2023 * 12 + 9, "October");
+	TAP_EQ_INT(cv.months[3].peak_w, 4927, "October's peak");
+	TAP_EQ_INT(cv.months[3].peak_time, 1697454000, "2023-10-16 13:00 CEST");
 	telegram(t + 2, 300000, 2000, "1-0:1.4.0(garbage)\r\n");
 	capacity_add(&c, &v);
 	capacity_view(&c, &cv);
