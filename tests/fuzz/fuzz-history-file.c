@@ -5,6 +5,8 @@
  *  - a refused file leaves the history empty and gets words for the log;
  *  - an accepted file holds only well-formed records, each in its own slot,
  *    and encodes back into a file that loads into the same rings.
+ * Inputs whose first byte is 'S' get their checksum put right first, so the
+ * fuzzer reaches the record checks behind it.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -13,6 +15,16 @@
 #include "smartconnectd/meter/history-file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The checksum field (the header's last 8 bytes) over the bytes after it. */
+static void fix_checksum(uint8_t *p, size_t n)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (size_t i = HISTORY_FILE_HEADER; i < n; i++)
+		x = (x ^ p[i]) * 0x100000001b3ULL;
+	memcpy(p + HISTORY_FILE_HEADER - sizeof(x), &x, sizeof(x));
+}
 
 static void check_rings(const struct history *h)
 {
@@ -28,13 +40,21 @@ static void check_rings(const struct history *h)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct history *h = NULL, *back = NULL;
-	uint8_t *buf;
+	/* 2.7 MiB each: allocated once, the loader clears them anyway. */
+	static struct history *h, *back;
+	uint8_t *buf, *in;
 	size_t n;
 	int r;
 
-	assert(history_new(&h) == 0 && history_new(&back) == 0);
-	r = history_file_decode(h, data, size);
+	if (!h)
+		assert(history_new(&h) == 0 && history_new(&back) == 0);
+	in = malloc(size ?: 1);
+	assert(in);
+	memcpy(in, data, size);
+	if (size >= HISTORY_FILE_HEADER && in[0] == 'S')
+		fix_checksum(in, size);
+	r = history_file_decode(h, in, size);
+	free(in);
 	if (r < 0) {
 		assert(history_file_size(h) == HISTORY_FILE_HEADER);
 		assert(strlen(history_file_strerror(r)) > 0);
@@ -50,7 +70,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(memcmp(h->quarters, back->quarters, sizeof(h->quarters)) == 0);
 		free(buf);
 	}
-	history_free(h);
-	history_free(back);
 	return 0;
 }
