@@ -101,12 +101,12 @@ static void test_answer(void)
 		      "-300,\"p_max_w\":-300,\"e_import_kwh\":1.235,\"e_export_kwh\":null,\"i1_a\":null,"
 		      "\"i2_a\":null,\"i3_a\":-1.500,\"u1_v\":null,\"u2_v\":231.2,\"u3_v\":null},{\"time\":"
 		      "1700001120,") != NULL,
-	       "first record, then the gap left out: %.400s", text);
+	       "first record, then the gap left out");
 	tap_ok(strstr(text, "{\"time\":1700001180,\"samples\":1,\"partial\":true,\"p_mean_w\":200") != NULL,
 	       "the current minute, partial");
 	tap_ok(strstr(text, "\"capacity\":{\"demand_kw\":null,\"month_peak_kw\":2.5,\"month_peak_time\":5,"
 			    "\"source\":\"measured\"") != NULL,
-	       "capacity object: %s", strstr(text, "capacity"));
+	       "capacity object");
 	free(text);
 
 	text = history_csv_text(h, &q, NOW, &len);
@@ -119,8 +119,8 @@ static void test_answer(void)
 	q.step = HISTORY_STEP_QUARTER;
 	q.to = M0;
 	text = history_json_text(h, &q, NOW, NULL, &len);
-	tap_ok(strstr(text, "\"time\":1700001000,\"samples\":3,\"partial\":true") != NULL, "quarter: %s",
-	       text);
+	tap_ok(strstr(text, "\"time\":1700001000,\"samples\":3,\"partial\":true") != NULL,
+	       "quarter: the one being built");
 	tap_ok(strstr(text, "capacity") == NULL, "no capacity without one");
 	free(text);
 	history_free(h);
