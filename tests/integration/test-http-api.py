@@ -73,8 +73,8 @@ def check_endpoints(tap, api, d, pty):
 
     st, s = api.json("GET", "/api/v1/status")
     ok = st == 200 and isinstance(s, dict)
-    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough"},
-           "status: the six sections")
+    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough", "capacity"},
+           "status: the seven sections")
     if ok:
         tap.ok(set(s["system"]) == {"serial", "version", "uptime", "hostname", "resets", "led"},
                "status.system keys")
