@@ -187,6 +187,9 @@ const struct conf_key conf_keys[] = {
 	    CONFIG_APPLY_HTTP | CONFIG_APPLY_MDNS, .flags = CONF_EMPTY_OK),
 	KEY("HomeWizard", "AllowFrom", &conf_allow, "", homewizard_allow, CONFIG_APPLY_HTTP),
 
+	KEY("History", "SaveInterval", &conf_seconds, "3600", history_save_sec, CONFIG_APPLY_HISTORY,
+	    .min = 0, .max = 86400),
+
 	/* Applied through NetworkManager with Manage=networkmanager, only stored otherwise. */
 	KEY("Network", "Manage", &conf_enum, "no", net_manage, CONFIG_APPLY_NETWORK, NAMES(net_manage_names)),
 	KEY("Network", "EthernetInterface", &conf_token, "auto", eth_ifname, CONFIG_APPLY_NETWORK),

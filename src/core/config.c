@@ -201,7 +201,7 @@ static void parse_section(struct parse_state *ps, unsigned line, char *p)
 		report(
 		    ps, line, NULL, NULL,
 		    "unknown section [%.64s], expected Daemon, Meter, Modbus, ModbusRTU, HTTP, MQTT, Device, "
-		    "Passthrough, HomeWizard, Network, mDNS, Indicator or Button",
+		    "Passthrough, HomeWizard, Network, mDNS, Indicator, Button or History",
 		    p + 1);
 }
 
@@ -528,8 +528,9 @@ unsigned config_diff(const struct config *a, const struct config *b)
 
 const char *config_apply_to_string(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = { "log",         "tty",  "meter",  "modbus",  "http",      "mqtt",
-					     "passthrough", "mdns", "device", "network", "modbus-rtu" };
+	static const char *const names[] = { "log",    "tty",     "meter",       "modbus",
+					     "http",   "mqtt",    "passthrough", "mdns",
+					     "device", "network", "modbus-rtu",  "history" };
 	size_t n = 0;
 
 	buf[0] = '\0';

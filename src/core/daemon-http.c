@@ -93,6 +93,7 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.firmware = daemon_on_http_firmware,
 	.firmware_update = daemon_on_http_firmware_update,
 	.metrics = daemon_on_http_metrics,
+	.history = daemon_on_http_history,
 	.version = PACKAGE_VERSION,
 };
 

@@ -15,6 +15,7 @@
 
 #include "smartconnectd/core/config.h"
 #include "smartconnectd/core/daemon.h"
+#include "smartconnectd/meter/capacity.h"
 #include "smartconnectd/net/mdns.h"
 #include "smartconnectd/net/systemd.h"
 
@@ -67,6 +68,12 @@ struct daemon {
 	json_t *live_network;            /* the network part of the last live status */
 	char live_meter_id[READING_ID_MAX],
 	    live_meter_version[READING_VERSION_MAX]; /* of the last snapshot */
+
+	struct history *history;        /* daemon-history.c; NULL before the start */
+	struct capacity capacity;       /* the capacity tariff's figures */
+	char *history_path;             /* <state-dir>/history */
+	unsigned history_watch;         /* its store watch */
+	sd_event_source *history_timer; /* [History] SaveInterval */
 
 	bool ready; /* READY=1 sent: STATUS updates may follow */
 	char status[STATUS_MAX];
@@ -164,3 +171,17 @@ int daemon_https_init(struct daemon *d);
 bool daemon_https_own_cert(const struct daemon *d, const struct config *c);
 bool daemon_https_check(struct daemon *d, const struct config *c);
 int daemon_https_start_timer(struct daemon *d);
+/* daemon-history.c: the history and the capacity tariff. Start restores the
+ * saved history (a refused file is logged, the history starts empty) and
+ * watches the store: 0 or a negative errno (logged). Stop saves (clean
+ * shutdown) and frees; safe on a half-started daemon. */
+int daemon_history_start(struct daemon *d);
+void daemon_history_stop(struct daemon *d);
+/* Save now: 0 or a negative errno (logged). */
+int daemon_history_save(struct daemon *d);
+/* [History] or the meter's UTC offset changed. */
+void daemon_history_apply(struct daemon *d);
+/* struct httpd_ops entry and the status's "capacity". */
+struct capacity_view;
+const struct history *daemon_on_http_history(void *userdata, struct capacity_view *ret_capacity);
+json_t *daemon_history_capacity_json(struct daemon *d);

@@ -154,7 +154,8 @@ json_t *daemon_status_json(struct daemon *d)
 	}
 	if (json_object_set_new(st, "passthrough", pt) < 0) /* takes pt, also on failure */
 		return NULL;
-	if (json_object_set_new(st, "modbus_rtu", daemon_modbus_rtu_status(d)) < 0)
+	if (json_object_set_new(st, "modbus_rtu", daemon_modbus_rtu_status(d)) < 0 ||
+	    json_object_set_new(st, "capacity", daemon_history_capacity_json(d)) < 0)
 		return NULL;
 	return json_incref(st);
 }

@@ -293,6 +293,8 @@ static void daemon_apply_outputs(struct daemon *d, unsigned changed)
 		daemon_device_apply(d);
 		daemon_update_apply(d);
 	}
+	if (changed & (CONFIG_APPLY_HISTORY | CONFIG_APPLY_METER))
+		daemon_history_apply(d);
 	if (changed & (CONFIG_APPLY_MDNS | CONFIG_APPLY_MBSRV | CONFIG_APPLY_HTTP)) {
 		r = daemon_apply_mdns(d);
 		if (r < 0)
@@ -657,10 +659,10 @@ int daemon_start(struct daemon *d)
 		return r;
 	gateway_serial_resolve(d->config->serial, NULL, d->serial, sizeof(d->serial));
 
-	/* 3. The store, before anything that publishes or reads. */
-	r = store_new(0, &d->store);
+	/* 3. The store, before anything that publishes or reads, and the history watching it. */
+	r = store_new(0, &d->store) < 0 ? log_oom() : daemon_history_start(d);
 	if (r < 0)
-		return log_oom();
+		return r;
 
 	/* 4. The meter: its first open attempt happens here, and may fail softly. */
 	struct meter_settings mts = daemon_meter_settings(d->config);
@@ -736,6 +738,7 @@ struct daemon *daemon_free(struct daemon *d)
 	if (d->meter)
 		meter_stop(d->meter);
 	d->meter = meter_free(d->meter);
+	daemon_history_stop(d);
 	d->store = store_free(d->store);
 	daemon_device_free(d);
 	systemd_close_fds(&d->fds);

@@ -178,3 +178,6 @@ struct MHD_Response *httpd_routes_json(json_t *j);
 struct MHD_Response *httpd_routes_json_or_500(json_t *j, unsigned *status);
 /* Queue resp (NULL: MHD_NO) with the common headers and drop our reference. */
 enum MHD_Result httpd_routes_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp);
+
+/* GET /api/v1/history (httpd-history.c). */
+enum MHD_Result httpd_history_on_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq);

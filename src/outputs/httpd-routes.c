@@ -295,6 +295,7 @@ static const struct httpd_route routes[] = {
 	{ "/api/v1/config", "GET, HEAD, PATCH", .get = on_config_get, .patch = on_config_patch },
 	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
 	{ "/api/v1/live", "GET", .get = on_live },
+	{ "/api/v1/history", "GET, HEAD", .get = httpd_history_on_get },
 	{ "/api/v1/reset", "POST", .post = on_reset },
 	{ "/api/v1/identify", "POST", .post = on_identify },
 	{ "/api/v1/factory-reset", "POST", .post = on_factory_reset },

@@ -25,7 +25,8 @@ rm -rf "$build"
 CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
         -Dc_args=-fsanitize=fuzzer-no-link
 
-targets=(dsmr tic telegram mbap rtu modbus-framing passthrough config-patch update-state mqtt-header)
+targets=(dsmr tic telegram mbap rtu modbus-framing passthrough config-patch update-state mqtt-header
+        history-file history-query)
 if [ -f tests/fuzz/fuzz-config.c ] && [ -d tests/fuzz/corpus/config ]; then
         targets+=(config)
 fi
@@ -41,7 +42,8 @@ for t in "${targets[@]}"; do
         config) args=(-dict=tests/fuzz/config.dict) ;;
         config-patch) args=(-dict=tests/fuzz/config-patch.dict -max_len=70000) ;;
         update-state) args=(-dict=tests/fuzz/update-state.dict -max_len=4096) ;;
-        mbap | rtu | modbus-framing | mqtt-header) args=(-max_len=4096) ;;
+        mbap | rtu | modbus-framing | mqtt-header | history-file) args=(-max_len=4096) ;;
+        history-query) args=(-max_len=256) ;;
         *) args=(-dict="tests/fuzz/$t.dict" -max_len=20000) ;;
         esac
         mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-artifacts/$t"

@@ -73,8 +73,9 @@ def check_endpoints(tap, api, d, pty):
 
     st, s = api.json("GET", "/api/v1/status")
     ok = st == 200 and isinstance(s, dict)
-    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough", "modbus_rtu"},
-           "status: the seven sections")
+    tap.ok(ok and set(s) == {"system", "meter", "network", "mqtt", "modbus", "passthrough", "modbus_rtu",
+                             "capacity"},
+           "status: the eight sections")
     if ok:
         tap.ok(s["modbus_rtu"].get("enabled") is False and s["modbus_rtu"].get("device") is None,
                "status.modbus_rtu: off without [ModbusRTU] Device= (%r)" % s["modbus_rtu"])

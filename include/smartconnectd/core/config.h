@@ -76,9 +76,10 @@ enum {
 	CONFIG_APPLY_MQTT = 1u << 5,
 	CONFIG_APPLY_PASSTHROUGH = 1u << 6,
 	CONFIG_APPLY_MDNS = 1u << 7,
-	CONFIG_APPLY_DEVICE = 1u << 8,  /* the LED and the button */
-	CONFIG_APPLY_NETWORK = 1u << 9, /* the gateway's own network, through NetworkManager */
-	CONFIG_APPLY_MBRTU = 1u << 10,  /* the Modbus RTU server on RS-485 */
+	CONFIG_APPLY_DEVICE = 1u << 8,   /* the LED and the button */
+	CONFIG_APPLY_NETWORK = 1u << 9,  /* the gateway's own network, through NetworkManager */
+	CONFIG_APPLY_MBRTU = 1u << 10,   /* the Modbus RTU server on RS-485 */
+	CONFIG_APPLY_HISTORY = 1u << 11, /* the history's save timer */
 };
 
 /* [Network] Manage: who configures the gateway's network. */
@@ -195,6 +196,8 @@ struct config {
 	struct listener_address homewizard_listen; /* Listen: empty = port 80, or 8080 when HTTP has 80 */
 	struct listener_allow homewizard_allow;    /* AllowFrom */
 	char passthrough_device[CONFIG_PATH_MAX];  /* Device: empty = no P1 out */
+	/* [History] */
+	uint32_t history_save_sec; /* SaveInterval: 0 = only at shutdown */
 	/* [mDNS] */
 	bool mdns_enabled;                /* Enabled */
 	char mdns_name[CONFIG_TOKEN_MAX]; /* Name: host name label, "<Name>.local" */

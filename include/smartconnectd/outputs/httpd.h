@@ -71,6 +71,9 @@
 #define HTTPD_CHECKS_PER_SEC 20 /* failed logins checked per second, all sources together */
 #define HTTPD_REQUEST_SEC 10    /* a request's line, headers and body, from its start */
 
+struct history;
+struct capacity_view;
+
 struct httpd_settings {
 	const char *host; /* numeric listen address; ignored with a socket-activated fd */
 	uint16_t port;
@@ -121,6 +124,9 @@ struct httpd_ops {
 	int (*firmware_update)(void *userdata, const char *body, size_t len, json_t **ret);
 	/* GET /metrics: the page as text (free()), NULL = 500. */
 	char *(*metrics)(void *userdata);
+	/* GET /api/v1/history (httpd-history.c): the rings, borrowed for the call,
+	 * and the capacity tariff's figures; NULL: no history kept (503). */
+	const struct history *(*history)(void *userdata, struct capacity_view *ret_capacity);
 	const char *version;
 };
 

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the history rings over synthetic telegram streams: minute and
+ * quarter records (mean, min, max, registers at the end, currents and
+ * voltages), the period being built, gaps, the ring wrapping after 8 days,
+ * a clock stepped back, and the save file: round trip, restart restore with
+ * the downtime left a gap, torn, flipped, foreign and malformed files.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smartconnectd/meter/history-file.h"
+#include "smartconnectd/meter/history.h"
+#include "tap.h"
+
+#define T0 1700000000LL    /* 2023-11-14 22:13:20 UTC */
+#define M0 (T0 - T0 % 900) /* a quarter boundary */
+
+static struct reading v;
+
+/* A telegram: power p W, import e Wh, I1 = p / 230 in mA, U1 = 230.0 V. */
+static void feed(struct history *h, int64_t t, int64_t p, int64_t e_wh)
+{
+	reading_reset(&v);
+	reading_set(&v, READING_P, p * READING_SCALE);
+	reading_set(&v, READING_E_IMPORT, e_wh * 1000);
+	reading_set(&v, READING_E_EXPORT, 7000);
+	reading_set(&v, READING_I1, p * 1000000 / 230 * 1000 / 1000);
+	reading_set(&v, READING_U1, 230 * READING_SCALE + 100000 * (t % 3));
+	history_add(h, &v, t);
+}
+
+static void test_minute(void)
+{
+	struct history *h;
+	struct history_rec r;
+	bool building;
+
+	history_new(&h);
+	/* One telegram a second for 2 minutes: P = 1000 + s (s the second of the minute). */
+	for (int64_t s = 0; s < 120; s++)
+		feed(h, M0 + s, 1000 + s % 60, 5000 + s);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0, &r, &building), 1, "first minute closed");
+	TAP_EQ_INT(building, 0, "not building");
+	TAP_EQ_INT(r.samples, 60, "60 telegrams");
+	TAP_EQ_INT(r.p_min, 1000, "min");
+	TAP_EQ_INT(r.p_max, 1059, "max");
+	TAP_EQ_INT(r.p_mean, 1030, "mean of 1000..1059 (1029.5 rounded away from zero)");
+	TAP_EQ_INT(r.e_import, 5059 * 1000, "import register at the end of the minute, mWh");
+	TAP_EQ_INT(r.e_export, 7000, "export");
+	TAP_EQ_INT(r.u_mean[0], 2301, "mean voltage in 0.1 V (230 + 0.1 * 20/60)");
+	TAP_EQ_INT(r.valid,
+		   HISTORY_HAS_P | HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT | HISTORY_HAS_I1 |
+		       HISTORY_HAS_U1,
+		   "fields known");
+	tap_ok(history_rec_ok(&r, HISTORY_STEP_MINUTE), "record well-formed");
+
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 60, &r, &building), 1, "second minute");
+	TAP_EQ_INT(building, 1, "still being built: partial");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 120, &r, &building), 0, "nothing after");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 30, &r, &building), 0, "unaligned start");
+
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0, &r, &building), 1, "the quarter being built");
+	TAP_EQ_INT(r.samples, 120, "its telegrams so far");
+	history_free(h);
+}
+
+static void test_quarter_and_gap(void)
+{
+	struct history *h;
+	struct history_rec r;
+	bool building;
+
+	history_new(&h);
+	/* 10 minutes, one telegram every 10 s, then the meter is silent for 3
+	 * minutes, then 20 more minutes. */
+	for (int64_t t = M0; t < M0 + 600; t += 10)
+		feed(h, t, 2000, 100000 + (t - M0) / 10);
+	for (int64_t t = M0 + 780; t < M0 + 1980; t += 10)
+		feed(h, t, 4000, 200000);
+	for (int64_t m = 0; m < 33; m++) {
+		int got = history_get(h, HISTORY_STEP_MINUTE, M0 + m * 60, &r, &building);
+
+		tap_ok(got == (m < 10 || m >= 13), "minute %lld %s", (long long) m,
+		       m < 10 || m >= 13 ? "present" : "a gap");
+	}
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0, &r, &building), 1, "first quarter");
+	TAP_EQ_INT(r.samples, 60 + 12, "60 telegrams before the gap, 12 after");
+	TAP_EQ_INT(r.p_min, 2000, "quarter min");
+	TAP_EQ_INT(r.p_max, 4000, "quarter max");
+	TAP_EQ_INT(r.p_mean, (60 * 2000 + 12 * 4000 + 36) / 72, "quarter mean over its telegrams");
+	TAP_EQ_INT(r.e_import, 200000 * 1000, "register at the quarter's end");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0 + 900, &r, &building), 1, "second quarter");
+	TAP_EQ_INT(r.samples, 90, "15 minutes of telegrams");
+	history_free(h);
+}
+
+static void test_wrap_and_clock(void)
+{
+	struct history *h;
+	struct history_rec r;
+	bool building;
+	int64_t last = M0 + (int64_t) (HISTORY_MINUTES + 10) * 60;
+
+	history_new(&h);
+	for (int64_t t = M0; t <= last; t += 60)
+		feed(h, t, 100, 1);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0, &r, &building), 0, "8 days ago: overwritten");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 10 * 60 + 60, &r, &building), 1,
+		   "the oldest minute kept");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, last - 7 * 86400, &r, &building), 1,
+		   "7 days ago kept");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0, &r, &building), 1, "quarters go back 13 months");
+
+	/* The gateway's clock steps back 5 minutes: those minutes start again. */
+	feed(h, last - 300, 999, 1);
+	feed(h, last - 240, 999, 1);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, last - 300, &r, &building), 1, "minute again");
+	TAP_EQ_INT(r.p_mean, 999, "replaced by the new telegram");
+	TAP_EQ_INT(r.samples, 1, "only the new telegram");
+	history_free(h);
+}
+
+/* Minute and quarter records of a and b are the same. */
+static bool same_rings(const struct history *a, const struct history *b)
+{
+	return memcmp(a->minutes, b->minutes, sizeof(a->minutes)) == 0 &&
+	       memcmp(a->quarters, b->quarters, sizeof(a->quarters)) == 0;
+}
+
+static uint8_t *encode(const struct history *h, size_t *len)
+{
+	size_t size = history_file_size(h);
+	uint8_t *buf = malloc(size);
+
+	*len = (size_t) history_file_encode(h, buf, size);
+	return buf;
+}
+
+static void test_file_roundtrip(void)
+{
+	struct history *h, *back;
+	struct history_rec r;
+	bool building;
+	uint8_t *buf;
+	size_t len;
+
+	history_new(&h);
+	history_new(&back);
+	buf = encode(h, &len);
+	TAP_EQ_INT(len, HISTORY_FILE_HEADER, "an empty history is its header");
+	TAP_EQ_INT(history_file_decode(back, buf, len), 0, "and loads");
+	free(buf);
+
+	for (int64_t t = M0; t < M0 + 3600; t += 5)
+		feed(h, t, 1500 + t % 7, 42 + (t - M0) / 60);
+	history_flush(h);
+	buf = encode(h, &len);
+	TAP_EQ_INT(len, HISTORY_FILE_HEADER + (60 + 4) * sizeof(struct history_rec),
+		   "60 minutes, 4 quarters");
+	TAP_EQ_INT(history_file_decode(back, buf, len), 0, "decoded");
+	tap_ok(same_rings(h, back), "the same records after the round trip");
+	free(buf);
+
+	/* Restart: the daemon was down for 10 minutes, then telegrams again. */
+	for (int64_t t = M0 + 4200; t < M0 + 4500; t += 5)
+		feed(back, t, 800, 100);
+	TAP_EQ_INT(history_get(back, HISTORY_STEP_MINUTE, M0 + 3540, &r, &building), 1,
+		   "last minute restored");
+	for (int64_t m = 60; m < 70; m++)
+		tap_ok(history_get(back, HISTORY_STEP_MINUTE, M0 + m * 60, &r, &building) == 0,
+		       "downtime minute %lld stays a gap", (long long) m);
+	TAP_EQ_INT(history_get(back, HISTORY_STEP_MINUTE, M0 + 4200, &r, &building), 1, "new minutes follow");
+	history_free(h);
+	history_free(back);
+}
+
+static void test_file_refused(void)
+{
+	struct history *h, *back;
+	struct history_rec r;
+	bool building;
+	uint8_t *buf;
+	size_t len;
+
+	history_new(&h);
+	history_new(&back);
+	for (int64_t t = M0; t < M0 + 1800; t += 10)
+		feed(h, t, 300, 9);
+	history_flush(h);
+	buf = encode(h, &len);
+
+	TAP_EQ_INT(history_file_decode(back, buf, 0), -ENODATA, "empty file");
+	TAP_EQ_INT(history_file_decode(back, buf, 20), -ENODATA, "torn inside the header");
+	TAP_EQ_INT(history_file_decode(back, buf, len - 1), -EBADMSG, "torn by one byte");
+	TAP_EQ_INT(history_file_decode(back, buf, len - 56), -EBADMSG, "torn by one record");
+	TAP_EQ_INT(history_get(back, HISTORY_STEP_MINUTE, M0, &r, &building), 0, "refused: empty history");
+
+	buf[len / 2] ^= 0x10;
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EBADMSG, "a flipped bit: checksum");
+	buf[len / 2] ^= 0x10;
+	buf[0] = 'X';
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTO, "foreign magic");
+	buf[0] = 'S';
+	buf[8] = 2;
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTONOSUPPORT, "another version");
+	buf[8] = 1;
+	buf[12] ^= 0xff;
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTO, "other byte order");
+	buf[12] ^= 0xff;
+	TAP_EQ_INT(history_file_decode(back, buf, len), 0, "restored intact");
+	free(buf);
+
+	/* A record that cannot be (min above max) under a correct checksum. */
+	h->minutes[(M0 / 60) % HISTORY_MINUTES].p_min = 5000;
+	buf = encode(h, &len);
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EINVAL, "malformed record refused");
+	TAP_EQ_INT(history_get(back, HISTORY_STEP_MINUTE, M0 + 60, &r, &building), 0, "nothing half-loaded");
+	free(buf);
+	tap_ok(strlen(history_file_strerror(-EBADMSG)) > 0, "error words");
+	history_free(h);
+	history_free(back);
+}
+
+int main(void)
+{
+	test_minute();
+	test_quarter_and_gap();
+	test_wrap_and_clock();
+	test_file_roundtrip();
+	test_file_refused();
+	return tap_done();
+}
