@@ -7,7 +7,6 @@
  * Pure except the two file functions at the end. Never logs.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -498,30 +497,6 @@ int config_json_load_file(const char *path, const struct config *base, struct co
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t) k;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
-
 int config_json_remove_partial(const char *path)
 {
 	_cleanup_free_ char *tmp = NULL;
@@ -535,34 +510,17 @@ int config_json_remove_partial(const char *path)
 
 int config_json_save_file(const char *path, const json_t *overrides)
 {
-	_cleanup_free_ char *text = NULL, *tmp = NULL, *dircopy = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	const char *dir;
-	int r;
+	_cleanup_free_ char *text = NULL, *dircopy = NULL;
+	size_t len;
 
 	text = json_dumps(overrides, JSON_INDENT(2) | JSON_SORT_KEYS);
 	dircopy = strdup(path);
-	if (!text || !dircopy || asprintf(&tmp, "%s.tmp", path) < 0)
+	if (!text || !dircopy)
 		return -ENOMEM;
-	dir = dirname(dircopy);
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+	if (mkdir(dirname(dircopy), 0750) < 0 && errno != EEXIST)
 		return -errno;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, text, strlen(text));
-	if (r == 0)
-		r = write_all(fd, "\n", 1);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && close(TAKE_FD(fd)) < 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		(void) unlink(tmp);
-		return r;
-	}
-	return fsync_dir(dir);
+	/* The file ends with a newline, as an editor would leave it. */
+	len = strlen(text);
+	text[len] = '\n';
+	return file_write_atomic(path, 0600, text, len + 1);
 }

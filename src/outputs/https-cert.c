@@ -5,8 +5,6 @@
  * fingerprint for an installer.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -15,7 +13,6 @@
 #include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "smartconnectd/base/file.h"
 #include "smartconnectd/base/log.h"
@@ -102,52 +99,15 @@ static int load_key(const char *path, EVP_PKEY **ret)
 	return *ret ? 0 : -EBADMSG;
 }
 
-static int fsync_dir_of(const char *path)
-{
-	_cleanup_free_ char *copy = strdup(path);
-	_cleanup_close_ int fd = -EBADF;
-
-	if (!copy)
-		return -ENOMEM;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
-
-/* The PEM text in b to path, through a synced temporary file and a rename. */
+/* The PEM text in b to path, whole or not at all. */
 static int write_atomic(const char *path, mode_t mode, BIO *b)
 {
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	char *data;
 	long len = BIO_get_mem_data(b, &data);
-	int r = 0;
 
-	if (len <= 0 || asprintf(&tmp, "%s.tmp", path) < 0)
+	if (len <= 0)
 		return -ENOMEM;
-	(void) unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	for (long off = 0; r == 0 && off < len;) {
-		ssize_t n = write(fd, data + off, (size_t) (len - off));
-
-		if (n < 0 && errno != EINTR)
-			r = -errno;
-		off += n > 0 ? n : 0;
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && close(TAKE_FD(fd)) < 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		(void) unlink(tmp);
-		return r;
-	}
-	return fsync_dir_of(path);
+	return file_write_atomic(path, mode, data, (size_t) len);
 }
 
 static int save_key(const char *path, EVP_PKEY *key)

@@ -9,6 +9,7 @@
  * of blocking the open or the read.
  */
 #include <stddef.h>
+#include <sys/types.h>
 
 #define FILE_SETTING_MAX (1024 * 1024) /* bytes in a certificate chain, a key or a password file */
 
@@ -22,3 +23,9 @@ int file_read_regular(const char *path, size_t max, char **ret, size_t *ret_len)
 
 /* Words for the errors of the two above, for a message after the path. */
 const char *file_error_to_string(int error);
+
+/* Replace path with data, whole or not at all, even across a power cut:
+ * written to "<path>.tmp" (created anew with mode), synced, renamed over
+ * path, and the directory synced. 0 or -errno; on failure path is as before
+ * and no temporary file is left. Blocks on the disk: for small files. */
+int file_write_atomic(const char *path, mode_t mode, const void *data, size_t len);
