@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fixed-shape JSON of a decoded frame written as text straight from the
+ * reading's integers (jbuf.h): the MQTT power_instant payload once per
+ * telegram with no allocation and no float formatting. Same keys, order and
+ * values as reading_json_power_instant() (reading-json.h), which stays the
+ * tree for callers that extend it.
+ *
+ * Pure. No I/O. Never logs.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "smartconnectd/meter/reading.h"
+
+/* Room for any power_instant of a normal meter; a hostile frame with huge
+ * unit or id strings may not fit (the caller then falls back to the tree). */
+#define READING_JSON_TEXT_POWER_MAX 2048
+
+/* power_instant of v into buf: its length, or -ENOBUFS when it does not fit. */
+int reading_json_text_power_instant(const struct reading *v, char *buf, size_t size);
