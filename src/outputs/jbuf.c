@@ -218,8 +218,27 @@ static void escaped(struct jbuf *j, const char *s, size_t n)
 	put(j, s + run, n - run);
 }
 
+/* Nothing to escape and nothing past ASCII: most of our strings. */
+static bool plain_ascii(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) s[i];
+
+		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
 void jbuf_string(struct jbuf *j, const char *key, const char *s, size_t n)
 {
+	if (plain_ascii(s, n)) {
+		member(j, key);
+		putc_(j, '"');
+		put(j, s, n);
+		putc_(j, '"');
+		return;
+	}
 	if (!utf8_valid(s, n)) {
 		jbuf_null(j, key);
 		return;
@@ -236,6 +255,12 @@ void jbuf_cstring(struct jbuf *j, const char *key, const char *s)
 		jbuf_null(j, key);
 	else
 		jbuf_string(j, key, s, strlen(s));
+}
+
+void jbuf_raw(struct jbuf *j, const char *key, const char *text, size_t n)
+{
+	member(j, key);
+	put(j, text, n);
 }
 
 int jbuf_finish(struct jbuf *j)

@@ -71,32 +71,38 @@ static void mbus(struct jbuf *j, const struct reading *v, const struct reading_m
 	jbuf_end_object(j);
 }
 
-int reading_json_text_power_instant(const struct reading *v, char *buf, size_t size)
+void reading_json_text_power_instant_to(struct jbuf *j, const char *key, const struct reading *v)
 {
 	static const char *const phases[] = { "l1", "l2", "l3" };
 	bool apparent = v->flags & READING_FLAG_P_APPARENT;
-	struct jbuf j;
 
-	jbuf_init(&j, buf, size);
-	jbuf_object(&j, NULL);
-	jbuf_int(&j, "ts", v->ts);
+	jbuf_object(j, key);
+	jbuf_int(j, "ts", v->ts);
 	if (apparent)
-		jbuf_null(&j, "P");
+		jbuf_null(j, "P");
 	else
-		field(&j, "P", v, READING_P);
-	field(&j, "E_IMPORT", v, READING_E_IMPORT);
-	field(&j, "E_EXPORT", v, READING_E_EXPORT);
-	field(&j, "U12", v, READING_U12);
-	field(&j, "U31", v, READING_U31);
-	field(&j, "U32", v, READING_U32);
+		field(j, "P", v, READING_P);
+	field(j, "E_IMPORT", v, READING_E_IMPORT);
+	field(j, "E_EXPORT", v, READING_E_EXPORT);
+	field(j, "U12", v, READING_U12);
+	field(j, "U31", v, READING_U31);
+	field(j, "U32", v, READING_U32);
 	for (unsigned x = 0; x < 3; x++)
-		phase(&j, phases[x], v, x, apparent);
+		phase(j, phases[x], v, x, apparent);
 	if (apparent)
-		field(&j, "S", v, READING_P);
+		field(j, "S", v, READING_P);
 	/* Only the kinds the meter has: a meter without gas has no "gas" key. */
 	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++)
 		if (v->mbus[k].channel)
-			mbus(&j, v, &v->mbus[k], reading_mbus_kind_to_string((enum reading_mbus_kind) k));
-	jbuf_end_object(&j);
+			mbus(j, v, &v->mbus[k], reading_mbus_kind_to_string((enum reading_mbus_kind) k));
+	jbuf_end_object(j);
+}
+
+int reading_json_text_power_instant(const struct reading *v, char *buf, size_t size)
+{
+	struct jbuf j;
+
+	jbuf_init(&j, buf, size);
+	reading_json_text_power_instant_to(&j, NULL, v);
 	return jbuf_finish(&j);
 }

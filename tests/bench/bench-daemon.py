@@ -53,7 +53,7 @@ import harness  # noqa: E402
 METER = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 EMPRO_BLOCKS = [(0x8000, 0x36), (0x8100, 8)]
 PERIOD = 0.050  # 20 telegrams per second
-GOAL_INSTR, GOAL_SYSCALLS, GOAL_WAKEUPS, GOAL_ANON_KB = 30000, 5, 1.1, 2048
+GOAL_INSTR, GOAL_SYSCALLS, GOAL_WAKEUPS, GOAL_ANON_KB, GOAL_STATUS = 30000, 5, 1.1, 2048, 50000
 HTTP_RX = r"HTTP API on port (\d+)"
 MODBUS_RX = r"Modbus TCP server on port (\d+)"
 PT_RX = r"Passthrough server on port (\d+)"
@@ -327,6 +327,27 @@ def modbus_request_cost(args, raw):
         return ir / (2 * reqs), 2 * reqs, out
 
 
+def status_cost(args, raw):
+    """Instructions per GET /api/v1/status (no telegram meanwhile), request and response included."""
+    with harness.Workdir() as w:
+        broker = w.add(Broker(w))
+        meter = w.add(Meter(w, raw))
+        cg = Callgrind(w)
+        d = start(w, args.smartconnectd, meter, config(meter.link, broker, passthrough=True), cg.prefix)
+        http = port_of(d, HTTP_RX)
+        meter.burst(3)
+        for _ in range(3):
+            status(http)
+        n = 20
+
+        def run():
+            for _ in range(n):
+                status(http)
+
+        ir, out = cg.window(d.proc.pid, run)
+        return ir / n, n, out
+
+
 def strace_count(path):
     total = None
     rows = {}
@@ -422,7 +443,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("smartconnectd")
     ap.add_argument("testdata")
-    ap.add_argument("--only", default="full,meter,modbus,syscalls,wakeups,memory",
+    ap.add_argument("--only", default="full,meter,modbus,status,syscalls,wakeups,memory",
                     help="comma-separated parts to run")
     ap.add_argument("--telegrams", type=int, default=200, help="telegrams in a measured window")
     ap.add_argument("--warmup", type=int, default=60, help="telegrams before a window")
@@ -458,6 +479,13 @@ def main():
         ir, n, out = modbus_request_cost(args, raw)
         print("Modbus alone (EMpro blocks, 54 and 8 registers, alternately):")
         print("  instructions per request: %.0f over %d requests" % (ir, n), flush=True)
+        if args.annotate:
+            print(out)
+    if "status" in parts:
+        ir, n, out = status_cost(args, raw)
+        ok &= ir <= GOAL_STATUS
+        print("GET /api/v1/status: %.0f instructions per request over %d  goal <= %d: %s"
+              % (ir, n, GOAL_STATUS, goal(ir <= GOAL_STATUS)), flush=True)
         if args.annotate:
             print(out)
     if "syscalls" in parts:

@@ -49,6 +49,9 @@ void jbuf_string(struct jbuf *j, const char *key, const char *s, size_t n);
 /* A NUL-terminated string; NULL writes null. */
 void jbuf_cstring(struct jbuf *j, const char *key, const char *s);
 
+/* Text that is JSON already (a value dumped by jansson), written as it is. */
+void jbuf_raw(struct jbuf *j, const char *key, const char *text, size_t n);
+
 /* NUL-terminate: the text's length, or -ENOBUFS when it did not fit (the buffer
  * then holds no usable text). */
 int jbuf_finish(struct jbuf *j);

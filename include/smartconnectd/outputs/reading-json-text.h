@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "smartconnectd/meter/reading.h"
+#include "smartconnectd/outputs/jbuf.h"
 
 /* Room for any power_instant of a normal meter; a hostile frame with huge
  * unit or id strings may not fit (the caller then falls back to the tree). */
@@ -20,3 +21,6 @@
 
 /* power_instant of v into buf: its length, or -ENOBUFS when it does not fit. */
 int reading_json_text_power_instant(const struct reading *v, char *buf, size_t size);
+
+/* The same as a value of j (key: its name in the enclosing object, or NULL). */
+void reading_json_text_power_instant_to(struct jbuf *j, const char *key, const struct reading *v);

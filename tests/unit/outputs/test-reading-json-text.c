@@ -19,6 +19,7 @@
 #include "smartconnectd/outputs/jbuf.h"
 #include "smartconnectd/outputs/reading-json-text.h"
 #include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/outputs/status-text.h"
 #include "decode-frame.h"
 #include "tap.h"
 
@@ -120,6 +121,101 @@ static void test_too_small(void)
 	}
 	TAP_EQ_INT(bad, 0, "every buffer too small is refused and not overrun");
 	TAP_EQ_INT(reading_json_text_power_instant(&v, small, (size_t) n + 1), n, "the exact size fits");
+}
+
+enum section { SYSTEM, METER, NETWORK, MQTT, MODBUS };
+
+struct section_case {
+	enum section which;
+	const struct status_meter_report *r;
+	struct netinfo ni;
+	int a, b;
+	const char *s1, *s2;
+};
+
+/* One section as text (in an object the test opens) against status.c's tree. */
+static void same_section(const struct section_case *c, const char *what)
+{
+	char buf[4096];
+	struct jbuf j;
+	json_t *tree = NULL, *parsed;
+	char *a = NULL, *b = NULL;
+
+	jbuf_init(&j, buf, sizeof(buf));
+	jbuf_object(&j, NULL);
+	switch (c->which) {
+	case SYSTEM:
+		status_text_system(&j, c->s1, c->s2, (uint64_t) c->a);
+		tree = status_system(c->s1, c->s2, (uint64_t) c->a);
+		break;
+	case METER:
+		status_text_meter(&j, c->r);
+		tree = status_meter(c->r);
+		break;
+	case NETWORK:
+		status_text_network(&j, &c->ni, c->a, c->b);
+		tree = status_network(&c->ni, c->a, c->b);
+		break;
+	case MQTT:
+		status_text_mqtt(&j, c->a, c->s1, c->s2);
+		tree = status_mqtt(c->a, c->s1, c->s2);
+		break;
+	case MODBUS:
+		status_text_modbus(&j, (unsigned) c->a, (uint16_t) c->b, c->s1);
+		tree = status_modbus((unsigned) c->a, (uint16_t) c->b, c->s1);
+		break;
+	}
+	jbuf_end_object(&j);
+	parsed = jbuf_finish(&j) >= 0 ? json_loads(buf, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	a = tree ? json_dumps(tree, READING_JSON_DUMP_FLAGS) : NULL;
+	b = parsed ? json_dumps(parsed, READING_JSON_DUMP_FLAGS) : NULL;
+	if (!tap_ok(a && b && !strcmp(a, b), "status section as text equals the tree: %s", what))
+		tap_diag("tree %s, text %s", a ? a : "(null)", buf);
+	free(a);
+	free(b);
+	json_decref(tree);
+	json_decref(parsed);
+}
+
+static void test_status_sections(void)
+{
+	static struct snapshot snap = { .real_usec = 1700000000 * USEC_PER_SEC + 500000 };
+	struct status_meter_report none = { .state = STATUS_METER_NO_DATA,
+					    .status = "no meter data",
+					    .device = "/dev/ttyUSB0",
+					    .protocol = "" };
+	struct status_meter_report live = { .state = STATUS_METER_RECEIVING,
+					    .status = "receiving DSMR 5.0 telegrams",
+					    .device = "/dev/ttyUSB0",
+					    .protocol = "dsmr",
+					    .stale = true,
+					    .telegrams_pass = 12345678901ULL,
+					    .telegrams_fail = 2,
+					    .frame_fail = 3,
+					    .snap = &snap };
+	struct netinfo ni = { .interface = "eth0",
+			      .link = NETINFO_LINK_UP,
+			      .address = "192.168.1.20",
+			      .gateway = "192.168.1.1" };
+
+	snap.v = v; /* the gas meter of test_too_small() */
+	same_section(&(struct section_case){ .which = SYSTEM, .s1 = "0123abcd", .s2 = "1.2.3", .a = 42 },
+		     "system");
+	same_section(&(struct section_case){ .which = METER, .r = &none }, "meter, no data");
+	same_section(&(struct section_case){ .which = METER, .r = &live }, "meter, receiving, with gas");
+	for (int g = -1; g <= 1; g++)
+		same_section(&(struct section_case){ .which = NETWORK, .ni = ni, .a = g, .b = -g },
+			     "network");
+	same_section(&(struct section_case){ .which = NETWORK, .a = -1, .b = -1 }, "network, nothing known");
+	same_section(&(struct section_case){ .which = MQTT, .a = 1, .s1 = "connected" }, "mqtt, no error");
+	same_section(&(struct section_case){ .which = MQTT, .s1 = "disabled", .s2 = "" },
+		     "mqtt, empty error");
+	same_section(
+	    &(struct section_case){ .which = MQTT, .a = 1, .s1 = "disconnected", .s2 = "refused \"x\"" },
+	    "mqtt, an error to escape");
+	same_section(
+	    &(struct section_case){ .which = MODBUS, .a = 3, .b = 502, .s1 = "PhoenixContact-EMPro" },
+	    "modbus");
 }
 
 struct sample {
@@ -225,6 +321,7 @@ int main(void)
 	test_decimals();
 	test_strings();
 	test_too_small();
+	test_status_sections();
 	if (tap_ok(datadir != NULL, "TESTDATA is set")) {
 		run_dir(datadir, "dsmr");
 		run_dir(datadir, "tic");
