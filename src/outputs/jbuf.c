@@ -11,6 +11,15 @@
 
 #include "smartconnectd/outputs/jbuf.h"
 
+#define JBUF_KEY_FAST 32
+
+/* Bytes a string may hold as they are: printable ASCII but the quote and the backslash. */
+static const bool plain[256] = {
+	[0x20 ... 0x21] = true,
+	[0x23 ... 0x5b] = true,
+	[0x5d ... 0x7f] = true,
+};
+
 void jbuf_init(struct jbuf *j, char *buf, size_t size)
 {
 	*j = (struct jbuf){ .buf = buf, .size = size, .first[0] = true };
@@ -18,33 +27,58 @@ void jbuf_init(struct jbuf *j, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-static void put(struct jbuf *j, const char *s, size_t n)
+/* Room for n more bytes, keeping one for the NUL of jbuf_finish(). Once a
+ * write did not fit the text is lost (overflow), but nothing is ever written
+ * past the buffer. */
+static inline bool room(struct jbuf *j, size_t n)
 {
-	/* One byte stays free for the NUL of jbuf_finish(). */
-	if (j->overflow || n >= j->size - j->len) {
-		j->overflow = true;
+	if (n < j->size - j->len)
+		return true;
+	j->overflow = true;
+	return false;
+}
+
+static inline void put(struct jbuf *j, const char *s, size_t n)
+{
+	if (!room(j, n))
 		return;
-	}
 	memcpy(j->buf + j->len, s, n);
 	j->len += n;
 }
 
-static void putc_(struct jbuf *j, char c)
+static inline void putc_(struct jbuf *j, char c)
 {
-	put(j, &c, 1);
+	if (room(j, 1))
+		j->buf[j->len++] = c;
 }
 
-/* The comma before a value and its key, where one belongs. */
-static void member(struct jbuf *j, const char *key)
+/* The comma before a value and its key, where one belongs. Keys are our own
+ * short literals: copied byte by byte when there is room for the longest,
+ * which costs less than strlen() and memcpy() calls. */
+static inline void member(struct jbuf *j, const char *key)
 {
+	char *d;
+	size_t k;
+
 	if (!j->first[j->depth])
 		putc_(j, ',');
 	j->first[j->depth] = false;
-	if (key) {
-		putc_(j, '"');
+	if (!key)
+		return;
+	if (j->size - j->len <= JBUF_KEY_FAST + 3) {
+		put(j, "\"", 1);
 		put(j, key, strlen(key));
 		put(j, "\":", 2);
+		return;
 	}
+	d = j->buf + j->len;
+	*d++ = '"';
+	for (k = 0; key[k] && k < JBUF_KEY_FAST; k++)
+		d[k] = key[k];
+	j->len += k + 1;
+	if (key[k])
+		put(j, key + k, strlen(key + k));
+	put(j, "\":", 2);
 }
 
 static void open_(struct jbuf *j, const char *key, char c)
@@ -133,16 +167,11 @@ void jbuf_int(struct jbuf *j, const char *key, int64_t n)
 
 void jbuf_decimal(struct jbuf *j, const char *key, int64_t mant, unsigned decimals)
 {
-	/* 20 digits of a uint64_t, as many leading zeros as decimals, sign and point. */
-	char tmp[32 + 256], *end = tmp + sizeof(tmp), *p;
+	char tmp[24], *end = tmp + sizeof(tmp), *p, *d;
 	uint64_t u = mant < 0 ? -(uint64_t) mant : (uint64_t) mant;
+	size_t nd;
 
 	member(j, key);
-	if (decimals > 255) {
-		/* No meter writes such a number; exact would be 0.000... with hundreds of zeros. */
-		putc_(j, '0');
-		return;
-	}
 	/* Trailing zeros of the fraction go: 5.500 is 5.5, 433.000 is 433. Most
 	 * values are millionths of a whole number: one division for them. */
 	if (decimals == 6 && u % 1000000 == 0) {
@@ -155,14 +184,30 @@ void jbuf_decimal(struct jbuf *j, const char *key, int64_t mant, unsigned decima
 	}
 	if (u == 0)
 		decimals = 0;
-	p = digits(u, decimals + 1, end);
+	p = digits(u, 1, end);
+	nd = (size_t) (end - p);
+	/* Sign, digits, point and the zeros of 0.000ddd: written in place. */
+	if (!room(j, 3 + nd + decimals))
+		return;
+	d = j->buf + j->len;
 	if (mant < 0 && u != 0)
-		putc_(j, '-');
-	put(j, p, (size_t) (end - p) - decimals);
-	if (decimals > 0) {
-		putc_(j, '.');
-		put(j, end - decimals, decimals);
+		*d++ = '-';
+	if (nd > decimals) {
+		for (size_t i = 0; i < nd - decimals; i++)
+			*d++ = p[i];
+		if (decimals > 0)
+			*d++ = '.';
+		for (size_t i = nd - decimals; i < nd; i++)
+			*d++ = p[i];
+	} else {
+		*d++ = '0';
+		*d++ = '.';
+		for (size_t z = nd; z < decimals; z++)
+			*d++ = '0';
+		for (size_t i = 0; i < nd; i++)
+			*d++ = p[i];
 	}
+	j->len = (size_t) (d - j->buf);
 }
 
 /* Length of the UTF-8 sequence at s (at most n bytes), 0 when not valid:
@@ -218,32 +263,58 @@ static void escaped(struct jbuf *j, const char *s, size_t n)
 	put(j, s + run, n - run);
 }
 
-/* Nothing to escape and nothing past ASCII: most of our strings. */
-static bool plain_ascii(const char *s, size_t n)
+/* Whether any of the 8 bytes of x needs escaping or is past ASCII: 0x80 and
+ * above, below 0x20, '"' or '\\'. A word at a time with the "has a byte less
+ * than" and "has a zero byte" tricks, exact once no byte is 0x80 or above. */
+static inline bool word_special(uint64_t x)
 {
-	for (size_t i = 0; i < n; i++) {
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return ((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs) != 0;
+}
+
+/* Copied in one pass while nothing needs escaping and nothing is past ASCII
+ * (most of our strings): true when done, false to take the slow way. */
+static bool plain_ascii(struct jbuf *j, const char *s, size_t n)
+{
+	size_t i = 0;
+	char *d;
+
+	if (n + 2 >= j->size - j->len)
+		return false;
+	d = j->buf + j->len;
+	*d++ = '"';
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + i, 8);
+		if (word_special(x))
+			return false;
+		memcpy(d + i, &x, 8);
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char) s[i];
 
-		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\')
+		if (!plain[c])
 			return false;
+		d[i] = (char) c;
 	}
+	d[n] = '"';
+	j->len += n + 2;
 	return true;
 }
 
 void jbuf_string(struct jbuf *j, const char *key, const char *s, size_t n)
 {
-	if (plain_ascii(s, n)) {
-		member(j, key);
-		putc_(j, '"');
-		put(j, s, n);
-		putc_(j, '"');
-		return;
-	}
-	if (!utf8_valid(s, n)) {
-		jbuf_null(j, key);
-		return;
-	}
 	member(j, key);
+	/* plain_ascii() moves len only when it succeeds. */
+	if (plain_ascii(j, s, n))
+		return;
+	if (!utf8_valid(s, n)) {
+		put(j, "null", 4);
+		return;
+	}
 	putc_(j, '"');
 	escaped(j, s, n);
 	putc_(j, '"');

@@ -73,10 +73,16 @@ static void mbus(struct jbuf *j, const struct reading *v, const struct reading_m
 
 void reading_json_text_power_instant_to(struct jbuf *j, const char *key, const struct reading *v)
 {
+	jbuf_object(j, key);
+	reading_json_text_power_instant_members(j, v);
+	jbuf_end_object(j);
+}
+
+void reading_json_text_power_instant_members(struct jbuf *j, const struct reading *v)
+{
 	static const char *const phases[] = { "l1", "l2", "l3" };
 	bool apparent = v->flags & READING_FLAG_P_APPARENT;
 
-	jbuf_object(j, key);
 	jbuf_int(j, "ts", v->ts);
 	if (apparent)
 		jbuf_null(j, "P");
@@ -95,7 +101,6 @@ void reading_json_text_power_instant_to(struct jbuf *j, const char *key, const s
 	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++)
 		if (v->mbus[k].channel)
 			mbus(j, v, &v->mbus[k], reading_mbus_kind_to_string((enum reading_mbus_kind) k));
-	jbuf_end_object(j);
 }
 
 int reading_json_text_power_instant(const struct reading *v, char *buf, size_t size)

@@ -53,7 +53,7 @@ import harness  # noqa: E402
 METER = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 EMPRO_BLOCKS = [(0x8000, 0x36), (0x8100, 8)]
 PERIOD = 0.050  # 20 telegrams per second
-GOAL_INSTR, GOAL_SYSCALLS, GOAL_WAKEUPS, GOAL_ANON_KB, GOAL_STATUS = 30000, 5, 1.1, 2048, 50000
+GOAL_INSTR, GOAL_SYSCALLS, GOAL_WAKEUPS, GOAL_ANON_KB, GOAL_STATUS, GOAL_TOOL = 30000, 5, 1.1, 2048, 50000, 60000
 HTTP_RX = r"HTTP API on port (\d+)"
 MODBUS_RX = r"Modbus TCP server on port (\d+)"
 PT_RX = r"Passthrough server on port (\d+)"
@@ -348,6 +348,25 @@ def status_cost(args, raw):
         return ir / n, n, out
 
 
+def decode_tool_cost(args, raw):
+    """smartconnect-decode with its full output: instructions per telegram (1010 minus 10 telegrams)."""
+    with harness.Workdir() as w:
+        irs = []
+        for n in (10, 1010):
+            path = w.join("in-%d.raw" % n)
+            with open(path, "wb") as f:
+                f.write(raw * n)
+            out = w.join("callgrind.decode.%d" % n)
+            p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                                args.decode, "--now=1700000000", path],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            lines = p.stdout.count(b"\n")
+            if p.returncode != 0 or lines != n:
+                raise RuntimeError("smartconnect-decode: exit %d, %d lines of %d" % (p.returncode, lines, n))
+            irs.append(callgrind_ir(out))
+        return (irs[1] - irs[0]) / 1000
+
+
 def strace_count(path):
     total = None
     rows = {}
@@ -443,13 +462,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("smartconnectd")
     ap.add_argument("testdata")
-    ap.add_argument("--only", default="full,meter,modbus,status,syscalls,wakeups,memory",
+    ap.add_argument("--only", default="full,meter,modbus,status,tool,syscalls,wakeups,memory",
                     help="comma-separated parts to run")
     ap.add_argument("--telegrams", type=int, default=200, help="telegrams in a measured window")
     ap.add_argument("--warmup", type=int, default=60, help="telegrams before a window")
     ap.add_argument("--requests", type=int, default=200, help="Modbus polls (2 requests each)")
     ap.add_argument("--idle-seconds", type=int, default=60)
     ap.add_argument("--memory-telegrams", type=int, default=100000)
+    ap.add_argument("--decode", help="smartconnect-decode, for its cost per telegram")
     ap.add_argument("--annotate", action="store_true", help="top functions of each callgrind window")
     args = ap.parse_args()
     os.environ.setdefault("TESTDATA", args.testdata)
@@ -488,6 +508,11 @@ def main():
               % (ir, n, GOAL_STATUS, goal(ir <= GOAL_STATUS)), flush=True)
         if args.annotate:
             print(out)
+    if "tool" in parts and args.decode:
+        ir = decode_tool_cost(args, raw)
+        ok &= ir <= GOAL_TOOL
+        print("smartconnect-decode, full objects output: %.0f instructions per telegram  goal <= %d: %s"
+              % (ir, GOAL_TOOL, goal(ir <= GOAL_TOOL)), flush=True)
     if "syscalls" in parts:
         per, n, rows = syscalls(args, raw)
         ok &= per <= GOAL_SYSCALLS

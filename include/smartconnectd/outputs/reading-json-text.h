@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "smartconnectd/meter/proto.h"
 #include "smartconnectd/meter/reading.h"
 #include "smartconnectd/outputs/jbuf.h"
 
@@ -24,3 +25,15 @@ int reading_json_text_power_instant(const struct reading *v, char *buf, size_t s
 
 /* The same as a value of j (key: its name in the enclosing object, or NULL). */
 void reading_json_text_power_instant_to(struct jbuf *j, const char *key, const struct reading *v);
+/* Its members alone, into an object open in j (the caller adds its own and closes it). */
+void reading_json_text_power_instant_members(struct jbuf *j, const struct reading *v);
+
+/* One line of smartconnect-decode (reading-json-objects.c): the power_instant
+ * members, "meter", "flags" and "objects", as reading_json_telegram() builds
+ * them. Its length, or -ENOBUFS (the caller then uses the tree).
+ * READING_JSON_TEXT_TELEGRAM_MAX: every byte of text[] escaped six times over
+ * and the keys around the objects and values, room for any real frame. */
+#define READING_JSON_TEXT_TELEGRAM_MAX \
+	(6 * READING_TEXT_MAX + 192 * READING_OBJECTS_MAX + 8 * READING_VALUES_MAX)
+int reading_json_text_telegram(const struct reading *v, const struct decode_opts *opts, char *buf,
+			       size_t size);

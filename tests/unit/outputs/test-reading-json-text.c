@@ -88,6 +88,32 @@ static void test_strings(void)
 	       "jansson reads the escapes back");
 	json_decref(p);
 
+	/* Every special byte at every place of a string longer than a word. */
+	static const char specials[] = { 0x01, 0x1f, '"', '\\', 0x7f, ' ', (char) 0xc3 };
+	int bad = 0;
+	for (size_t k = 0; k < sizeof(specials); k++)
+		for (size_t pos = 0; pos < 19; pos++) {
+			char in[20] = "abcdefghijklmnopqrs";
+			json_t *back;
+
+			in[pos] = specials[k];
+			jbuf_init(&j, buf, sizeof(buf));
+			jbuf_string(&j, NULL, in, 19);
+			if (jbuf_finish(&j) < 0) {
+				bad++;
+				continue;
+			}
+			back = json_loads(buf, JSON_DECODE_ANY, NULL);
+			/* 0xc3 alone is not UTF-8: null; the rest reads back as it was. */
+			if (specials[k] == (char) 0xc3
+				? !json_is_null(back)
+				: !json_is_string(back) || json_string_length(back) != 19 ||
+				      memcmp(json_string_value(back), in, 19) != 0)
+				bad++;
+			json_decref(back);
+		}
+	TAP_EQ_INT(bad, 0, "special bytes at every place of a long string");
+
 	/* Deeper than the writer keeps track of: refused, never a wrong text. */
 	jbuf_init(&j, buf, sizeof(buf));
 	for (int i = 0; i < JBUF_DEPTH_MAX + 2; i++)
@@ -220,8 +246,30 @@ static void test_status_sections(void)
 
 struct sample {
 	const char *name;
-	unsigned frames, same;
+	struct decode_opts opts;
+	unsigned frames, same, same_lines;
+	char *line; /* READING_JSON_TEXT_TELEGRAM_MAX */
 };
+
+/* A whole smartconnect-decode line, text against tree. */
+static void same_line(struct sample *s, const struct reading *r)
+{
+	json_t *tree = reading_json_telegram(r, &s->opts), *parsed = NULL;
+	char *a = tree ? json_dumps(tree, READING_JSON_DUMP_FLAGS) : NULL, *b = NULL;
+
+	if (reading_json_text_telegram(r, &s->opts, s->line, READING_JSON_TEXT_TELEGRAM_MAX) >= 0)
+		parsed = json_loads(s->line, JSON_REJECT_DUPLICATES, NULL);
+	if (parsed)
+		b = json_dumps(parsed, READING_JSON_DUMP_FLAGS);
+	if (a && b && !strcmp(a, b) && json_equal(tree, parsed))
+		s->same_lines++;
+	else
+		tap_diag("%s: frame %u: tree %s\ntext %s", s->name, s->frames, a ? a : "(null)", s->line);
+	free(a);
+	free(b);
+	json_decref(tree);
+	json_decref(parsed);
+}
 
 static void on_accept(const struct reading *r, void *userdata)
 {
@@ -243,6 +291,7 @@ static void on_accept(const struct reading *r, void *userdata)
 	free(b);
 	json_decref(tree);
 	json_decref(parsed);
+	same_line(s, r);
 }
 
 static void on_reject(const struct telegram_reject *r, void *userdata)
@@ -270,20 +319,21 @@ static unsigned run_file(const char *dir, const char *name)
 {
 	char path[4096];
 	size_t len;
-	struct sample s = { .name = name };
+	struct sample s = { .name = name, .line = malloc(READING_JSON_TEXT_TELEGRAM_MAX) };
 	struct telegram *t;
 
 	if (snprintf(path, sizeof(path), "%s/%.*s.json", dir, (int) (strlen(name) - 4), name) >=
 	    (int) sizeof(path))
 		return 0;
-	struct decode_opts o = sample_opts(path);
+	s.opts = sample_opts(path);
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int) sizeof(path))
 		return 0;
 	char *data = tap_read_file(path, &len);
 
-	if (!data || telegram_new(TELEGRAM_HUNT_ALL, &o, on_accept, on_reject, &s, &t) < 0) {
+	if (!data || !s.line || telegram_new(TELEGRAM_HUNT_ALL, &s.opts, on_accept, on_reject, &s, &t) < 0) {
 		tap_ok(false, "%s: loads", name);
 		free(data);
+		free(s.line);
 		return 0;
 	}
 	telegram_feed(t, data, len, 1700000000);
@@ -292,6 +342,9 @@ static unsigned run_file(const char *dir, const char *name)
 	free(data);
 	tap_ok(s.same == s.frames, "%s: power_instant text equals the tree in %u of %u frames", name, s.same,
 	       s.frames);
+	tap_ok(s.same_lines == s.frames, "%s: the decode line (objects) equals the tree in %u of %u frames",
+	       name, s.same_lines, s.frames);
+	free(s.line);
 	return s.frames;
 }
 
