@@ -9,6 +9,7 @@
  */
 #include "smartconnectd/meter/meter-time.h"
 #include "smartconnectd/outputs/reading-json-text.h"
+#include "smartconnectd/outputs/reading-json.h"
 
 static void span(struct jbuf *j, const char *key, const struct reading *v, struct reading_span s)
 {
@@ -33,25 +34,10 @@ static void meter(struct jbuf *j, const struct reading *v)
 
 static void flags(struct jbuf *j, const struct reading *v)
 {
-	static const struct {
-		uint32_t flag;
-		const char *name;
-	} names[] = {
-		{ READING_FLAG_TS_HOST, "ts_host" },
-		{ READING_FLAG_P_APPARENT, "p_apparent" },
-		{ READING_FLAG_I_UNSIGNED, "i_unsigned" },
-		{ READING_FLAG_DELTA_GRID, "delta_grid" },
-		{ READING_FLAG_SHORT_FRAME, "short_frame" },
-		{ READING_FLAG_CRC_7BIT, "crc_7bit" },
-		{ READING_FLAG_ENCRYPTED, "encrypted" },
-		{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
-		{ READING_FLAG_ENERGY_NEGATIVE, "energy_negative" },
-	};
-
 	jbuf_array(j, "flags");
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (v->flags & names[i].flag)
-			jbuf_cstring(j, NULL, names[i].name);
+	for (size_t i = 0; i < READING_JSON_N_FLAGS; i++)
+		if (v->flags & reading_json_flags[i].flag)
+			jbuf_cstring(j, NULL, reading_json_flags[i].name);
 	jbuf_end_array(j);
 }
 
@@ -64,18 +50,6 @@ static void time_value(struct jbuf *j, const char *key, const struct reading *v,
 		jbuf_null(j, key);
 	else
 		jbuf_int(j, key, t);
-}
-
-static bool looks_like_tst(const struct reading *v, struct reading_span s)
-{
-	const char *p = reading_str(v, s);
-
-	if (s.len != 12 && s.len != 13)
-		return false;
-	for (unsigned i = 0; i < 12; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-	return s.len == 12 || p[12] == 'S' || p[12] == 'W';
 }
 
 /* "value" and, when the value carries one, "unit". True when a unit was written. */
@@ -118,11 +92,11 @@ static void measure_details(struct jbuf *j, const struct reading *v, const struc
 	bool unit = false;
 
 	for (unsigned i = 0; i < o->count; i++)
-		if (looks_like_tst(v, v->values[o->first + i])) {
+		if (reading_json_looks_like_tst(v, v->values[o->first + i])) {
 			time_value(j, "time", v, v->values[o->first + i], opts);
 			break;
 		}
-	if (!looks_like_tst(v, last))
+	if (!reading_json_looks_like_tst(v, last))
 		unit = number(j, v, last);
 	/* The 2.2/3.0 gas profile gives its unit as a separate value. */
 	if (kind == PROTO_OBJECT_PROFILE && o->count >= 7 && !unit)
