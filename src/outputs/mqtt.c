@@ -309,7 +309,7 @@ static int mqtt_on_misc(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct mqtt *m = userdata;
 
-	(void) sd_event_source_set_time(s, usec + MISC_USEC);
+	(void) sd_event_source_set_time(s, usec + MISC_USEC(m->set.keepalive_sec));
 	if (m->mosq && m->state == MQTT_STATE_CONNECTED)
 		mqtt_after(m, mosquitto_loop_misc(m->mosq), "keepalive");
 	return 0;
@@ -647,7 +647,8 @@ int mqtt_start(struct mqtt *m)
 	if (r < 0)
 		return log_oom();
 	m->watching = true;
-	r = sd_event_add_time(m->event, &m->misc, CLOCK_MONOTONIC, now + MISC_USEC, 0, mqtt_on_misc, m);
+	r = sd_event_add_time(m->event, &m->misc, CLOCK_MONOTONIC, now + MISC_USEC(m->set.keepalive_sec), 0,
+			      mqtt_on_misc, m);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
 	if (r >= 0)

@@ -382,7 +382,21 @@ def strace_count(path):
     return total, rows
 
 
+def strace_window(pid, out, fn):
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached (strace prints nothing to say so)
+    t0 = time.monotonic()
+    fn()
+    took = time.monotonic() - t0
+    st.send_signal(signal.SIGINT)
+    st.wait(30)
+    return strace_count(out) + (took,)
+
+
 def syscalls(args, raw):
+    """System calls per telegram: a window with the telegrams at 20/s minus an
+    idle window as long (the timers' own calls: network checks, keep-alive)."""
     with harness.Workdir() as w:
         broker = w.add(Broker(w))
         meter = w.add(Meter(w, raw))
@@ -392,17 +406,10 @@ def syscalls(args, raw):
         meter.burst(args.warmup)
         time.sleep(0.5)
         before = accepted(http)
-        out = w.join("strace.txt")
-        st = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(d.proc.pid)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)  # attached (strace prints nothing to say so)
-        meter.burst(args.telegrams)
-        st.send_signal(signal.SIGINT)
-        st.wait(30)
+        total, rows, took = strace_window(d.proc.pid, w.join("strace.txt"), lambda: meter.burst(args.telegrams))
         n = accepted(http) - before
-        total, rows = strace_count(out)
-        # The second of attaching before the telegrams is idle time: its timers count too.
-        return total / n, n, rows
+        idle, idle_rows, _ = strace_window(d.proc.pid, w.join("strace-idle.txt"), lambda: time.sleep(took))
+        return total / n, (total - idle) / n, n, rows, idle / took
 
 
 def wakeups(args, raw):
@@ -514,10 +521,11 @@ def main():
         print("smartconnect-decode, full objects output: %.0f instructions per telegram  goal <= %d: %s"
               % (ir, GOAL_TOOL, goal(ir <= GOAL_TOOL)), flush=True)
     if "syscalls" in parts:
-        per, n, rows = syscalls(args, raw)
-        ok &= per <= GOAL_SYSCALLS
-        print("system calls per telegram (meter, MQTT, 1 passthrough reader; strace -c): %.2f over %d  "
-              "goal <= %d: %s" % (per, n, GOAL_SYSCALLS, goal(per <= GOAL_SYSCALLS)))
+        per, marginal, n, rows, idle_rate = syscalls(args, raw)
+        ok &= marginal <= GOAL_SYSCALLS
+        print("system calls per telegram (meter, MQTT, 1 passthrough reader; strace -c): %.2f over %d, "
+              "%.2f without the %.1f/s of an idle window as long  goal <= %d: %s"
+              % (per, n, marginal, idle_rate, GOAL_SYSCALLS, goal(marginal <= GOAL_SYSCALLS)))
         print("  " + ", ".join("%s %.2f%s" % (k, c / n, " (%d errors)" % e if e else "")
                                for k, (c, e) in sorted(rows.items(), key=lambda kv: -kv[1][0])), flush=True)
     if "wakeups" in parts:
