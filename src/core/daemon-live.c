@@ -19,7 +19,6 @@
 #include "smartconnectd/net/reachability.h"
 #include "smartconnectd/outputs/httpd.h"
 #include "smartconnectd/outputs/reading-json.h"
-#include "smartconnectd/outputs/reading-json-text.h"
 #include "smartconnectd/outputs/status.h"
 
 #include "daemon-internal.h"
@@ -60,7 +59,6 @@ void daemon_live_status(struct daemon *d)
 static void daemon_live_on_snapshot(const struct snapshot *snap, void *userdata)
 {
 	struct daemon *d = userdata;
-	char text[READING_JSON_TEXT_POWER_MAX];
 	json_t *pi;
 
 	if (httpd_live_clients(d->httpd) == 0)
@@ -72,12 +70,6 @@ static void daemon_live_on_snapshot(const struct snapshot *snap, void *userdata)
 		snprintf(d->live_meter_id, sizeof(d->live_meter_id), "%s", snap->v.id);
 		snprintf(d->live_meter_version, sizeof(d->live_meter_version), "%s", snap->v.version);
 		daemon_live_status(d);
-	}
-	/* Written from the integers, as for MQTT; the tree for a frame too odd to fit. */
-	if (reading_json_text_power_instant(&snap->v, text, sizeof(text)) >= 0) {
-		if (httpd_live_send(d->httpd, "power_instant", text) < 0)
-			log_warning("Cannot send a live 'power_instant' event (out of memory), ignoring");
-		return;
 	}
 	pi = reading_json_power_instant(&snap->v);
 	daemon_live_send(d, "power_instant", pi);
