@@ -193,7 +193,8 @@ static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *
 			uint64_t now)
 {
 	struct httpd_fail *f;
-	bool ok = secret_equal(user, h->mat.user) & secret_equal(pass, h->mat.password);
+	/* Both compared, whichever differs: no short-circuit to time. */
+	bool ok = (int) secret_equal(user, h->mat.user) & (int) secret_equal(pass, h->mat.password);
 
 	f = fail_slot(h, sa, !ok, now);
 	if (ok) {
