@@ -41,6 +41,11 @@ static json_t *daemon_on_http_status(void *userdata)
 	return daemon_status_json(userdata);
 }
 
+static int daemon_on_http_status_text(void *userdata, char *buf, size_t size)
+{
+	return daemon_status_text(userdata, buf, size);
+}
+
 static json_t *daemon_on_http_config(void *userdata)
 {
 	return daemon_config_json(userdata);
@@ -83,6 +88,7 @@ static char *daemon_on_http_metrics(void *userdata)
 
 static const struct httpd_ops daemon_httpd_ops = {
 	.status = daemon_on_http_status,
+	.status_text = daemon_on_http_status_text,
 	.config = daemon_on_http_config,
 	.patch_config = daemon_on_http_patch,
 	.telegram = daemon_on_http_telegram,

@@ -82,6 +82,14 @@ struct daemon {
 /* Send STATUS= when the line changed, or always when extra (e.g. "READY=1\n",
  * sent before it) is given. Logs failures at debug level only. */
 void daemon_status_send(struct daemon *d, const char *extra);
+/* The meter's part of the status, copied out of the meter (daemon-status.c). */
+struct status_meter_report;
+struct snapshot;
+void daemon_meter_report(const struct daemon *d, const struct snapshot *snap, uint64_t now,
+			 struct status_meter_report *r);
+/* The status object as text into buf (daemon-status-text.c): its length, or
+ * -ENOBUFS when it does not fit. */
+int daemon_status_text(struct daemon *d, char *buf, size_t size);
 
 /* daemon-device.c: the LED, the button, identify and the factory reset. */
 /* After the loop exists: the LED shows "starting", the button is opened, the

@@ -86,8 +86,8 @@ static enum status_meter_state daemon_status_meter_state(enum meter_state s)
 
 /* The meter's part of the status, copied out of the meter. telegrams_fail
  * counts bad or missing CRCs and checksums, frame_fail the other rejections. */
-static void daemon_meter_report(const struct daemon *d, const struct snapshot *snap, uint64_t now,
-				struct status_meter_report *r)
+void daemon_meter_report(const struct daemon *d, const struct snapshot *snap, uint64_t now,
+			 struct status_meter_report *r)
 {
 	const struct telegram_counters *tc = meter_counters(d->meter);
 	uint64_t bad = 0;

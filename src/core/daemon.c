@@ -621,7 +621,9 @@ static int daemon_start_loop(struct daemon *d)
 {
 	int r;
 
-	r = sd_event_default(&d->event);
+	/* A loop of our own, not the thread's default: sd-event checks the default
+	 * loop's thread with a gettid() system call on every pass. */
+	r = sd_event_new(&d->event);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create the event loop: %m");
 	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &d->start_usec);

@@ -675,37 +675,49 @@ int proto_dsmr_decode(struct reading *v, const struct decode_opts *o, int64_t no
 	return 0;
 }
 
-/* Match "C.D.E" at the end of "A-B:C.D.E", ignoring an "*255" or ".255" suffix. */
-static bool id_is(const struct reading *v, const struct reading_object *o, const char *suffix)
+/* "C.D.E" is what follows the colon of "A-B:C.D.E" (rest, n bytes), an "*255"
+ * or ".255" suffix ignored. */
+static bool id_is(const char *rest, size_t n, const char *suffix, size_t k)
 {
-	const char *s = reading_str(v, o->id);
-	size_t n = o->id.len, k = strlen(suffix);
-	const char *colon = memchr(s, ':', n);
-
-	if (!colon)
-		return false;
-	size_t rest = n - (size_t) (colon + 1 - s);
-	return rest >= k && memcmp(colon + 1, suffix, k) == 0 &&
-	       (rest == k || colon[1 + k] == '*' || colon[1 + k] == '.');
+	return n >= k && rest[0] == suffix[0] && (n == k || rest[k] == '*' || rest[k] == '.') &&
+	       memcmp(rest, suffix, k) == 0;
 }
 
+#define ID(s)                    \
+	{                        \
+		s, sizeof(s) - 1 \
+	}
+
+/* Asked once per object by every JSON output: the id is split once and the
+ * names compared by length first. */
 static enum proto_object_kind dsmr_object_kind(const struct reading *v, const struct reading_object *o)
 {
 	/* Equipment identifiers and text messages, hex-encoded. */
-	static const char *const text_ids[] = {
-		"96.1.0",  "96.1.1",  "42.0.0",  "96.13.0", "96.13.1",
-		"96.13.2", "96.13.3", "96.13.4", "96.13.5",
+	static const struct {
+		const char *s;
+		size_t n;
+	} text_ids[] = {
+		ID("96.1.0"),  ID("96.1.1"),  ID("42.0.0"),  ID("96.13.0"), ID("96.13.1"),
+		ID("96.13.2"), ID("96.13.3"), ID("96.13.4"), ID("96.13.5"),
 	};
+	const char *s = reading_str(v, o->id);
+	const char *colon = memchr(s, ':', o->id.len);
+	const char *rest;
+	size_t n;
 
+	if (!colon)
+		return PROTO_OBJECT_MEASURE;
+	rest = colon + 1;
+	n = o->id.len - (size_t) (rest - s);
 	for (size_t i = 0; i < ARRAY_SIZE(text_ids); i++)
-		if (id_is(v, o, text_ids[i]))
+		if (id_is(rest, n, text_ids[i].s, text_ids[i].n))
 			return PROTO_OBJECT_TEXT;
-	if (id_is(v, o, "99.97.0"))
+	if (id_is(rest, n, "99.97.0", 7))
 		return PROTO_OBJECT_FAILURE_LOG;
 	/* An e-MUCS history without its object ids is read as a plain value. */
-	if (id_is(v, o, "98.1.0") && o->count >= 3 && v->values[o->first + 1].len > 0)
+	if (id_is(rest, n, "98.1.0", 6) && o->count >= 3 && v->values[o->first + 1].len > 0)
 		return PROTO_OBJECT_PEAK_HISTORY;
-	if (id_is(v, o, "24.3.0"))
+	if (id_is(rest, n, "24.3.0", 6))
 		return PROTO_OBJECT_PROFILE;
 	return PROTO_OBJECT_MEASURE;
 }

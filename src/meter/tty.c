@@ -281,6 +281,11 @@ static int tty_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			tty_data(t, buf, (size_t) n);
 			if (t->fd != fd) /* the owner switched devices from its callback */
 				return 0;
+			/* A short read drained the line: the next read would only say
+			 * EAGAIN, a system call per telegram. The source is level-
+			 * triggered, so bytes that come meanwhile wake the loop again. */
+			if ((size_t) n < sizeof(buf) && !(revents & (EPOLLHUP | EPOLLERR)))
+				return 0;
 			continue;
 		}
 		if (n == 0) {

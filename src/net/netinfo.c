@@ -4,10 +4,16 @@
  * lowest metric wins, as the kernel's own choice would.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <ifaddrs.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "smartconnectd/base/macro.h"
@@ -23,6 +29,73 @@ static const char *const link_names[_NETINFO_LINK_MAX] = {
 
 DEFINE_STRING_TABLE_TO(netinfo_link, enum netinfo_link, link_names)
 
+/* Dotted IPv4 of an address in network order, into 16 bytes: what
+ * inet_ntop() writes, without its sprintf. */
+static void ipv4_text(uint32_t net_order, char out[16])
+{
+	const uint8_t *b = (const uint8_t *) &net_order;
+	char *p = out;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*p++ = (char) ('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char) ('0' + v / 10 % 10);
+		*p++ = (char) ('0' + v % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
+}
+
+/* The first n whitespace-separated fields of a line: their starts and lengths. */
+static bool route_fields(const char *line, unsigned n, const char **f, size_t *len)
+{
+	const char *p = line;
+
+	for (unsigned i = 0; i < n; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '\n')
+			return false;
+		f[i] = p;
+		p += strcspn(p, " \t\n");
+		len[i] = (size_t) (p - f[i]);
+	}
+	return true;
+}
+
+/* A whole field as a number in base 16 or 10; nothing else in it. */
+static bool route_number(const char *s, size_t len, int base, unsigned long *ret)
+{
+	char *end;
+
+	if (len == 0 || len > 16 ||
+	    !(base == 16 ? isxdigit((unsigned char) s[0]) : isdigit((unsigned char) s[0])))
+		return false;
+	errno = 0;
+	*ret = strtoul(s, &end, base);
+	return errno == 0 && end == s + len;
+}
+
+/* One line: Iface Destination Gateway Flags RefCnt Use Metric Mask. By hand,
+ * not sscanf: the status reads this file once per request. */
+static bool route_line(const char *line, char name[IF_NAMESIZE], unsigned long *dest, unsigned long *gw,
+		       unsigned long *flags, unsigned long *metric, unsigned long *mask)
+{
+	const char *f[8];
+	size_t len[8];
+
+	if (!route_fields(line, 8, f, len) || len[0] >= IF_NAMESIZE ||
+	    !route_number(f[1], len[1], 16, dest) || !route_number(f[2], len[2], 16, gw) ||
+	    !route_number(f[3], len[3], 16, flags) || !route_number(f[6], len[6], 10, metric) ||
+	    !route_number(f[7], len[7], 16, mask))
+		return false;
+	memcpy(name, f[0], len[0]);
+	name[len[0]] = '\0';
+	return true;
+}
+
 int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway[16])
 {
 	unsigned long best_metric = ~0ul;
@@ -30,22 +103,20 @@ int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway
 	const char *line = strchr(text, '\n'); /* the header line */
 
 	while (line && *++line) {
-		char name[64];
-		unsigned dest, gw, flags, mask;
-		unsigned long metric;
+		char name[IF_NAMESIZE];
+		unsigned long dest, gw, flags, mask, metric;
 		const char *nl = strchr(line, '\n');
 
-		if (sscanf(line, "%63s %x %x %x %*d %*d %lu %x", name, &dest, &gw, &flags, &metric, &mask) ==
-			6 &&
-		    dest == 0 && mask == 0 && (flags & RTF_UP_FLAG) && metric < best_metric &&
-		    strlen(name) < IF_NAMESIZE) {
-			struct in_addr a = { .s_addr = gw }; /* the file is in network order */
-
+		if (route_line(line, name, &dest, &gw, &flags, &metric, &mask) && dest == 0 && mask == 0 &&
+		    (flags & RTF_UP_FLAG) && metric < best_metric && gw <= UINT32_MAX) {
 			best_metric = metric;
 			found = true;
-			snprintf(ifname, IF_NAMESIZE, "%s", name);
-			if (gw == 0 || !inet_ntop(AF_INET, &a, gateway, 16))
+			memcpy(ifname, name, IF_NAMESIZE);
+			/* The file is in network order. */
+			if (gw == 0)
 				gateway[0] = '\0';
+			else
+				ipv4_text((uint32_t) gw, gateway);
 		}
 		line = nl;
 	}
@@ -85,34 +156,40 @@ static enum netinfo_link read_link(const char *ifname)
 	return state[0] == '1' ? NETINFO_LINK_UP : state[0] == '0' ? NETINFO_LINK_DOWN : NETINFO_LINK_UNKNOWN;
 }
 
+/* The interface's IPv4 address by ioctl: three system calls, where
+ * getifaddrs() dumps every address of every interface over netlink. */
 static void read_address(const char *ifname, char address[16])
 {
-	struct ifaddrs *ifa = NULL;
+	struct ifreq ifr = { 0 };
+	int fd;
 
 	address[0] = '\0';
-	if (getifaddrs(&ifa) < 0)
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
 		return;
-	for (struct ifaddrs *p = ifa; p; p = p->ifa_next)
-		if (p->ifa_addr && p->ifa_addr->sa_family == AF_INET && strcmp(p->ifa_name, ifname) == 0) {
-			if (!inet_ntop(AF_INET, &((struct sockaddr_in *) p->ifa_addr)->sin_addr, address, 16))
-				address[0] = '\0';
-			break;
-		}
-	freeifaddrs(ifa);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	strcpy(ifr.ifr_name, ifname);
+	if (ioctl(fd, SIOCGIFADDR, &ifr) == 0 && ifr.ifr_addr.sa_family == AF_INET)
+		ipv4_text(((struct sockaddr_in *) (void *) &ifr.ifr_addr)->sin_addr.s_addr, address);
+	close(fd);
 }
 
 int netinfo_read(struct netinfo *ret)
 {
 	char text[16384];
-	size_t n;
-	FILE *f;
+	size_t n = 0;
+	ssize_t k = 0;
+	int fd;
 
 	*ret = (struct netinfo){ .link = NETINFO_LINK_UNKNOWN };
-	f = fopen("/proc/net/route", "re");
-	if (!f)
+	/* No stdio: its buffer is an allocation per status request. */
+	fd = open("/proc/net/route", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
+	while (n < sizeof(text) - 1 && (k = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
+		n += (size_t) k;
+	close(fd);
 	text[n] = '\0';
 
 	if (netinfo_parse_route(text, ret->interface, ret->gateway) < 0)

@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,14 +106,19 @@ static bool budget_left(struct httpd_budget *b, uint64_t now)
 	return b->tokens >= HTTPD_TOKEN;
 }
 
-/* Equal in constant time, whatever the lengths: compare digests. */
+/* Equal in a time that depends only on the length of what the client sent:
+ * every byte of a is compared, against b read cyclically, and b's length
+ * enters through one comparison, so neither b's bytes nor its length show.
+ * (Hashing both, as before, cost two SHA-256 digests and an OpenSSL
+ * algorithm fetch each: a third of a status request.) */
 static bool secret_equal(const char *a, const char *b)
 {
-	unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned diff = la != lb;
 
-	SHA256((const unsigned char *) a, strlen(a), da);
-	SHA256((const unsigned char *) b, strlen(b), db);
-	return CRYPTO_memcmp(da, db, sizeof(da)) == 0;
+	for (size_t i = 0; i < la; i++)
+		diff |= (unsigned char) a[i] ^ (lb ? (unsigned char) b[i % lb] : 0u);
+	return diff == 0;
 }
 
 /* "Basic <base64 of user:password>", the scheme in any case (RFC 7617, 7235).
@@ -189,7 +193,8 @@ static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *
 			uint64_t now)
 {
 	struct httpd_fail *f;
-	bool ok = secret_equal(user, h->mat.user) & secret_equal(pass, h->mat.password);
+	/* Both compared, whichever differs: no short-circuit to time. */
+	bool ok = (int) secret_equal(user, h->mat.user) & (int) secret_equal(pass, h->mat.password);
 
 	f = fail_slot(h, sa, !ok, now);
 	if (ok) {

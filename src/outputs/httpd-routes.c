@@ -128,10 +128,23 @@ static enum MHD_Result on_page(struct httpd *h, struct MHD_Connection *c, struct
 	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
 
+/* Written without a tree; room for the status of any configuration. */
+#define HTTPD_STATUS_TEXT_MAX 16384
+
 static enum MHD_Result on_status(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
+	char text[HTTPD_STATUS_TEXT_MAX];
+	struct MHD_Response *resp;
+	int n;
+
 	(void) rq;
-	return respond_json(c, MHD_HTTP_OK, h->ops->status(h->userdata));
+	n = h->ops->status_text ? h->ops->status_text(h->userdata, text, sizeof(text)) : -ENOTSUP;
+	if (n < 0)
+		return respond_json(c, MHD_HTTP_OK, h->ops->status(h->userdata));
+	resp = MHD_create_response_from_buffer((size_t) n, text, MHD_RESPMEM_MUST_COPY);
+	if (resp)
+		(void) MHD_add_response_header(resp, "Content-Type", "application/json");
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result on_config_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)

@@ -18,7 +18,12 @@
 #define ERROR_MAX 256
 #define BACKOFF_MIN_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (60 * USEC_PER_SEC)
-#define MISC_USEC (1 * USEC_PER_SEC)
+/* loop_misc sends the keep-alive PINGREQ once KeepAlive passed without a
+ * message, and gives up when the answer is as late: a quarter of KeepAlive
+ * is soon enough (the broker waits 1.5 x KeepAlive), and an idle daemon does
+ * not wake every second for it. Between 1 s and 15 s. */
+#define MISC_USEC(keepalive_sec) \
+	MIN(MAX((uint64_t) (keepalive_sec) *USEC_PER_SEC / 4, USEC_PER_SEC), 15 * USEC_PER_SEC)
 
 struct mqtt {
 	sd_event *event;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/outputs/reading-json-text.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/mqtt.h"
 #include "smartconnectd/net/resolve.h"
@@ -186,6 +187,10 @@ static void mqtt_on_connected(struct mqtt *m)
 	m->counters.event_connect++;
 	log_info("MQTT connected to %s:%u", m->set.broker.host, m->set.broker.port);
 	mqtt_set_state(m, MQTT_STATE_CONNECTED);
+	/* Connected over plain TCP, the library has no error of its own left to
+	 * tell, but formats a debug line (in a malloc'd buffer) per PUBLISH. */
+	if (!m->set.broker.tls && log_get_max_level() < LOG_DEBUG)
+		mosquitto_log_callback_set(m->mosq, NULL);
 
 	(void) mqtt_send(m, m->status_topic, "online", 0, true);
 	mqtt_homeassistant_publish(m, store_current(m->store));
@@ -319,7 +324,7 @@ static int mqtt_on_misc(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct mqtt *m = userdata;
 
-	(void) sd_event_source_set_time(s, usec + MISC_USEC);
+	(void) sd_event_source_set_time(s, usec + MISC_USEC(m->set.keepalive_sec));
 	if (m->mosq && m->state == MQTT_STATE_CONNECTED)
 		mqtt_after(m, mosquitto_loop_misc(m->mosq), "keepalive");
 	return 0;
@@ -505,11 +510,16 @@ static void mqtt_fail(struct mqtt *m, const char *why)
 static void mqtt_on_snapshot(const struct snapshot *snap, void *userdata)
 {
 	struct mqtt *m = userdata;
+	char text[READING_JSON_TEXT_POWER_MAX];
 
 	/* A message per accepted telegram, never one of stale data. */
 	if (store_is_stale(m->store, mqtt_now(m)) || snap != store_current(m->store))
 		return;
-	(void) mqtt_send_json(m, m->power_topic, reading_json_power_instant(&snap->v), 0, false);
+	/* Written from the integers on the stack; the tree only for a frame too odd to fit. */
+	if (reading_json_text_power_instant(&snap->v, text, sizeof(text)) >= 0)
+		(void) mqtt_send(m, m->power_topic, text, 0, false);
+	else
+		(void) mqtt_send_json(m, m->power_topic, reading_json_power_instant(&snap->v), 0, false);
 	if (m->set.homeassistant)
 		mqtt_homeassistant_follow(m, snap);
 	if (m->mosq)
@@ -662,7 +672,8 @@ int mqtt_start(struct mqtt *m)
 	if (r < 0)
 		return log_oom();
 	m->watching = true;
-	r = sd_event_add_time(m->event, &m->misc, CLOCK_MONOTONIC, now + MISC_USEC, 0, mqtt_on_misc, m);
+	r = sd_event_add_time(m->event, &m->misc, CLOCK_MONOTONIC, now + MISC_USEC(m->set.keepalive_sec), 0,
+			      mqtt_on_misc, m);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
 	if (r >= 0)

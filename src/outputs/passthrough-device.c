@@ -128,19 +128,25 @@ void passthrough_device_follow(struct passthrough *p, enum tty_setting s)
 		log_debug("Passthrough device '%s' now at %s", p->device_path, tty_setting_to_string(s));
 }
 
-json_t *passthrough_device_json(const struct passthrough *p)
+const char *passthrough_device_state(const struct ptdevice *d)
 {
-	const struct ptdevice *d = p->dev;
 	static const char *const states[_TTY_STATE_MAX] = {
 		[TTY_STATE_STOPPED] = "stopped",
 		[TTY_STATE_OPEN] = "open",
 		[TTY_STATE_RETRYING] = "retrying",
 	};
 
+	return states[tty_get_state(d->tty)];
+}
+
+json_t *passthrough_device_json(const struct passthrough *p)
+{
+	const struct ptdevice *d = p->dev;
+
 	if (!d)
 		return json_null();
 	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "path", p->device_path, "state",
-			 states[tty_get_state(d->tty)], "setting", tty_setting_to_string(d->setting),
+			 passthrough_device_state(d), "setting", tty_setting_to_string(d->setting),
 			 "bytes_sent", (json_int_t) d->bytes, "telegrams_sent", (json_int_t) d->frames,
 			 "telegrams_dropped", (json_int_t) d->dropped);
 }

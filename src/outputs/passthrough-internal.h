@@ -102,3 +102,5 @@ void passthrough_device_follow(struct passthrough *p, enum tty_setting s);
 /* {"path","state","setting","bytes_sent","telegrams_sent","telegrams_dropped"},
  * or null without a device. NULL on OOM. */
 json_t *passthrough_device_json(const struct passthrough *p);
+/* "stopped", "open", "retrying" */
+const char *passthrough_device_state(const struct ptdevice *d);

@@ -139,27 +139,25 @@ json_t *reading_json_meter(const struct reading *v)
 	return m;
 }
 
+const struct reading_json_flag reading_json_flags[READING_JSON_N_FLAGS] = {
+	{ READING_FLAG_TS_HOST, "ts_host" },
+	{ READING_FLAG_P_APPARENT, "p_apparent" },
+	{ READING_FLAG_I_UNSIGNED, "i_unsigned" },
+	{ READING_FLAG_DELTA_GRID, "delta_grid" },
+	{ READING_FLAG_SHORT_FRAME, "short_frame" },
+	{ READING_FLAG_CRC_7BIT, "crc_7bit" },
+	{ READING_FLAG_ENCRYPTED, "encrypted" },
+	{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
+	{ READING_FLAG_ENERGY_NEGATIVE, "energy_negative" },
+};
+
 static json_t *flags_json(const struct reading *v)
 {
-	static const struct {
-		uint32_t flag;
-		const char *name;
-	} names[] = {
-		{ READING_FLAG_TS_HOST, "ts_host" },
-		{ READING_FLAG_P_APPARENT, "p_apparent" },
-		{ READING_FLAG_I_UNSIGNED, "i_unsigned" },
-		{ READING_FLAG_DELTA_GRID, "delta_grid" },
-		{ READING_FLAG_SHORT_FRAME, "short_frame" },
-		{ READING_FLAG_CRC_7BIT, "crc_7bit" },
-		{ READING_FLAG_ENCRYPTED, "encrypted" },
-		{ READING_FLAG_TAG_UNVERIFIED, "tag_unverified" },
-		{ READING_FLAG_ENERGY_NEGATIVE, "energy_negative" },
-	};
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < sizeof(names) / sizeof(names[0]); i++)
-		if (v->flags & names[i].flag)
-			json_array_append_new(a, json_string(names[i].name));
+	for (size_t i = 0; a && i < READING_JSON_N_FLAGS; i++)
+		if (v->flags & reading_json_flags[i].flag)
+			json_array_append_new(a, json_string(reading_json_flags[i].name));
 	return a;
 }
 
@@ -172,7 +170,7 @@ static json_t *time_json(const struct reading *v, struct reading_span s, const s
 	return json_integer(t);
 }
 
-static bool looks_like_tst(const struct reading *v, struct reading_span s)
+bool reading_json_looks_like_tst(const struct reading *v, struct reading_span s)
 {
 	const char *p = reading_str(v, s);
 
@@ -231,12 +229,12 @@ static void measure_details(json_t *j, const struct reading *v, const struct rea
 			    enum proto_object_kind kind, const struct decode_opts *opts)
 {
 	for (unsigned i = 0; i < o->count; i++)
-		if (looks_like_tst(v, v->values[o->first + i])) {
+		if (reading_json_looks_like_tst(v, v->values[o->first + i])) {
 			json_object_set_new(j, "time", time_json(v, v->values[o->first + i], opts));
 			break;
 		}
 	struct reading_span last = v->values[o->first + o->count - 1];
-	if (!looks_like_tst(v, last))
+	if (!reading_json_looks_like_tst(v, last))
 		set_number(j, v, last);
 	if (kind == PROTO_OBJECT_PROFILE && o->count >= 7 && !json_object_get(j, "unit"))
 		json_object_set_new(j, "unit", span_json(v, v->values[o->first + 5]));

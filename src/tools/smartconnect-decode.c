@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/outputs/reading-json-text.h"
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/telegram.h"
 
@@ -26,15 +27,24 @@ struct decode_run {
 	int64_t now; /* fixed host time (--now), or -1 for the clock */
 	unsigned accepted, rejected;
 	bool output_error;
+	char *text; /* READING_JSON_TEXT_TELEGRAM_MAX bytes: one output line */
 };
 
 static void decode_on_accept(const struct reading *v, void *userdata)
 {
 	struct decode_run *run = userdata;
-	json_t *j = reading_json_telegram(v, &run->opts);
-	char *s = j ? json_dumps(j, READING_JSON_DUMP_FLAGS) : NULL;
+	json_t *j;
+	char *s;
 
 	run->accepted++;
+	/* Written from the reading into one buffer; the tree only for a frame too odd to fit. */
+	if (reading_json_text_telegram(v, &run->opts, run->text, READING_JSON_TEXT_TELEGRAM_MAX) >= 0) {
+		if (puts(run->text) == EOF)
+			run->output_error = true;
+		return;
+	}
+	j = reading_json_telegram(v, &run->opts);
+	s = j ? json_dumps(j, READING_JSON_DUMP_FLAGS) : NULL;
 	if (!s || puts(s) == EOF)
 		run->output_error = true;
 	free(s);
@@ -221,6 +231,11 @@ int main(int argc, char **argv)
 
 	if (r <= 0)
 		return r < 0 ? 2 : 0;
+	run.text = malloc(READING_JSON_TEXT_TELEGRAM_MAX);
+	if (!run.text) {
+		fprintf(stderr, "smartconnect-decode: out of memory\n");
+		return 2;
+	}
 
 	if (optind >= argc)
 		r = decode_path(&run, "-");
@@ -228,6 +243,7 @@ int main(int argc, char **argv)
 		for (int i = optind; i < argc && r >= 0; i++)
 			r = decode_path(&run, argv[i]);
 
+	free(run.text);
 	if (fflush(stdout) == EOF || run.output_error) {
 		fprintf(stderr, "smartconnect-decode: cannot write the output\n");
 		return 2;

@@ -6,6 +6,7 @@
  * second step is what lets mutated object lines reach the value parsers.
  */
 #include "fuzz-framer.h"
+#include "fuzz-json-text.h"
 #include "smartconnectd/meter/crc.h"
 
 static struct reading dv;
@@ -50,6 +51,8 @@ static void fuzz_decode_direct(const uint8_t *data, size_t size, uint64_t seed)
 
 	r = proto_dsmr_decode(&dv, &o, FUZZ_NOW_S, &err, detail);
 	fuzz_check_decode(r, &dv, TELEGRAM_HUNT_DSMR, err, detail);
+	if (r == 0)
+		fuzz_json_text(&dv, &o);
 	if (r == 0)
 		fuzz_assert(dv.protocol == READING_PROTO_DSMR);
 

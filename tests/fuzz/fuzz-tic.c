@@ -7,6 +7,7 @@
  * reach the label and value parsers.
  */
 #include "fuzz-framer.h"
+#include "fuzz-json-text.h"
 
 static struct reading dv;
 static char text_copy[READING_TEXT_MAX];
@@ -63,6 +64,8 @@ static void decode_direct(const uint8_t *data, size_t size, uint64_t seed, bool 
 
 	r = proto_tic_decode(&dv, &o, FUZZ_NOW_S, &err, detail);
 	fuzz_check_decode(r, &dv, TELEGRAM_HUNT_TIC, err, detail);
+	if (r == 0)
+		fuzz_json_text(&dv, &o);
 
 	fuzz_assert(dv.text_len == n);
 	fuzz_assert(memcmp(dv.text, text_copy, n) == 0);

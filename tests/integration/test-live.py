@@ -112,6 +112,12 @@ def one_per_telegram(tap, d, pty, port, good):
     tap.ok(st.wait(lambda: st.named("status")), "a status event first")
     first = st.named("status")[0] if st.named("status") else {}
     tap.ok("meter" in first and "mqtt" in first, "the status event is the status object")
+    # GET /api/v1/status is written as text, the event from the tree: one object.
+    code, body = httpapi.Api(port).json("GET", "/api/v1/status")
+    same = lambda o: dict(o, system=dict(o.get("system", {}), uptime=0))  # noqa: E731
+    ok = code == 200 and body is not None and same(body) == same(first)
+    tap.ok(ok, "GET /api/v1/status equals the stream's status object (uptime aside)%s"
+           % ("" if ok else ": %r %r" % (body, first)))
     mark = d.count()
     for _ in range(5):
         pty.write(good)

@@ -61,6 +61,9 @@ def check_power(tap, w, binary, broker):
     d = w.add(Daemon(binary, w.path, conf, notify=notify))
     tap.on_failure = [lambda: d.dump(tap), lambda: notify.dump(tap)]
     tap.ok(d.wait_for(CONNECTED_RX)[0] is not None, "connected")
+    # Subscribed once it holds the retained availability: on a loaded machine
+    # mosquitto_sub may come later than the first telegram.
+    tap.ok(sub.wait_for(STATUS) is not None, "the subscriber is subscribed")
     want_status = "MQTT connected to 127.0.0.1:%d" % broker.port
     tap.ok(notify.wait_for(lambda m: want_status in m.get("STATUS", ""))[0] is not None,
            "systemd STATUS= says '%s'" % want_status)

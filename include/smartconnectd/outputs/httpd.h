@@ -102,6 +102,9 @@ struct httpd_settings {
 /* Answers of the daemon. JSON results are new references (NULL = 500). */
 struct httpd_ops {
 	json_t *(*status)(void *userdata);
+	/* The same object as text into buf: its length, or a negative errno
+	 * (then status() answers). Optional; GET /api/v1/status uses it. */
+	int (*status_text)(void *userdata, char *buf, size_t size);
 	json_t *(*config)(void *userdata);
 	/* Returns 0, -EINVAL (400, *ret_error = {"error","field"}) or another
 	 * negative errno (500, *ret_error may be set). */

@@ -2,7 +2,8 @@
 /*
  * The MQTT publisher: libmosquitto driven by the daemon's sd-event loop, with
  * no library thread. The broker's socket is an io source (EPOLLOUT only while
- * libmosquitto wants to write), a 1 s timer runs loop_misc (keepalive), and
+ * libmosquitto wants to write), a timer runs loop_misc (keepalive) every
+ * quarter of KeepAlive (1 to 15 s), and
  * nothing waits on the network:
  *
  *  - the broker's host name is resolved on a helper thread (resolve.h) and

@@ -39,6 +39,7 @@
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/meter.h"
 #include "smartconnectd/net/listener.h"
+#include "smartconnectd/outputs/jbuf.h"
 
 struct passthrough_counters {
 	uint64_t clients_accepted;
@@ -92,3 +93,5 @@ uint16_t passthrough_port(const struct passthrough *p);
 /* Fill o with {"clients", "bytes_sent", "telegrams_sent", "telegrams_dropped",
  * "clients_refused", ..., "device": {...} or null}. 0 or -ENOMEM. */
 int passthrough_status_json(const struct passthrough *p, json_t *o);
+/* The same members as text into the object open in j (passthrough-status.c). */
+void passthrough_status_text(const struct passthrough *p, struct jbuf *j);

@@ -32,3 +32,14 @@ json_t *reading_json_objects(const struct reading *v, const struct decode_opts *
 
 /* power_instant keys + "meter" + "flags" + "objects": one line of smartconnect-decode. */
 json_t *reading_json_telegram(const struct reading *v, const struct decode_opts *o);
+
+/* The names of the flags in "flags", in order (shared with reading-json-objects.c). */
+struct reading_json_flag {
+	uint32_t flag;
+	const char *name;
+};
+#define READING_JSON_N_FLAGS 9
+extern const struct reading_json_flag reading_json_flags[READING_JSON_N_FLAGS];
+
+/* A value that reads as a DSMR timestamp (YYMMDDhhmmss with an optional S or W). */
+bool reading_json_looks_like_tst(const struct reading *v, struct reading_span s);

@@ -39,6 +39,28 @@ int main(void)
 	tap_ok(netinfo_parse_route(text, ifname, gw) == -ENOENT, "no default route: -ENOENT");
 	tap_ok(netinfo_parse_route("", ifname, gw) == -ENOENT, "empty text: -ENOENT");
 	tap_ok(netinfo_parse_route("garbage\nx y z\n", ifname, gw) == -ENOENT, "garbage: -ENOENT");
+	/* Hostile lines: a name too long, fields not numbers, cut short, a gateway past 32 bits. */
+	static const char *const bad[] = {
+		"averyveryverylongname0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\n",
+		"eth0\t0000000G\t0100A8C0\t0003\t0\t0\t0\t00000000\n",
+		"eth0\t00000000\t0100A8C0\t0003\t0\t0\t-1\t00000000\n",
+		"eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\n",
+		"eth0\t00000000\t10100A8C0\t0003\t0\t0\t0\t00000000\n",
+		"eth0\t00000000\t0100A8C0\t0003\t0\t0\t0x1\t00000000\n",
+		"eth0 00000000",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", header, bad[i]);
+		tap_ok(netinfo_parse_route(text, ifname, gw) == -ENOENT, "hostile route line %zu: -ENOENT",
+		       i);
+	}
+	snprintf(text, sizeof(text), "%s  eth1 00000000   0100A8C0 0003 0 0 5 00000000", header);
+	tap_ok(netinfo_parse_route(text, ifname, gw) == 0 && strcmp(ifname, "eth1") == 0 &&
+		   strcmp(gw, "192.168.0.1") == 0,
+	       "spaces instead of tabs, no final newline: eth1 via 192.168.0.1");
+	snprintf(text, sizeof(text), "%swwan0\t00000000\tFE00000A\t0003\t0\t0\t0\t00000000\n", header);
+	tap_ok(netinfo_parse_route(text, ifname, gw) == 0 && strcmp(gw, "10.0.0.254") == 0,
+	       "gateway 10.0.0.254 (%s)", gw);
 
 	struct netinfo ni;
 	int r = netinfo_read(&ni);

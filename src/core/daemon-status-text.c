@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * GET /api/v1/status as text straight from the subsystems' figures
+ * (status-text.h): the object daemon_status_json() builds as a tree for the
+ * live stream, key for key, without a node or a printf per value. The managed
+ * network's part, present only under Manage=networkmanager, is still the
+ * manager's tree, dumped in place.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "smartconnectd/meter/meter.h"
+#include "smartconnectd/meter/store.h"
+#include "smartconnectd/net/netinfo.h"
+#include "smartconnectd/net/network-manager.h"
+#include "smartconnectd/net/reachability.h"
+#include "smartconnectd/outputs/modbus-server.h"
+#include "smartconnectd/outputs/mqtt.h"
+#include "smartconnectd/outputs/passthrough.h"
+#include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/outputs/status-text.h"
+
+#include "daemon-internal.h"
+
+static void daemon_status_text_manager(struct daemon *d, struct jbuf *j, uint64_t now)
+{
+	json_t *m;
+	char *text;
+
+	if (!d->network) {
+		jbuf_object(j, "manager");
+		jbuf_cstring(j, "managed_by", "operating-system");
+		jbuf_end_object(j);
+		return;
+	}
+	m = network_manager_status_json(d->network, now);
+	text = m ? json_dumps(m, READING_JSON_DUMP_FLAGS) : NULL;
+	/* As the tree does: the key is left out when it cannot be built. */
+	if (text)
+		jbuf_raw(j, "manager", text, strlen(text));
+	free(text);
+	json_decref(m);
+}
+
+static void daemon_status_text_network(struct daemon *d, struct jbuf *j, uint64_t now)
+{
+	struct netinfo ni;
+
+	(void) netinfo_read(&ni);
+	jbuf_object(j, "network");
+	status_text_network(j, &ni, reachability_gateway_reachable(d->reachability),
+			    reachability_internet_reachable(d->reachability));
+	daemon_status_text_manager(d, j, now);
+	jbuf_end_object(j);
+}
+
+static void daemon_status_text_outputs(struct daemon *d, struct jbuf *j)
+{
+	jbuf_object(j, "mqtt");
+	status_text_mqtt(j, d->config->mqtt_enabled, mqtt_state_to_string(mqtt_get_state(d->mqtt)),
+			 mqtt_last_error(d->mqtt));
+	jbuf_end_object(j);
+	jbuf_object(j, "modbus");
+	status_text_modbus(j, modbus_server_clients(d->modbus_server), modbus_server_port(d->modbus_server),
+			   config_meter_type_to_string(d->config->meter_type));
+	jbuf_end_object(j);
+	jbuf_object(j, "passthrough");
+	passthrough_status_text(d->passthrough, j);
+	jbuf_end_object(j);
+}
+
+int daemon_status_text(struct daemon *d, char *buf, size_t size)
+{
+	const struct snapshot *snap = store_current(d->store);
+	struct status_meter_report mr;
+	uint64_t now = 0;
+	struct jbuf j;
+
+	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	daemon_meter_report(d, snap, now, &mr);
+	jbuf_init(&j, buf, size);
+	jbuf_object(&j, NULL);
+	jbuf_object(&j, "system");
+	status_text_system(&j, d->serial, PACKAGE_VERSION, (now - d->start_usec) / USEC_PER_SEC);
+	jbuf_int(&j, "resets", (int64_t) d->resets);
+	jbuf_cstring(&j, "led", daemon_device_pattern(d));
+	jbuf_end_object(&j);
+	jbuf_object(&j, "meter");
+	status_text_meter(&j, &mr);
+	jbuf_end_object(&j);
+	daemon_status_text_network(d, &j, now);
+	daemon_status_text_outputs(d, &j);
+	jbuf_end_object(&j);
+	return jbuf_finish(&j);
+}
