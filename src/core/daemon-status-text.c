@@ -24,24 +24,27 @@
 
 #include "daemon-internal.h"
 
+/* A section that has only a tree, dumped in place; takes t. As the tree
+ * status does, the key is left out when it cannot be built. */
+static void daemon_status_text_tree(struct jbuf *j, const char *key, json_t *t)
+{
+	char *text = t ? json_dumps(t, READING_JSON_DUMP_FLAGS) : NULL;
+
+	if (text)
+		jbuf_raw(j, key, text, strlen(text));
+	free(text);
+	json_decref(t);
+}
+
 static void daemon_status_text_manager(struct daemon *d, struct jbuf *j, uint64_t now)
 {
-	json_t *m;
-	char *text;
-
 	if (!d->network) {
 		jbuf_object(j, "manager");
 		jbuf_cstring(j, "managed_by", "operating-system");
 		jbuf_end_object(j);
 		return;
 	}
-	m = network_manager_status_json(d->network, now);
-	text = m ? json_dumps(m, READING_JSON_DUMP_FLAGS) : NULL;
-	/* As the tree does: the key is left out when it cannot be built. */
-	if (text)
-		jbuf_raw(j, "manager", text, strlen(text));
-	free(text);
-	json_decref(m);
+	daemon_status_text_tree(j, "manager", network_manager_status_json(d->network, now));
 }
 
 static void daemon_status_text_network(struct daemon *d, struct jbuf *j, uint64_t now)
@@ -61,6 +64,8 @@ static void daemon_status_text_outputs(struct daemon *d, struct jbuf *j)
 	jbuf_object(j, "mqtt");
 	status_text_mqtt(j, d->config->mqtt_enabled, mqtt_state_to_string(mqtt_get_state(d->mqtt)),
 			 mqtt_last_error(d->mqtt));
+	if (d->mqtt)
+		jbuf_int(j, "packets_refused", (int64_t) mqtt_get_counters(d->mqtt)->rx_refused);
 	jbuf_end_object(j);
 	jbuf_object(j, "modbus");
 	status_text_modbus(j, modbus_server_clients(d->modbus_server), modbus_server_port(d->modbus_server),
@@ -69,6 +74,8 @@ static void daemon_status_text_outputs(struct daemon *d, struct jbuf *j)
 	jbuf_object(j, "passthrough");
 	passthrough_status_text(d->passthrough, j);
 	jbuf_end_object(j);
+	daemon_status_text_tree(j, "modbus_rtu", daemon_modbus_rtu_status(d));
+	daemon_status_text_tree(j, "capacity", daemon_history_capacity_json(d));
 }
 
 int daemon_status_text(struct daemon *d, char *buf, size_t size)

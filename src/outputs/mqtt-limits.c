@@ -136,6 +136,10 @@ int mqtt_read_bounded(struct mqtt *m)
 	if (r == 1)
 		return MOSQ_ERR_SUCCESS;
 	m->counters.rx_refused++;
+	/* A peer that sends whole packet headers has taken our MQTT version:
+	 * this failure is no reason to try the other one (mqtt-protocol.c). */
+	if (r == -EMSGSIZE || r == -EBADMSG)
+		m->protocol_known = true;
 	if (r == -EMSGSIZE)
 		snprintf(m->lib_error, sizeof(m->lib_error),
 			 "the broker sent a packet of %" PRIu32 " bytes, over the bound of %u bytes",

@@ -7,8 +7,10 @@
  * protocol version", or closes the connection before any CONNACK; the next
  * attempt then speaks 3.1.1. Until a CONNACK has accepted one version, each
  * such failure switches to the other, so a broker that simply refuses us for
- * another reason costs nothing more than its usual back-off. The version
- * found is kept until the connection settings change or a soft reset.
+ * another reason costs nothing more than its usual back-off. A packet header
+ * the read-ahead refused as too big or malformed (mqtt-limits.c) means the
+ * peer took our version. The
+ * version found is kept until the connection settings change or a soft reset.
  */
 #include <mosquitto.h>
 

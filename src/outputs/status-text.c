@@ -5,6 +5,7 @@
  */
 #include <unistd.h>
 
+#include "smartconnectd/meter/source-tcp.h"
 #include "smartconnectd/outputs/reading-json-text.h"
 #include "smartconnectd/outputs/status-text.h"
 
@@ -44,6 +45,7 @@ void status_text_meter(struct jbuf *j, const struct status_meter_report *r)
 	jbuf_cstring(j, "state", status_meter_state_to_string(r->state));
 	jbuf_cstring(j, "status", r->status);
 	jbuf_cstring(j, "device", r->device);
+	jbuf_cstring(j, "source", source_tcp_is(r->device) ? "tcp" : "tty");
 	string_or_null(j, "protocol", r->protocol);
 	string_or_null(j, "version", snap ? snap->v.version : NULL);
 	string_or_null(j, "id", snap ? snap->v.id : NULL);
