@@ -31,9 +31,6 @@
 
 #include "daemon-internal.h"
 
-#define HISTORY_FILE_MAX \
-	(HISTORY_FILE_HEADER + (size_t) (HISTORY_MINUTES + HISTORY_QUARTERS) * sizeof(struct history_rec))
-
 static void daemon_history_on_snapshot(const struct snapshot *snap, void *userdata)
 {
 	struct daemon *d = userdata;
