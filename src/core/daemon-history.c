@@ -28,6 +28,7 @@
 #include "smartconnectd/meter/history-file.h"
 #include "smartconnectd/meter/store.h"
 #include "smartconnectd/outputs/history-json.h"
+#include "smartconnectd/outputs/mqtt.h"
 
 #include "daemon-internal.h"
 
@@ -35,8 +36,14 @@ static void daemon_history_on_snapshot(const struct snapshot *snap, void *userda
 {
 	struct daemon *d = userdata;
 
+	struct capacity_view cap;
+
 	history_add(d->history, &snap->v, (int64_t) (snap->real_usec / USEC_PER_SEC));
 	capacity_add(&d->capacity, &snap->v);
+	if (d->mqtt && mqtt_get_state(d->mqtt) == MQTT_STATE_CONNECTED) {
+		capacity_view(&d->capacity, &cap);
+		(void) mqtt_publish_capacity(d->mqtt, &cap); /* counted by the publisher */
+	}
 }
 
 static void daemon_history_load(struct daemon *d)
