@@ -186,15 +186,19 @@ static void daemon_history_save_async(struct daemon *d)
 	}
 }
 
-/* At shutdown: the synchronous save below must not race a child on history.tmp. */
+/* At shutdown: the synchronous save below must not race a child on
+ * history.tmp, and it writes newer records than the child's: the child is
+ * ended rather than waited for (a card stuck in its fsync still holds us). */
 static void daemon_history_wait_child(struct daemon *d)
 {
 	pid_t pid;
 
 	if (!d->history_child)
 		return;
-	if (sd_event_source_get_child_pid(d->history_child, &pid) >= 0)
+	if (sd_event_source_get_child_pid(d->history_child, &pid) >= 0) {
+		(void) kill(pid, SIGKILL);
 		(void) waitpid(pid, NULL, 0);
+	}
 	d->history_child = sd_event_source_disable_unref(d->history_child);
 }
 

@@ -10,7 +10,8 @@ save in the loop, the first read would wait forever), keeps exactly one save
 process however many intervals pass, and says it skips the others. Then the
 test reads the FIFO: the child writes a history file into it, fails at
 fsync() (a FIFO cannot be synced) and the daemon logs the failure; the FIFO
-gone, the next save writes the file, which a restart restores."""
+gone, the next save writes the file. Stopped while a save is stuck, the
+daemon ends the child and saves itself; a restart restores the file."""
 
 import os
 import time
@@ -84,7 +85,18 @@ def main():
         tap.ok(i is not None and os.path.isfile(path) and not os.path.exists(fifo),
                "the next save writes the file, no temporary left")
         r.close()
+
+        # Stopped while a save is stuck: the child is ended, the daemon saves in its place.
+        os.mkfifo(fifo, 0o600)
+        i, _ = d.wait_for(r"this one skipped", d.count())
+        kids = children(d.proc.pid)
+        tap.ok(i is not None and len(kids) == 1, "a save stuck again (children %s)" % kids)
+        os.unlink(fifo)  # the stuck child still waits on the FIFO's inode; the shutdown save makes a file
+        mark = d.count()
         stop_and_check(tap, d, "save")
+        i, _ = d.wait_for(r"History saved to '[^']*history'\s*$", mark, timeout=1)
+        tap.ok(kids and not os.path.exists("/proc/%d" % kids[0]) and i is not None and os.path.isfile(path) and
+               not os.path.exists(fifo), "at SIGTERM the stuck save was ended and the daemon saved itself")
         d, pty, port = mb.start(tap, binary, w, extra_modbus="\n[History]\nSaveInterval=0\n", name="restart")
         i, _ = d.wait_for(r"History restored from '.*history'")
         tap.ok(i is not None, "restored at the restart")
