@@ -6,15 +6,21 @@
  *
  * A save writes history.tmp, fsyncs it, renames it over history and fsyncs
  * the directory, so a power cut leaves the old file or the new one, never a
- * mix. It blocks the loop for the write: at most 2.7 MiB, once an hour by
- * default.
+ * mix. The periodic save runs in a forked child that writes its
+ * copy-on-write image of the history and exits: an SD card's fsync can take
+ * seconds, and the loop must go on answering Modbus meanwhile. The loop
+ * watches the child with a child source (SIGCHLD is blocked for it), at most
+ * one at a time. The save at a clean shutdown stays in the loop: it is
+ * ending anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "smartconnectd/base/file.h"
@@ -22,18 +28,22 @@
 #include "smartconnectd/meter/history-file.h"
 #include "smartconnectd/meter/store.h"
 #include "smartconnectd/outputs/history-json.h"
+#include "smartconnectd/outputs/mqtt.h"
 
 #include "daemon-internal.h"
-
-#define HISTORY_FILE_MAX \
-	(HISTORY_FILE_HEADER + (size_t) (HISTORY_MINUTES + HISTORY_QUARTERS) * sizeof(struct history_rec))
 
 static void daemon_history_on_snapshot(const struct snapshot *snap, void *userdata)
 {
 	struct daemon *d = userdata;
 
+	struct capacity_view cap;
+
 	history_add(d->history, &snap->v, (int64_t) (snap->real_usec / USEC_PER_SEC));
 	capacity_add(&d->capacity, &snap->v);
+	if (d->mqtt && mqtt_get_state(d->mqtt) == MQTT_STATE_CONNECTED) {
+		capacity_view(&d->capacity, &cap);
+		(void) mqtt_publish_capacity(d->mqtt, &cap); /* counted by the publisher */
+	}
 }
 
 static void daemon_history_load(struct daemon *d)
@@ -103,28 +113,93 @@ static int save_file(const char *dir, const char *path, const char *tmp, const u
 	return 0;
 }
 
-int daemon_history_save(struct daemon *d)
+/* Encode and write: 0 or a negative errno. Never logs (the child calls it). */
+static int history_write(struct daemon *d)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
-	size_t size;
+	size_t size = history_file_size(d->history);
 	int64_t len;
+
+	buf = malloc(size);
+	if (!buf || asprintf(&tmp, "%s.tmp", d->history_path) < 0)
+		return -ENOMEM;
+	len = history_file_encode(d->history, buf, size);
+	if (len < 0)
+		return (int) len;
+	return save_file(d->state_dir, d->history_path, tmp, buf, (size_t) len);
+}
+
+int daemon_history_save(struct daemon *d)
+{
 	int r;
 
 	if (!d->history)
 		return 0;
-	size = history_file_size(d->history);
-	buf = malloc(size);
-	if (!buf || asprintf(&tmp, "%s.tmp", d->history_path) < 0)
-		return log_oom();
-	len = history_file_encode(d->history, buf, size);
-	if (len < 0)
-		return log_error_errno((int) len, "Cannot encode the history: %m");
-	r = save_file(d->state_dir, d->history_path, tmp, buf, (size_t) len);
+	r = history_write(d);
 	if (r < 0)
 		return log_warning_errno(r, "Cannot save the history to '%s': %m", d->history_path);
-	log_debug("History saved to '%s' (%" PRId64 " bytes)", d->history_path, len);
+	log_debug("History saved to '%s'", d->history_path);
 	return 0;
+}
+
+static int daemon_history_on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	d->history_child = sd_event_source_unref(s);
+	/* The child's exit status is the errno of what failed. */
+	if (si->si_code == CLD_EXITED && si->si_status == 0)
+		log_debug("History saved to '%s' by process %d", d->history_path, (int) si->si_pid);
+	else if (si->si_code == CLD_EXITED)
+		log_warning_errno(-si->si_status, "Cannot save the history to '%s': %m", d->history_path);
+	else
+		log_warning("The history's save process %d was killed by signal %d, '%s' unchanged",
+			    (int) si->si_pid, si->si_status, d->history_path);
+	return 0;
+}
+
+/* Fork the save; the child's copy-on-write image is the snapshot. */
+static void daemon_history_save_async(struct daemon *d)
+{
+	pid_t pid;
+	int r;
+
+	if (d->history_child) {
+		log_debug("The previous history save is still running, this one skipped");
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warning_errno(errno, "Cannot fork the history save: %m");
+		return;
+	}
+	if (pid == 0) {
+		r = history_write(d);
+		_exit(r < 0 && -r < 256 ? -r : r < 0 ? EIO : 0);
+	}
+	r = sd_event_add_child(d->event, &d->history_child, pid, WEXITED, daemon_history_on_child, d);
+	if (r < 0) {
+		/* Nobody would reap it otherwise. */
+		log_warning_errno(r, "Cannot watch the history save process %d: %m", (int) pid);
+		(void) waitpid(pid, NULL, 0);
+	}
+}
+
+/* At shutdown: the synchronous save below must not race a child on
+ * history.tmp, and it writes newer records than the child's: the child is
+ * ended rather than waited for (a card stuck in its fsync still holds us). */
+static void daemon_history_wait_child(struct daemon *d)
+{
+	pid_t pid;
+
+	if (!d->history_child)
+		return;
+	if (sd_event_source_get_child_pid(d->history_child, &pid) >= 0) {
+		(void) kill(pid, SIGKILL);
+		(void) waitpid(pid, NULL, 0);
+	}
+	d->history_child = sd_event_source_disable_unref(d->history_child);
 }
 
 static int daemon_history_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -133,7 +208,7 @@ static int daemon_history_on_timer(sd_event_source *s, uint64_t usec, void *user
 
 	(void) s;
 	(void) usec;
-	(void) daemon_history_save(d); /* logged */
+	daemon_history_save_async(d); /* logged */
 	daemon_history_apply(d);
 	return 0;
 }
@@ -155,8 +230,13 @@ void daemon_history_apply(struct daemon *d)
 
 int daemon_history_start(struct daemon *d)
 {
+	sigset_t chld;
 	int r;
 
+	/* sd_event_add_child() needs SIGCHLD blocked, before any thread starts. */
+	if (sigemptyset(&chld) < 0 || sigaddset(&chld, SIGCHLD) < 0 ||
+	    sigprocmask(SIG_BLOCK, &chld, NULL) < 0)
+		return log_error_errno(errno, "Cannot block SIGCHLD: %m");
 	if (asprintf(&d->history_path, "%s/history", d->state_dir) < 0 || history_new(&d->history) < 0)
 		return log_oom();
 	capacity_init(&d->capacity, d->config->utc_offset_min);
@@ -179,6 +259,7 @@ void daemon_history_stop(struct daemon *d)
 	if (d->store)
 		store_unwatch(d->store, d->history_watch);
 	d->history_timer = sd_event_source_disable_unref(d->history_timer);
+	daemon_history_wait_child(d);
 	history_flush(d->history);
 	(void) daemon_history_save(d); /* logged */
 	d->history = history_free(d->history);

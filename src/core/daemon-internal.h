@@ -74,6 +74,7 @@ struct daemon {
 	char *history_path;             /* <state-dir>/history */
 	unsigned history_watch;         /* its store watch */
 	sd_event_source *history_timer; /* [History] SaveInterval */
+	sd_event_source *history_child; /* the save process running, or NULL */
 
 	bool ready; /* READY=1 sent: STATUS updates may follow */
 	char status[STATUS_MAX];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The history's save file (see history-file.h): header, records, checksum.
+ * The history's save file (see history-file.h): header, used blocks, checksum.
  */
 #include <errno.h>
 #include <string.h>
@@ -9,16 +9,21 @@
 
 static const char file_magic[8] = { 'S', 'C', 'H', 'I', 'S', 'T', '\r', '\n' };
 #define FILE_BOM 0x01020304u
+#define REC_SIZES ((uint32_t) sizeof(struct history_min) << 16 | (uint32_t) sizeof(struct history_qtr))
+#define N_MINUTE_BLOCKS (HISTORY_MINUTES / HISTORY_MINUTE_BLOCK)
+#define N_QUARTER_BLOCKS (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK)
 
 struct file_header {
 	char magic[8];
-	uint32_t version, bom, rec_size;
-	uint32_t n_minutes, n_quarters, reserved;
+	uint32_t version, bom, rec_sizes; /* minute record size << 16 | quarter record size */
+	uint32_t n_minute_blocks, n_quarter_blocks, reserved;
 	uint64_t checksum;
 };
 
 _Static_assert(sizeof(struct file_header) == HISTORY_FILE_HEADER, "header layout");
-_Static_assert(sizeof(struct history_rec) == 56, "record layout");
+_Static_assert(sizeof(struct history_min) == 26, "minute record layout");
+_Static_assert(sizeof(struct history_qtr) == 12, "quarter record layout");
+_Static_assert(sizeof(struct history_block) == 16, "block header layout");
 
 /* FNV-1a 64: finds a torn or bit-flipped file; not meant against forgery
  * (the state directory is the daemon's own). */
@@ -31,28 +36,36 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 	return x;
 }
 
-static uint32_t count_used(const struct history_rec *r, size_t n)
+static uint32_t count_used(const struct history_block *b, size_t n)
 {
 	uint32_t k = 0;
 
 	for (size_t i = 0; i < n; i++)
-		k += r[i].start_min != 0;
+		k += b[i].index != 0;
 	return k;
+}
+
+static size_t body_size(uint32_t n_minute_blocks, uint32_t n_quarter_blocks)
+{
+	return (size_t) n_minute_blocks * HISTORY_FILE_MINUTE_BLOCK +
+	       (size_t) n_quarter_blocks * HISTORY_FILE_QUARTER_BLOCK;
 }
 
 size_t history_file_size(const struct history *h)
 {
-	size_t used = count_used(h->minutes, HISTORY_MINUTES) + count_used(h->quarters, HISTORY_QUARTERS);
-
-	return HISTORY_FILE_HEADER + used * sizeof(struct history_rec);
+	return HISTORY_FILE_HEADER + body_size(count_used(h->minute_blocks, N_MINUTE_BLOCKS),
+					       count_used(h->quarter_blocks, N_QUARTER_BLOCKS));
 }
 
-static uint8_t *put_used(uint8_t *p, const struct history_rec *r, size_t n)
+/* Each used block: its header, then its records. */
+static uint8_t *put_used(uint8_t *p, const struct history_block *b, size_t n, const void *recs,
+			 size_t rec_bytes)
 {
 	for (size_t i = 0; i < n; i++)
-		if (r[i].start_min != 0) {
-			memcpy(p, &r[i], sizeof(r[i]));
-			p += sizeof(r[i]);
+		if (b[i].index != 0) {
+			memcpy(p, &b[i], sizeof(b[i]));
+			memcpy(p + sizeof(b[i]), (const uint8_t *) recs + i * rec_bytes, rec_bytes);
+			p += sizeof(b[i]) + rec_bytes;
 		}
 	return p;
 }
@@ -63,17 +76,19 @@ int64_t history_file_encode(const struct history *h, void *buf, size_t size)
 	struct file_header hd = {
 		.version = HISTORY_FILE_VERSION,
 		.bom = FILE_BOM,
-		.rec_size = sizeof(struct history_rec),
-		.n_minutes = count_used(h->minutes, HISTORY_MINUTES),
-		.n_quarters = count_used(h->quarters, HISTORY_QUARTERS),
+		.rec_sizes = REC_SIZES,
+		.n_minute_blocks = count_used(h->minute_blocks, N_MINUTE_BLOCKS),
+		.n_quarter_blocks = count_used(h->quarter_blocks, N_QUARTER_BLOCKS),
 	};
 	uint8_t *p = buf;
 
 	if (size < need)
 		return -ENOBUFS;
 	memcpy(hd.magic, file_magic, sizeof(file_magic));
-	put_used(put_used(p + HISTORY_FILE_HEADER, h->minutes, HISTORY_MINUTES), h->quarters,
-		 HISTORY_QUARTERS);
+	put_used(put_used(p + HISTORY_FILE_HEADER, h->minute_blocks, N_MINUTE_BLOCKS, h->minutes,
+			  HISTORY_MINUTE_BLOCK * sizeof(h->minutes[0])),
+		 h->quarter_blocks, N_QUARTER_BLOCKS, h->quarters,
+		 HISTORY_QUARTER_BLOCK * sizeof(h->quarters[0]));
 	hd.checksum = fnv1a(p + HISTORY_FILE_HEADER, need - HISTORY_FILE_HEADER);
 	memcpy(p, &hd, sizeof(hd));
 	return (int64_t) need;
@@ -81,31 +96,44 @@ int64_t history_file_encode(const struct history *h, void *buf, size_t size)
 
 static int check_header(const struct file_header *hd, size_t n)
 {
-	if (memcmp(hd->magic, file_magic, sizeof(file_magic)) != 0 || hd->bom != FILE_BOM ||
-	    hd->rec_size != sizeof(struct history_rec))
+	/* The version first: a file of another version is told as such. */
+	if (memcmp(hd->magic, file_magic, sizeof(file_magic)) != 0 || hd->bom != FILE_BOM)
 		return -EPROTO;
 	if (hd->version != HISTORY_FILE_VERSION)
 		return -EPROTONOSUPPORT;
-	if (hd->n_minutes > HISTORY_MINUTES || hd->n_quarters > HISTORY_QUARTERS || hd->reserved != 0 ||
-	    n != HISTORY_FILE_HEADER + ((size_t) hd->n_minutes + hd->n_quarters) * sizeof(struct history_rec))
+	if (hd->rec_sizes != REC_SIZES)
+		return -EPROTO;
+	if (hd->n_minute_blocks > N_MINUTE_BLOCKS || hd->n_quarter_blocks > N_QUARTER_BLOCKS ||
+	    hd->reserved != 0 ||
+	    n != HISTORY_FILE_HEADER + body_size(hd->n_minute_blocks, hd->n_quarter_blocks))
 		return -EBADMSG;
 	return 0;
 }
 
-/* Put n records of step s from p into their slots. */
-static int load_records(struct history *h, enum history_step s, const uint8_t *p, size_t n)
+/* Put n blocks of step s from p into their places. */
+static int load_blocks(struct history *h, enum history_step s, const uint8_t *p, size_t n)
 {
-	struct history_rec *ring = s == HISTORY_STEP_MINUTE ? h->minutes : h->quarters;
-	uint32_t size = s == HISTORY_STEP_MINUTE ? HISTORY_MINUTES : HISTORY_QUARTERS;
-	uint32_t per = history_step_seconds(s) / 60;
+	bool minute = s == HISTORY_STEP_MINUTE;
+	struct history_block *blocks = minute ? h->minute_blocks : h->quarter_blocks;
+	uint32_t n_blocks = minute ? N_MINUTE_BLOCKS : N_QUARTER_BLOCKS;
+	size_t rec_bytes = minute ? HISTORY_MINUTE_BLOCK * sizeof(h->minutes[0])
+				  : HISTORY_QUARTER_BLOCK * sizeof(h->quarters[0]);
+	uint8_t *recs = minute ? (uint8_t *) h->minutes : (uint8_t *) h->quarters;
 
-	for (size_t i = 0; i < n; i++) {
-		struct history_rec r;
+	for (size_t i = 0; i < n; i++, p += sizeof(struct history_block) + rec_bytes) {
+		struct history_block b;
+		uint32_t k;
 
-		memcpy(&r, p + i * sizeof(r), sizeof(r));
-		if (!history_rec_ok(&r, s))
+		memcpy(&b, p, sizeof(b));
+		if (b.index == 0)
 			return -EINVAL;
-		ring[(r.start_min / per) % size] = r;
+		k = (b.index - 1) % n_blocks;
+		if (blocks[k].index != 0)
+			return -EINVAL; /* the same block twice */
+		blocks[k] = b;
+		memcpy(recs + k * rec_bytes, p + sizeof(b), rec_bytes);
+		if (!history_block_ok(h, s, k))
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -124,11 +152,11 @@ int history_file_decode(struct history *h, const void *buf, size_t n)
 	if (r == 0 && fnv1a(p + HISTORY_FILE_HEADER, n - HISTORY_FILE_HEADER) != hd.checksum)
 		r = -EBADMSG;
 	if (r == 0)
-		r = load_records(h, HISTORY_STEP_MINUTE, p + HISTORY_FILE_HEADER, hd.n_minutes);
+		r = load_blocks(h, HISTORY_STEP_MINUTE, p + HISTORY_FILE_HEADER, hd.n_minute_blocks);
 	if (r == 0)
-		r = load_records(h, HISTORY_STEP_QUARTER,
-				 p + HISTORY_FILE_HEADER + (size_t) hd.n_minutes * sizeof(struct history_rec),
-				 hd.n_quarters);
+		r = load_blocks(h, HISTORY_STEP_QUARTER,
+				p + HISTORY_FILE_HEADER + body_size(hd.n_minute_blocks, 0),
+				hd.n_quarter_blocks);
 	if (r < 0)
 		history_clear(h);
 	return r;

@@ -39,15 +39,7 @@ void history_clear(struct history *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static struct history_rec *ring(struct history *h, enum history_step s)
-{
-	return s == HISTORY_STEP_MINUTE ? h->minutes : h->quarters;
-}
-
-static const struct history_rec *ring_const(const struct history *h, enum history_step s)
-{
-	return s == HISTORY_STEP_MINUTE ? h->minutes : h->quarters;
-}
+static const uint32_t block_size[_HISTORY_STEP_MAX] = { HISTORY_MINUTE_BLOCK, HISTORY_QUARTER_BLOCK };
 
 /* Round a / b to the nearest integer, halves away from zero. */
 static int64_t div_round(int64_t a, int64_t b)
@@ -65,6 +57,32 @@ static uint16_t clamp16(int64_t x)
 	return (uint16_t) (x > UINT16_MAX ? UINT16_MAX : x < 0 ? 0 : x);
 }
 
+static int16_t clamp16s(int64_t x)
+{
+	return (int16_t) (x > INT16_MAX ? INT16_MAX : x < INT16_MIN ? INT16_MIN : x);
+}
+
+#define POWER_KNEE 16384 /* W: 1 W steps below, 4 W steps above */
+
+int16_t history_power_encode(int64_t w)
+{
+	int64_t a = w < 0 ? -w : w;
+
+	if (a > POWER_KNEE)
+		a = POWER_KNEE + div_round(a - POWER_KNEE, 4);
+	a = MIN(a, (int64_t) INT16_MAX);
+	return (int16_t) (w < 0 ? -a : a);
+}
+
+int32_t history_power_decode(int16_t c)
+{
+	int32_t a = c < 0 ? -(int32_t) c : c;
+
+	if (a > POWER_KNEE)
+		a = POWER_KNEE + (a - POWER_KNEE) * 4;
+	return c < 0 ? -a : a;
+}
+
 /* The record of what an accumulator holds. */
 static void acc_to_rec(const struct history_acc *a, struct history_rec *r)
 {
@@ -79,6 +97,7 @@ static void acc_to_rec(const struct history_acc *a, struct history_rec *r)
 		r->p_mean = clamp32(div_round(a->p_sum, a->n_p));
 		r->p_min = a->p_min;
 		r->p_max = a->p_max;
+		r->valid |= HISTORY_HAS_P_MIN;
 	}
 	for (unsigned k = 0; k < 3; k++) {
 		if (a->n_i[k] > 0)
@@ -88,14 +107,189 @@ static void acc_to_rec(const struct history_acc *a, struct history_rec *r)
 	}
 }
 
+/* Which block holds period n. */
+static uint32_t block_slot(enum history_step s, uint32_t n)
+{
+	return n % ring_size[s] / block_size[s];
+}
+
+/* Make n's block hold n's hour or day: a block of an earlier lap is emptied. */
+static struct history_block *block_claim(struct history *h, enum history_step s, uint32_t n)
+{
+	struct history_block *b =
+	    &(s == HISTORY_STEP_MINUTE ? h->minute_blocks : h->quarter_blocks)[block_slot(s, n)];
+	uint32_t first = n % ring_size[s] / block_size[s] * block_size[s];
+
+	if (b->index == n / block_size[s] + 1)
+		return b;
+	*b = (struct history_block){ .index = n / block_size[s] + 1 };
+	if (s == HISTORY_STEP_MINUTE)
+		memset(&h->minutes[first], 0, HISTORY_MINUTE_BLOCK * sizeof(h->minutes[0]));
+	else
+		memset(&h->quarters[first], 0, HISTORY_QUARTER_BLOCK * sizeof(h->quarters[0]));
+	return b;
+}
+
+/* The register mwh as Wh above the block's base (set by the block's first
+ * register): false when it does not fit in max. */
+static bool energy_offset(struct history_block *b, unsigned bit, int64_t mwh, uint32_t max, uint32_t *ret)
+{
+	int64_t wh = div_round(mwh, 1000);
+	uint32_t *base = bit == HISTORY_HAS_E_IMPORT ? &b->e_import : &b->e_export;
+
+	if (wh < 0 || wh > UINT32_MAX)
+		return false;
+	if (!(b->base & bit)) {
+		*base = (uint32_t) wh;
+		b->base |= bit;
+	}
+	if (wh < *base || wh - *base > max)
+		return false;
+	*ret = (uint32_t) (wh - *base);
+	return true;
+}
+
+/* Both registers as offsets; the bits of those that do not fit are cleared from *valid. */
+static void energy_offsets(struct history_block *b, const struct history_rec *r, uint32_t max,
+			   uint32_t off[2], uint16_t *valid)
+{
+	off[0] = off[1] = 0;
+	if ((*valid & HISTORY_HAS_E_IMPORT) &&
+	    !energy_offset(b, HISTORY_HAS_E_IMPORT, r->e_import, max, &off[0]))
+		*valid &= (uint16_t) ~HISTORY_HAS_E_IMPORT;
+	if ((*valid & HISTORY_HAS_E_EXPORT) &&
+	    !energy_offset(b, HISTORY_HAS_E_EXPORT, r->e_export, max, &off[1]))
+		*valid &= (uint16_t) ~HISTORY_HAS_E_EXPORT;
+}
+
+static void put24(uint8_t p[3], uint32_t x)
+{
+	p[0] = (uint8_t) x;
+	p[1] = (uint8_t) (x >> 8);
+	p[2] = (uint8_t) (x >> 16);
+}
+
+static uint32_t get24(const uint8_t p[3])
+{
+	return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16;
+}
+
+#define QTR_FIELDS (HISTORY_HAS_P | HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT)
+#define QTR_USED (1u << 3)
+#define QTR_SAMPLES_MAX 4095u
+
+static void store_minute(struct history *h, const struct history_rec *r)
+{
+	uint32_t n = r->start_min, off[2];
+	struct history_block *b = block_claim(h, HISTORY_STEP_MINUTE, n);
+	struct history_min m = {
+		.valid = r->valid,
+		.samples = r->samples,
+		.p_mean = history_power_encode(r->p_mean),
+		.p_min = history_power_encode(r->p_min),
+		.p_max = history_power_encode(r->p_max),
+	};
+
+	energy_offsets(b, r, UINT16_MAX, off, &m.valid);
+	m.valid |= HISTORY_USED;
+	m.e_import = (uint16_t) off[0];
+	m.e_export = (uint16_t) off[1];
+	for (unsigned k = 0; k < 3; k++) {
+		m.i_mean[k] = clamp16s(div_round(r->i_mean[k], 10));
+		m.u_mean[k] = r->u_mean[k];
+	}
+	h->minutes[n % HISTORY_MINUTES] = m;
+}
+
+static void store_quarter(struct history *h, const struct history_rec *r)
+{
+	uint32_t n = r->start_min / 15, off[2];
+	struct history_block *b = block_claim(h, HISTORY_STEP_QUARTER, n);
+	uint16_t valid = r->valid & QTR_FIELDS;
+	struct history_qtr *q = &h->quarters[n % HISTORY_QUARTERS];
+
+	energy_offsets(b, r, 0xffffff, off, &valid);
+	q->meta = (uint16_t) (valid | QTR_USED | MIN((uint32_t) r->samples, QTR_SAMPLES_MAX) << 4);
+	put24(q->e_import, off[0]);
+	put24(q->e_export, off[1]);
+	q->p_mean = history_power_encode(r->p_mean);
+	q->p_max = history_power_encode(r->p_max);
+}
+
+/* The stored record of period n (minute or quarter index) into *r: false for a gap. */
+static bool load_minute(const struct history *h, uint32_t n, struct history_rec *r)
+{
+	const struct history_block *b = &h->minute_blocks[block_slot(HISTORY_STEP_MINUTE, n)];
+	const struct history_min *m = &h->minutes[n % HISTORY_MINUTES];
+
+	if (b->index != n / HISTORY_MINUTE_BLOCK + 1 || !(m->valid & HISTORY_USED))
+		return false;
+	*r = (struct history_rec){
+		.start_min = n,
+		.samples = m->samples,
+		.valid = m->valid & ~HISTORY_USED,
+		.e_import = ((int64_t) b->e_import + m->e_import) * 1000,
+		.e_export = ((int64_t) b->e_export + m->e_export) * 1000,
+		.p_mean = history_power_decode(m->p_mean),
+		.p_min = history_power_decode(m->p_min),
+		.p_max = history_power_decode(m->p_max),
+	};
+	for (unsigned k = 0; k < 3; k++) {
+		r->i_mean[k] = m->i_mean[k] * 10;
+		r->u_mean[k] = m->u_mean[k];
+	}
+	return true;
+}
+
+static bool load_quarter(const struct history *h, uint32_t n, struct history_rec *r)
+{
+	const struct history_block *b = &h->quarter_blocks[block_slot(HISTORY_STEP_QUARTER, n)];
+	const struct history_qtr *q = &h->quarters[n % HISTORY_QUARTERS];
+
+	if (b->index != n / HISTORY_QUARTER_BLOCK + 1 || !(q->meta & QTR_USED))
+		return false;
+	*r = (struct history_rec){
+		.start_min = n * 15,
+		.samples = q->meta >> 4,
+		.valid = q->meta & QTR_FIELDS,
+		.e_import = ((int64_t) b->e_import + get24(q->e_import)) * 1000,
+		.e_export = ((int64_t) b->e_export + get24(q->e_export)) * 1000,
+		.p_mean = history_power_decode(q->p_mean),
+		.p_max = history_power_decode(q->p_max),
+	};
+	return true;
+}
+
+bool history_slot_get(const struct history *h, enum history_step s, uint32_t slot, struct history_rec *ret)
+{
+	const struct history_block *b;
+	uint32_t n;
+
+	if (s >= _HISTORY_STEP_MAX || slot >= ring_size[s])
+		return false;
+	b = s == HISTORY_STEP_MINUTE ? &h->minute_blocks[slot / HISTORY_MINUTE_BLOCK]
+				     : &h->quarter_blocks[slot / HISTORY_QUARTER_BLOCK];
+	if (b->index == 0)
+		return false;
+	/* The period of this slot in the block's hour or day. */
+	n = (b->index - 1) * block_size[s] + slot % block_size[s];
+	return s == HISTORY_STEP_MINUTE ? load_minute(h, n, ret) : load_quarter(h, n, ret);
+}
+
 static void acc_close(struct history *h, enum history_step s)
 {
 	struct history_acc *a = &h->acc[s];
+	struct history_rec r;
 
 	if (a->start_min == 0)
 		return;
-	if (a->samples > 0)
-		acc_to_rec(a, &ring(h, s)[(a->start_min / (step_seconds[s] / 60)) % ring_size[s]]);
+	if (a->samples > 0) {
+		acc_to_rec(a, &r);
+		if (s == HISTORY_STEP_MINUTE)
+			store_minute(h, &r);
+		else
+			store_quarter(h, &r);
+	}
 	*a = (struct history_acc){ 0 };
 }
 
@@ -163,10 +357,31 @@ void history_flush(struct history *h)
 		acc_close(h, s);
 }
 
+/* The period being built as the ring will keep it, so that a partial record
+ * and a closed one say the same. */
+static void quantize(struct history_rec *r, enum history_step s)
+{
+	r->e_import = div_round(r->e_import, 1000) * 1000;
+	r->e_export = div_round(r->e_export, 1000) * 1000;
+	r->p_mean = history_power_decode(history_power_encode(r->p_mean));
+	r->p_min = history_power_decode(history_power_encode(r->p_min));
+	r->p_max = history_power_decode(history_power_encode(r->p_max));
+	for (unsigned k = 0; k < 3; k++)
+		r->i_mean[k] = clamp16s(div_round(r->i_mean[k], 10)) * 10;
+	if (s == HISTORY_STEP_QUARTER) {
+		*r = (struct history_rec){ .start_min = r->start_min,
+					   .samples = (uint16_t) MIN((uint32_t) r->samples, QTR_SAMPLES_MAX),
+					   .valid = r->valid & QTR_FIELDS,
+					   .e_import = r->e_import,
+					   .e_export = r->e_export,
+					   .p_mean = r->p_mean,
+					   .p_max = r->p_max };
+	}
+}
+
 int history_get(const struct history *h, enum history_step s, int64_t start_sec, struct history_rec *ret,
 		bool *ret_partial)
 {
-	const struct history_rec *r;
 	uint32_t start;
 
 	*ret_partial = false;
@@ -176,14 +391,13 @@ int history_get(const struct history *h, enum history_step s, int64_t start_sec,
 	start = (uint32_t) (start_sec / 60);
 	if (h->acc[s].start_min == start && h->acc[s].samples > 0) {
 		acc_to_rec(&h->acc[s], ret);
+		quantize(ret, s);
 		*ret_partial = true;
 		return 1;
 	}
-	r = &ring_const(h, s)[(start / (step_seconds[s] / 60)) % ring_size[s]];
-	if (r->start_min != start)
-		return 0;
-	*ret = *r;
-	return 1;
+	if (s == HISTORY_STEP_MINUTE)
+		return load_minute(h, start, ret);
+	return load_quarter(h, start / 15, ret);
 }
 
 bool history_rec_ok(const struct history_rec *r, enum history_step s)
@@ -192,7 +406,53 @@ bool history_rec_ok(const struct history_rec *r, enum history_step s)
 		return false;
 	if (r->samples == 0 || (r->valid & ~HISTORY_HAS_MASK) || r->reserved != 0)
 		return false;
-	if ((r->valid & HISTORY_HAS_P) && (r->p_min > r->p_mean || r->p_mean > r->p_max))
+	if ((r->valid & HISTORY_HAS_P) && r->p_mean > r->p_max)
 		return false;
+	if ((r->valid & HISTORY_HAS_P_MIN) && (!(r->valid & HISTORY_HAS_P) || r->p_min > r->p_mean))
+		return false;
+	return true;
+}
+
+static bool minute_ok(const struct history *h, uint32_t slot, const struct history_block *b)
+{
+	static const struct history_min empty;
+	const struct history_min *m = &h->minutes[slot];
+	struct history_rec r;
+
+	if (m->valid == 0)
+		return memcmp(m, &empty, sizeof(empty)) == 0;
+	if ((m->valid & ~(HISTORY_HAS_MASK | HISTORY_USED)) || !(m->valid & HISTORY_USED) ||
+	    (m->valid & (HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT) & ~b->base))
+		return false;
+	return history_slot_get(h, HISTORY_STEP_MINUTE, slot, &r) && history_rec_ok(&r, HISTORY_STEP_MINUTE);
+}
+
+static bool quarter_ok(const struct history *h, uint32_t slot, const struct history_block *b)
+{
+	static const struct history_qtr empty;
+	const struct history_qtr *q = &h->quarters[slot];
+	struct history_rec r;
+
+	if (q->meta == 0)
+		return memcmp(q, &empty, sizeof(empty)) == 0;
+	if (!(q->meta & QTR_USED) || (q->meta & (HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT) & ~b->base))
+		return false;
+	return history_slot_get(h, HISTORY_STEP_QUARTER, slot, &r) &&
+	       history_rec_ok(&r, HISTORY_STEP_QUARTER);
+}
+
+bool history_block_ok(const struct history *h, enum history_step s, uint32_t block)
+{
+	const struct history_block *b;
+
+	if (s >= _HISTORY_STEP_MAX || block >= ring_size[s] / block_size[s])
+		return false;
+	b = s == HISTORY_STEP_MINUTE ? &h->minute_blocks[block] : &h->quarter_blocks[block];
+	if (b->index == 0 || (b->index - 1) % (ring_size[s] / block_size[s]) != block ||
+	    (b->base & ~(uint32_t) (HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT)))
+		return false;
+	for (uint32_t i = block * block_size[s]; i < (block + 1) * block_size[s]; i++)
+		if (!(s == HISTORY_STEP_MINUTE ? minute_ok(h, i, b) : quarter_ok(h, i, b)))
+			return false;
 	return true;
 }

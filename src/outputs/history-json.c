@@ -104,7 +104,7 @@ static void put_values(FILE *f, const struct history_rec *r, bool json, const ch
 		unsigned decimals;
 	} v[ARRAY_SIZE(columns)] = {
 		{ p, r->p_mean, 0 },
-		{ p, r->p_min, 0 },
+		{ r->valid & HISTORY_HAS_P_MIN, r->p_min, 0 }, /* quarters keep none */
 		{ p, r->p_max, 0 },
 		/* mWh as kWh to the Wh, what meters resolve */
 		{ r->valid & HISTORY_HAS_E_IMPORT, div_round(r->e_import, 1000), 3 },

@@ -55,6 +55,23 @@ static const struct sensor sensors[] = {
 	{ "heap_free", "Heap free", FIELD(heap_free), "data_size", "measurement", "B", true },
 };
 
+/* The capacity tariff, read from data/capacity (mqtt-capacity.c): the running
+ * quarter-hour's demand, the month's peak and where the quarter ends at the
+ * present rate, in kW as the bill and the meter give them. Every meter has
+ * them (computed from the import register when the meter sends none). */
+static const struct sensor capacity[] = {
+	{ "capacity_demand", "Quarter-hour demand", FIELD(demand_kw), "power", "measurement", "kW", false },
+	{ "capacity_month_peak", "Month peak demand", FIELD(month_peak_kw), "power", "measurement", "kW",
+	  false },
+	{ "capacity_projection", "Quarter-hour demand projected", FIELD(projection_kw), "power",
+	  "measurement", "kW", false },
+};
+
+static bool is_capacity(const struct sensor *s)
+{
+	return s >= capacity && s < capacity + ARRAY_SIZE(capacity);
+}
+
 /*
  * A meter that only gives apparent power (TIC, flag p_apparent) publishes it
  * as "S" in VA (reading-json.c): its power sensors read that, as Home
@@ -98,12 +115,12 @@ static const char *ha_unit(const struct reading *v, struct reading_span u, const
 
 size_t mqtt_discovery_count(void)
 {
-	return ARRAY_SIZE(sensors);
+	return ARRAY_SIZE(sensors) + ARRAY_SIZE(capacity);
 }
 
 size_t mqtt_discovery_count_for(const struct mqtt_discovery_ctx *c)
 {
-	size_t n = ARRAY_SIZE(sensors);
+	size_t n = mqtt_discovery_count();
 
 	for (unsigned k = 0; c->reading && k < _READING_MBUS_KIND_MAX; k++)
 		n += c->reading->mbus[k].channel != 0;
@@ -137,6 +154,9 @@ static const struct sensor *sensor_at(const struct mqtt_discovery_ctx *c, size_t
 		return &sensors[i];
 	}
 	i -= ARRAY_SIZE(sensors);
+	if (i < ARRAY_SIZE(capacity))
+		return &capacity[i];
+	i -= ARRAY_SIZE(capacity);
 	for (unsigned k = 0; v && k < _READING_MBUS_KIND_MAX; k++) {
 		if (!v->mbus[k].channel || i-- > 0)
 			continue;
@@ -254,8 +274,10 @@ int mqtt_discovery_entry(const struct mqtt_discovery_ctx *c, size_t i, char *top
 
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o*,s:s,s:o*}", "name", s->name, "unique_id", uid,
 		      "default_entity_id", eid, "state_topic",
-		      s->counters ? c->counters_topic : c->power_topic, "value_template", s->template,
-		      "state_class", s->state_class, "availability",
+		      s->counters      ? c->counters_topic
+		      : is_capacity(s) ? c->capacity_topic
+				       : c->power_topic,
+		      "value_template", s->template, "state_class", s->state_class, "availability",
 		      mqtt_discovery_availability(c, s->counters), "availability_mode", "all", "device",
 		      mqtt_discovery_device(c, node));
 	if (!o)

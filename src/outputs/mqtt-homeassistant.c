@@ -36,6 +36,7 @@ static struct mqtt_discovery_ctx mqtt_homeassistant_ctx(struct mqtt *m, const st
 		.serial = m->set.serial,
 		.power_topic = m->power_topic,
 		.counters_topic = m->counters_topic,
+		.capacity_topic = m->capacity_topic,
 		.avail_topic = m->status_topic,
 		.meter_topic = m->meter_topic,
 		.sw_version = PACKAGE_VERSION,

@@ -39,6 +39,8 @@ struct mqtt {
 	char status_topic[TOPIC_MAX];
 	char power_topic[TOPIC_MAX];
 	char counters_topic[TOPIC_MAX];
+	char capacity_topic[TOPIC_MAX]; /* mqtt-capacity.c */
+	uint64_t capacity_hash;         /* of the last capacity payload sent */
 
 	enum mqtt_state state;
 	char last_error[ERROR_MAX];

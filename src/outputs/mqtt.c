@@ -77,6 +77,7 @@ static void mqtt_build_topics(struct mqtt *m)
 		m->status_topic[0] = '\0';
 	mqtt_topic(m, "power_instant", m->power_topic, sizeof(m->power_topic));
 	mqtt_topic(m, "device_counters", m->counters_topic, sizeof(m->counters_topic));
+	mqtt_topic(m, "capacity", m->capacity_topic, sizeof(m->capacity_topic));
 }
 
 /* Hand one message to the connection. Counted either way. */

@@ -169,10 +169,10 @@ def check_discovery(tap, w, binary, broker):
     deadline = time.monotonic() + harness.TIMEOUT
     while time.monotonic() < deadline:
         cfgs = [m for m in sub.msgs if m[1].startswith(prefix)]
-        if len(cfgs) >= 19:
+        if len(cfgs) >= 22:
             break
         time.sleep(0.1)
-    tap.ok(len(cfgs) == 19, "19 sensor configs published: %d" % len(cfgs))
+    tap.ok(len(cfgs) == 22, "22 sensor configs published (3 of the capacity tariff): %d" % len(cfgs))
     late = Sub(broker.port, (prefix + "#",))
     deadline = time.monotonic() + harness.TIMEOUT
     while late.count() < len(cfgs) and time.monotonic() < deadline:

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The history's save file format (the daemon writes it atomically, see
- * core/daemon-history.c): a 40-byte header, then the used records of the
- * minute ring, then those of the quarter ring, each record as in memory
- * (56 bytes, host byte order: the file never leaves the gateway).
+ * core/daemon-history.c): a 40-byte header, then the used blocks of the
+ * minute ring (an hour each: 16-byte block header + 60 records of 26 bytes),
+ * then those of the quarter ring (a day each: 16 + 96 * 12 bytes), as in
+ * memory (host byte order: the file never leaves the gateway).
  *
- *   magic "SCHIST\r\n", version, byte-order mark 0x01020304, record size,
- *   minute records, quarter records, 0, FNV-1a 64 of every byte after the
- *   header.
+ *   magic "SCHIST\r\n", version, byte-order mark 0x01020304, the two record
+ *   sizes, minute blocks, quarter blocks, 0, FNV-1a 64 of every byte after
+ *   the header.
  *
- * Only used slots are written: a new gateway saves a few bytes, a full
- * history 40 + 50 208 * 56 = 2 811 688 bytes.
+ * Only used blocks are written: a new gateway saves a few kilobytes, a full
+ * history 40 + 192 * 1 576 + 403 * 1 168 = 773 336 bytes. Version 1 (56-byte
+ * records, never released) is refused as another version.
  *
  * Pure. No I/O. Never logs.
  */
@@ -21,8 +23,15 @@
 
 #include "smartconnectd/meter/history.h"
 
-#define HISTORY_FILE_VERSION 1
+#define HISTORY_FILE_VERSION 2
 #define HISTORY_FILE_HEADER 40
+#define HISTORY_FILE_MINUTE_BLOCK \
+	(sizeof(struct history_block) + HISTORY_MINUTE_BLOCK * sizeof(struct history_min))
+#define HISTORY_FILE_QUARTER_BLOCK \
+	(sizeof(struct history_block) + HISTORY_QUARTER_BLOCK * sizeof(struct history_qtr))
+#define HISTORY_FILE_MAX                                                                              \
+	(HISTORY_FILE_HEADER + (HISTORY_MINUTES / HISTORY_MINUTE_BLOCK) * HISTORY_FILE_MINUTE_BLOCK + \
+	 (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK) * HISTORY_FILE_QUARTER_BLOCK)
 
 /* Bytes history_file_encode() writes for h. */
 size_t history_file_size(const struct history *h);
@@ -34,10 +43,10 @@ int64_t history_file_encode(const struct history *h, void *buf, size_t size);
 /* Replace h's rings with the file's records; the periods being built are
  * cleared. On any error h is left empty and the error says why:
  *   -ENODATA   shorter than the header (empty, torn at the start)
- *   -EPROTO    not a history file of this build (magic, byte order, record size)
+ *   -EPROTO    not a history file of this build (magic, byte order, record sizes)
  *   -EPROTONOSUPPORT  another format version
  *   -EBADMSG   torn or corrupted (length does not match the counts, checksum)
- *   -EINVAL    a record is malformed (history_rec_ok()) */
+ *   -EINVAL    a block or record is malformed (history_block_ok()) */
 int history_file_decode(struct history *h, const void *buf, size_t n);
 
 /* The error's words for the log. */

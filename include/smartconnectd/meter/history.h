@@ -7,13 +7,31 @@
  * live in one block allocated by history_new(); history_add() never
  * allocates.
  *
- * A record sits in slot (period index % ring size) and carries its own
- * start, so a slot whose start differs from the asked period is a gap:
- * minutes without a telegram (daemon down, meter stale) stay gaps and are
- * never filled in.
+ * A period sits in slot (period index % ring size). The rings are cut in
+ * blocks, an hour of minutes and a day of quarters; a block's header says
+ * which hour or day its slots hold (a slot of another hour or day is a gap:
+ * minutes without a telegram, daemon down or meter stale, stay gaps and are
+ * never filled in) and the energy registers its records count from.
  *
- * Memory: HISTORY_MINUTES + HISTORY_QUARTERS records of 56 bytes,
- * 50 208 * 56 = 2 811 648 bytes (2.7 MiB), plus two accumulators.
+ * Records are compact (issue 20: the whole daemon in 2 MB of anonymous
+ * memory), history_get() returns them decoded as a struct history_rec:
+ *   minute, 26 bytes: fields known, samples, import and export in Wh above
+ *     the hour's base (u16: 65 kWh in an hour, 65 kW for an hour, more than a
+ *     3 x 80 A house draws), mean/min/max power, per-phase mean current in
+ *     10 mA (int16, +-327 A) and voltage in 0.1 V (u16);
+ *   quarter, 12 bytes: what the quarter history and the capacity tariff use,
+ *     fields known and samples (saturating at 4095) in 16 bits, import and
+ *     export in Wh above the day's base (u24: 16.7 MWh a day), mean and max
+ *     power; no minimum, currents or voltages.
+ * Power, int16 on a two-slope scale: 1 W steps up to +-16 384 W (the meter's
+ * own resolution, where a house spends its time), 4 W steps beyond, up to
+ * +-81 916 W (3 x 63 A = 43.5 kW, 3 x 80 A = 55 kW fit); beyond it saturates.
+ * An energy register that does not fit its block's base (meter replaced,
+ * register reset) leaves that record's energy unknown, never wrong.
+ *
+ * Memory: 11 520 minutes * 26 + 38 688 quarters * 12 = 763 776 bytes, plus
+ * 595 block headers of 16 bytes and two accumulators: 773 664 bytes in all
+ * (was 2 811 648 with 56-byte records).
  *
  * Pure. No I/O. Never logs. Time is passed in.
  */
@@ -40,12 +58,18 @@ enum {
 	HISTORY_HAS_P = 1u << 0,
 	HISTORY_HAS_E_IMPORT = 1u << 1,
 	HISTORY_HAS_E_EXPORT = 1u << 2,
-	HISTORY_HAS_I1 = 1u << 3, /* I2, I3: << 4, << 5 */
-	HISTORY_HAS_U1 = 1u << 6, /* U2, U3: << 7, << 8 */
-	HISTORY_HAS_MASK = (1u << 9) - 1,
+	HISTORY_HAS_I1 = 1u << 3,    /* I2, I3: << 4, << 5 */
+	HISTORY_HAS_U1 = 1u << 6,    /* U2, U3: << 7, << 8 */
+	HISTORY_HAS_P_MIN = 1u << 9, /* HISTORY_HAS_P: mean and max; minutes have the minimum too */
+	HISTORY_HAS_MASK = (1u << 10) - 1,
+	HISTORY_USED = 1u << 15, /* in a stored record: the slot holds a period */
 };
 
-/* One period. Fixed-point integers: W, mWh (the reading's µkWh), mA, 0.1 V. */
+#define HISTORY_MINUTE_BLOCK 60  /* minutes per block: an hour */
+#define HISTORY_QUARTER_BLOCK 96 /* quarters per block: a day */
+
+/* A period as history_get() returns it. Fixed-point integers: W, mWh (whole
+ * Wh: the rings keep Wh), mA (multiples of 10), 0.1 V. */
 struct history_rec {
 	int64_t e_import, e_export; /* register at the end of the period (last telegram in it) */
 	uint32_t start_min;         /* minutes since the epoch, UTC; 0 = empty slot */
@@ -68,11 +92,42 @@ struct history_acc {
 	uint16_t valid;
 };
 
+/* Stored minute: 26 bytes. valid 0: an empty slot. */
+struct history_min {
+	uint16_t valid;               /* HISTORY_HAS_* | HISTORY_USED */
+	uint16_t samples;             /* saturating */
+	uint16_t e_import, e_export;  /* Wh above the block's base */
+	int16_t p_mean, p_min, p_max; /* history_power_encode() */
+	int16_t i_mean[3];            /* 10 mA */
+	uint16_t u_mean[3];           /* 0.1 V */
+};
+
+/* Stored quarter: 12 bytes. meta 0: an empty slot. */
+struct history_qtr {
+	uint16_t meta;                    /* HISTORY_HAS_P, _E_IMPORT, _E_EXPORT, bit 3 used, samples << 4 */
+	uint8_t e_import[3], e_export[3]; /* Wh above the block's base, little-endian */
+	int16_t p_mean, p_max;            /* history_power_encode() */
+};
+
+/* An hour of minutes or a day of quarters. */
+struct history_block {
+	uint32_t index;              /* hour or day since the epoch + 1; 0: unused */
+	uint32_t e_import, e_export; /* Wh: the registers its records count from */
+	uint32_t base;               /* which of the two are set: HISTORY_HAS_E_IMPORT, _E_EXPORT */
+};
+
 struct history {
 	struct history_acc acc[_HISTORY_STEP_MAX];
-	struct history_rec minutes[HISTORY_MINUTES];
-	struct history_rec quarters[HISTORY_QUARTERS];
+	struct history_block minute_blocks[HISTORY_MINUTES / HISTORY_MINUTE_BLOCK];
+	struct history_block quarter_blocks[HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK];
+	struct history_min minutes[HISTORY_MINUTES];
+	struct history_qtr quarters[HISTORY_QUARTERS];
 };
+
+/* Power in W to the stored int16 and back (see above): monotonic, so a
+ * record's min <= mean <= max survives. */
+int16_t history_power_encode(int64_t w) __attribute__((const));
+int32_t history_power_decode(int16_t c) __attribute__((const));
 
 /* Seconds per period of a step. */
 unsigned history_step_seconds(enum history_step s) __attribute__((const));
@@ -99,6 +154,15 @@ void history_flush(struct history *h);
 int history_get(const struct history *h, enum history_step s, int64_t start_sec, struct history_rec *ret,
 		bool *ret_partial);
 
+/* The record in slot (0 .. ring size - 1) of step s's ring, for the file and
+ * checks: false when empty or of another lap. */
+bool history_slot_get(const struct history *h, enum history_step s, uint32_t slot, struct history_rec *ret);
+
+/* A used block holds its own hour or day, known base bits, and records
+ * that are empty (all zero) or decode well-formed (the file loader's check). */
+bool history_block_ok(const struct history *h, enum history_step s, uint32_t block);
+
 /* A record is well-formed: start aligned to its step and not 0, at least one
- * sample, valid bits known, min <= mean <= max, reserved 0. */
+ * sample, valid bits known (a minimum only with the mean), min <= mean <=
+ * max, reserved 0. */
 bool history_rec_ok(const struct history_rec *r, enum history_step s);

@@ -4,7 +4,8 @@
  * measurement of power_instant (power, energy import and export, per-phase
  * voltage, current and power; apparent power in VA on a meter that gives
  * only that; gas, water, heat and cooling only when the meter has them) and
- * diagnostic sensors read from device_counters. Each config goes to
+ * diagnostic sensors read from device_counters, and the capacity tariff's
+ * demand, month peak and projection (kW) read from data/capacity. Each config goes to
  *   <prefix>/sensor/<node id>/<object>/config
  * (retained), where the node id is "smartconnect_" and the serial, with any
  * character Home Assistant does not take in a node id ([a-zA-Z0-9_-]) mapped
@@ -30,6 +31,7 @@ struct mqtt_discovery_ctx {
 	const char *serial;         /* unique ids and the device identifier */
 	const char *power_topic;    /* .../data/power_instant */
 	const char *counters_topic; /* .../data/device_counters */
+	const char *capacity_topic; /* .../data/capacity */
 	const char *avail_topic;    /* .../status */
 	const char *meter_topic;    /* .../meter: "fresh"/"stale"; NULL leaves it out */
 	const char *sw_version;

@@ -172,5 +172,13 @@ void mqtt_set_commands(struct mqtt *m, mqtt_command_fn fn, void *userdata);
  * the second availability topic of the meter's sensors. */
 void mqtt_set_meter_fresh(struct mqtt *m, bool fresh);
 
+struct capacity_view;
+
+/* The capacity tariff (mqtt-capacity.c): <base>/data/capacity, retained, the
+ * status's "capacity" object, sent when it differs from the last one sent;
+ * the daemon calls it once per accepted telegram. Nothing while not
+ * connected. Returns 1 sent, 0 unchanged or not connected, < 0 error. */
+int mqtt_publish_capacity(struct mqtt *m, const struct capacity_view *cap);
+
 /* The topic of a metric ("power_instant") into buf. Returns buf. */
 const char *mqtt_topic(const struct mqtt *m, const char *metric, char *buf, size_t size);

@@ -50,9 +50,10 @@ static void test_minute(void)
 	TAP_EQ_INT(r.e_import, 5059 * 1000, "import register at the end of the minute, mWh");
 	TAP_EQ_INT(r.e_export, 7000, "export");
 	TAP_EQ_INT(r.u_mean[0], 2301, "mean voltage in 0.1 V (230 + 0.1 * 20/60)");
+	TAP_EQ_INT(r.i_mean[0], 4480, "mean current, 10 mA steps (4.4783 A)");
 	TAP_EQ_INT(r.valid,
-		   HISTORY_HAS_P | HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT | HISTORY_HAS_I1 |
-		       HISTORY_HAS_U1,
+		   HISTORY_HAS_P | HISTORY_HAS_P_MIN | HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT |
+		       HISTORY_HAS_I1 | HISTORY_HAS_U1,
 		   "fields known");
 	tap_ok(history_rec_ok(&r, HISTORY_STEP_MINUTE), "record well-formed");
 
@@ -87,7 +88,8 @@ static void test_quarter_and_gap(void)
 	}
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0, &r, &building), 1, "first quarter");
 	TAP_EQ_INT(r.samples, 60 + 12, "60 telegrams before the gap, 12 after");
-	TAP_EQ_INT(r.p_min, 2000, "quarter min");
+	TAP_EQ_INT(r.valid & (HISTORY_HAS_P_MIN | HISTORY_HAS_I1 | HISTORY_HAS_U1), 0,
+		   "a quarter keeps no minimum, currents or voltages");
 	TAP_EQ_INT(r.p_max, 4000, "quarter max");
 	TAP_EQ_INT(r.p_mean, (60 * 2000 + 12 * 4000 + 36) / 72, "quarter mean over its telegrams");
 	TAP_EQ_INT(r.e_import, 200000 * 1000, "register at the quarter's end");
@@ -107,8 +109,11 @@ static void test_wrap_and_clock(void)
 	for (int64_t t = M0; t <= last; t += 60)
 		feed(h, t, 100, 1);
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0, &r, &building), 0, "8 days ago: overwritten");
-	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 10 * 60 + 60, &r, &building), 1,
-		   "the oldest minute kept");
+	/* A ring slot's block is an hour: the new hour's first minute empties it. */
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 10 * 60 + 60, &r, &building), 0,
+		   "the rest of that hour went with its block");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 3600, &r, &building), 1,
+		   "the oldest minute kept: the next hour's first");
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, last - 7 * 86400, &r, &building), 1,
 		   "7 days ago kept");
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0, &r, &building), 1, "quarters go back 13 months");
@@ -125,7 +130,9 @@ static void test_wrap_and_clock(void)
 /* Minute and quarter records of a and b are the same. */
 static bool same_rings(const struct history *a, const struct history *b)
 {
-	return memcmp(a->minutes, b->minutes, sizeof(a->minutes)) == 0 &&
+	return memcmp(a->minute_blocks, b->minute_blocks, sizeof(a->minute_blocks)) == 0 &&
+	       memcmp(a->quarter_blocks, b->quarter_blocks, sizeof(a->quarter_blocks)) == 0 &&
+	       memcmp(a->minutes, b->minutes, sizeof(a->minutes)) == 0 &&
 	       memcmp(a->quarters, b->quarters, sizeof(a->quarters)) == 0;
 }
 
@@ -157,8 +164,8 @@ static void test_file_roundtrip(void)
 		feed(h, t, 1500 + t % 7, 42 + (t - M0) / 60);
 	history_flush(h);
 	buf = encode(h, &len);
-	TAP_EQ_INT(len, HISTORY_FILE_HEADER + (60 + 4) * sizeof(struct history_rec),
-		   "60 minutes, 4 quarters");
+	TAP_EQ_INT(len, HISTORY_FILE_HEADER + HISTORY_FILE_MINUTE_BLOCK + HISTORY_FILE_QUARTER_BLOCK,
+		   "an hour of minutes, a day of quarters: one block each");
 	TAP_EQ_INT(history_file_decode(back, buf, len), 0, "decoded");
 	tap_ok(same_rings(h, back), "the same records after the round trip");
 	free(buf);
@@ -194,7 +201,8 @@ static void test_file_refused(void)
 	TAP_EQ_INT(history_file_decode(back, buf, 0), -ENODATA, "empty file");
 	TAP_EQ_INT(history_file_decode(back, buf, 20), -ENODATA, "torn inside the header");
 	TAP_EQ_INT(history_file_decode(back, buf, len - 1), -EBADMSG, "torn by one byte");
-	TAP_EQ_INT(history_file_decode(back, buf, len - 56), -EBADMSG, "torn by one record");
+	TAP_EQ_INT(history_file_decode(back, buf, len - sizeof(struct history_min)), -EBADMSG,
+		   "torn by one record");
 	TAP_EQ_INT(history_get(back, HISTORY_STEP_MINUTE, M0, &r, &building), 0, "refused: empty history");
 
 	buf[len / 2] ^= 0x10;
@@ -203,9 +211,10 @@ static void test_file_refused(void)
 	buf[0] = 'X';
 	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTO, "foreign magic");
 	buf[0] = 'S';
-	buf[8] = 2;
-	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTONOSUPPORT, "another version");
 	buf[8] = 1;
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTONOSUPPORT,
+		   "version 1 (56-byte records) refused");
+	buf[8] = 2;
 	buf[12] ^= 0xff;
 	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTO, "other byte order");
 	buf[12] ^= 0xff;
@@ -216,6 +225,11 @@ static void test_file_refused(void)
 	h->minutes[(M0 / 60) % HISTORY_MINUTES].p_min = 5000;
 	buf = encode(h, &len);
 	TAP_EQ_INT(history_file_decode(back, buf, len), -EINVAL, "malformed record refused");
+	free(buf);
+	h->minutes[(M0 / 60) % HISTORY_MINUTES].p_min = history_power_encode(300);
+	h->minute_blocks[(M0 / 3600) % (HISTORY_MINUTES / 60)].base = 0;
+	buf = encode(h, &len);
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EINVAL, "malformed record refused");
 	TAP_EQ_INT(history_get(back, HISTORY_STEP_MINUTE, M0 + 60, &r, &building), 0, "nothing half-loaded");
 	free(buf);
 	tap_ok(strlen(history_file_strerror(-EBADMSG)) > 0, "error words");
@@ -223,8 +237,54 @@ static void test_file_refused(void)
 	history_free(back);
 }
 
+static void test_compact(void)
+{
+	static const int64_t w[] = {
+		0, 1, -1, 338, 16384, 16385, -16386, 43470, 55200, 81916, 90000, -90000
+	};
+	static const int32_t back[] = { 0,      1,     -1,    338,   16384, 16384,
+					-16388, 43472, 55200, 81916, 81916, -81916 };
+	struct history *h;
+	struct history_rec r;
+	bool building;
+	int16_t prev = INT16_MIN;
+
+	TAP_EQ_INT(sizeof(struct history_min), 26, "a minute record: 26 bytes");
+	TAP_EQ_INT(sizeof(struct history_qtr), 12, "a quarter record: 12 bytes");
+	tap_ok(sizeof(struct history) < 780000, "the whole history: %zu bytes (was 2 811 648)",
+	       sizeof(struct history));
+	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
+		tap_ok(history_power_decode(history_power_encode(w[i])) == back[i], "power %lld W kept as %d",
+		       (long long) w[i], back[i]);
+	for (int64_t x = -90000; x <= 90000; x++) {
+		int16_t c = history_power_encode(x);
+
+		if (c < prev)
+			break;
+		prev = c;
+	}
+	TAP_EQ_INT(prev, INT16_MAX, "the power scale is monotonic: min <= mean <= max survives");
+
+	/* An hour of a 3 x 80 A house: 55 kWh, still in the minute's 16 bits. */
+	history_new(&h);
+	for (int64_t m = 0; m < 61; m++)
+		feed(h, M0 + m * 60, 55200, 1000000 + m * 920);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 59 * 60, &r, &building), 1,
+		   "last minute of the hour");
+	TAP_EQ_INT(r.e_import, (1000000 + 59 * 920) * 1000LL, "55 kWh above the hour's base, to the Wh");
+	TAP_EQ_INT(r.p_mean, 55200, "55.2 kW kept (4 W steps)");
+	/* The meter replaced: its register below the hour's base leaves the energy unknown. */
+	feed(h, M0 + 3600 + 60, 100, 5);
+	feed(h, M0 + 3600 + 120, 100, 5);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 3600 + 60, &r, &building), 1, "after the swap");
+	TAP_EQ_INT(r.valid & HISTORY_HAS_E_IMPORT, 0, "a register below the base: energy unknown, not wrong");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0 + 3600, &r, &building), 1, "the quarter, closed");
+	history_free(h);
+}
+
 int main(void)
 {
+	test_compact();
 	test_minute();
 	test_quarter_and_gap();
 	test_wrap_and_clock();

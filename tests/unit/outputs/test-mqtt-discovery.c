@@ -22,6 +22,7 @@
 #define SERIAL "GW0042"
 #define POWER_TOPIC "devices/home/smart-connect/" SERIAL "/data/power_instant"
 #define COUNTERS_TOPIC "devices/home/smart-connect/" SERIAL "/data/device_counters"
+#define CAPACITY_TOPIC "devices/home/smart-connect/" SERIAL "/data/capacity"
 #define AVAIL_TOPIC "devices/home/smart-connect/" SERIAL "/status"
 #define METER_TOPIC "devices/home/smart-connect/" SERIAL "/meter"
 
@@ -30,6 +31,7 @@ static const struct mqtt_discovery_ctx ctx = {
 	.serial = SERIAL,
 	.power_topic = POWER_TOPIC,
 	.counters_topic = COUNTERS_TOPIC,
+	.capacity_topic = CAPACITY_TOPIC,
 	.avail_topic = AVAIL_TOPIC,
 	.meter_topic = METER_TOPIC,
 	.sw_version = "9.8.7",
@@ -264,8 +266,10 @@ static void check_entry(const struct mqtt_discovery_ctx *c, size_t i, char (*see
 
 	tap_ok(str(p, "name") && *str(p, "name"), "%s: has a name", object);
 	counters = str(p, "state_topic") && strcmp(str(p, "state_topic"), COUNTERS_TOPIC) == 0;
-	tap_ok(counters || (str(p, "state_topic") && strcmp(str(p, "state_topic"), POWER_TOPIC) == 0),
-	       "%s: state_topic is power_instant or device_counters", object);
+	tap_ok(counters || (str(p, "state_topic") && strcmp(str(p, "state_topic"), POWER_TOPIC) == 0) ||
+		   (str(p, "state_topic") && strcmp(str(p, "state_topic"), CAPACITY_TOPIC) == 0 &&
+		    strncmp(object, "capacity_", 9) == 0),
+	       "%s: state_topic is power_instant, device_counters or (capacity_*) capacity", object);
 	tap_ok(str(p, "value_template") && strstr(str(p, "value_template"), "value_json."),
 	       "%s: value_template reads the JSON", object);
 	check_schema(p, object, counters);
@@ -311,6 +315,9 @@ static void test_expected_sensors(void)
 		{ "l1_voltage", "voltage", "V", "measurement" },
 		{ "l3_current", "current", "A", "measurement" },
 		{ "l2_power", "power", "W", "measurement" },
+		{ "capacity_demand", "power", "kW", "measurement" },
+		{ "capacity_month_peak", "power", "kW", "measurement" },
+		{ "capacity_projection", "power", "kW", "measurement" },
 	};
 
 	for (size_t w = 0; w < ARRAY_SIZE(want); w++) {

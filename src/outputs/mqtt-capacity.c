@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The capacity tariff on MQTT (see mqtt.h): <base>/data/capacity, retained,
+ * the same object as the status's "capacity". Retained because it is a
+ * state, not a stream: a subscriber that comes later (Home Assistant
+ * restarted) has the month's peak at once instead of at the next telegram.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "smartconnectd/base/log.h"
+#include "smartconnectd/outputs/history-json.h"
+#include "smartconnectd/outputs/reading-json.h"
+
+#include "mqtt-internal.h"
+
+/* FNV-1a 64 of the payload: whether it changed since the last one sent. */
+static uint64_t payload_hash(const char *s)
+{
+	uint64_t x = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		x = (x ^ (uint8_t) *s) * 0x100000001b3ULL;
+	return x;
+}
+
+int mqtt_publish_capacity(struct mqtt *m, const struct capacity_view *cap)
+{
+	_cleanup_free_ char *text = NULL;
+	json_t *o;
+	uint64_t h;
+	int r;
+
+	/* Nothing is counted as lost while there is no connection: the
+	 * retained value is sent at the first change once connected. */
+	if (!m || m->state != MQTT_STATE_CONNECTED || !m->mosq)
+		return 0;
+	o = history_capacity_json(cap);
+	text = o ? json_dumps(o, READING_JSON_DUMP_FLAGS) : NULL;
+	json_decref(o);
+	if (!text)
+		return log_oom();
+	h = payload_hash(text);
+	if (h == m->capacity_hash)
+		return 0;
+	r = mqtt_send(m, m->capacity_topic, text, 0, true);
+	if (r < 0)
+		return r;
+	m->capacity_hash = h;
+	mqtt_flush(m);
+	return 1;
+}
