@@ -282,3 +282,11 @@ json_t *daemon_history_capacity_json(struct daemon *d)
 	capacity_view(&d->capacity, &cap);
 	return history_capacity_json(&cap);
 }
+
+void daemon_history_capacity_text(struct daemon *d, struct jbuf *j)
+{
+	struct capacity_view cap;
+
+	capacity_view(&d->capacity, &cap);
+	history_capacity_text(j, "capacity", &cap);
+}

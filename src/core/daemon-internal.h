@@ -194,3 +194,5 @@ void daemon_history_apply(struct daemon *d);
 struct capacity_view;
 const struct history *daemon_on_http_history(void *userdata, struct capacity_view *ret_capacity);
 json_t *daemon_history_capacity_json(struct daemon *d);
+struct jbuf;
+void daemon_history_capacity_text(struct daemon *d, struct jbuf *j);

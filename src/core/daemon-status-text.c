@@ -75,7 +75,7 @@ static void daemon_status_text_outputs(struct daemon *d, struct jbuf *j)
 	passthrough_status_text(d->passthrough, j);
 	jbuf_end_object(j);
 	daemon_status_text_tree(j, "modbus_rtu", daemon_modbus_rtu_status(d));
-	daemon_status_text_tree(j, "capacity", daemon_history_capacity_json(d));
+	daemon_history_capacity_text(d, j);
 }
 
 int daemon_status_text(struct daemon *d, char *buf, size_t size)

@@ -12,6 +12,7 @@
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/outputs/history-json.h"
+#include "smartconnectd/outputs/jbuf.h"
 
 /* Unix seconds: 1 to 12 decimal digits, nothing else. */
 static int parse_seconds(const char *s, int64_t *ret)
@@ -263,4 +264,57 @@ json_t *history_capacity_json(const struct capacity_view *cap)
 		return NULL;
 	}
 	return j;
+}
+
+/* ---- the capacity tariff as text, the same object without a tree ----------------------------- */
+
+static void kw_text(struct jbuf *j, const char *key, bool known, int64_t w)
+{
+	if (known)
+		jbuf_decimal(j, key, w, 3);
+	else
+		jbuf_null(j, key);
+}
+
+static void when_text(struct jbuf *j, const char *key, bool known, int64_t t)
+{
+	if (known && t > 0)
+		jbuf_int(j, key, t);
+	else
+		jbuf_null(j, key);
+}
+
+static void figures_text(struct jbuf *j, const struct capacity_figures *f)
+{
+	kw_text(j, "demand_kw", f->has_demand, f->demand_w);
+	kw_text(j, "month_peak_kw", f->has_peak, f->peak_w);
+	when_text(j, "month_peak_time", f->has_peak, f->peak_time);
+}
+
+void history_capacity_text(struct jbuf *j, const char *key, const struct capacity_view *cap)
+{
+	jbuf_object(j, key);
+	figures_text(j, &cap->now);
+	jbuf_cstring(j, "source", cap->measured ? "measured" : "computed");
+	when_text(j, "quarter_start", true, cap->quarter_start);
+	when_text(j, "quarter_end", true, cap->quarter_end);
+	kw_text(j, "projection_kw", cap->has_projection, cap->projection_w);
+	kw_text(j, "projection_over_peak_kw", cap->has_over_peak, cap->over_peak_w);
+	jbuf_object(j, "computed");
+	figures_text(j, &cap->computed);
+	jbuf_end_object(j);
+	jbuf_array(j, "months");
+	for (unsigned i = 0; i < cap->n_months && i < CAPACITY_MONTHS; i++) {
+		const struct capacity_month *m = &cap->months[i];
+		char month[32];
+
+		snprintf(month, sizeof(month), "%04" PRId64 "-%02" PRId64, m->month / 12, m->month % 12 + 1);
+		jbuf_object(j, NULL);
+		jbuf_cstring(j, "month", month);
+		kw_text(j, "peak_kw", true, m->peak_w);
+		when_text(j, "peak_time", true, m->peak_time);
+		jbuf_end_object(j);
+	}
+	jbuf_end_array(j);
+	jbuf_end_object(j);
 }

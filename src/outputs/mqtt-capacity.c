@@ -5,12 +5,12 @@
  * state, not a stream: a subscriber that comes later (Home Assistant
  * restarted) has the month's peak at once instead of at the next telegram.
  */
-#include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/history-json.h"
-#include "smartconnectd/outputs/reading-json.h"
+#include "smartconnectd/outputs/jbuf.h"
 
 #include "mqtt-internal.h"
 
@@ -26,8 +26,8 @@ static uint64_t payload_hash(const char *s)
 
 int mqtt_publish_capacity(struct mqtt *m, const struct capacity_view *cap)
 {
-	_cleanup_free_ char *text = NULL;
-	json_t *o;
+	char text[HISTORY_CAPACITY_TEXT_MAX];
+	struct jbuf j;
 	uint64_t h;
 	int r;
 
@@ -35,11 +35,11 @@ int mqtt_publish_capacity(struct mqtt *m, const struct capacity_view *cap)
 	 * retained value is sent at the first change once connected. */
 	if (!m || m->state != MQTT_STATE_CONNECTED || !m->mosq)
 		return 0;
-	o = history_capacity_json(cap);
-	text = o ? json_dumps(o, READING_JSON_DUMP_FLAGS) : NULL;
-	json_decref(o);
-	if (!text)
-		return log_oom();
+	/* Written on the stack: a telegram costs no allocation here. */
+	jbuf_init(&j, text, sizeof(text));
+	history_capacity_text(&j, NULL, cap);
+	if (jbuf_finish(&j) < 0)
+		return log_warning_errno(ENOBUFS, "MQTT: the capacity object does not fit, not sent");
 	h = payload_hash(text);
 	if (h == m->capacity_hash)
 		return 0;

@@ -49,3 +49,9 @@ char *history_csv_text(const struct history *h, const struct history_query *q, i
  *  "months":[{"month":"YYYY-MM","peak_kw","peak_time"}]}; unknown
  * values are null. New reference, NULL on OOM. */
 json_t *history_capacity_json(const struct capacity_view *cap);
+
+/* The same object written into j under key (NULL inside an array), without
+ * an allocation: kW as exact decimals of the watts (3.064, 3 for 3.000). */
+#define HISTORY_CAPACITY_TEXT_MAX 2048 /* bytes the object can take, 13 months included */
+struct jbuf;
+void history_capacity_text(struct jbuf *j, const char *key, const struct capacity_view *cap);

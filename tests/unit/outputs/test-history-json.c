@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "smartconnectd/outputs/history-json.h"
+#include "smartconnectd/outputs/jbuf.h"
 #include "tap.h"
 
 #define NOW 1700001190LL /* 3 min 10 s into a quarter */
@@ -126,9 +127,81 @@ static void test_answer(void)
 	history_free(h);
 }
 
+/* The same JSON in meaning: numbers equal as numbers (3 and 3.0 alike). */
+static bool same(json_t *a, json_t *b)
+{
+	const char *key;
+	json_t *val;
+
+	if (json_is_number(a) && json_is_number(b))
+		return json_number_value(a) == json_number_value(b);
+	if (json_is_object(a) && json_is_object(b)) {
+		if (json_object_size(a) != json_object_size(b))
+			return false;
+		json_object_foreach (a, key, val)
+			if (!same(val, json_object_get(b, key)))
+				return false;
+		return true;
+	}
+	if (json_is_array(a) && json_is_array(b)) {
+		if (json_array_size(a) != json_array_size(b))
+			return false;
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if (!same(json_array_get(a, i), json_array_get(b, i)))
+				return false;
+		return true;
+	}
+	return json_equal(a, b);
+}
+
+/* The capacity object as text (MQTT, the status) against the tree, for a
+ * view with everything, one with nothing known, and 13 months. */
+static void test_capacity_text(void)
+{
+	struct capacity_view views[3] = {
+		{ .measured = true,
+		  .now = { .has_demand = true,
+			   .has_peak = true,
+			   .demand_w = 52,
+			   .peak_w = 3000,
+			   .peak_time = 5 },
+		  .computed = { .has_demand = true, .demand_w = -1 },
+		  .quarter_start = M0,
+		  .quarter_end = M0 + 900,
+		  .has_projection = true,
+		  .projection_w = 4321,
+		  .has_over_peak = true,
+		  .over_peak_w = 1321,
+		  .n_months = 1,
+		  .months = { { .month = 2023 * 12 + 7, .peak_w = 2500, .peak_time = 1690000000 } } },
+		{ 0 },
+		{ .n_months = CAPACITY_MONTHS },
+	};
+
+	for (unsigned i = 0; i < CAPACITY_MONTHS; i++)
+		views[2].months[i] =
+		    (struct capacity_month){ .month = 24000 + i, .peak_w = 999999999, .peak_time = 1 };
+	for (size_t i = 0; i < 3; i++) {
+		char buf[HISTORY_CAPACITY_TEXT_MAX];
+		struct jbuf j;
+		json_t *tree = history_capacity_json(&views[i]), *text;
+		int n;
+
+		jbuf_init(&j, buf, sizeof(buf));
+		history_capacity_text(&j, NULL, &views[i]);
+		n = jbuf_finish(&j);
+		text = n >= 0 ? json_loads(buf, 0, NULL) : NULL;
+		tap_ok(tree && text && same(tree, text),
+		       "capacity view %zu: the text parses to the tree (%d bytes)", i, n);
+		json_decref(tree);
+		json_decref(text);
+	}
+}
+
 int main(void)
 {
 	test_query();
 	test_answer();
+	test_capacity_text();
 	return tap_done();
 }
