@@ -2,6 +2,8 @@
 /* The update helper's state file and its merge with the units' state, as tables. */
 #include <errno.h>
 
+#include <string.h>
+
 #include "smartconnectd/device/update-state.h"
 #include "tap.h"
 
@@ -85,7 +87,9 @@ static void test_versions(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		tap_ok(update_version_valid(cases[i].v) == cases[i].ok, "version '%s' %s", cases[i].v,
+		/* Printed up to a newline: a raw one would end the TAP line. */
+		tap_ok(update_version_valid(cases[i].v) == cases[i].ok, "version '%.*s%s' %s",
+		       (int) strcspn(cases[i].v, "\n"), cases[i].v, strchr(cases[i].v, '\n') ? "\\n" : "",
 		       cases[i].ok ? "valid" : "refused");
 }
 
