@@ -64,6 +64,13 @@ static bool daemon_network_up(void)
 	return ni.interface[0] && ni.address[0];
 }
 
+/* Only a wired LED shows the network's state by itself; without one the
+ * status reads it when asked, and the daemon does not wake up for it. */
+static bool daemon_led_wired(const struct daemon *d)
+{
+	return d->device && d->device->indicator && indicator_wired(d->device->indicator);
+}
+
 static int daemon_on_network_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
@@ -71,6 +78,8 @@ static int daemon_on_network_timer(sd_event_source *s, uint64_t usec, void *user
 
 	d->device->in.network_up = daemon_network_up();
 	daemon_device_update(d);
+	if (!daemon_led_wired(d))
+		return 0; /* a one-shot timer: it stays off until an LED is set up */
 	r = sd_event_source_set_time(s, usec + NETWORK_POLL_USEC);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s, SD_EVENT_ON);
@@ -336,6 +345,10 @@ void daemon_device_apply(struct daemon *d)
 	daemon_device_setup_indicator(d);
 	daemon_device_setup_button(d);
 	daemon_device_update(d);
+	if (daemon_led_wired(d) && d->device->network_timer &&
+	    (sd_event_source_set_time_relative(d->device->network_timer, NETWORK_POLL_USEC) < 0 ||
+	     sd_event_source_set_enabled(d->device->network_timer, SD_EVENT_ON) < 0))
+		log_warning("LED: cannot arm the network check, ignoring");
 }
 
 int daemon_device_start(struct daemon *d)
@@ -373,7 +386,14 @@ void daemon_device_ready(struct daemon *d)
 
 const char *daemon_device_pattern(const struct daemon *d)
 {
-	return d->device ? indicator_pattern_to_string(indicator_state_pattern(&d->device->in)) : "off";
+	struct indicator_inputs in;
+
+	if (!d->device)
+		return "off";
+	in = d->device->in;
+	if (!daemon_led_wired(d))
+		in.network_up = daemon_network_up();
+	return indicator_pattern_to_string(indicator_state_pattern(&in));
 }
 
 void daemon_device_free(struct daemon *d)
