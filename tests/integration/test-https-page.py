@@ -70,12 +70,18 @@ def browser(web, w, se, paths, spki):
     return b
 
 
-def page_checks(tap, web, drv, plain, tls):
+def page_checks(tap, web, drv, se, plain, tls):
     drv.get("http://%s:%d/" % (NAME, plain))
     url = web.until(lambda: drv.current_url.startswith("https://") and drv.current_url, 10)
     tap.ok(url == "https://%s:%d/" % (NAME, tls), "http://%s:%d/ leads the browser to %r" % (NAME, plain, url))
-    drv.get("https://%s:%s@%s:%d/" % (USER, PASSWORD, NAME, tls))
+    drv.get("https://%s:%d/" % (NAME, tls))
     tap.ok(drv.title == "SmartConnect", "the page loads over HTTPS with the certificate accepted (%r)" % drv.title)
+    tap.ok(web.sign_in(drv, se, PASSWORD), "signed in through the page's form over HTTPS")
+    cookies = drv.execute_cdp_cmd("Network.getAllCookies", {}).get("cookies", [])
+    sc = [c for c in cookies if c.get("name") == "sc_session"]
+    tap.ok(len(sc) == 1 and sc[0].get("secure") and sc[0].get("httpOnly") and sc[0].get("sameSite") == "Strict",
+           "the session cookie is Secure, HttpOnly, SameSite=Strict under HTTPS (%r)"
+           % [{k: c.get(k) for k in ("secure", "httpOnly", "sameSite", "path")} for c in sc])
     tap.ok(drv.execute_script("return location.protocol === 'https:' && window.isSecureContext") is True,
            "the page is a secure context on https:")
     st = drv.execute_async_script("const done = arguments[0];"
@@ -99,7 +105,7 @@ def run(tap, binary, se, paths):
             return
         spki = spki_sha256(w.join("state", "https-certificate.pem"))
         b = browser(web, w, se, paths, spki)
-        page_checks(tap, web, b.driver, plain, tls)
+        page_checks(tap, web, b.driver, se, plain, tls)
         b.close()
 
         # Another key's hash: the same certificate is an error for this browser.

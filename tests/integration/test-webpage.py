@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The web page at / in headless Chromium (Debian chromium + chromium-driver,
-driven by python3-selenium) against the real daemon fed by a pty: Basic auth,
+driven by python3-selenium) against the real daemon fed by a pty: the sign-in form
+(one session at a time: a second browser signing in ends the first),
 the live values of a real telegram compared with its sidecar, a refresh
 without reload, the MQTT form saved through PATCH and read back with GET, the
 server's error next to the field, a phone viewport without horizontal scroll,
@@ -215,18 +216,17 @@ def number(text):
 
 
 def check_auth(tap, api):
-    st, hdr, _ = api.call("GET", "/", auth=None)
+    # The page itself is its sign-in form and holds no data: served to anyone.
+    st, hdr, _ = api.call("GET", "/api/v1/status", auth=None)
     tap.ok(st == 401 and "basic" in (hdr.get("WWW-Authenticate") or "").lower(),
-           "GET / without credentials: 401 with a Basic challenge (%r)" % st)
-    st, _, _ = api.call("GET", "/", auth=(USER, "wrong"))
-    tap.ok(st == 401, "GET / with a wrong password: 401 (%r)" % st)
-    st, _, _ = api.call("GET", "/api/v1/status", auth=None)
-    tap.ok(st == 401, "GET /api/v1/status without credentials: 401 (%r)" % st)
-    st, hdr, body = api.call("GET", "/")
+           "GET /api/v1/status without credentials: 401 with a Basic challenge (%r)" % st)
+    st, _, _ = api.call("GET", "/api/v1/status", auth=(USER, "wrong"))
+    tap.ok(st == 401, "GET /api/v1/status with a wrong password: 401 (%r)" % st)
+    st, hdr, body = api.call("GET", "/", auth=None)
     with open(PAGE_SRC, "rb") as f:
         src = f.read()
     tap.ok(st == 200 and (hdr.get("Content-Type") or "").startswith("text/html"),
-           "GET / with credentials: 200 text/html (%r %r)" % (st, hdr.get("Content-Type")))
+           "GET / without credentials: 200 text/html, the sign-in form (%r %r)" % (st, hdr.get("Content-Type")))
     tap.ok(body == src, "the page served is src/outputs/web/index.html (%d bytes)" % len(body))
     text = body.decode("utf-8", "replace")
     ext = re.findall(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//|@import|url\(""", text)
@@ -379,6 +379,44 @@ def mqtt_form(tap, drv, api, se):
     st, after3 = api.json("GET", "/api/v1/config")
     tap.ok(after3["MQTT"].get("Broker") == new["Broker"], "the rejected broker changed nothing (%r)"
            % after3["MQTT"].get("Broker"))
+
+
+def sign_in(drv, se, password=PASSWORD):
+    """Through the page's form; whether the page then shows its content."""
+    form = until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
+                 and drv.find_element(se.By.ID, "login"), 10)
+    if not form:
+        return False
+    for name, v in (("user", USER), ("password", password)):
+        inp = form.find_element(se.By.NAME, name)
+        inp.clear()
+        inp.send_keys(v)
+    form.find_element(se.By.TAG_NAME, "button").click()
+    return bool(until(lambda: drv.find_element(se.By.TAG_NAME, "main").is_displayed(), 10))
+
+
+def login_message(drv, se):
+    return until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
+                 and text_of(drv, "login").strip() and drv.execute_script(
+                     "return document.querySelector('#login .msg').textContent"), 15)
+
+
+def second_session(tap, drv, b1, se, driver_path, chrome_path, w, url):
+    """Another browser (its own profile, its own cookies) signs in: the first page is told."""
+    b2 = w.add(Browser(w.path))
+    try:
+        b2.start(se, driver_path, chrome_path)
+        b2.driver.set_page_load_timeout(harness.TIMEOUT)
+        b2.driver.get(url)
+        tap.ok(sign_in(b2.driver, se), "a second browser signs in through the form")
+        msg = login_message(drv, se)
+        tap.ok(msg == "signed in elsewhere",
+               "the first browser's page shows the sign-in form with %r" % msg)
+        tap.ok(sign_in(drv, se), "the first browser signs in again")
+        msg2 = login_message(b2.driver, se)
+        tap.ok(msg2 == "signed in elsewhere", "and now the second browser's page says %r" % msg2)
+    finally:
+        b2.close()
 
 
 def js(drv, expr):
@@ -572,7 +610,7 @@ def status_fetches(drv):
                               ".filter(e => e.name.endsWith('/api/v1/status')).length")
 
 
-def fallback(tap, drv, api, w, pty, binary, text, sock, d):
+def fallback(tap, drv, se, api, w, pty, binary, text, sock, d):
     """The stream broken: the page polls the status every 3 s, then takes the stream again.
 
     Chromium is told to block GET /api/v1/live (DevTools' Network.setBlockedURLs),
@@ -588,6 +626,10 @@ def fallback(tap, drv, api, w, pty, binary, text, sock, d):
     tap.ok(down, "daemon gone: the page says so (%r)" % down)
     env = {"LISTEN_FDNAMES": "http", "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + w.join("no-bus")}
     d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env=env))
+    # Sessions do not outlive the daemon: the page asks to sign in again.
+    msg = login_message(drv, se)
+    tap.ok(msg == "not signed in" and sign_in(drv, se),
+           "new daemon: the page shows the sign-in form (%r) and signs in again" % msg)
     raw = mb.edit_telegram(harness.testdata(RAW), {"1-0:1.7.0": "00.777"})
     i, _ = harness.feed_until(d, pty, raw, harness.telegram_with_p(777))
     t = time.monotonic()
@@ -651,9 +693,15 @@ def run(tap, binary, se, driver_path, chrome_path):
         b.start(se, driver_path, chrome_path)
         drv = b.driver
         drv.set_page_load_timeout(harness.TIMEOUT)
-        drv.get("http://%s:%s@127.0.0.1:%d/" % (USER, PASSWORD, int(m.group(1))))
-        tap.ok(drv.title == "SmartConnect",
-               "the page loads in Chromium with the credentials (%r)" % drv.title)
+        url = "http://127.0.0.1:%d/" % int(m.group(1))
+        drv.get(url)
+        tap.ok(drv.title == "SmartConnect", "the page loads in Chromium (%r)" % drv.title)
+        hidden = drv.execute_script("return document.querySelector('main').hidden")
+        tap.ok(hidden and not sign_in(drv, se, "wrong-pw"),
+               "signed out, the page shows only the sign-in form; a wrong password does not sign in")
+        msg = login_message(drv, se)
+        tap.ok(msg == "wrong user name or password", "the form says why (%r)" % msg)
+        tap.ok(sign_in(drv, se), "signed in through the form")
         check_values(tap, drv, exp, ident)
 
         # A new telegram, with markup as the meter id: the page follows without a
@@ -688,7 +736,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         reset(tap, drv, d, se)
         firmware(tap, drv, w, se)
         phone(tap, drv, logdir)
-        d = fallback(tap, drv, api, w, pty, binary, text, sock, d)
+        second_session(tap, drv, b, se, driver_path, chrome_path, w, url)
+        d = fallback(tap, drv, se, api, w, pty, binary, text, sock, d)
         # Refused requests (401, 400) are logged by the network; the page's script logs nothing.
         errs = [e for e in drv.get_log("browser") if e.get("source") != "network" and e.get("level") != "INFO"]
         tap.ok(not errs, "no script error or warning in the browser console %s" % (errs or ""))
