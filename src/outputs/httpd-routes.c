@@ -128,6 +128,32 @@ static enum MHD_Result on_page(struct httpd *h, struct MHD_Connection *c, struct
 	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
 
+/* GET /i18n/<lang>.json: a table of the page's strings, English to the
+ * language; no data in it, so no credentials (the sign-in form needs it). */
+static enum MHD_Result respond_i18n(struct MHD_Connection *c, const unsigned char *text, size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, (void *) text, MHD_RESPMEM_PERSISTENT);
+
+	if (resp)
+		(void) MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result on_i18n_fr(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) h;
+	(void) rq;
+	return respond_i18n(c, web_i18n_fr, web_i18n_fr_len);
+}
+
+static enum MHD_Result on_i18n_nl(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) h;
+	(void) rq;
+	return respond_i18n(c, web_i18n_nl, web_i18n_nl_len);
+}
+
 static enum MHD_Result on_status(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
 	(void) rq;
@@ -291,6 +317,8 @@ struct httpd_route {
 
 static const struct httpd_route routes[] = {
 	{ "/", "GET, HEAD", .get = on_page },
+	{ "/i18n/fr.json", "GET, HEAD", .get = on_i18n_fr },
+	{ "/i18n/nl.json", "GET, HEAD", .get = on_i18n_nl },
 	{ "/api/v1/session", "GET, HEAD, POST, DELETE", .get = httpd_session_on_get,
 	  .post = httpd_session_on_post, .del = httpd_session_on_delete },
 	{ "/api/v1/status", "GET, HEAD", .get = on_status },
@@ -333,7 +361,7 @@ static httpd_handler_fn route_handler(const struct httpd_route *rt, const char *
 	return NULL;
 }
 
-/* Everything but the page (its sign-in form; it holds no data), the session
+/* Everything but the page and its translations (its sign-in form; they hold no data), the session
  * (its handlers check themselves) and a scrape of /metrics with [HTTP]
  * MetricsAuth=no. */
 static bool needs_auth(const struct httpd *h, const char *url, const char *method)
@@ -342,7 +370,7 @@ static bool needs_auth(const struct httpd *h, const char *url, const char *metho
 		return false;
 	if (!method_is_safe(method))
 		return true;
-	if (strcmp(url, "/") == 0)
+	if (strcmp(url, "/") == 0 || strncmp(url, "/i18n/", 6) == 0)
 		return false;
 	return h->metrics_auth || strcmp(url, "/metrics") != 0;
 }

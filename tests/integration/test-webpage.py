@@ -38,6 +38,11 @@ _spec.loader.exec_module(mb)
 RAW = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 SIDECAR = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.json"
 PAGE_SRC = os.path.join(HERE, "..", "..", "src", "outputs", "web", "index.html")
+I18N_SRC = os.path.join(HERE, "..", "..", "src", "outputs", "web", "i18n", "%s.json")
+# The page and its script; 24 KiB until the sign-in form and the language
+# switch. The translations are separate resources (GET /i18n/<lang>.json),
+# so more languages do not grow the page.
+PAGE_MAX = 28 * 1024
 USER = "user"
 PASSWORD = "web-Test-pw1"
 HTTP_RX = r"HTTP API on port (\d+)"
@@ -99,7 +104,7 @@ class Browser:
         self.service = None
         self.pgid = None
 
-    def start(self, se, driver_path, chrome_path):
+    def start(self, se, driver_path, chrome_path, lang=None):
         # A home of its own: Chromium writes crash report and dconf files there.
         home = os.path.join(self.profile, "home")
         env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
@@ -117,6 +122,8 @@ class Browser:
                   "--no-sandbox"):
             opts.add_argument(a)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        if lang:  # the browser's Accept-Language (and navigator.languages)
+            opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
         try:
             self.driver = se.webdriver.Chrome(service=self.service, options=opts)  # starts the service
         finally:
@@ -230,7 +237,15 @@ def check_auth(tap, api):
     tap.ok(body == src, "the page served is src/outputs/web/index.html (%d bytes)" % len(body))
     text = body.decode("utf-8", "replace")
     ext = re.findall(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//|@import|url\(""", text)
-    tap.ok(not ext and len(body) < 24 * 1024, "one file, no external asset, %d bytes < 24 KiB" % len(body))
+    tap.ok(not ext and len(body) < PAGE_MAX, "one file, no external asset, %d bytes < %d KiB" % (len(body), PAGE_MAX // 1024))
+    for lang in ("fr", "nl"):
+        st, hdr, body = api.call("GET", "/i18n/%s.json" % lang, auth=None)
+        with open(I18N_SRC % lang, "rb") as f:
+            src = f.read()
+        tap.ok(st == 200 and body == src and (hdr.get("Content-Type") or "").startswith("application/json"),
+               "GET /i18n/%s.json without credentials: the table from the source (%r, %d bytes)" % (lang, st, len(body)))
+    st, _, _ = api.call("GET", "/i18n/de.json", auth=None)
+    tap.ok(st in (401, 404), "GET /i18n/de.json: no such table (%r)" % st)
     tap.ok("innerHTML" not in text and "outerHTML" not in text and "document.write" not in text,
            "no innerHTML / document.write in the page")
 
@@ -401,20 +416,89 @@ def login_message(drv, se):
                      "return document.querySelector('#login .msg').textContent"), 15)
 
 
+VISIBLE_JS = """
+const skip = arguments[0], out = [], tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n; (n = tw.nextNode());) {
+    const v = n.nodeValue.trim(), p = n.parentElement;
+    if (v && p.checkVisibility() && !(skip && p.closest(skip))) out.push(v);
+}
+for (const el of document.querySelectorAll("[placeholder],[aria-label]"))
+    for (const a of ["placeholder", "aria-label"])
+        if (el.getAttribute(a) && el.checkVisibility() && !(skip && el.closest(skip))) out.push(el.getAttribute(a));
+return out;"""
+# What the page fills in from the daemon (values, names, times), not its own words.
+DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td"
+
+
+def visible(drv, skip=None):
+    return drv.execute_script(VISIBLE_JS, skip)
+
+
+def tables():
+    t = {}
+    for lang in ("fr", "nl"):
+        with open(I18N_SRC % lang, encoding="utf-8") as f:
+            t[lang] = json.load(f)
+    return t
+
+
+def english_left(strings, table):
+    """The strings shown in English although the table has another word for them."""
+    return sorted({v for v in strings if v in table and table[v] != v})
+
+
+def switch_language(drv, se, lang):
+    se.Select(drv.find_element(se.By.ID, "lang")).select_by_value(lang)
+    return until(lambda: drv.execute_script("return document.documentElement.lang") == lang, 10)
+
+
+def languages(tap, drv, se, url):
+    """English, French and Dutch: every string of the page from the tables."""
+    t = tables()
+    en = visible(drv, DATA)
+    missing = sorted({v for v in en if any(v not in t[lang] for lang in t)})
+    tap.ok(len(en) > 60 and not missing,
+           "all %d visible English strings of the page are in fr.json and nl.json %s" % (len(en), missing or ""))
+    for lang, term in (("fr", "Paramètres réseau"), ("nl", "Netwerkinstellingen")):
+        ok = switch_language(drv, se, lang)
+        shown = visible(drv)
+        left = english_left(shown, t[lang])
+        changed = [v for v in shown if v in t[lang].values() and v not in t[lang]]
+        tap.ok(ok and not left and len(changed) > 40,
+               "switched to %s: %d strings changed, none left in English %s" % (lang, len(changed), left or ""))
+        tap.ok(term in shown, "%s: the manual's term %r" % (lang, term))
+    drv.get(url)
+    kept = until(lambda: drv.execute_script("return document.documentElement.lang") == "nl"
+                 and drv.find_element(se.By.TAG_NAME, "main").is_displayed(), 10)
+    tap.ok(kept and "Netwerkinstellingen" in visible(drv), "reloaded: still Dutch (remembered), still signed in")
+    ok = switch_language(drv, se, "en")
+    shown = visible(drv)
+    tap.ok(ok and "Network settings" in shown and not [v for v in shown if v in t["fr"].values()
+                                                         and v not in t["fr"] and v not in t["nl"]],
+           "back to English: no French left")
+    tap.ok(until(lambda: text_of(drv, "m-P") == "1234 W", 10), "the values are back after the reload")
+
+
 def second_session(tap, drv, b1, se, driver_path, chrome_path, w, url):
-    """Another browser (its own profile, its own cookies) signs in: the first page is told."""
+    """Another browser (its own profile, its own cookies, Dutch as its language) signs in: the first page is told."""
     b2 = w.add(Browser(w.path))
     try:
-        b2.start(se, driver_path, chrome_path)
+        b2.start(se, driver_path, chrome_path, lang="nl,en")
         b2.driver.set_page_load_timeout(harness.TIMEOUT)
         b2.driver.get(url)
+        nl = tables()["nl"]
+        ok = until(lambda: b2.driver.execute_script("return document.documentElement.lang") == "nl", 10)
+        shown = visible(b2.driver)
+        tap.ok(ok and "Aanmelden" in shown and not english_left(shown, nl),
+               "a browser asking for Dutch (Accept-Language nl) gets the sign-in form in Dutch %s"
+               % (english_left(shown, nl) or ""))
         tap.ok(sign_in(b2.driver, se), "a second browser signs in through the form")
         msg = login_message(drv, se)
         tap.ok(msg == "signed in elsewhere",
                "the first browser's page shows the sign-in form with %r" % msg)
         tap.ok(sign_in(drv, se), "the first browser signs in again")
         msg2 = login_message(b2.driver, se)
-        tap.ok(msg2 == "signed in elsewhere", "and now the second browser's page says %r" % msg2)
+        tap.ok(msg2 == "elders aangemeld", "and now the second browser's page says %r (Dutch)" % msg2)
     finally:
         b2.close()
 
@@ -622,7 +706,7 @@ def fallback(tap, drv, se, api, w, pty, binary, text, sock, d):
     drv.execute_script("performance.clearResourceTimings()")
     harness.stop_and_check(tap, d, "web page, first daemon")
     down = until(lambda: drv.execute_script(
-        "const c = document.getElementById('conn'); return c.className === 'bad' && c.textContent"), 10)
+        "const c = document.getElementById('conn'); return c.className === 'bad' && c.textContent"), 20)
     tap.ok(down, "daemon gone: the page says so (%r)" % down)
     env = {"LISTEN_FDNAMES": "http", "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + w.join("no-bus")}
     d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env=env))
@@ -729,6 +813,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(shown and drv.execute_script("return document.getElementById('xss')") is None,
                "the meter id %r is shown as text, no element made of it" % evil)
 
+        languages(tap, drv, se, url)
         mqtt_form(tap, drv, api, se)
         network_form(tap, drv, api, se)
         modbus_form(tap, drv, api, se)
