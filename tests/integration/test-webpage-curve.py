@@ -21,14 +21,12 @@ whose Browser and sign-in this test borrows. Screenshots of the page at
 import importlib.util
 import os
 import re
-import shutil
 import sys
 import time
-import traceback
 
 import harness
 import httpapi
-from harness import Pty, Tap, Workdir, feed_until
+from harness import Pty, Workdir, feed_until
 
 EMUCS = "dsmr/be_emucs_fluvius_capacity-history_dsmrparser.raw"
 
@@ -140,22 +138,7 @@ def run(tap, binary, se, paths):
 
 
 def main():
-    tap = Tap()
-    binary = harness.daemon_path()
-    web = webpage_module()
-    se = web.import_selenium()
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    chrome_path = web.chromium_binary()
-    have = tap.ok(se is not None, "python3-selenium is installed")
-    have = tap.ok(os.access(driver_path, os.X_OK), "chromedriver is installed (%s)" % driver_path) and have
-    have = tap.ok(chrome_path is not None, "chromium is installed (%s)" % chrome_path) and have
-    if have:
-        try:
-            run(tap, binary, se, (driver_path, chrome_path))
-        except Exception:
-            tap.ok(False, "no exception in the browser run")
-            tap.diag(traceback.format_exc())
-    return tap.done()
+    return webpage_module().browser_main(run)
 
 
 if __name__ == "__main__":

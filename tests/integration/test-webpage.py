@@ -396,6 +396,15 @@ def mqtt_form(tap, drv, api, se):
            % after3["MQTT"].get("Broker"))
 
 
+def telegram_panel(tap, drv, api, se):
+    """The Telegram panel shows GET /api/v1/telegram's text, byte for byte."""
+    st, _, body = api.call("GET", "/api/v1/telegram")
+    drv.find_element(se.By.ID, "tg-b").click()
+    shown = until(lambda: text_of(drv, "tg"), 10)
+    tap.ok(st == 200 and shown == body.decode("ascii"),
+           "the Telegram panel shows the last raw telegram (%d bytes, as the API gives it)" % len(shown or ""))
+
+
 def sign_in(drv, se, password=PASSWORD):
     """Through the page's form; whether the page then shows its content."""
     form = until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
@@ -427,7 +436,7 @@ for (const el of document.querySelectorAll("[placeholder],[aria-label]"))
         if (el.getAttribute(a) && el.checkVisibility() && !(skip && el.closest(skip))) out.push(el.getAttribute(a));
 return out;"""
 # What the page fills in from the daemon (values, names, times), not its own words.
-DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x"
+DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x,#tg"
 
 
 def visible(drv, skip=None):
@@ -479,6 +488,34 @@ def languages(tap, drv, se, url):
     tap.ok(until(lambda: text_of(drv, "m-P") == "1234 W", 10), "the values are back after the reload")
 
 
+A11Y_JS = """
+const lum = c => {
+    const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255).map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+};
+const alpha = c => { const m = c.match(/[\\d.]+/g); return m.length > 3 ? +m[3] : 1; };
+const bg = el => { for (; el; el = el.parentElement) { const b = getComputedStyle(el).backgroundColor; if (alpha(b) > 0.5) return b; } return "rgb(255, 255, 255)"; };
+const low = [], unlabelled = [], tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n; (n = tw.nextNode());) {
+    const el = n.parentElement;
+    if (!n.nodeValue.trim() || !el.checkVisibility() || el.closest("button:disabled")) continue;
+    const cs = getComputedStyle(el), a = lum(cs.color), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && +cs.fontWeight >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push(n.nodeValue.trim().slice(0, 30) + " " + ratio.toFixed(2));
+}
+for (const el of document.querySelectorAll("input, select, textarea, button"))
+    if (el.checkVisibility() && !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.textContent.trim())
+        unlabelled.push(el.outerHTML.slice(0, 60));
+return [low, unlabelled];"""
+
+
+def accessibility(tap, drv, label):
+    low, unlabelled = drv.execute_script(A11Y_JS)
+    tap.ok(not low, "%s: every visible text has a contrast of 4.5:1 or more (3:1 large) %s" % (label, low or ""))
+    tap.ok(not unlabelled, "%s: every input, select and button has a label %s" % (label, unlabelled or ""))
+
+
 def second_session(tap, drv, b1, se, driver_path, chrome_path, w, url):
     """Another browser (its own profile, its own cookies, Dutch as its language) signs in: the first page is told."""
     b2 = w.add(Browser(w.path))
@@ -492,7 +529,12 @@ def second_session(tap, drv, b1, se, driver_path, chrome_path, w, url):
         tap.ok(ok and "Aanmelden" in shown and not english_left(shown, nl),
                "a browser asking for Dutch (Accept-Language nl) gets the sign-in form in Dutch %s"
                % (english_left(shown, nl) or ""))
-        tap.ok(sign_in(b2.driver, se), "a second browser signs in through the form")
+        accessibility(tap, b2.driver, "sign-in form")
+        # By keyboard only: the user name, Tab to the password, Enter.
+        b2.driver.find_element(se.By.NAME, "user").click()
+        b2.driver.switch_to.active_element.send_keys(USER + "\ue004" + PASSWORD + "\ue007")
+        tap.ok(until(lambda: b2.driver.find_element(se.By.TAG_NAME, "main").is_displayed(), 10),
+               "a second browser signs in with the keyboard (Tab, Enter)")
         msg = login_message(drv, se)
         tap.ok(msg == "signed in elsewhere",
                "the first browser's page shows the sign-in form with %r" % msg)
@@ -787,6 +829,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(msg == "wrong user name or password", "the form says why (%r)" % msg)
         tap.ok(sign_in(drv, se), "signed in through the form")
         check_values(tap, drv, exp, ident)
+        telegram_panel(tap, drv, api, se)
 
         # A new telegram, with markup as the meter id: the page follows without a
         # reload and shows the id as text.
@@ -813,6 +856,7 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(shown and drv.execute_script("return document.getElementById('xss')") is None,
                "the meter id %r is shown as text, no element made of it" % evil)
 
+        accessibility(tap, drv, "signed in")
         languages(tap, drv, se, url)
         mqtt_form(tap, drv, api, se)
         network_form(tap, drv, api, se)
@@ -833,7 +877,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         harness.stop_and_check(tap, d, "web page")
 
 
-def main():
+def browser_main(run):
+    """The browser tests' main: run(tap, binary, se, (driver, chromium)) when all three are there."""
     tap = Tap()
     binary = harness.daemon_path()
     se = import_selenium()
@@ -844,11 +889,15 @@ def main():
     have = tap.ok(chrome_path is not None, "chromium is installed (%s)" % chrome_path) and have
     if have:
         try:
-            run(tap, binary, se, driver_path, chrome_path)
+            run(tap, binary, se, (driver_path, chrome_path))
         except Exception:
             tap.ok(False, "no exception in the browser run")
             tap.diag(traceback.format_exc())
     return tap.done()
+
+
+def main():
+    return browser_main(lambda tap, binary, se, paths: run(tap, binary, se, *paths))
 
 
 if __name__ == "__main__":
