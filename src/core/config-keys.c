@@ -132,6 +132,8 @@ const struct conf_key conf_keys[] = {
 	KEY("HTTP", "MetricsAuth", &conf_bool, "yes", http_metrics_auth, CONFIG_APPLY_HTTP),
 	KEY("HTTP", "MaxLiveClients", &conf_uint, "8", http_max_live_clients, CONFIG_APPLY_HTTP, .min = 0,
 	    .max = 64),
+	KEY("HTTP", "SessionIdleTimeout", &conf_seconds, "900", http_session_idle_sec, CONFIG_APPLY_HTTP,
+	    .min = 1, .max = 86400),
 	KEY("HTTP", "AllowedHosts", &conf_hosts, "", http_allowed_hosts, CONFIG_APPLY_HTTP,
 	    .flags = CONF_EMPTY_OK),
 

@@ -33,6 +33,7 @@ struct httpd_settings daemon_httpd_settings(const struct daemon *d, const struct
 		.allowed_hosts = c->http_allowed_hosts,
 		.metrics_auth = c->http_metrics_auth,
 		.max_live_clients = c->http_max_live_clients,
+		.session_idle_sec = c->http_session_idle_sec,
 	};
 }
 

@@ -210,35 +210,76 @@ static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *
 	return false;
 }
 
-/* 0: credentials good; otherwise the response is queued and its result in *ret. */
-int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret)
+/* A locked source, or no budget left for one more check: 429 queued, -EPERM. */
+static int auth_gate(struct httpd *h, struct MHD_Connection *c, const struct sockaddr *sa, uint64_t now,
+		     bool has_cred, enum MHD_Result *ret)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	_cleanup_free_ char *cred = NULL;
-	struct httpd_fail *f;
-	size_t size = 0;
-	uint64_t now = 0;
-	bool ok;
-	int r;
+	struct httpd_fail *f = fail_slot(h, sa, false, now);
 
-	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-	f = fail_slot(h, sa, false, now);
 	if (f && f->locked_until > now) {
 		*ret = respond_429(c, f->locked_until - now,
 				   "too many failed logins from this address, try again later");
 		return -EPERM;
 	}
+	/* A request without credentials is how a browser asks for the login
+	 * dialog: only wrong credentials count, and only they need budget. */
+	if (has_cred && !budget_left(&h->budget, now)) {
+		*ret = respond_429(c, USEC_PER_SEC, "too many failed logins, try again later");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static const struct sockaddr *client_addr(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci ? ci->client_addr : NULL;
+}
+
+int httpd_auth_login(struct httpd *h, struct MHD_Connection *c, const char *user, const char *pass,
+		     enum MHD_Result *ret)
+{
+	const struct sockaddr *sa = client_addr(c);
+	uint64_t now = 0;
+
+	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
+	if (auth_gate(h, c, sa, now, true, ret) < 0)
+		return -EPERM;
+	if (auth_verify(h, sa, user, pass, now))
+		return 0;
+	*ret =
+	    httpd_routes_queue(c, MHD_HTTP_UNAUTHORIZED,
+			       httpd_routes_json(json_pack("{s:s}", "error", "wrong user name or password")));
+	return -EACCES;
+}
+
+/* 0: basic credentials good, 1: the page's session; otherwise the response
+ * is queued and its result in *ret. A request with basic credentials is
+ * judged by them alone, so scripts work whatever the page's session does. */
+int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret)
+{
+	const struct sockaddr *sa = client_addr(c);
+	_cleanup_free_ char *cred = NULL;
+	size_t size = 0;
+	uint64_t now = 0;
+	bool ok;
+	int r;
+
+	if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)) {
+		r = httpd_session_check(h, c, ret);
+		if (r <= 0)
+			return r < 0 ? r : 1;
+	}
+	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
 	r = auth_credentials(c, &cred, &size);
 	if (r < 0) {
 		*ret = MHD_NO;
 		return r;
 	}
-	/* A request without credentials is how a browser asks for the login
-	 * dialog: only wrong credentials count, and only they need budget. */
-	if (cred && !budget_left(&h->budget, now)) {
-		OPENSSL_cleanse(cred, size);
-		*ret = respond_429(c, USEC_PER_SEC, "too many failed logins, try again later");
+	if (auth_gate(h, c, sa, now, cred != NULL, ret) < 0) {
+		if (cred)
+			OPENSSL_cleanse(cred, size);
 		return -EPERM;
 	}
 	ok = cred && auth_verify(h, sa, cred, cred + strlen(cred) + 1, now);

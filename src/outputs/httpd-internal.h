@@ -3,9 +3,8 @@
  * The HTTP server's insides, shared by its files: httpd.c (the daemon-facing
  * object and the libmicrohttpd instances in the loop), httpd-conn.c (request
  * deadlines and room for a new client), httpd-auth.c (basic auth and the
- * lockout), httpd-host.c (which Host, Origin and Referer values are ours) and
- * httpd-routes.c (the routing table and the responses). Nothing else
- * includes this.
+ * lockout), httpd-session.c (the page's one session), httpd-host.c (which Host, Origin and Referer values are
+ * ours) and httpd-routes.c (the routing table and the responses). Nothing else includes this.
  */
 #pragma once
 
@@ -86,6 +85,16 @@ struct httpd_budget {
 	uint64_t tokens, last_usec;
 };
 
+/* The one session of the page (httpd-session.c): digests of its token and
+ * of the token it replaced, never the tokens. */
+#define HTTPD_SESSION_DIGEST 32
+struct httpd_session {
+	bool active, replaced_set;
+	unsigned char digest[HTTPD_SESSION_DIGEST];
+	unsigned char replaced[HTTPD_SESSION_DIGEST];
+	uint64_t last_usec; /* CLOCK_MONOTONIC: its last request */
+};
+
 struct httpd {
 	sd_event *event;
 	const struct httpd_ops *ops;
@@ -99,6 +108,8 @@ struct httpd {
 	struct httpd_srv *retired; /* list */
 	struct httpd_fail fails[HTTPD_FAIL_SLOTS];
 	struct httpd_budget budget;
+	struct httpd_session session;
+	uint64_t session_idle_usec;
 	/* Host names besides addresses, host name and localhost: lower case,
 	 * separated by single blanks; applied without a new instance. */
 	char hosts[HTTPD_HOSTS_MAX];
@@ -116,11 +127,26 @@ struct httpd_request {
 	char *body;
 	size_t len;
 	bool too_large;
+	bool by_session; /* authenticated by the page's session cookie */
 };
 
 /* Check the request's credentials and the lockout of its address (httpd-auth.c).
  * 0: go on; otherwise the answer (401 or 429) is queued and its result is in *ret. */
 int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret);
+/* The same for the credentials of the sign-in form: the lockout and budget
+ * apply, a wrong pair gets 401 without a basic challenge. */
+int httpd_auth_login(struct httpd *h, struct MHD_Connection *c, const char *user, const char *pass,
+		     enum MHD_Result *ret);
+
+/* The page's session (httpd-session.c). httpd_session_check(): 0 the
+ * request's cookie is the session; 1 no session cookie; otherwise 401 with
+ * why ("signed in elsewhere", "session expired", "not signed in") is queued
+ * and its result is in *ret. */
+int httpd_session_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result *ret);
+void httpd_session_end(struct httpd *h);
+enum MHD_Result httpd_session_on_get(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq);
+enum MHD_Result httpd_session_on_post(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq);
+enum MHD_Result httpd_session_on_delete(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq);
 
 /* Connections and their deadlines (httpd-conn.c); cls is the struct httpd_srv. */
 void httpd_conn_on_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -164,7 +190,10 @@ void httpd_srv_kick(struct httpd_srv *srv);
 
 /* GET /api/v1/live on c of srv (httpd-live.c): a new stream and its response
  * in *ret (the caller queues it). MHD_NO on OOM. */
-enum MHD_Result httpd_live_start(struct httpd_srv *srv, struct MHD_Connection *c, struct MHD_Response **ret);
+enum MHD_Result httpd_live_start(struct httpd_srv *srv, struct MHD_Connection *c, bool by_session,
+				 struct MHD_Response **ret);
+/* End the streams opened with the page's session (a new sign-in); how many. */
+unsigned httpd_live_end_sessions(struct httpd *h);
 /* End the streams of srv (NULL: all) after what they have queued; how many. */
 unsigned httpd_live_end(struct httpd *h, const struct httpd_srv *srv);
 

@@ -34,9 +34,10 @@ struct httpd_live {
 	struct MHD_Connection *c;
 	struct httpd_live_event *q[HTTPD_LIVE_QUEUE]; /* q[0] is sent first */
 	unsigned n;
-	size_t off;     /* bytes of q[0] handed to MHD */
-	bool suspended; /* by the reader, for want of events */
-	bool ending;    /* send what is queued, then end the body */
+	size_t off;      /* bytes of q[0] handed to MHD */
+	bool suspended;  /* by the reader, for want of events */
+	bool ending;     /* send what is queued, then end the body */
+	bool by_session; /* opened by the page's session, not basic auth */
 	struct httpd_live *prev, *next;
 };
 
@@ -197,7 +198,8 @@ static void live_hello(struct httpd_live *s)
 	event_unref(ev);
 }
 
-enum MHD_Result httpd_live_start(struct httpd_srv *srv, struct MHD_Connection *c, struct MHD_Response **ret)
+enum MHD_Result httpd_live_start(struct httpd_srv *srv, struct MHD_Connection *c, bool by_session,
+				 struct MHD_Response **ret)
 {
 	struct httpd *h = srv->h;
 	struct httpd_live *s;
@@ -206,7 +208,7 @@ enum MHD_Result httpd_live_start(struct httpd_srv *srv, struct MHD_Connection *c
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return MHD_NO;
-	*s = (struct httpd_live){ .h = h, .srv = srv, .c = c, .next = h->live };
+	*s = (struct httpd_live){ .h = h, .srv = srv, .c = c, .by_session = by_session, .next = h->live };
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, live_on_read, s, live_on_free);
 	if (!resp) {
 		free(s);
@@ -249,15 +251,25 @@ unsigned httpd_live_clients(const struct httpd *h)
 	return h ? h->n_live : 0;
 }
 
-unsigned httpd_live_end(struct httpd *h, const struct httpd_srv *srv)
+static unsigned live_end(struct httpd *h, const struct httpd_srv *srv, bool sessions)
 {
 	unsigned n = 0;
 
 	for (struct httpd_live *s = h->live; s; s = s->next)
-		if (!srv || s->srv == srv) {
+		if ((!srv || s->srv == srv) && (!sessions || s->by_session)) {
 			s->ending = true;
 			live_wake(s);
 			n++;
 		}
 	return n;
+}
+
+unsigned httpd_live_end(struct httpd *h, const struct httpd_srv *srv)
+{
+	return live_end(h, srv, false);
+}
+
+unsigned httpd_live_end_sessions(struct httpd *h)
+{
+	return live_end(h, NULL, true);
 }

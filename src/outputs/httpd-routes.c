@@ -131,6 +131,32 @@ static enum MHD_Result on_page(struct httpd *h, struct MHD_Connection *c, struct
 /* Written without a tree; room for the status of any configuration. */
 #define HTTPD_STATUS_TEXT_MAX 16384
 
+/* GET /i18n/<lang>.json: a table of the page's strings, English to the
+ * language; no data in it, so no credentials (the sign-in form needs it). */
+static enum MHD_Result respond_i18n(struct MHD_Connection *c, const unsigned char *text, size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, (void *) text, MHD_RESPMEM_PERSISTENT);
+
+	if (resp)
+		(void) MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
+}
+
+static enum MHD_Result on_i18n_fr(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) h;
+	(void) rq;
+	return respond_i18n(c, web_i18n_fr, web_i18n_fr_len);
+}
+
+static enum MHD_Result on_i18n_nl(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	(void) h;
+	(void) rq;
+	return respond_i18n(c, web_i18n_nl, web_i18n_nl_len);
+}
+
 static enum MHD_Result on_status(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
 	char text[HTTPD_STATUS_TEXT_MAX];
@@ -211,7 +237,7 @@ static enum MHD_Result on_live(struct httpd *h, struct MHD_Connection *c, struct
 	if (h->n_live >= h->max_live)
 		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "too many live clients, try again later");
-	if (httpd_live_start(rq->srv, c, &resp) != MHD_YES)
+	if (httpd_live_start(rq->srv, c, rq->by_session, &resp) != MHD_YES)
 		return MHD_NO;
 	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
@@ -299,11 +325,15 @@ static enum MHD_Result on_network_ap(struct httpd *h, struct MHD_Connection *c, 
 struct httpd_route {
 	const char *path;
 	const char *allow;
-	httpd_handler_fn get, patch, post;
+	httpd_handler_fn get, patch, post, del;
 };
 
 static const struct httpd_route routes[] = {
 	{ "/", "GET, HEAD", .get = on_page },
+	{ "/i18n/fr.json", "GET, HEAD", .get = on_i18n_fr },
+	{ "/i18n/nl.json", "GET, HEAD", .get = on_i18n_nl },
+	{ "/api/v1/session", "GET, HEAD, POST, DELETE", .get = httpd_session_on_get,
+	  .post = httpd_session_on_post, .del = httpd_session_on_delete },
 	{ "/api/v1/status", "GET, HEAD", .get = on_status },
 	{ "/api/v1/config", "GET, HEAD, PATCH", .get = on_config_get, .patch = on_config_patch },
 	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
@@ -339,13 +369,23 @@ static httpd_handler_fn route_handler(const struct httpd_route *rt, const char *
 		return rt->patch;
 	if (strcmp(method, "POST") == 0)
 		return rt->post;
+	if (strcmp(method, "DELETE") == 0)
+		return rt->del;
 	return NULL;
 }
 
-/* Everything but a scrape of /metrics with [HTTP] MetricsAuth=no. */
+/* Everything but the page and its translations (its sign-in form; they hold no data), the session
+ * (its handlers check themselves) and a scrape of /metrics with [HTTP]
+ * MetricsAuth=no. */
 static bool needs_auth(const struct httpd *h, const char *url, const char *method)
 {
-	return h->metrics_auth || !method_is_safe(method) || strcmp(url, "/metrics") != 0;
+	if (strcmp(url, "/api/v1/session") == 0)
+		return false;
+	if (!method_is_safe(method))
+		return true;
+	if (strcmp(url, "/") == 0 || strncmp(url, "/i18n/", 6) == 0)
+		return false;
+	return h->metrics_auth || strcmp(url, "/metrics") != 0;
 }
 
 /* A request's first call, before any body: the checks in their order. */
@@ -368,8 +408,13 @@ static enum MHD_Result request_begin(struct httpd_srv *srv, struct MHD_Connectio
 	/* Then HTTPS: a browser gets there before it sends the password. */
 	if (httpd_tls_check(srv, c, url, method, &ret) < 0)
 		return ret;
-	if (needs_auth(h, url, method) && httpd_auth_check(h, c, &ret) < 0)
-		return ret;
+	if (needs_auth(h, url, method)) {
+		int r = httpd_auth_check(h, c, &ret);
+
+		if (r < 0)
+			return ret;
+		rq->by_session = r > 0;
+	}
 	if (cl && strtoull(cl, NULL, 10) > HTTPD_BODY_MAX)
 		return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 	return MHD_YES;

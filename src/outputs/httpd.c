@@ -438,6 +438,7 @@ static void httpd_apply_live(struct httpd *h, const struct httpd_settings *s)
 {
 	h->metrics_auth = s->metrics_auth;
 	h->max_live = s->max_live_clients;
+	h->session_idle_usec = (uint64_t) MAX(s->session_idle_sec, 1u) * USEC_PER_SEC;
 	if (httpd_host_set(h, s->local_name, s->allowed_hosts) < 0)
 		log_error("[HTTP] AllowedHosts= is too long, only this gateway's own names are accepted");
 }
@@ -573,6 +574,9 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s)
 	for (size_t i = 0; i < _HTTPD_EP_MAX; i++)
 		if (h->ep[i].cur)
 			srv_retire(h->ep[i].cur);
+	/* A new user or password: whoever signed in with the old one signs in again. */
+	if (strcmp(m.user, h->mat.user) != 0 || strcmp(m.password, h->mat.password) != 0)
+		httpd_session_end(h);
 	material_clear(&h->mat);
 	h->mat = m;
 	httpd_set_modes(h, s);

@@ -15,7 +15,7 @@ from harness import TELEGRAM_RX, Pty, Tap, Workdir, feed_until, stop_and_check
 from httpapi import MQTT_PASSWORD, PASSWORD, Api
 
 DSMR50 = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
-PATHS = ["/", "/api/v1/status", "/api/v1/config", "/api/v1/telegram", "/api/v1/firmware", "/api/v1/reset",
+PATHS = ["/api/v1/status", "/api/v1/config", "/api/v1/telegram", "/api/v1/firmware", "/api/v1/reset",
          "/nope"]
 METHODS = {"/api/v1/reset": "POST"}
 WIFI_PASSWORD = "WiFi-secret-55aa"
@@ -32,6 +32,10 @@ def check_auth(tap, api):
                % (method, path, st, hdr.get("www-authenticate")))
         st, _, _ = api.call(method, path, auth="user:wrong", extra=src)
         tap.ok(st == 401, "%s %s with a wrong password: 401 (%r)" % (method, path, st))
+    # The page is its sign-in form, no data: served without credentials.
+    st, hdr, _ = api.call("GET", "/", auth=None, extra=("--interface", "127.0.0.29"))
+    tap.ok(st == 200 and hdr.get("content-type", "").startswith("text/html"),
+           "GET / without credentials: the page with its sign-in form (%r)" % st)
     st, _, _ = api.call("GET", "/api/v1/status", auth="admin:" + PASSWORD, extra=("--interface", "127.0.0.30"))
     tap.ok(st == 401, "wrong user name, right password: 401 (%r)" % st)
 
@@ -205,7 +209,7 @@ def main():
             "[HTTP]\n", "[HTTP]\nPasswordFile=%s\n" % w.join("pw"))
         d, port = httpapi.start(tap, binary, w, text, name="PasswordFile")
         if port:
-            st, _, _ = Api(port, password="from-own-file").call("GET", "/")
+            st, _, _ = Api(port, password="from-own-file").call("GET", "/api/v1/status")
             tap.ok(st == 200, "[HTTP] PasswordFile= is read (%r)" % st)
         stop_and_check(tap, d, "PasswordFile")
 

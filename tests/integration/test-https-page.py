@@ -20,15 +20,13 @@ import base64
 import hashlib
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
-import traceback
 import types
 
 import harness
 import httpapi
-from harness import Tap, Workdir
+from harness import Workdir
 
 USER, PASSWORD = "user", httpapi.PASSWORD
 NAME = "smart-connect.local"
@@ -70,12 +68,18 @@ def browser(web, w, se, paths, spki):
     return b
 
 
-def page_checks(tap, web, drv, plain, tls):
+def page_checks(tap, web, drv, se, plain, tls):
     drv.get("http://%s:%d/" % (NAME, plain))
     url = web.until(lambda: drv.current_url.startswith("https://") and drv.current_url, 10)
     tap.ok(url == "https://%s:%d/" % (NAME, tls), "http://%s:%d/ leads the browser to %r" % (NAME, plain, url))
-    drv.get("https://%s:%s@%s:%d/" % (USER, PASSWORD, NAME, tls))
+    drv.get("https://%s:%d/" % (NAME, tls))
     tap.ok(drv.title == "SmartConnect", "the page loads over HTTPS with the certificate accepted (%r)" % drv.title)
+    tap.ok(web.sign_in(drv, se, PASSWORD), "signed in through the page's form over HTTPS")
+    cookies = drv.execute_cdp_cmd("Network.getAllCookies", {}).get("cookies", [])
+    sc = [c for c in cookies if c.get("name") == "sc_session"]
+    tap.ok(len(sc) == 1 and sc[0].get("secure") and sc[0].get("httpOnly") and sc[0].get("sameSite") == "Strict",
+           "the session cookie is Secure, HttpOnly, SameSite=Strict under HTTPS (%r)"
+           % [{k: c.get(k) for k in ("secure", "httpOnly", "sameSite", "path")} for c in sc])
     tap.ok(drv.execute_script("return location.protocol === 'https:' && window.isSecureContext") is True,
            "the page is a secure context on https:")
     st = drv.execute_async_script("const done = arguments[0];"
@@ -99,7 +103,7 @@ def run(tap, binary, se, paths):
             return
         spki = spki_sha256(w.join("state", "https-certificate.pem"))
         b = browser(web, w, se, paths, spki)
-        page_checks(tap, web, b.driver, plain, tls)
+        page_checks(tap, web, b.driver, se, plain, tls)
         b.close()
 
         # Another key's hash: the same certificate is an error for this browser.
@@ -114,22 +118,7 @@ def run(tap, binary, se, paths):
 
 
 def main():
-    tap = Tap()
-    binary = harness.daemon_path()
-    web = webpage_module()
-    se = web.import_selenium()
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    chrome_path = web.chromium_binary()
-    have = tap.ok(se is not None, "python3-selenium is installed")
-    have = tap.ok(os.access(driver_path, os.X_OK), "chromedriver is installed (%s)" % driver_path) and have
-    have = tap.ok(chrome_path is not None, "chromium is installed (%s)" % chrome_path) and have
-    if have:
-        try:
-            run(tap, binary, se, (driver_path, chrome_path))
-        except Exception:
-            tap.ok(False, "no exception in the browser run")
-            tap.diag(traceback.format_exc())
-    return tap.done()
+    return webpage_module().browser_main(run)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The web page at / in headless Chromium (Debian chromium + chromium-driver,
-driven by python3-selenium) against the real daemon fed by a pty: Basic auth,
+driven by python3-selenium) against the real daemon fed by a pty: the sign-in form
+(one session at a time: a second browser signing in ends the first),
 the live values of a real telegram compared with its sidecar, a refresh
 without reload, the MQTT form saved through PATCH and read back with GET, the
 server's error next to the field, a phone viewport without horizontal scroll,
@@ -37,6 +38,11 @@ _spec.loader.exec_module(mb)
 RAW = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 SIDECAR = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.json"
 PAGE_SRC = os.path.join(HERE, "..", "..", "src", "outputs", "web", "index.html")
+I18N_SRC = os.path.join(HERE, "..", "..", "src", "outputs", "web", "i18n", "%s.json")
+# The page and its script; 24 KiB until the sign-in form, the language
+# switch and the power curve. The translations are separate resources (GET /i18n/<lang>.json),
+# so more languages do not grow the page.
+PAGE_MAX = 32 * 1024
 USER = "user"
 PASSWORD = "web-Test-pw1"
 HTTP_RX = r"HTTP API on port (\d+)"
@@ -98,7 +104,7 @@ class Browser:
         self.service = None
         self.pgid = None
 
-    def start(self, se, driver_path, chrome_path):
+    def start(self, se, driver_path, chrome_path, lang=None):
         # A home of its own: Chromium writes crash report and dconf files there.
         home = os.path.join(self.profile, "home")
         env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
@@ -116,6 +122,8 @@ class Browser:
                   "--no-sandbox"):
             opts.add_argument(a)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        if lang:  # the browser's Accept-Language (and navigator.languages)
+            opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
         try:
             self.driver = se.webdriver.Chrome(service=self.service, options=opts)  # starts the service
         finally:
@@ -215,22 +223,29 @@ def number(text):
 
 
 def check_auth(tap, api):
-    st, hdr, _ = api.call("GET", "/", auth=None)
+    # The page itself is its sign-in form and holds no data: served to anyone.
+    st, hdr, _ = api.call("GET", "/api/v1/status", auth=None)
     tap.ok(st == 401 and "basic" in (hdr.get("WWW-Authenticate") or "").lower(),
-           "GET / without credentials: 401 with a Basic challenge (%r)" % st)
-    st, _, _ = api.call("GET", "/", auth=(USER, "wrong"))
-    tap.ok(st == 401, "GET / with a wrong password: 401 (%r)" % st)
-    st, _, _ = api.call("GET", "/api/v1/status", auth=None)
-    tap.ok(st == 401, "GET /api/v1/status without credentials: 401 (%r)" % st)
-    st, hdr, body = api.call("GET", "/")
+           "GET /api/v1/status without credentials: 401 with a Basic challenge (%r)" % st)
+    st, _, _ = api.call("GET", "/api/v1/status", auth=(USER, "wrong"))
+    tap.ok(st == 401, "GET /api/v1/status with a wrong password: 401 (%r)" % st)
+    st, hdr, body = api.call("GET", "/", auth=None)
     with open(PAGE_SRC, "rb") as f:
         src = f.read()
     tap.ok(st == 200 and (hdr.get("Content-Type") or "").startswith("text/html"),
-           "GET / with credentials: 200 text/html (%r %r)" % (st, hdr.get("Content-Type")))
+           "GET / without credentials: 200 text/html, the sign-in form (%r %r)" % (st, hdr.get("Content-Type")))
     tap.ok(body == src, "the page served is src/outputs/web/index.html (%d bytes)" % len(body))
     text = body.decode("utf-8", "replace")
     ext = re.findall(r"""(?:src|href|action)\s*=\s*["']?(?:https?:)?//|@import|url\(""", text)
-    tap.ok(not ext and len(body) < 24 * 1024, "one file, no external asset, %d bytes < 24 KiB" % len(body))
+    tap.ok(not ext and len(body) < PAGE_MAX, "one file, no external asset, %d bytes < %d KiB" % (len(body), PAGE_MAX // 1024))
+    for lang in ("fr", "nl"):
+        st, hdr, body = api.call("GET", "/i18n/%s.json" % lang, auth=None)
+        with open(I18N_SRC % lang, "rb") as f:
+            src = f.read()
+        tap.ok(st == 200 and body == src and (hdr.get("Content-Type") or "").startswith("application/json"),
+               "GET /i18n/%s.json without credentials: the table from the source (%r, %d bytes)" % (lang, st, len(body)))
+    st, _, _ = api.call("GET", "/i18n/de.json", auth=None)
+    tap.ok(st in (401, 404), "GET /i18n/de.json: no such table (%r)" % st)
     tap.ok("innerHTML" not in text and "outerHTML" not in text and "document.write" not in text,
            "no innerHTML / document.write in the page")
 
@@ -379,6 +394,155 @@ def mqtt_form(tap, drv, api, se):
     st, after3 = api.json("GET", "/api/v1/config")
     tap.ok(after3["MQTT"].get("Broker") == new["Broker"], "the rejected broker changed nothing (%r)"
            % after3["MQTT"].get("Broker"))
+
+
+def telegram_panel(tap, drv, api, se):
+    """The Telegram panel shows GET /api/v1/telegram's text, byte for byte."""
+    st, _, body = api.call("GET", "/api/v1/telegram")
+    drv.find_element(se.By.ID, "tg-b").click()
+    shown = until(lambda: text_of(drv, "tg"), 10)
+    tap.ok(st == 200 and shown == body.decode("ascii"),
+           "the Telegram panel shows the last raw telegram (%d bytes, as the API gives it)" % len(shown or ""))
+
+
+def sign_in(drv, se, password=PASSWORD):
+    """Through the page's form; whether the page then shows its content."""
+    form = until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
+                 and drv.find_element(se.By.ID, "login"), 10)
+    if not form:
+        return False
+    for name, v in (("user", USER), ("password", password)):
+        inp = form.find_element(se.By.NAME, name)
+        inp.clear()
+        inp.send_keys(v)
+    form.find_element(se.By.TAG_NAME, "button").click()
+    return bool(until(lambda: drv.find_element(se.By.TAG_NAME, "main").is_displayed(), 10))
+
+
+def login_message(drv, se):
+    return until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
+                 and text_of(drv, "login").strip() and drv.execute_script(
+                     "return document.querySelector('#login .msg').textContent"), 15)
+
+
+VISIBLE_JS = """
+const skip = arguments[0], out = [], tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n; (n = tw.nextNode());) {
+    const v = n.nodeValue.trim(), p = n.parentElement;
+    if (v && p.checkVisibility() && !(skip && p.closest(skip))) out.push(v);
+}
+for (const el of document.querySelectorAll("[placeholder],[aria-label]"))
+    for (const a of ["placeholder", "aria-label"])
+        if (el.getAttribute(a) && el.checkVisibility() && !(skip && el.closest(skip))) out.push(el.getAttribute(a));
+return out;"""
+# What the page fills in from the daemon (values, names, times), not its own words.
+DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x,#tg"
+
+
+def visible(drv, skip=None):
+    return drv.execute_script(VISIBLE_JS, skip)
+
+
+def tables():
+    t = {}
+    for lang in ("fr", "nl"):
+        with open(I18N_SRC % lang, encoding="utf-8") as f:
+            t[lang] = json.load(f)
+    return t
+
+
+def english_left(strings, table):
+    """The strings shown in English although the table has another word for them."""
+    return sorted({v for v in strings if v in table and table[v] != v})
+
+
+def switch_language(drv, se, lang):
+    se.Select(drv.find_element(se.By.ID, "lang")).select_by_value(lang)
+    return until(lambda: drv.execute_script("return document.documentElement.lang") == lang, 10)
+
+
+def languages(tap, drv, se, url):
+    """English, French and Dutch: every string of the page from the tables."""
+    t = tables()
+    en = visible(drv, DATA)
+    missing = sorted({v for v in en if any(v not in t[lang] for lang in t)})
+    tap.ok(len(en) > 60 and not missing,
+           "all %d visible English strings of the page are in fr.json and nl.json %s" % (len(en), missing or ""))
+    for lang, term in (("fr", "Paramètres réseau"), ("nl", "Netwerkinstellingen")):
+        ok = switch_language(drv, se, lang)
+        shown = visible(drv)
+        left = english_left(shown, t[lang])
+        changed = [v for v in shown if v in t[lang].values() and v not in t[lang]]
+        tap.ok(ok and not left and len(changed) > 40,
+               "switched to %s: %d strings changed, none left in English %s" % (lang, len(changed), left or ""))
+        tap.ok(term in shown, "%s: the manual's term %r" % (lang, term))
+    drv.get(url)
+    kept = until(lambda: drv.execute_script("return document.documentElement.lang") == "nl"
+                 and drv.find_element(se.By.TAG_NAME, "main").is_displayed(), 10)
+    tap.ok(kept and "Netwerkinstellingen" in visible(drv), "reloaded: still Dutch (remembered), still signed in")
+    ok = switch_language(drv, se, "en")
+    shown = visible(drv)
+    tap.ok(ok and "Network settings" in shown and not [v for v in shown if v in t["fr"].values()
+                                                         and v not in t["fr"] and v not in t["nl"]],
+           "back to English: no French left")
+    tap.ok(until(lambda: text_of(drv, "m-P") == "1234 W", 10), "the values are back after the reload")
+
+
+A11Y_JS = """
+const lum = c => {
+    const v = c.match(/[\\d.]+/g).slice(0, 3).map(x => x / 255).map(x => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+};
+const alpha = c => { const m = c.match(/[\\d.]+/g); return m.length > 3 ? +m[3] : 1; };
+const bg = el => { for (; el; el = el.parentElement) { const b = getComputedStyle(el).backgroundColor; if (alpha(b) > 0.5) return b; } return "rgb(255, 255, 255)"; };
+const low = [], unlabelled = [], tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n; (n = tw.nextNode());) {
+    const el = n.parentElement;
+    if (!n.nodeValue.trim() || !el.checkVisibility() || el.closest("button:disabled")) continue;
+    const cs = getComputedStyle(el), a = lum(cs.color), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && +cs.fontWeight >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push(n.nodeValue.trim().slice(0, 30) + " " + ratio.toFixed(2));
+}
+for (const el of document.querySelectorAll("input, select, textarea, button"))
+    if (el.checkVisibility() && !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.textContent.trim())
+        unlabelled.push(el.outerHTML.slice(0, 60));
+return [low, unlabelled];"""
+
+
+def accessibility(tap, drv, label):
+    low, unlabelled = drv.execute_script(A11Y_JS)
+    tap.ok(not low, "%s: every visible text has a contrast of 4.5:1 or more (3:1 large) %s" % (label, low or ""))
+    tap.ok(not unlabelled, "%s: every input, select and button has a label %s" % (label, unlabelled or ""))
+
+
+def second_session(tap, drv, b1, se, driver_path, chrome_path, w, url):
+    """Another browser (its own profile, its own cookies, Dutch as its language) signs in: the first page is told."""
+    b2 = w.add(Browser(w.path))
+    try:
+        b2.start(se, driver_path, chrome_path, lang="nl,en")
+        b2.driver.set_page_load_timeout(harness.TIMEOUT)
+        b2.driver.get(url)
+        nl = tables()["nl"]
+        ok = until(lambda: b2.driver.execute_script("return document.documentElement.lang") == "nl", 10)
+        shown = visible(b2.driver)
+        tap.ok(ok and "Aanmelden" in shown and not english_left(shown, nl),
+               "a browser asking for Dutch (Accept-Language nl) gets the sign-in form in Dutch %s"
+               % (english_left(shown, nl) or ""))
+        accessibility(tap, b2.driver, "sign-in form")
+        # By keyboard only: the user name, Tab to the password, Enter.
+        b2.driver.find_element(se.By.NAME, "user").click()
+        b2.driver.switch_to.active_element.send_keys(USER + "\ue004" + PASSWORD + "\ue007")
+        tap.ok(until(lambda: b2.driver.find_element(se.By.TAG_NAME, "main").is_displayed(), 10),
+               "a second browser signs in with the keyboard (Tab, Enter)")
+        msg = login_message(drv, se)
+        tap.ok(msg == "signed in elsewhere",
+               "the first browser's page shows the sign-in form with %r" % msg)
+        tap.ok(sign_in(drv, se), "the first browser signs in again")
+        msg2 = login_message(b2.driver, se)
+        tap.ok(msg2 == "elders aangemeld", "and now the second browser's page says %r (Dutch)" % msg2)
+    finally:
+        b2.close()
 
 
 def js(drv, expr):
@@ -572,7 +736,7 @@ def status_fetches(drv):
                               ".filter(e => e.name.endsWith('/api/v1/status')).length")
 
 
-def fallback(tap, drv, api, w, pty, binary, text, sock, d):
+def fallback(tap, drv, se, api, w, pty, binary, text, sock, d):
     """The stream broken: the page polls the status every 3 s, then takes the stream again.
 
     Chromium is told to block GET /api/v1/live (DevTools' Network.setBlockedURLs),
@@ -590,6 +754,10 @@ def fallback(tap, drv, api, w, pty, binary, text, sock, d):
     tap.ok(down, "daemon gone: the page says so (%r)" % down)
     env = {"LISTEN_FDNAMES": "http", "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + w.join("no-bus")}
     d = w.add(Daemon(binary, w.path, text, listen_fds=[sock], pid_env=[], env=env))
+    # Sessions do not outlive the daemon: the page asks to sign in again.
+    msg = login_message(drv, se)
+    tap.ok(msg == "not signed in" and sign_in(drv, se),
+           "new daemon: the page shows the sign-in form (%r) and signs in again" % msg)
     raw = mb.edit_telegram(harness.testdata(RAW), {"1-0:1.7.0": "00.777"})
     i, _ = harness.feed_until(d, pty, raw, harness.telegram_with_p(777))
     t = time.monotonic()
@@ -653,10 +821,17 @@ def run(tap, binary, se, driver_path, chrome_path):
         b.start(se, driver_path, chrome_path)
         drv = b.driver
         drv.set_page_load_timeout(harness.TIMEOUT)
-        drv.get("http://%s:%s@127.0.0.1:%d/" % (USER, PASSWORD, int(m.group(1))))
-        tap.ok(drv.title == "SmartConnect",
-               "the page loads in Chromium with the credentials (%r)" % drv.title)
+        url = "http://127.0.0.1:%d/" % int(m.group(1))
+        drv.get(url)
+        tap.ok(drv.title == "SmartConnect", "the page loads in Chromium (%r)" % drv.title)
+        hidden = drv.execute_script("return document.querySelector('main').hidden")
+        tap.ok(hidden and not sign_in(drv, se, "wrong-pw"),
+               "signed out, the page shows only the sign-in form; a wrong password does not sign in")
+        msg = login_message(drv, se)
+        tap.ok(msg == "wrong user name or password", "the form says why (%r)" % msg)
+        tap.ok(sign_in(drv, se), "signed in through the form")
         check_values(tap, drv, exp, ident)
+        telegram_panel(tap, drv, api, se)
 
         # A new telegram, with markup as the meter id: the page follows without a
         # reload and shows the id as text.
@@ -683,6 +858,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         tap.ok(shown and drv.execute_script("return document.getElementById('xss')") is None,
                "the meter id %r is shown as text, no element made of it" % evil)
 
+        accessibility(tap, drv, "signed in")
+        languages(tap, drv, se, url)
         mqtt_form(tap, drv, api, se)
         network_form(tap, drv, api, se)
         modbus_form(tap, drv, api, se)
@@ -690,7 +867,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         reset(tap, drv, d, se)
         firmware(tap, drv, w, se)
         phone(tap, drv, logdir)
-        d = fallback(tap, drv, api, w, pty, binary, text, sock, d)
+        second_session(tap, drv, b, se, driver_path, chrome_path, w, url)
+        d = fallback(tap, drv, se, api, w, pty, binary, text, sock, d)
         # Refused requests (401, 400) are logged by the network; the page's script logs nothing.
         errs = [e for e in drv.get_log("browser") if e.get("source") != "network" and e.get("level") != "INFO"]
         tap.ok(not errs, "no script error or warning in the browser console %s" % (errs or ""))
@@ -701,7 +879,8 @@ def run(tap, binary, se, driver_path, chrome_path):
         harness.stop_and_check(tap, d, "web page")
 
 
-def main():
+def browser_main(run):
+    """The browser tests' main: run(tap, binary, se, (driver, chromium)) when all three are there."""
     tap = Tap()
     binary = harness.daemon_path()
     se = import_selenium()
@@ -712,11 +891,15 @@ def main():
     have = tap.ok(chrome_path is not None, "chromium is installed (%s)" % chrome_path) and have
     if have:
         try:
-            run(tap, binary, se, driver_path, chrome_path)
+            run(tap, binary, se, (driver_path, chrome_path))
         except Exception:
             tap.ok(False, "no exception in the browser run")
             tap.diag(traceback.format_exc())
     return tap.done()
+
+
+def main():
+    return browser_main(lambda tap, binary, se, paths: run(tap, binary, se, *paths))
 
 
 if __name__ == "__main__":

@@ -158,6 +158,7 @@ struct config {
 	struct listener_address http_listen_tls;  /* ListenTLS: empty host = no second, HTTPS listener */
 	bool http_require_tls;                    /* RequireTLS: plain HTTP only redirects */
 	uint32_t http_max_live_clients;           /* MaxLiveClients: GET /api/v1/live streams */
+	uint32_t http_session_idle_sec;           /* SessionIdleTimeout: the page's session */
 
 	/* [MQTT] */
 	bool mqtt_enabled;                            /* Enabled */

@@ -4,9 +4,12 @@
  * (MHD_USE_EPOLL without a thread: MHD's epoll fd is an io source, its
  * timeout an sd-event timer re-armed after every MHD_run()).
  *
- * Every path, "/" included, needs HTTP basic auth (GET /metrics only with
- * metrics_auth, so a Prometheus server can scrape without a password where
- * the operator wants that). Credentials are compared in
+ * Every path but the page "/" (its sign-in form, no data) needs HTTP basic
+ * auth or the page's session cookie (GET /metrics only with metrics_auth, so
+ * a Prometheus server can scrape without a password where the operator wants
+ * that). The page signs in with POST /api/v1/session (httpd-session.c): one
+ * session at a time, a new sign-in ends the one before, whose requests then
+ * get 401 "signed in elsewhere"; basic auth works whatever the session does. Credentials are compared in
  * constant time (SHA-256 of both sides, CRYPTO_memcmp). A client source (an
  * IPv4 address, an IPv6 /64) that fails HTTPD_FAIL_FREE times in a row is
  * locked out: for 2^(n - FREE) seconds, at most HTTPD_LOCKOUT_MAX_SEC, every
@@ -97,6 +100,7 @@ struct httpd_settings {
 	const char *allowed_hosts; /* more Host names, separated by blanks or commas */
 	bool metrics_auth;         /* GET /metrics needs the credentials too */
 	unsigned max_live_clients; /* streams of GET /api/v1/live at once; more get 503 */
+	unsigned session_idle_sec; /* the page's session ends after this long unused */
 };
 
 /* Answers of the daemon. JSON results are new references (NULL = 500). */
