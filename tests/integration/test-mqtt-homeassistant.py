@@ -156,8 +156,8 @@ def main():
         # No telegram for the stale limit: the meter's sensors go unavailable.
         tap.ok(sub.wait_for(base + "/meter", lambda p: p == "stale", timeout=15) is not None,
                "meter stale: the meter topic says stale")
+        n = sub.count()  # before the write: the answer may come before the next line runs
         pty.write(raw)
-        n = sub.count()
         tap.ok(sub.wait_for(base + "/meter", lambda p: p == "fresh", start=n) is not None,
                "a telegram again: fresh")
 
