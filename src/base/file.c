@@ -107,9 +107,8 @@ int file_write_atomic(const char *path, mode_t mode, const void *data, size_t le
 
 	if (asprintf(&tmp, "%s.tmp", path) < 0)
 		return -ENOMEM;
-	/* A temporary file left by a crash (or planted as a link) is not ours to follow. */
-	(void) unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* A temporary file left by a crash is truncated; a link planted there is not followed. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	r = write_all(fd, data, len);

@@ -14,7 +14,6 @@
  * ending anyway.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,63 +70,22 @@ static void daemon_history_load(struct daemon *d)
 	log_info("History restored from '%s' (%zu bytes)", d->history_path, len);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		p += k;
-		n -= (size_t) k;
-	}
-	return 0;
-}
-
-static int save_file(const char *dir, const char *path, const char *tmp, const uint8_t *buf, size_t len)
-{
-	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-	int r;
-
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && close(TAKE_FD(fd)) < 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		(void) unlink(tmp);
-		return r;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		return -errno;
-	return 0;
-}
-
 /* Encode and write: 0 or a negative errno. Never logs (the child calls it). */
 static int history_write(struct daemon *d)
 {
-	_cleanup_free_ char *tmp = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
 	size_t size = history_file_size(d->history);
 	int64_t len;
 
 	buf = malloc(size);
-	if (!buf || asprintf(&tmp, "%s.tmp", d->history_path) < 0)
+	if (!buf)
 		return -ENOMEM;
 	len = history_file_encode(d->history, buf, size);
 	if (len < 0)
 		return (int) len;
-	return save_file(d->state_dir, d->history_path, tmp, buf, (size_t) len);
+	if (mkdir(d->state_dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	return file_write_atomic(d->history_path, 0600, buf, (size_t) len);
 }
 
 int daemon_history_save(struct daemon *d)

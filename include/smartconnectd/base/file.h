@@ -25,7 +25,7 @@ int file_read_regular(const char *path, size_t max, char **ret, size_t *ret_len)
 const char *file_error_to_string(int error);
 
 /* Replace path with data, whole or not at all, even across a power cut:
- * written to "<path>.tmp" (created anew with mode), synced, renamed over
+ * written to "<path>.tmp" (created with mode, or truncated), synced, renamed over
  * path, and the directory synced. 0 or -errno; on failure path is as before
  * and no temporary file is left. Blocks on the disk: for small files. */
 int file_write_atomic(const char *path, mode_t mode, const void *data, size_t len);

@@ -3,7 +3,9 @@
  * Files named by settings: a regular file is read whole; a FIFO with no
  * writer, a terminal, a directory, a device and a file over the bound are
  * refused at once, never waited on (a wait would hang this test until
- * meson's timeout fails it).
+ * meson's timeout fails it). The atomic writer replaces a file whole, with
+ * its mode, leaves no temporary file, does not follow a link planted where
+ * its temporary file goes, and leaves the old file as it was on failure.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,44 @@ static void write_file(const char *path, const char *text, size_t n)
 
 	if (!f || fwrite(text, 1, n, f) != n || fclose(f) != 0)
 		abort();
+}
+
+static void test_write_atomic(const char *dir)
+{
+	char path[128], tmp[160], victim[128], *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/atomic", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	r = file_write_atomic(path, 0600, "first\n", 6);
+	tap_ok(r == 0 && stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "written with mode 0600 (%d)",
+	       r);
+	tap_ok(file_write_atomic(path, 0600, "second", 6) == 0 &&
+		   file_read_regular(path, 64, &buf, &len) == 0 && len == 6 && memcmp(buf, "second", 6) == 0,
+	       "replaced whole");
+	free(buf);
+	buf = NULL;
+	tap_ok(access(tmp, F_OK) < 0 && errno == ENOENT, "no temporary file left");
+
+	write_file(victim, "keep", 4);
+	if (symlink(victim, tmp) < 0)
+		abort();
+	r = file_write_atomic(path, 0600, "third", 5);
+	tap_ok(r == -ELOOP && file_read_regular(victim, 64, &buf, &len) == 0 && len == 4,
+	       "a link at the temporary name is not followed (%d), its target unchanged", r);
+	free(buf);
+	buf = NULL;
+	tap_ok(file_read_regular(path, 64, &buf, &len) == 0 && len == 6 && memcmp(buf, "second", 6) == 0,
+	       "a failed write leaves the file as it was");
+	free(buf);
+	unlink(tmp);
+	r = file_write_atomic("/nonexistent-dir/x", 0600, "x", 1);
+	tap_ok(r == -ENOENT, "a missing directory: -ENOENT (%d)", r);
+	unlink(path);
+	unlink(victim);
 }
 
 int main(void)
@@ -70,6 +110,7 @@ int main(void)
 
 	close(master);
 	close(slave);
+	test_write_atomic(dir);
 	unlink(path);
 	unlink(big);
 	unlink(fifo);
