@@ -201,31 +201,4 @@ Type=oneshot
 ExecStart=/nsp/inside.sh $old $new
 EOF
 
-cat >"$work/boot.sh" <<'EOF'
-#!/bin/sh
-set -e
-work=$1
-mount --make-rprivate /
-mount -t tmpfs -o size=2G tmpfs "$work/ovl"
-mkdir "$work/ovl/upper" "$work/ovl/work"
-mount -t overlay overlay -o "lowerdir=/,upperdir=$work/ovl/upper,workdir=$work/ovl/work" "$work/root"
-cp "$work/nsp/smartconnect-check.service" "$work/root/etc/systemd/system/"
-mkdir -p "$work/root/nsp"
-exec timeout 600 systemd-nspawn -q -D "$work/root" --private-network --register=no --keep-unit \
-	--link-journal=no --bind="$work/nsp:/nsp" --boot systemd.wants=smartconnect-check.service
-EOF
-chmod +x "$work/boot.sh"
-
-unshare -m "$work/boot.sh" "$work" >"$work/console.log" 2>&1 || true
-if [ ! -f "$work/nsp/result" ]; then
-	tail -30 "$work/console.log" >&2
-	echo "check-update-live.sh: the container did not run the checks" >&2
-	exit 1
-fi
-cat "$work/nsp/result"
-if grep -q '^FAIL' "$work/nsp/result" || ! grep -qx DONE "$work/nsp/result"; then
-	sed 's/^/  dpkg: /' "$work/nsp/dpkg.log" >&2
-	echo "check-update-live.sh: failed" >&2
-	exit 1
-fi
-echo "check-update-live.sh: all checks passed"
+bash "$(dirname "$0")/nspawn-run.sh" "$work" check-update-live.sh 600
