@@ -8,7 +8,8 @@
  * into the past months; past months older than 13 months are dropped; a
  * meter clock behind the saved month drops it; the quarter in progress at
  * the stop stays incomplete whatever the register did meanwhile; restarts
- * across both DST change nights and a summer month end in meter time.
+ * across both DST change nights and a summer month end in meter time; the
+ * meter's own objects still win over a restored state.
  */
 #include <errno.h>
 #include <string.h>
@@ -192,6 +193,25 @@ static void test_dst(void)
 		   "May's peak: the first of equal quarters, 23:30 CEST");
 }
 
+static void test_measured_wins(void)
+{
+	struct capacity a, b;
+	struct capacity_view cv;
+	int64_t e = 0, t = W0 + 3 * Q + 700;
+
+	february(&a, &e);
+	restart(&a, &b);
+	telegram(t, 300000, 2000,
+		 "1-0:1.4.0(01.234*kW)\r\n1-0:1.6.0(240201011500W)(03.064*kW)\r\n"
+		 "0-0:98.1.0(1)(1-0:1.6.0)(1-0:1.6.0)(240201000000W)(240115100000W)(04.100*kW)\r\n");
+	capacity_add(&b, &v);
+	capacity_view(&b, &cv);
+	TAP_EQ_INT(cv.measured, 1, "after a restore the meter's own objects still win");
+	TAP_EQ_INT(cv.now.peak_w, 3064, "its 1.6.0");
+	TAP_EQ_INT(cv.computed.peak_w, 5000, "the restored computed peak on the computed side");
+	TAP_EQ_INT(cv.n_months == 1 && cv.months[0].peak_w == 4100, 1, "its 98.1.0 over the restored months");
+}
+
 /* Refused, and the state as capacity_init() made it. */
 static void refused(const uint8_t *p, size_t n, int want, const char *what)
 {
@@ -271,6 +291,7 @@ int main(void)
 	test_same_month();
 	test_month_change();
 	test_dst();
+	test_measured_wins();
 	test_broken();
 	return tap_done();
 }
