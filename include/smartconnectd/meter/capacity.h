@@ -27,9 +27,10 @@
  * and the closed months, nothing of the running quarter: the first telegram
  * after a start never sees its quarter's start, so that quarter stays
  * incomplete (no straight line across the downtime). That first telegram
- * also tells the meter's month: a restored month that is not it closes into
- * the past months (a month after it) or is dropped (one before it: the
- * saved clock was ahead); until then the restored peak is not shown.
+ * also tells the meter's month: a restored month before it closes into the
+ * past months, one after it is dropped (the saved clock was ahead), past
+ * months older than the 13 before it are dropped; until that telegram the
+ * restored peak is not shown.
  *
  * The projection: at the present import power, the quarter ends at
  * demand so far + P * (seconds left) / 900.
