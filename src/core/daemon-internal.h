@@ -72,6 +72,7 @@ struct daemon {
 	struct history *history;        /* daemon-history.c; NULL before the start */
 	struct capacity capacity;       /* the capacity tariff's figures */
 	char *history_path;             /* <state-dir>/history */
+	char *capacity_path;            /* <state-dir>/capacity */
 	unsigned history_watch;         /* its store watch */
 	sd_event_source *history_timer; /* [History] SaveInterval */
 	sd_event_source *history_child; /* the save process running, or NULL */
@@ -181,12 +182,13 @@ bool daemon_https_own_cert(const struct daemon *d, const struct config *c);
 bool daemon_https_check(struct daemon *d, const struct config *c);
 int daemon_https_start_timer(struct daemon *d);
 /* daemon-history.c: the history and the capacity tariff. Start restores the
- * saved history (a refused file is logged, the history starts empty) and
+ * saved history and capacity state (a refused file is logged, that part
+ * starts empty) and
  * watches the store: 0 or a negative errno (logged). Stop saves (clean
  * shutdown) and frees; safe on a half-started daemon. */
 int daemon_history_start(struct daemon *d);
 void daemon_history_stop(struct daemon *d);
-/* Save now: 0 or a negative errno (logged). */
+/* Save both now: 0 or the first negative errno (logged). */
 int daemon_history_save(struct daemon *d);
 /* [History] or the meter's UTC offset changed. */
 void daemon_history_apply(struct daemon *d);

@@ -97,9 +97,18 @@ static void read_months(struct capacity *c, const struct reading *v)
 	}
 }
 
-static void push_month(struct capacity *c)
+/* The running month ends, `month` begins: the running month's peak joins
+ * the past months if time went forward; past months keep to the 13 before
+ * `month` (a restored list can be older, or ahead of a meter clock). */
+static void close_month(struct capacity *c, int64_t month)
 {
-	if (!c->computed.has_peak)
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < c->n_months; i++)
+		if (c->months[i].month < month && c->months[i].month >= month - CAPACITY_MONTHS)
+			c->months[k++] = c->months[i];
+	c->n_months = k;
+	if (!c->has_month || !c->computed.has_peak || c->month >= month || c->month < month - CAPACITY_MONTHS)
 		return;
 	if (c->n_months == CAPACITY_MONTHS)
 		memmove(c->months, c->months + 1, --c->n_months * sizeof(c->months[0]));
@@ -137,9 +146,9 @@ static void start_quarter(struct capacity *c, int64_t qs, int64_t ts, bool has_e
 {
 	int64_t month = capacity_month(qs, c->std_offset_min);
 
-	if (c->q_start == 0 || month != c->month) {
-		if (c->q_start != 0)
-			push_month(c);
+	if (!c->has_month || month != c->month) {
+		close_month(c, month);
+		c->has_month = true;
 		c->month = month;
 		c->computed.has_peak = false;
 		c->computed.peak_w = c->computed.peak_time = 0;
@@ -175,10 +184,14 @@ void capacity_add(struct capacity *c, const struct reading *v)
 
 void capacity_view(const struct capacity *c, struct capacity_view *ret)
 {
+	struct capacity_figures computed = c->computed;
+
+	/* A restored month is this month only once a telegram says so. */
+	computed.has_peak = computed.has_peak && c->q_start != 0;
 	*ret = (struct capacity_view){
 		.measured = c->measured,
-		.now = c->measured ? c->meter : c->computed,
-		.computed = c->computed,
+		.now = c->measured ? c->meter : computed,
+		.computed = computed,
 	};
 	if (c->has_meter_months) {
 		ret->n_months = c->n_meter_months;

@@ -27,8 +27,9 @@ _Static_assert(sizeof(struct history_block) == 16, "block header layout");
 
 /* FNV-1a 64: finds a torn or bit-flipped file; not meant against forgery
  * (the state directory is the daemon's own). */
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+uint64_t history_file_checksum(const void *data, size_t n)
 {
+	const uint8_t *p = data;
 	uint64_t x = 0xcbf29ce484222325ULL;
 
 	for (size_t i = 0; i < n; i++)
@@ -89,7 +90,7 @@ int64_t history_file_encode(const struct history *h, void *buf, size_t size)
 			  HISTORY_MINUTE_BLOCK * sizeof(h->minutes[0])),
 		 h->quarter_blocks, N_QUARTER_BLOCKS, h->quarters,
 		 HISTORY_QUARTER_BLOCK * sizeof(h->quarters[0]));
-	hd.checksum = fnv1a(p + HISTORY_FILE_HEADER, need - HISTORY_FILE_HEADER);
+	hd.checksum = history_file_checksum(p + HISTORY_FILE_HEADER, need - HISTORY_FILE_HEADER);
 	memcpy(p, &hd, sizeof(hd));
 	return (int64_t) need;
 }
@@ -149,7 +150,7 @@ int history_file_decode(struct history *h, const void *buf, size_t n)
 		return -ENODATA;
 	memcpy(&hd, p, sizeof(hd));
 	r = check_header(&hd, n);
-	if (r == 0 && fnv1a(p + HISTORY_FILE_HEADER, n - HISTORY_FILE_HEADER) != hd.checksum)
+	if (r == 0 && history_file_checksum(p + HISTORY_FILE_HEADER, n - HISTORY_FILE_HEADER) != hd.checksum)
 		r = -EBADMSG;
 	if (r == 0)
 		r = load_blocks(h, HISTORY_STEP_MINUTE, p + HISTORY_FILE_HEADER, hd.n_minute_blocks);

@@ -26,7 +26,7 @@ CC=clang meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined -Db_lun
         -Dc_args=-fsanitize=fuzzer-no-link
 
 targets=(dsmr tic telegram mbap rtu modbus-framing passthrough config-patch update-state mqtt-header
-        history-file history-query)
+        history-file history-query capacity-file)
 if [ -f tests/fuzz/fuzz-config.c ] && [ -d tests/fuzz/corpus/config ]; then
         targets+=(config)
 fi
@@ -43,6 +43,7 @@ for t in "${targets[@]}"; do
         config-patch) args=(-dict=tests/fuzz/config-patch.dict -max_len=70000) ;;
         update-state) args=(-dict=tests/fuzz/update-state.dict -max_len=4096) ;;
         mbap | rtu | modbus-framing | mqtt-header | history-file) args=(-max_len=4096) ;;
+        capacity-file) args=(-max_len=512) ;;
         history-query) args=(-max_len=256) ;;
         *) args=(-dict="tests/fuzz/$t.dict" -max_len=20000) ;;
         esac

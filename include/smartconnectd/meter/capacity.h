@@ -20,7 +20,17 @@
  *
  * Past months: the meter's 13-month history 0-0:98.1.0 as sent (Belgian
  * telegrams, with 0-0:96.1.4, only: other meters use the code otherwise),
- * else the peaks of the months that closed while the daemon ran.
+ * else the computed peaks of the months that closed (kept across restarts by
+ * capacity-file.h): at most the 13 months before the running one.
+ *
+ * Restored state (capacity-file.h) holds the running month's key and peak
+ * and the closed months, nothing of the running quarter: the first telegram
+ * after a start never sees its quarter's start, so that quarter stays
+ * incomplete (no straight line across the downtime). That first telegram
+ * also tells the meter's month: a restored month before it closes into the
+ * past months, one after it is dropped (the saved clock was ahead), past
+ * months older than the 13 before it are dropped; until that telegram the
+ * restored peak is not shown.
  *
  * The projection: at the present import power, the quarter ends at
  * demand so far + P * (seconds left) / 900.
@@ -59,6 +69,7 @@ struct capacity {
 	bool q_whole;      /* its start energy is known */
 	int64_t q_start_e; /* import register at its start, mWh */
 	int64_t last_ts;   /* last telegram's meter time */
+	bool has_month;    /* month and computed.has_peak/peak_* are known (seen or restored) */
 	int64_t month;     /* local year * 12 + month of the running quarter */
 	struct capacity_figures computed;
 	struct capacity_month months[CAPACITY_MONTHS]; /* closed months seen, oldest first */
@@ -85,7 +96,7 @@ struct capacity_view {
 	bool has_over_peak;
 	int64_t over_peak_w; /* projection - month's peak; > 0: a new peak */
 	/* Past months: the meter's 0-0:98.1.0 when it sends it (measured), else
-	 * the months the daemon saw close since it started. */
+	 * the computed peaks of the closed months (kept across restarts). */
 	struct capacity_month months[CAPACITY_MONTHS];
 	unsigned n_months;
 };

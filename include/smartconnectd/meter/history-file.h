@@ -49,5 +49,8 @@ int64_t history_file_encode(const struct history *h, void *buf, size_t size);
  *   -EINVAL    a block or record is malformed (history_block_ok()) */
 int history_file_decode(struct history *h, const void *buf, size_t n);
 
+/* The checksum of the state files (this one and capacity-file.h): FNV-1a 64. */
+uint64_t history_file_checksum(const void *data, size_t n) __attribute__((pure));
+
 /* The error's words for the log. */
 const char *history_file_strerror(int r) __attribute__((const));
