@@ -436,7 +436,7 @@ for (const el of document.querySelectorAll("[placeholder],[aria-label]"))
         if (el.getAttribute(a) && el.checkVisibility() && !(skip && el.closest(skip))) out.push(el.getAttribute(a));
 return out;"""
 # What the page fills in from the daemon (values, names, times), not its own words.
-DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x,#tg"
+DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x,#tg,#mb td,#mb-s"
 
 
 def visible(drv, skip=None):
