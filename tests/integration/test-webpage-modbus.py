@@ -143,13 +143,7 @@ def run(tap, binary, se, paths):
         c = client_cls("127.0.0.1", port=int(m.group(1)), timeout=harness.TIMEOUT)
         tap.ok(c.connect(), "pymodbus connects")
 
-        b = w.add(web.Browser(w.path))
-        tap.on_failure.append(lambda: b.dump(tap))
-        b.start(se, *paths)
-        drv = b.driver
-        drv.set_page_load_timeout(harness.TIMEOUT)
-        drv.get("http://127.0.0.1:%d/" % port)
-        tap.ok(web.sign_in(drv, se, httpapi.PASSWORD), "signed in through the form")
+        b, drv = web.open_signed_in(tap, w, se, paths, port, httpapi.PASSWORD)
         shown = panel_matches(tap, drv, api, c, "PhoenixContact-EMPro")
         p = [s[3] for s in shown or [] if s[0].startswith("32790 ")]
         tap.ok(p == ["433 W"], "EMpro 0x8016 (active power) shows the telegram's 433 W: %s" % p)

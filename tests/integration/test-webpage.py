@@ -419,6 +419,18 @@ def sign_in(drv, se, password=PASSWORD):
     return bool(until(lambda: drv.find_element(se.By.TAG_NAME, "main").is_displayed(), 10))
 
 
+def open_signed_in(tap, w, se, paths, port, password=PASSWORD):
+    """A browser on the page at port, signed in through its form: (browser, driver)."""
+    b = w.add(Browser(w.path))
+    tap.on_failure.append(lambda: b.dump(tap))
+    b.start(se, *paths)
+    drv = b.driver
+    drv.set_page_load_timeout(harness.TIMEOUT)
+    drv.get("http://127.0.0.1:%d/" % port)
+    tap.ok(sign_in(drv, se, password), "signed in through the form")
+    return b, drv
+
+
 def login_message(drv, se):
     return until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
                  and text_of(drv, "login").strip() and drv.execute_script(
