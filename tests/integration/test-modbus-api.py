@@ -132,6 +132,11 @@ def bad_input(tap, api):
     st, j = api.json("GET", "/api/v1/modbus?address=40000")
     tap.ok(st == 400 and "no query parameters" in (j or {}).get("error", ""),
            "a query parameter: 400 %r" % (j,))
+    st, j = api.json("GET", "/api/v1/modbus?%ff%fe=%00&" + "a" * 3000)
+    tap.ok(st == 400 and "no query parameters" in (j or {}).get("error", ""),
+           "hostile parameters (not UTF-8, NUL, 3000 bytes): the same 400, nothing echoed (%r)" % st)
+    st, j = api.json("GET", "/api/v1/modbus/")
+    tap.ok(st == 404, "/api/v1/modbus/: 404 (%r)" % st)
     st, j = api.json("GET", "/api/v1/modbus?")
     tap.ok(st == 200, "an empty query is no parameter: %r" % st)
     st, _, _ = api.call("GET", "/api/v1/modbus", auth=False)
