@@ -9,6 +9,8 @@
 #include "config.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/httpd.h"
+#include "smartconnectd/outputs/modbus-server.h"
+#include "smartconnectd/outputs/modbus-view.h"
 
 #include "daemon-internal.h"
 
@@ -87,6 +89,27 @@ static char *daemon_on_http_metrics(void *userdata)
 	return daemon_metrics_text(userdata);
 }
 
+/* What a Modbus client would read now, from the TCP server's own image. */
+static int daemon_on_http_modbus(void *userdata, json_t **ret)
+{
+	struct daemon *d = userdata;
+	struct modbus_server_image img;
+
+	if (!d->modbus_server)
+		return -ENODEV;
+	modbus_server_image(d->modbus_server, &img);
+	*ret = modbus_view_json(&(struct modbus_view_image){
+	    .template = img.template,
+	    .input = img.input,
+	    .holding = img.holding,
+	    .port = modbus_server_port(d->modbus_server),
+	    .stale_policy = modbus_server_stale_policy_to_string(img.stale_policy),
+	    .stale = img.stale,
+	    .refused = img.refused,
+	});
+	return *ret ? 0 : -ENOMEM;
+}
+
 static const struct httpd_ops daemon_httpd_ops = {
 	.status = daemon_on_http_status,
 	.status_text = daemon_on_http_status_text,
@@ -101,6 +124,7 @@ static const struct httpd_ops daemon_httpd_ops = {
 	.firmware_update = daemon_on_http_firmware_update,
 	.metrics = daemon_on_http_metrics,
 	.history = daemon_on_http_history,
+	.modbus = daemon_on_http_modbus,
 	.version = PACKAGE_VERSION,
 };
 

@@ -322,6 +322,35 @@ static enum MHD_Result on_network_ap(struct httpd *h, struct MHD_Connection *c, 
 	return network_action(h, c, "ap");
 }
 
+static enum MHD_Result count_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void) kind;
+	(void) key;
+	(void) value;
+	++*(unsigned *) cls;
+	return MHD_YES;
+}
+
+static enum MHD_Result on_modbus(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
+{
+	json_t *j = NULL;
+	unsigned n_args = 0;
+	int r;
+
+	(void) rq;
+	/* Nothing to choose: a parameter is a mistake better told than ignored. */
+	(void) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, count_argument, &n_args);
+	if (n_args > 0)
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "GET /api/v1/modbus takes no query parameters");
+	r = h->ops->modbus ? h->ops->modbus(h->userdata, &j) : -ENODEV;
+	if (r == -ENODEV)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no Modbus TCP server runs");
+	if (r < 0)
+		return respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				     "the server cannot build this response");
+	return respond_json(c, MHD_HTTP_OK, j);
+}
+
 struct httpd_route {
 	const char *path;
 	const char *allow;
@@ -339,6 +368,7 @@ static const struct httpd_route routes[] = {
 	{ "/api/v1/telegram", "GET, HEAD", .get = on_telegram },
 	{ "/api/v1/live", "GET", .get = on_live },
 	{ "/api/v1/history", "GET, HEAD", .get = httpd_history_on_get },
+	{ "/api/v1/modbus", "GET, HEAD", .get = on_modbus },
 	{ "/api/v1/reset", "POST", .post = on_reset },
 	{ "/api/v1/identify", "POST", .post = on_identify },
 	{ "/api/v1/factory-reset", "POST", .post = on_factory_reset },

@@ -26,13 +26,14 @@
 	{                                                                             \
 		.addr = (a), .type = MODBUS_MAP_I32_CDAB, .source = (src), .exp = (e) \
 	}
-#define U16C(a, c)                                                                                   \
-	{                                                                                            \
-		.addr = (a), .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_CONST, .constant = (c) \
+#define U16C(a, c, nm)                                                                                \
+	{                                                                                             \
+		.addr = (a), .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_CONST, .constant = (c), \
+		.name = (nm)                                                                          \
 	}
-#define STR(a, n, src, t)                                                                     \
-	{                                                                                     \
-		.addr = (a), .type = MODBUS_MAP_STR, .source = (src), .len = (n), .text = (t) \
+#define STR(a, n, src, t, nm)                                                                               \
+	{                                                                                                   \
+		.addr = (a), .type = MODBUS_MAP_STR, .source = (src), .len = (n), .text = (t), .name = (nm) \
 	}
 
 /* ---- Phoenix Contact EMpro (EEM-MA370/371): float32 CDAB, 0x8000-0x8035, 0x8100-0x8107 ---- */
@@ -70,14 +71,18 @@ static const struct modbus_map_point sdm_points[] = {
 	FA(0x00CC, READING_U31),
 	FA(0x0156, MODBUS_MAP_SRC_E_TOTAL),
 	{ .addr = 0xFC00, .type = MODBUS_MAP_U32_ABCD, .source = MODBUS_MAP_SRC_SERIAL },
-	U16C(0xFC02, 112), /* SDM630 v2 model code, as Victron's drivers probe */
-	U16C(0xFC03, 0x0100),
+	U16C(0xFC02, 112, "Meter code"), /* SDM630 v2 model code, as Victron's drivers probe */
+	U16C(0xFC03, 0x0100, "Firmware version"),
 };
 /* Holding registers 0x000A (system type) and 0x0014 (node address) overlap the
  * FC 0x04 currents and apparent powers; readers ask for them with FC 0x03. */
 static const struct modbus_map_point sdm_holding[] = {
 	{ .addr = 0x000A, .type = MODBUS_MAP_F32_ABCD, .source = MODBUS_MAP_SRC_PHASES },
-	{ .addr = 0x0014, .type = MODBUS_MAP_F32_ABCD, .source = MODBUS_MAP_SRC_CONST, .constant = 1 },
+	{ .addr = 0x0014,
+	  .type = MODBUS_MAP_F32_ABCD,
+	  .source = MODBUS_MAP_SRC_CONST,
+	  .constant = 1,
+	  .name = "Modbus node address" },
 };
 
 /* Voltages, currents and powers: where every Carlo Gavazzi map has them. */
@@ -98,12 +103,15 @@ static const struct modbus_map_point em24_points[] = {
 	CG_INSTANT,
 	CG(0x0034, READING_E_IMPORT, 1),
 	CG(0x004E, READING_E_EXPORT, 1),
-	U16C(0x0302, 0x1000), /* hardware 1.0.0 */
-	U16C(0x0304, 0x1000), /* firmware 1.0.0 */
+	U16C(0x0302, 0x1000, "Hardware version"), /* 1.0.0 */
+	U16C(0x0304, 0x1000, "Firmware version"), /* 1.0.0 */
 	{ .addr = 0x1002, .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_CG_SYSTEM },
-	STR(0x5000, 7, MODBUS_MAP_SRC_SERIAL, NULL),
-	{ .addr = 0xA000, .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_WRITABLE },
-	U16C(0xA100, 3), /* front selector: locked */
+	STR(0x5000, 7, MODBUS_MAP_SRC_SERIAL, NULL, NULL),
+	{ .addr = 0xA000,
+	  .type = MODBUS_MAP_U16,
+	  .source = MODBUS_MAP_SRC_WRITABLE,
+	  .name = "Application mode" },
+	U16C(0xA100, 3, "Front selector"), /* locked */
 };
 static const struct modbus_map_writable em24_writable[] = { { 0xA000, 7 } }; /* application mode H */
 static const struct modbus_map_single em24_singles[] = { { 0x000B, 1648 } }; /* EM24DINAV23XE1X */
@@ -123,13 +131,21 @@ static const struct modbus_map_block em24r_blocks[] = {
 static const struct modbus_map_point em24r_points[] = {
 	CG_INSTANT,
 	CG(0x003E, READING_E_IMPORT, 1),
-	CG(0x0042, READING_E_IMPORT, 1),
+	{ .addr = 0x0042,
+	  .type = MODBUS_MAP_I32_CDAB,
+	  .source = READING_E_IMPORT,
+	  .exp = 1,
+	  .name = "Import energy (partial)",
+	  .unit = "kWh" },
 	CG(0x005C, READING_E_EXPORT, 1),
-	U16C(0x0302, 70), /* version code: EM24DINAV23XXXX (X model, 6 + 64) */
-	U16C(0x0304, 3),  /* front selector: keypad locked */
-	{ .addr = 0x1101, .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_WRITABLE },
+	U16C(0x0302, 70, "Version code"),  /* EM24DINAV23XXXX (X model, 6 + 64) */
+	U16C(0x0304, 3, "Front selector"), /* keypad locked */
+	{ .addr = 0x1101,
+	  .type = MODBUS_MAP_U16,
+	  .source = MODBUS_MAP_SRC_WRITABLE,
+	  .name = "Application mode" },
 	{ .addr = 0x1102, .type = MODBUS_MAP_U16, .source = MODBUS_MAP_SRC_CG_SYSTEM },
-	STR(0x1300, 7, MODBUS_MAP_SRC_SERIAL, NULL),
+	STR(0x1300, 7, MODBUS_MAP_SRC_SERIAL, NULL, NULL),
 };
 static const struct modbus_map_writable em24r_writable[] = { { 0x1101, 7 } }; /* application H */
 static const struct modbus_map_single em24r_singles[] = { { 0x000B, 71 } };   /* EM24-DIN AV2 */
@@ -149,7 +165,7 @@ static const struct modbus_map_point em340_points[] = {
 	CG(0x0034, READING_E_IMPORT, 1),
 	CG(0x004E, READING_E_EXPORT, 1),
 	/* 0x0302/0x0303 version "A", revision 0; 0x1002 measuring system 3Pn: the filler 0 */
-	STR(0x5000, 7, MODBUS_MAP_SRC_SERIAL, NULL),
+	STR(0x5000, 7, MODBUS_MAP_SRC_SERIAL, NULL, NULL),
 };
 static const struct modbus_map_single em340_singles[] = { { 0x000B, 341 } };
 
@@ -169,10 +185,10 @@ static const struct modbus_map_block dtsu_blocks[] = {
 		.addr = (a), .type = MODBUS_MAP_F32_ABCD, .source = (src), .exp = (e) \
 	}
 static const struct modbus_map_point dtsu_points[] = {
-	U16C(0x0000, 204), /* REV., software version */
-	U16C(0x0001, 701), /* UCode */
-	U16C(0x0006, 1),   /* IrAt: current transformer ratio */
-	U16C(0x0007, 10),  /* UrAt: voltage transformer ratio x 10 */
+	U16C(0x0000, 204, "Software version (REV.)"),
+	U16C(0x0001, 701, "Programming code (UCode)"),
+	U16C(0x0006, 1, "Current ratio (IrAt)"), /* of the current transformer */
+	U16C(0x0007, 10, "Voltage ratio x 10 (UrAt)"),
 	FX(0x101E, READING_E_IMPORT, 0),
 	FX(0x1028, READING_E_EXPORT, 0),
 	FX(0x2000, READING_U12, 1),
@@ -212,20 +228,27 @@ static const int8_t ssf_preferred[_SSF_MAX] = { -2, -1, -2, 0, 0, 0, -2, 0 };
 		.addr = M203 + (off), .type = MODBUS_MAP_U32_ABCD, .source = (src), .exp = 3, .len = (n) \
 	}
 
+/* A constant accumulator of n acc32 values: what the gateway does not measure. */
+#define ACCN(off, n, nm, u)                                                                                  \
+	{                                                                                                    \
+		.addr = M203 + (off), .type = MODBUS_MAP_U32_ABCD, .source = MODBUS_MAP_SRC_CONST, .exp = 3, \
+		.len = (n), .name = (nm), .unit = (u)                                                        \
+	}
+
 static const struct modbus_map_block sunspec_blocks[] = { { 40000, 178 } };
 static const struct modbus_map_point sunspec_points[] = {
-	U16C(40000, 0x5375), /* "SunS" */
-	U16C(40001, 0x6E53),
-	U16C(40002, 1),
-	U16C(40003, 65),
-	STR(40004, 16, MODBUS_MAP_SRC_TEXT, "smartconnectd"),
-	STR(40020, 16, MODBUS_MAP_SRC_TEXT, "Smart meter P1/TIC bridge"),
-	STR(40036, 8, MODBUS_MAP_SRC_TEXT, ""),
-	STR(40044, 8, MODBUS_MAP_SRC_VERSION, NULL),
-	STR(40052, 16, MODBUS_MAP_SRC_SERIAL, NULL),
-	U16C(40068, 1),
-	U16C(40069, 203),
-	U16C(40070, 105),
+	U16C(40000, 0x5375, "SunSpec ID"), /* "SunS" */
+	U16C(40001, 0x6E53, "SunSpec ID"),
+	U16C(40002, 1, "Common model ID"),
+	U16C(40003, 65, "Common model length"),
+	STR(40004, 16, MODBUS_MAP_SRC_TEXT, "smartconnectd", "Manufacturer"),
+	STR(40020, 16, MODBUS_MAP_SRC_TEXT, "Smart meter P1/TIC bridge", "Model"),
+	STR(40036, 8, MODBUS_MAP_SRC_TEXT, "", "Options"),
+	STR(40044, 8, MODBUS_MAP_SRC_VERSION, NULL, NULL),
+	STR(40052, 16, MODBUS_MAP_SRC_SERIAL, NULL, NULL),
+	U16C(40068, 1, "Device address"),
+	U16C(40069, 203, "Meter model ID"),
+	U16C(40070, 105, "Meter model length"),
 	SS(0, MODBUS_MAP_SRC_I_SUM, SSF_A),
 	SS(1, READING_I1, SSF_A),
 	SS(2, READING_I2, SSF_A),
@@ -248,17 +271,17 @@ static const struct modbus_map_point sunspec_points[] = {
 	SF(30, SSF_VAR),
 	SF(35, SSF_PF),
 	ACC(36, READING_E_EXPORT, 1),
-	ACC(38, MODBUS_MAP_SRC_CONST, 3), /* per-phase export: not measured */
+	ACCN(38, 3, "Export energy L1, L2, L3", "kWh"), /* per phase: not measured */
 	ACC(44, READING_E_IMPORT, 1),
-	ACC(46, MODBUS_MAP_SRC_CONST, 3),
+	ACCN(46, 3, "Import energy L1, L2, L3", "kWh"),
 	SF(52, SSF_WH),
-	ACC(53, MODBUS_MAP_SRC_CONST, 8), /* apparent energies */
-	U16C(M203 + 69, 0),
-	ACC(70, MODBUS_MAP_SRC_CONST, 16), /* reactive energies */
-	U16C(M203 + 102, 0),
-	ACC(103, MODBUS_MAP_SRC_CONST, 1), /* events: none */
-	U16C(40176, 0xFFFF),               /* end model */
-	U16C(40177, 0),
+	ACCN(53, 8, "Apparent energies", "kVAh"),
+	U16C(M203 + 69, 0, "Apparent energy scale factor"),
+	ACCN(70, 16, "Reactive energies", "kvarh"),
+	U16C(M203 + 102, 0, "Reactive energy scale factor"),
+	ACCN(103, 1, "Events", ""), /* none */
+	U16C(40176, 0xFFFF, "End model ID"),
+	U16C(40177, 0, "End model length"),
 };
 
 #define TEMPLATE(n, b, p) \

@@ -261,6 +261,20 @@ static bool modbus_server_stale_check(struct modbus_server *m)
 	return false;
 }
 
+void modbus_server_image(struct modbus_server *m, struct modbus_server_image *ret)
+{
+	bool refused = modbus_server_stale_check(m);
+
+	*ret = (struct modbus_server_image){
+		.template = m->set.template,
+		.input = m->map->tab_input_registers,
+		.holding = m->map->tab_registers,
+		.stale_policy = m->set.stale_policy,
+		.stale = store_is_stale(m->store, now_usec(m)),
+		.refused = refused,
+	};
+}
+
 static bool mbconn_read_request(struct mbconn *c, const uint8_t *req, size_t len)
 {
 	struct modbus_server *m = c->srv;

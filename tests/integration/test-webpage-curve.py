@@ -86,13 +86,7 @@ def run(tap, binary, se, paths):
         time.sleep(wait)
         feed_for(pty, raw, 2)
 
-        b = w.add(web.Browser(w.path))
-        tap.on_failure.append(lambda: b.dump(tap))
-        b.start(se, *paths)
-        drv = b.driver
-        drv.set_page_load_timeout(harness.TIMEOUT)
-        drv.get("http://127.0.0.1:%d/" % port)
-        tap.ok(web.sign_in(drv, se, httpapi.PASSWORD), "signed in through the form")
+        b, drv = web.open_signed_in(tap, w, se, paths, port, httpapi.PASSWORD)
 
         n = show_range(web, drv, se, 86400)
         now = int(time.time())

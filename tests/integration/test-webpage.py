@@ -419,6 +419,18 @@ def sign_in(drv, se, password=PASSWORD):
     return bool(until(lambda: drv.find_element(se.By.TAG_NAME, "main").is_displayed(), 10))
 
 
+def open_signed_in(tap, w, se, paths, port, password=PASSWORD):
+    """A browser on the page at port, signed in through its form: (browser, driver)."""
+    b = w.add(Browser(w.path))
+    tap.on_failure.append(lambda: b.dump(tap))
+    b.start(se, *paths)
+    drv = b.driver
+    drv.set_page_load_timeout(harness.TIMEOUT)
+    drv.get("http://127.0.0.1:%d/" % port)
+    tap.ok(sign_in(drv, se, password), "signed in through the form")
+    return b, drv
+
+
 def login_message(drv, se):
     return until(lambda: drv.find_element(se.By.ID, "login").is_displayed()
                  and text_of(drv, "login").strip() and drv.execute_script(
@@ -436,7 +448,7 @@ for (const el of document.querySelectorAll("[placeholder],[aria-label]"))
         if (el.getAttribute(a) && el.checkVisibility() && !(skip && el.closest(skip))) out.push(el.getAttribute(a));
 return out;"""
 # What the page fills in from the daemon (values, names, times), not its own words.
-DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x,#tg"
+DATA = "[data-k],option,#conn,#n-left,#fw-v,#fw-s,#m-phases td,#c-max,[id^=e-],#cap-x,#tg,#mb td,#mb-s"
 
 
 def visible(drv, skip=None):

@@ -134,6 +134,10 @@ struct httpd_ops {
 	/* GET /api/v1/history (httpd-history.c): the rings, borrowed for the call,
 	 * and the capacity tariff's figures; NULL: no history kept (503). */
 	const struct history *(*history)(void *userdata, struct capacity_view *ret_capacity);
+	/* GET /api/v1/modbus: the registers the Modbus TCP server serves now
+	 * (modbus-view.h) into *ret; -ENODEV when there is none (503), another
+	 * negative errno (500). Optional. */
+	int (*modbus)(void *userdata, json_t **ret);
 	const char *version;
 };
 

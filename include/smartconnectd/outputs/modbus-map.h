@@ -56,6 +56,11 @@ struct modbus_map_point {
 	uint8_t len;    /* registers, for MODBUS_MAP_STR */
 	int32_t constant;
 	const char *text;
+	/* The register's name and unit as a meter's datasheet gives them, where
+	 * the source does not tell (constants, text, setup registers); else NULL
+	 * and modbus_map_point_name() names it from the source. */
+	const char *name;
+	const char *unit;
 };
 
 struct modbus_map_block {
@@ -106,6 +111,11 @@ const struct modbus_map_template *modbus_map_find(const char *name);
 const struct modbus_map_template *modbus_map_for_rtu(const struct modbus_map_template *t);
 /* Every template, for help texts and tests: NULL-terminated. */
 const struct modbus_map_template *const *modbus_map_templates(void);
+
+/* The point's name and its unit ("" for none): the point's own, else the one
+ * its source and type give ("Voltage L1-N", "V"). NULL when neither names
+ * it (the unit test requires a name for every point). modbus-map-names.c. */
+const char *modbus_map_point_name(const struct modbus_map_point *p, const char **ret_unit);
 
 /* Is every register of [addr, addr + count) inside one of the template's blocks? */
 bool modbus_map_readable(const struct modbus_map_template *t, unsigned addr, unsigned count);

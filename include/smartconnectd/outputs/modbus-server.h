@@ -117,6 +117,19 @@ void modbus_server_count_request(struct modbus_server_counters *c, int function)
 /* Count one exception answer; codes outside 1..11 are counted in the total only. */
 void modbus_server_count_exception(struct modbus_server_counters *c, unsigned code);
 
+/* The register image clients read now, borrowed until the next telegram or
+ * reconfiguration. The stale policy applies as it does to a read (with "zero"
+ * the measurements go); refused: reads get exception 0x0B instead ("error"). */
+struct modbus_server_image {
+	const struct modbus_map_template *template;
+	const uint16_t *input;   /* FC 0x04, MODBUS_MAP_SIZE words */
+	const uint16_t *holding; /* FC 0x03 */
+	enum modbus_server_stale_policy stale_policy;
+	bool stale;
+	bool refused;
+};
+void modbus_server_image(struct modbus_server *m, struct modbus_server_image *ret);
+
 /* The port actually bound (useful with port 0). */
 uint16_t modbus_server_port(const struct modbus_server *m);
 
