@@ -93,47 +93,54 @@ static int parse_trailer(const char *p, const char *end, unsigned *ret_crc)
 }
 
 /* One group of an OBIS code: 1-3 digits, at most 255. Unrolled: it runs five
- * times for every line of every telegram. Returns the end of the digits. */
-static inline const char *obis_group(const char *p, const char *end, unsigned *ret)
+ * times for every line of every telegram. No bounds check: a byte is read
+ * only after a digit, and the telegram's '!' (see parse_obis()) is none.
+ * Returns the end of the digits. */
+static inline const char *obis_group(const char *p, unsigned *ret)
 {
-	unsigned x, d;
+	unsigned x = (unsigned) (p[0] - '0'), d;
 
-	if (p >= end || (x = (unsigned) (*p - '0')) > 9)
+	if (x > 9)
 		return NULL;
-	if (++p < end && (d = (unsigned) (*p - '0')) <= 9) {
-		x = x * 10 + d;
-		if (++p < end && (d = (unsigned) (*p - '0')) <= 9) {
-			x = x * 10 + d;
-			p++;
-		}
+	if ((d = (unsigned) (p[1] - '0')) > 9) {
+		*ret = x;
+		return p + 1;
 	}
-	if (x > 255 || (p < end && (unsigned) (*p - '0') <= 9))
+	x = x * 10 + d;
+	if ((d = (unsigned) (p[2] - '0')) > 9) {
+		*ret = x;
+		return p + 2;
+	}
+	x = x * 10 + d;
+	if (x > 255 || (unsigned) (p[3] - '0') <= 9)
 		return NULL;
 	*ret = x;
-	return p;
+	return p + 3;
 }
 
 /* "A-B:C.D.E" with an optional "*F" or ".F" suffix (F = 255 in practice).
- * Returns the end of the code or NULL. */
-static const char *parse_obis(const char *p, const char *end, uint64_t *ret)
+ * The line lies before the telegram's '!', which is neither a digit nor a
+ * separator: every scan stops there without a length check. Returns the end
+ * of the code or NULL. */
+static const char *parse_obis(const char *p, uint64_t *ret)
 {
 	static const char seps[4] = { '-', ':', '.', '.' };
 	uint64_t code = 0;
 	unsigned x;
 
 	for (unsigned g = 0; g < 5; g++) {
-		p = obis_group(p, end, &x);
+		p = obis_group(p, &x);
 		if (!p)
 			return NULL;
 		code = code << 8 | x;
 		if (g < 4) {
-			if (p >= end || *p != seps[g])
+			if (*p != seps[g])
 				return NULL;
 			p++;
 		}
 	}
-	if (p < end && (*p == '*' || *p == '.')) {
-		p = obis_group(p + 1, end, &x);
+	if (*p == '*' || *p == '.') {
+		p = obis_group(p + 1, &x);
 		if (!p)
 			return NULL;
 	}
@@ -401,7 +408,7 @@ static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *ban
 		return q;
 	}
 
-	const char *id_end = parse_obis(p, bang, &code);
+	const char *id_end = parse_obis(p, &code);
 	if (!id_end || id_end >= bang || *id_end != '(') {
 		fail(c, TELEGRAM_ERR_SYNTAX, "line %u: no OBIS code", lineno);
 		return NULL;
