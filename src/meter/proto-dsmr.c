@@ -150,22 +150,23 @@ static const char *parse_obis(const char *p, uint64_t *ret)
 }
 
 /* Bytes that end the scan of a value. '!' is among them: the telegram's own
- * '!' at `end` bounds every scan, so the loop needs no length check. */
+ * '!' bounds every scan, so the loop needs no length check. */
 static const bool value_stop[256] = { [')'] = true, ['('] = true, ['\n'] = true, ['!'] = true };
 
-/* Values "(..)(..)" appended to the last object; `end` points at the telegram's
- * '!'. Returns the end of the last value list, or NULL when a value is not
+/* Values "(..)(..)" appended to the last object; the line lies before the
+ * telegram's '!', the first in its text. Returns the end of the last value list, or NULL when a value is not
  * closed on its line or holds a '('. */
-static const char *parse_values(struct dsmr_ctx *c, const char *p, const char *end, int *ret_err)
+static const char *parse_values(struct dsmr_ctx *c, const char *p, int *ret_err)
 {
 	const char *base = c->v->text;
 
-	while (p < end && *p == '(') {
+	/* The '!' is neither '(' nor ')': no length check. */
+	while (*p == '(') {
 		const char *q = p + 1;
 
 		while (!value_stop[(unsigned char) *q])
 			q++;
-		if (q >= end || *q != ')') {
+		if (*q != ')') {
 			*ret_err = -EINVAL;
 			return NULL;
 		}
@@ -376,11 +377,12 @@ static void dispatch(struct dsmr_ctx *c, const struct reading_object *obj, uint6
  * Returns the start of the next line or NULL. */
 static inline const char *line_end(const char *p, const char *bang)
 {
-	while (p < bang && *p == ' ')
+	/* *bang is '!': none of these bytes, so no length check. */
+	while (*p == ' ')
 		p++;
-	if (p < bang && *p == '\r')
+	if (*p == '\r')
 		p++;
-	if (p < bang && *p == '\n')
+	if (*p == '\n')
 		return p + 1;
 	return p == bang ? bang : NULL;
 }
@@ -395,7 +397,7 @@ static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *ban
 
 	if (*p == '(') {
 		/* DSMR 2.2/3.0 gas profile: the value continues the previous object. */
-		q = v->n_objects > 0 ? parse_values(c, p, bang, &r) : NULL;
+		q = v->n_objects > 0 ? parse_values(c, p, &r) : NULL;
 		if (!q || !(q = line_end(q, bang)))
 			fail(c, r == -ENOBUFS ? TELEGRAM_ERR_TOO_LONG : TELEGRAM_ERR_SYNTAX,
 			     "line %u: stray value line", lineno);
@@ -418,7 +420,7 @@ static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *ban
 		return NULL;
 	}
 
-	q = parse_values(c, id_end, bang, &r);
+	q = parse_values(c, id_end, &r);
 	if (!q) {
 		fail(c, r == -ENOBUFS ? TELEGRAM_ERR_TOO_LONG : TELEGRAM_ERR_SYNTAX,
 		     r == -ENOBUFS ? "line %u: too many values" : "line %u: bad value list", lineno);
