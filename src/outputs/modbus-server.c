@@ -238,12 +238,12 @@ static bool mbconn_reply(struct mbconn *c, const uint8_t *req, size_t len)
 	return n == 0 || (n > 0 && send(c->fd, rsp, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) == n);
 }
 
-/* Is the data too old to answer with, and what to do about it; otherwise the
- * image is brought up to the current snapshot. Returns true when the request
- * must get exception 0x0B. */
-static bool modbus_server_stale_check(struct modbus_server *m)
+/* Is the data too old to answer with at `now`, and what to do about it;
+ * otherwise the image is brought up to the current snapshot. Returns true
+ * when the request must get exception 0x0B. */
+static bool modbus_server_stale_check(struct modbus_server *m, uint64_t now)
 {
-	if (!store_is_stale(m->store, now_usec(m))) {
+	if (!store_is_stale(m->store, now)) {
 		modbus_server_sync(m);
 		return false;
 	}
@@ -277,7 +277,8 @@ static bool mbconn_read_request(struct mbconn *c, const uint8_t *req, size_t len
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
 	if (!modbus_map_readable(m->set.template, addr, count))
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
-	if (modbus_server_stale_check(m))
+	/* The time of the read that brought the request: this loop iteration's. */
+	if (modbus_server_stale_check(m, c->active_usec))
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_GATEWAY_TARGET);
 	if (count == 1 && modbus_map_single_read(m->set.template, addr, &single))
 		return mbconn_single(c, req, single);
