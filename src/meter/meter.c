@@ -52,6 +52,11 @@ struct meter {
 	bool detect_reported; /* "nothing found yet" said for this round */
 	unsigned extensions;
 	sd_event_source *hunt_timer; /* detection window, or lock loss when locked */
+	/* Locked: the timer runs for the lock loss, counted from lock_ref_usec
+	 * (the last frame), and moves itself on when it fires: a frame does not
+	 * re-arm it, and a 1 Hz meter costs one extra wake-up a minute. */
+	bool hunt_lazy;
+	uint64_t lock_ref_usec;
 
 	/* What the meter turned out to be (valid when found_protocol != NONE). */
 	enum reading_protocol found_protocol;
@@ -170,23 +175,37 @@ static void meter_disarm(sd_event_source *src)
 
 static int meter_on_hunt_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
-static void meter_arm_hunt(struct meter *m, uint64_t usec)
+static int meter_arm_hunt(struct meter *m, uint64_t usec)
 {
 	int r;
 
+	m->hunt_lazy = false;
 	r = meter_arm(m, &m->hunt_timer, CLOCK_MONOTONIC, usec, true, meter_on_hunt_timer);
 	if (r < 0)
 		log_warning_errno(r, "Failed to arm the detection timer, ignoring: %m");
+	return r;
+}
+
+static void meter_disarm_hunt(struct meter *m)
+{
+	m->hunt_lazy = false;
+	meter_disarm(m->hunt_timer);
 }
 
 static void meter_restart_hunt(struct meter *m)
 {
 	m->extensions = 0;
 	if (source_get_state(m->src) != TTY_STATE_OPEN) {
-		meter_disarm(m->hunt_timer);
+		meter_disarm_hunt(m);
 		return;
 	}
-	meter_arm_hunt(m, m->locked ? METER_LOCK_LOSS_USEC : METER_WINDOW_USEC);
+	if (!m->locked) {
+		(void) meter_arm_hunt(m, METER_WINDOW_USEC);
+		return;
+	}
+	m->lock_ref_usec = meter_now(m, CLOCK_MONOTONIC);
+	if (!m->hunt_lazy && meter_arm_hunt(m, METER_LOCK_LOSS_USEC) >= 0)
+		m->hunt_lazy = true;
 }
 
 static void meter_report_not_found(struct meter *m)
@@ -229,7 +248,14 @@ static int meter_on_hunt_timer(sd_event_source *s, uint64_t usec, void *userdata
 	struct meter *m = userdata;
 
 	(void) s;
-	(void) usec;
+	if (m->locked && m->hunt_lazy) {
+		uint64_t until = m->lock_ref_usec + METER_LOCK_LOSS_USEC;
+
+		if (until > usec &&
+		    meter_arm(m, &m->hunt_timer, CLOCK_MONOTONIC, until, false, meter_on_hunt_timer) >= 0)
+			return 0;
+	}
+	m->hunt_lazy = false;
 	if (m->locked) {
 		log_notice("No valid telegram from %s for %llus, detecting the protocol again",
 			   m->settings.device, (unsigned long long) (METER_LOCK_LOSS_USEC / USEC_PER_SEC));
@@ -594,7 +620,7 @@ void meter_stop(struct meter *m)
 	m->quiet = true;
 	source_stop(m->src);
 	m->quiet = false;
-	meter_disarm(m->hunt_timer);
+	meter_disarm_hunt(m);
 	meter_disarm(m->stale_timer);
 	/* Rejections of a run that ended are not worth a summary. */
 	log_summary_done(&m->rejects);

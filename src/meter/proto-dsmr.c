@@ -93,47 +93,54 @@ static int parse_trailer(const char *p, const char *end, unsigned *ret_crc)
 }
 
 /* One group of an OBIS code: 1-3 digits, at most 255. Unrolled: it runs five
- * times for every line of every telegram. Returns the end of the digits. */
-static inline const char *obis_group(const char *p, const char *end, unsigned *ret)
+ * times for every line of every telegram. No bounds check: a byte is read
+ * only after a digit, and the telegram's '!' (see parse_obis()) is none.
+ * Returns the end of the digits. */
+static inline const char *obis_group(const char *p, unsigned *ret)
 {
-	unsigned x, d;
+	unsigned x = (unsigned) (p[0] - '0'), d;
 
-	if (p >= end || (x = (unsigned) (*p - '0')) > 9)
+	if (x > 9)
 		return NULL;
-	if (++p < end && (d = (unsigned) (*p - '0')) <= 9) {
-		x = x * 10 + d;
-		if (++p < end && (d = (unsigned) (*p - '0')) <= 9) {
-			x = x * 10 + d;
-			p++;
-		}
+	if ((d = (unsigned) (p[1] - '0')) > 9) {
+		*ret = x;
+		return p + 1;
 	}
-	if (x > 255 || (p < end && (unsigned) (*p - '0') <= 9))
+	x = x * 10 + d;
+	if ((d = (unsigned) (p[2] - '0')) > 9) {
+		*ret = x;
+		return p + 2;
+	}
+	x = x * 10 + d;
+	if (x > 255 || (unsigned) (p[3] - '0') <= 9)
 		return NULL;
 	*ret = x;
-	return p;
+	return p + 3;
 }
 
 /* "A-B:C.D.E" with an optional "*F" or ".F" suffix (F = 255 in practice).
- * Returns the end of the code or NULL. */
-static const char *parse_obis(const char *p, const char *end, uint64_t *ret)
+ * The line lies before the telegram's '!', which is neither a digit nor a
+ * separator: every scan stops there without a length check. Returns the end
+ * of the code or NULL. */
+static const char *parse_obis(const char *p, uint64_t *ret)
 {
 	static const char seps[4] = { '-', ':', '.', '.' };
 	uint64_t code = 0;
 	unsigned x;
 
 	for (unsigned g = 0; g < 5; g++) {
-		p = obis_group(p, end, &x);
+		p = obis_group(p, &x);
 		if (!p)
 			return NULL;
 		code = code << 8 | x;
 		if (g < 4) {
-			if (p >= end || *p != seps[g])
+			if (*p != seps[g])
 				return NULL;
 			p++;
 		}
 	}
-	if (p < end && (*p == '*' || *p == '.')) {
-		p = obis_group(p + 1, end, &x);
+	if (*p == '*' || *p == '.') {
+		p = obis_group(p + 1, &x);
 		if (!p)
 			return NULL;
 	}
@@ -143,22 +150,23 @@ static const char *parse_obis(const char *p, const char *end, uint64_t *ret)
 }
 
 /* Bytes that end the scan of a value. '!' is among them: the telegram's own
- * '!' at `end` bounds every scan, so the loop needs no length check. */
+ * '!' bounds every scan, so the loop needs no length check. */
 static const bool value_stop[256] = { [')'] = true, ['('] = true, ['\n'] = true, ['!'] = true };
 
-/* Values "(..)(..)" appended to the last object; `end` points at the telegram's
- * '!'. Returns the end of the last value list, or NULL when a value is not
+/* Values "(..)(..)" appended to the last object; the line lies before the
+ * telegram's '!', the first in its text. Returns the end of the last value list, or NULL when a value is not
  * closed on its line or holds a '('. */
-static const char *parse_values(struct dsmr_ctx *c, const char *p, const char *end, int *ret_err)
+static const char *parse_values(struct dsmr_ctx *c, const char *p, int *ret_err)
 {
 	const char *base = c->v->text;
 
-	while (p < end && *p == '(') {
+	/* The '!' is neither '(' nor ')': no length check. */
+	while (*p == '(') {
 		const char *q = p + 1;
 
 		while (!value_stop[(unsigned char) *q])
 			q++;
-		if (q >= end || *q != ')') {
+		if (*q != ')') {
 			*ret_err = -EINVAL;
 			return NULL;
 		}
@@ -369,11 +377,12 @@ static void dispatch(struct dsmr_ctx *c, const struct reading_object *obj, uint6
  * Returns the start of the next line or NULL. */
 static inline const char *line_end(const char *p, const char *bang)
 {
-	while (p < bang && *p == ' ')
+	/* *bang is '!': none of these bytes, so no length check. */
+	while (*p == ' ')
 		p++;
-	if (p < bang && *p == '\r')
+	if (*p == '\r')
 		p++;
-	if (p < bang && *p == '\n')
+	if (*p == '\n')
 		return p + 1;
 	return p == bang ? bang : NULL;
 }
@@ -388,7 +397,7 @@ static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *ban
 
 	if (*p == '(') {
 		/* DSMR 2.2/3.0 gas profile: the value continues the previous object. */
-		q = v->n_objects > 0 ? parse_values(c, p, bang, &r) : NULL;
+		q = v->n_objects > 0 ? parse_values(c, p, &r) : NULL;
 		if (!q || !(q = line_end(q, bang)))
 			fail(c, r == -ENOBUFS ? TELEGRAM_ERR_TOO_LONG : TELEGRAM_ERR_SYNTAX,
 			     "line %u: stray value line", lineno);
@@ -401,7 +410,7 @@ static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *ban
 		return q;
 	}
 
-	const char *id_end = parse_obis(p, bang, &code);
+	const char *id_end = parse_obis(p, &code);
 	if (!id_end || id_end >= bang || *id_end != '(') {
 		fail(c, TELEGRAM_ERR_SYNTAX, "line %u: no OBIS code", lineno);
 		return NULL;
@@ -411,7 +420,7 @@ static const char *parse_line(struct dsmr_ctx *c, const char *p, const char *ban
 		return NULL;
 	}
 
-	q = parse_values(c, id_end, bang, &r);
+	q = parse_values(c, id_end, &r);
 	if (!q) {
 		fail(c, r == -ENOBUFS ? TELEGRAM_ERR_TOO_LONG : TELEGRAM_ERR_SYNTAX,
 		     r == -ENOBUFS ? "line %u: too many values" : "line %u: bad value list", lineno);

@@ -68,10 +68,25 @@ enum reading_protocol reading_protocol_from_string(const char *s)
 const struct reading_object *reading_find(const struct reading *v, const char *id)
 {
 	size_t n = strlen(id);
+	uint64_t head = 0, w;
 
+	/* Most codes are as long as the one sought ("1-0:1.4.0", "1-0:1.8.1"):
+	 * their first eight bytes, one word, tell most apart without a call. */
+	if (n >= sizeof(head))
+		memcpy(&head, id, sizeof(head));
 	for (unsigned i = 0; i < v->n_objects; i++) {
 		const struct reading_object *o = &v->objects[i];
-		if (o->id.len == n && memcmp(v->text + o->id.off, id, n) == 0)
+		const char *t = v->text + o->id.off;
+
+		if (o->id.len != n)
+			continue;
+		if (n < sizeof(head)) {
+			if (memcmp(t, id, n) == 0)
+				return o;
+			continue;
+		}
+		memcpy(&w, t, sizeof(w));
+		if (w == head && memcmp(t + sizeof(w), id + sizeof(w), n - sizeof(w)) == 0)
 			return o;
 	}
 	return NULL;

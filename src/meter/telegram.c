@@ -617,11 +617,13 @@ static void feed_byte(struct telegram *t, uint8_t b)
 #define BYTES_01 0x0101010101010101ULL
 #define BYTES_80 0x8080808080808080ULL
 
-/* Non-zero when some byte of w equals c (exact for "any", see Hacker's Delight 6-1). */
-static inline uint64_t word_has(uint64_t w, uint8_t c)
+/* Bit 7 of a byte is set where that byte of w equals c (c < 0x80), provided
+ * the byte and those below it lack bit 7; bytes above a match may be marked
+ * too (the borrow), those below never are. Hacker's Delight 6-1 without its
+ * "& ~x", which only matters for bytes with bit 7, tested apart. */
+static inline uint64_t word_match(uint64_t w, uint8_t c)
 {
-	uint64_t x = w ^ (BYTES_01 * c);
-	return (x - BYTES_01) & ~x & BYTES_80;
+	return (w ^ (BYTES_01 * c)) - BYTES_01;
 }
 
 /* How many of n input bytes may be copied without passing the frame limit or
@@ -652,9 +654,12 @@ static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
 			uint64_t w, special;
 
 			memcpy(&w, p + i, 8);
-			special = (w & BYTES_80) | word_has(w, '/') | word_has(w, '!') | word_has(w, '\n');
+			/* The lowest marked byte is the first with bit 7, '/', '!' or
+			 * LF: no test marks a byte below it (only above, by a borrow). */
+			special =
+			    (w | word_match(w, '/') | word_match(w, '!') | word_match(w, '\n')) & BYTES_80;
 			/* The word is stored whole (it fits: i + 8 <= max) but only the
-			 * bytes before the lowest flagged one, which is exact, count. */
+			 * bytes before the lowest marked one count. */
 			memcpy(out + i, &w, 8);
 			if (!special) {
 				i += 8;

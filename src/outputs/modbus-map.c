@@ -407,10 +407,23 @@ static bool source_micro(const struct modbus_map_point *p, const struct reading 
 	return false;
 }
 
+/* 10^k correctly rounded, as glibc's pow(10.0, k) gives it for these k, without
+ * a call per register: the image is rebuilt for each telegram a client reads. */
+static double pow10i(int k)
+{
+	static const double t[] = { 1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14,
+				    1e-13, 1e-12, 1e-11, 1e-10, 1e-9,  1e-8,  1e-7,  1e-6,  1e-5,
+				    1e-4,  1e-3,  1e-2,  1e-1,  1e0,   1e1,   1e2,   1e3,   1e4,
+				    1e5,   1e6,   1e7,   1e8,   1e9,   1e10,  1e11,  1e12,  1e13,
+				    1e14,  1e15,  1e16,  1e17,  1e18,  1e19,  1e20,  1e21,  1e22 };
+
+	return k >= -22 && k <= 22 ? t[k + 22] : pow(10.0, k);
+}
+
 /* micro x 10^exp / 10^6, rounded half away from zero. */
 static int64_t scale_micro(int64_t micro, int exp)
 {
-	double x = (double) micro / (double) READING_SCALE * pow(10.0, exp);
+	double x = (double) micro / (double) READING_SCALE * pow10i(exp);
 	return (int64_t) llround(x);
 }
 
@@ -468,7 +481,7 @@ static void put_number(uint16_t *regs, const struct modbus_map_template *t, cons
 {
 	int64_t micro = 0;
 	bool known = source_micro(p, v, written, &micro);
-	float f = known ? (float) ((double) micro / (double) READING_SCALE * pow(10.0, p->exp)) : 0.0f;
+	float f = known ? (float) ((double) micro / (double) READING_SCALE * pow10i(p->exp)) : 0.0f;
 	uint32_t bits;
 
 	memcpy(&bits, &f, sizeof(bits));

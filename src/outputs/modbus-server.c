@@ -50,8 +50,6 @@ struct modbus_server {
 	bool activated; /* listen_fd came from systemd: never rebound */
 	uint16_t port;
 	sd_event_source *listen_io;
-	unsigned watch_id;
-	bool watching;
 
 	modbus_t *ctx;
 	struct modbus_framing_codec *codec; /* RTU frames over TCP */
@@ -110,12 +108,14 @@ static void modbus_server_fill(struct modbus_server *m, const struct reading *v)
 			m->map->tab_registers);
 }
 
-static void modbus_server_on_snapshot(const struct snapshot *snap, void *userdata)
+/* The image follows the current snapshot when a request reads it, not when a
+ * telegram comes: a telegram no client reads costs nothing here, and each
+ * answer still comes from one telegram (the whole image is filled at once). */
+static void modbus_server_sync(struct modbus_server *m)
 {
-	struct modbus_server *m = userdata;
+	const struct snapshot *snap = store_current(m->store);
 
-	/* Once per telegram, not per request: every answer then comes from one telegram. */
-	if (snap->generation == m->generation && !m->zeroed)
+	if (!snap || (snap->generation == m->generation && !m->zeroed))
 		return;
 	modbus_server_fill(m, &snap->v);
 	m->generation = snap->generation;
@@ -238,12 +238,15 @@ static bool mbconn_reply(struct mbconn *c, const uint8_t *req, size_t len)
 	return n == 0 || (n > 0 && send(c->fd, rsp, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) == n);
 }
 
-/* Is the data too old to answer with, and what to do about it. Returns true
+/* Is the data too old to answer with at `now`, and what to do about it;
+ * otherwise the image is brought up to the current snapshot. Returns true
  * when the request must get exception 0x0B. */
-static bool modbus_server_stale_check(struct modbus_server *m)
+static bool modbus_server_stale_check(struct modbus_server *m, uint64_t now)
 {
-	if (!store_is_stale(m->store, now_usec(m)))
+	if (!store_is_stale(m->store, now)) {
+		modbus_server_sync(m);
 		return false;
+	}
 
 	switch (m->set.stale_policy) {
 	case MODBUS_SERVER_STALE_ERROR:
@@ -258,19 +261,22 @@ static bool modbus_server_stale_check(struct modbus_server *m)
 	case _MODBUS_SERVER_STALE_MAX:
 		break;
 	}
+	modbus_server_sync(m);
 	return false;
 }
 
 void modbus_server_image(struct modbus_server *m, struct modbus_server_image *ret)
 {
-	bool refused = modbus_server_stale_check(m);
+	uint64_t now = now_usec(m);
+	/* Brings the image up to the current snapshot, as a client's read does. */
+	bool refused = modbus_server_stale_check(m, now);
 
 	*ret = (struct modbus_server_image){
 		.template = m->set.template,
 		.input = m->map->tab_input_registers,
 		.holding = m->map->tab_registers,
 		.stale_policy = m->set.stale_policy,
-		.stale = store_is_stale(m->store, now_usec(m)),
+		.stale = store_is_stale(m->store, now),
 		.refused = refused,
 	};
 }
@@ -287,7 +293,8 @@ static bool mbconn_read_request(struct mbconn *c, const uint8_t *req, size_t len
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
 	if (!modbus_map_readable(m->set.template, addr, count))
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
-	if (modbus_server_stale_check(m))
+	/* The time of the read that brought the request: this loop iteration's. */
+	if (modbus_server_stale_check(m, c->active_usec))
 		return mbconn_exception(c, req, MODBUS_EXCEPTION_GATEWAY_TARGET);
 	if (count == 1 && modbus_map_single_read(m->set.template, addr, &single))
 		return mbconn_single(c, req, single);
@@ -338,13 +345,6 @@ static bool mbconn_handle(struct mbconn *c, const uint8_t *req, size_t len)
 	}
 }
 
-static int mbconn_arm_idle(struct mbconn *c)
-{
-	if (!c->idle)
-		return 0;
-	return sd_event_source_set_time_relative(c->idle, c->srv->set.idle_usec);
-}
-
 static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct mbconn *c = userdata;
@@ -371,8 +371,8 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 		return 0;
 	}
 	c->len += (size_t) n;
+	/* The idle timer is not moved per request: it looks at this when it fires. */
 	c->active_usec = now_usec(c->srv);
-	(void) mbconn_arm_idle(c);
 
 	for (;;) {
 		uint8_t req[MODBUS_TCP_MAX_ADU_LENGTH];
@@ -396,11 +396,17 @@ static int mbconn_on_io(sd_event_source *s, int fd, uint32_t revents, void *user
 	}
 }
 
+/* Armed for the idle limit after the last read it knew of; a connection read
+ * from since then gets the timer again, for the rest of its time. */
 static int mbconn_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	(void) s;
-	(void) usec;
-	mbconn_drop(userdata, "idle timeout");
+	struct mbconn *c = userdata;
+	uint64_t until = c->active_usec + c->srv->set.idle_usec;
+
+	if (until > usec && sd_event_source_set_time(s, until) >= 0 &&
+	    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
+		return 0;
+	mbconn_drop(c, "idle timeout");
 	return 0;
 }
 
@@ -643,8 +649,6 @@ struct modbus_server *modbus_server_free(struct modbus_server *m)
 		mbconn_free(m->conns);
 	modbus_server_close_listener(m);
 	log_summary_done(&m->replace_log);
-	if (m->watching)
-		store_unwatch(m->store, m->watch_id);
 	if (m->map)
 		modbus_mapping_free(m->map);
 	if (m->ctx)
@@ -658,11 +662,6 @@ struct modbus_server *modbus_server_free(struct modbus_server *m)
 
 int modbus_server_start(struct modbus_server *m, int listen_fd)
 {
-	int r = store_watch(m->store, modbus_server_on_snapshot, m, &m->watch_id);
-
-	if (r < 0)
-		return log_oom();
-	m->watching = true;
 	modbus_server_refill(m);
 	return modbus_server_listen(m, listen_fd);
 }

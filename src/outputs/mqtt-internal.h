@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <mosquitto.h>
 
+#include "smartconnectd/meter/capacity.h"
 #include "smartconnectd/net/resolve.h"
 #include "smartconnectd/outputs/mqtt-limits.h"
 #include "smartconnectd/outputs/mqtt.h"
@@ -39,8 +40,10 @@ struct mqtt {
 	char status_topic[TOPIC_MAX];
 	char power_topic[TOPIC_MAX];
 	char counters_topic[TOPIC_MAX];
-	char capacity_topic[TOPIC_MAX]; /* mqtt-capacity.c */
-	uint64_t capacity_hash;         /* of the last capacity payload sent */
+	char capacity_topic[TOPIC_MAX];     /* mqtt-capacity.c */
+	uint64_t capacity_hash;             /* of the last capacity payload sent */
+	struct capacity_view capacity_sent; /* what that payload was written from */
+	bool has_capacity_sent;
 
 	enum mqtt_state state;
 	char last_error[ERROR_MAX];

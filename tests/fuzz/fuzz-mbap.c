@@ -57,10 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			v.field[f] = (int64_t) f * 123456789 - 500000000;
 		(void) store_publish(store, &v, 1, 1);
 	}
-	if (modbus_server_new(e, store, &s, &m) < 0 ||
-	    store_watch(store, modbus_server_on_snapshot, m, &m->watch_id) < 0)
+	if (modbus_server_new(e, store, &s, &m) < 0)
 		abort();
-	m->watching = true;
 	modbus_server_refill(m);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();

@@ -2,6 +2,7 @@
 /* Number parsing, unit scaling and hex text: good, edge and hostile values. */
 #include <errno.h>
 
+#include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/reading.h"
 #include "tap.h"
 
@@ -19,6 +20,34 @@ static int parse_err(const char *s)
 {
 	struct reading_number n;
 	return reading_parse_number(s, strlen(s), &n);
+}
+
+/* Objects of every length around the eight-byte word reading_find() compares
+ * first, with codes that differ only inside that word or only after it. */
+static void test_find(void)
+{
+	static struct reading v;
+	static const char *const ids[] = { "0-0:1.0",   "1-0:1.8.1",  "1-0:1.8.2", "0-1:24.2.1",
+					   "1-0:1.4.0", "0-0:96.1.4", "1-0:2.8.1" };
+	size_t off = 0;
+
+	reading_reset(&v);
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		size_t n = strlen(ids[i]);
+
+		memcpy(v.text + off, ids[i], n);
+		(void) reading_add_object(&v, (uint16_t) off, (uint16_t) n);
+		off += n;
+	}
+	v.text_len = (uint16_t) off;
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
+		tap_ok(reading_find(&v, ids[i]) == &v.objects[i], "find %s", ids[i]);
+	tap_ok(!reading_find(&v, "1-0:1.8.3"), "same word, another last byte: none");
+	tap_ok(!reading_find(&v, "2-0:1.8.2"), "another first byte: none");
+	tap_ok(!reading_find(&v, "0-0:1.1"), "short code, another byte: none");
+	tap_ok(!reading_find(&v, "0-0:96.1.1"), "ten bytes, the last differs: none");
+	tap_ok(!reading_find(&v, "1-0:1.8"), "a prefix: none");
+	tap_ok(!reading_find(&v, ""), "empty: none");
 }
 
 int main(void)
@@ -65,5 +94,6 @@ int main(void)
 	TAP_EQ_INT(reading_protocol_from_string("tic-standard"), READING_PROTO_TIC_STANDARD,
 		   "protocol names");
 	TAP_EQ_INT(reading_protocol_from_string("x"), _READING_PROTO_MAX, "unknown protocol name");
+	test_find();
 	return tap_done();
 }
