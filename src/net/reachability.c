@@ -8,6 +8,7 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,14 @@
 #define HOST_MAX 256 /* a DNS name has at most 253 characters */
 #define PROBE_TIMEOUT_USEC (3 * USEC_PER_SEC)
 #define GATEWAY_TCP_PORT 53 /* a home router's DNS forwarder: accepts or refuses */
+/* A round may start this much late: it then starts on the next wake the loop
+ * has anyway (a 1 Hz meter's telegram) instead of waking for itself. */
+#define ROUND_SLACK_USEC(interval) ((interval) / 4)
+/* The answer is looked at first on the next wake within this slack and
+ * waited for only if it is not there yet: on a LAN the reply comes within
+ * milliseconds and would cost a wake of its own. An answer within the
+ * timeout still counts, as before. */
+#define COLLECT_SLACK_USEC(timeout) ((timeout) *3 / 4)
 
 struct probe {
 	struct reachability *owner;
@@ -32,6 +41,7 @@ struct probe {
 	uint16_t seq;
 	struct resolve *res;
 	int fd;
+	uint64_t deadline; /* CLOCK_MONOTONIC: no answer by then is a failure */
 	sd_event_source *io, *timer;
 	uint64_t *pass, *fail;
 };
@@ -39,7 +49,7 @@ struct probe {
 struct reachability {
 	sd_event *event;
 	sd_event_source *round;
-	uint64_t interval_usec;
+	uint64_t interval_usec, timeout_usec;
 	char gateway_setting[HOST_MAX];
 	bool icmp_denied;
 	char method[8];
@@ -72,12 +82,51 @@ static void probe_done(struct probe *p, bool ok, const char *why)
 	p->reachable = ok;
 }
 
-static int probe_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+static int probe_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* The socket is watched from the first wake after the probe went out (see
+ * COLLECT_SLACK_USEC): an answer already there is taken without one. */
+static bool probe_collect(struct probe *p, sd_event_source *timer)
 {
-	(void) s;
+	struct pollfd pfd = { .fd = p->fd, .events = p->tcp ? POLLOUT : POLLIN };
+	int on = SD_EVENT_ON;
+
+	if (!p->io || sd_event_source_get_enabled(p->io, &on) < 0 || on != SD_EVENT_OFF)
+		return false;
+	if (poll(&pfd, 1, 0) > 0) {
+		(void) probe_on_io(p->io, p->fd, pfd.revents, p);
+		if (!p->busy)
+			return true;
+	}
+	return sd_event_source_set_enabled(p->io, SD_EVENT_ON) >= 0 &&
+	       sd_event_source_set_time(timer, p->deadline) >= 0 &&
+	       sd_event_source_set_time_accuracy(timer, 0) >= 0 &&
+	       sd_event_source_set_enabled(timer, SD_EVENT_ONESHOT) >= 0;
+}
+
+static int probe_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
 	(void) usec;
-	probe_done(userdata, false, "no answer");
+	if (!probe_collect(userdata, s))
+		probe_done(userdata, false, "no answer");
 	return 0;
+}
+
+/* The probe went out on an io source: leave it off until the collect time. */
+static int probe_watch(struct probe *p, int fd, uint32_t events)
+{
+	uint64_t now = 0;
+	int r = sd_event_add_io(p->owner->event, &p->io, fd, events, probe_on_io, p);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->io, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_now(p->owner->event, CLOCK_MONOTONIC, &now);
+	if (r >= 0)
+		r = sd_event_source_set_time(p->timer, MIN(now, p->deadline));
+	if (r >= 0)
+		r = sd_event_source_set_time_accuracy(p->timer, COLLECT_SLACK_USEC(p->owner->timeout_usec));
+	return r;
 }
 
 static int probe_on_icmp(struct probe *p)
@@ -134,7 +183,7 @@ static int probe_open_icmp(struct probe *p, int family, const struct sockaddr *s
 	/* connect() makes the kernel hand us only this host's replies. */
 	if (connect(fd, sa, salen) < 0 || send(fd, echo, sizeof(echo), MSG_DONTWAIT) < 0)
 		return -errno;
-	return sd_event_add_io(p->owner->event, &p->io, fd, EPOLLIN, probe_on_io, p);
+	return probe_watch(p, fd, EPOLLIN);
 }
 
 static int probe_open_tcp(struct probe *p, const struct sockaddr *sa, socklen_t salen)
@@ -149,7 +198,7 @@ static int probe_open_tcp(struct probe *p, const struct sockaddr *sa, socklen_t 
 			return 1;
 		return -errno;
 	}
-	return sd_event_add_io(p->owner->event, &p->io, fd, EPOLLOUT, probe_on_io, p);
+	return probe_watch(p, fd, EPOLLOUT);
 }
 
 static void probe_addr(struct probe *p, const char *addr)
@@ -269,8 +318,11 @@ static void probe_start(struct probe *p)
 	}
 
 	p->busy = true;
-	r = sd_event_add_time_relative(n->event, &p->timer, CLOCK_MONOTONIC,
-				       MIN(PROBE_TIMEOUT_USEC, n->interval_usec), 0, probe_on_timeout, p);
+	r = sd_event_now(n->event, CLOCK_MONOTONIC, &p->deadline);
+	p->deadline += n->timeout_usec;
+	if (r >= 0)
+		r = sd_event_add_time(n->event, &p->timer, CLOCK_MONOTONIC, p->deadline, 0, probe_on_timer,
+				      p);
 	if (r >= 0)
 		r = resolve_start(n->event, p->host, probe_on_resolved, p, &p->res);
 	if (r < 0)
@@ -335,6 +387,7 @@ int reachability_start(struct reachability *n, const struct reachability_setting
 
 	reachability_stop(n);
 	n->interval_usec = MAX(s->interval_usec, USEC_PER_SEC);
+	n->timeout_usec = MIN(PROBE_TIMEOUT_USEC, n->interval_usec);
 	snprintf(n->gateway_setting, sizeof(n->gateway_setting), "%s", s->gateway);
 	snprintf(n->inet.host, sizeof(n->inet.host), "%s", s->internet);
 	n->inet.tcp_port = s->internet_port ?: 443;
@@ -343,7 +396,8 @@ int reachability_start(struct reachability *n, const struct reachability_setting
 		return 0;
 
 	(void) sd_event_now(n->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(n->event, &n->round, CLOCK_MONOTONIC, now, 0, reachability_on_round, n);
+	r = sd_event_add_time(n->event, &n->round, CLOCK_MONOTONIC, now, ROUND_SLACK_USEC(n->interval_usec),
+			      reachability_on_round, n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the network check timer: %m");
 	return sd_event_source_set_enabled(n->round, SD_EVENT_ON);
