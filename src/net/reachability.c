@@ -29,7 +29,10 @@
  * waited for only if it is not there yet: on a LAN the reply comes within
  * milliseconds and would cost a wake of its own. An answer within the
  * timeout still counts, as before. */
-#define COLLECT_SLACK_USEC(timeout) ((timeout) *3 / 4)
+#define COLLECT_SLACK_USEC(timeout) ((timeout) / 4 * 3)
+/* Not in the pass right after the probe went out (the answer is not there
+ * yet): from then on, any wake of the loop takes it. */
+#define COLLECT_AFTER_USEC (100 * USEC_PER_MSEC)
 
 struct probe {
 	struct reachability *owner;
@@ -100,7 +103,7 @@ static bool probe_collect(struct probe *p, sd_event_source *timer)
 	}
 	return sd_event_source_set_enabled(p->io, SD_EVENT_ON) >= 0 &&
 	       sd_event_source_set_time(timer, p->deadline) >= 0 &&
-	       sd_event_source_set_time_accuracy(timer, 0) >= 0 &&
+	       sd_event_source_set_time_accuracy(timer, 250 * USEC_PER_MSEC) >= 0 && /* the default */
 	       sd_event_source_set_enabled(timer, SD_EVENT_ONESHOT) >= 0;
 }
 
@@ -123,7 +126,7 @@ static int probe_watch(struct probe *p, int fd, uint32_t events)
 	if (r >= 0)
 		r = sd_event_now(p->owner->event, CLOCK_MONOTONIC, &now);
 	if (r >= 0)
-		r = sd_event_source_set_time(p->timer, MIN(now, p->deadline));
+		r = sd_event_source_set_time(p->timer, MIN(now + COLLECT_AFTER_USEC, p->deadline));
 	if (r >= 0)
 		r = sd_event_source_set_time_accuracy(p->timer, COLLECT_SLACK_USEC(p->owner->timeout_usec));
 	return r;

@@ -51,8 +51,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import harness  # noqa: E402
 from benchlib import HTTP_RX, MODBUS_RX, PT_RX, Broker, ModbusClient, port_of  # noqa: E402
+import harness  # noqa: E402  (on the path benchlib sets)
 
 METER = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 PERIOD = 0.050  # 20 telegrams per second
