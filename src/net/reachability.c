@@ -25,14 +25,14 @@
 /* A round may start this much late: it then starts on the next wake the loop
  * has anyway (a 1 Hz meter's telegram) instead of waking for itself. */
 #define ROUND_SLACK_USEC(interval) ((interval) / 4)
-/* The answer is looked at first on the next wake within this slack and
- * waited for only if it is not there yet: on a LAN the reply comes within
- * milliseconds and would cost a wake of its own. An answer within the
- * timeout still counts, as before. */
-#define COLLECT_SLACK_USEC(timeout) ((timeout) / 4 * 3)
-/* Not in the pass right after the probe went out (the answer is not there
- * yet): from then on, any wake of the loop takes it. */
+/* A name's address and a probe's answer come milliseconds after the query
+ * and would each cost a wake of their own: they are looked for on the first
+ * wake of the loop (a post source, run after any other event) at least
+ * COLLECT_AFTER_USEC later, at the latest at half the timeout (a timer, for a
+ * silent meter), and only then waited for. An answer within the timeout
+ * still counts, as before. */
 #define COLLECT_AFTER_USEC (100 * USEC_PER_MSEC)
+#define COLLECT_BY_USEC(timeout) ((timeout) / 2)
 
 struct probe {
 	struct reachability *owner;
@@ -41,11 +41,13 @@ struct probe {
 	uint16_t tcp_port;
 	bool busy, reachable, known;
 	bool tcp;
+	bool parked;       /* the name's answer waits for the collect time */
+	uint64_t ready_at; /* CLOCK_MONOTONIC: the collect time, at the earliest */
 	uint16_t seq;
 	struct resolve *res;
 	int fd;
 	uint64_t deadline; /* CLOCK_MONOTONIC: no answer by then is a failure */
-	sd_event_source *io, *timer;
+	sd_event_source *io, *timer, *post;
 	uint64_t *pass, *fail;
 };
 
@@ -65,10 +67,12 @@ static void probe_reset(struct probe *p)
 	p->res = resolve_cancel(p->res);
 	p->io = sd_event_source_disable_unref(p->io);
 	p->timer = sd_event_source_disable_unref(p->timer);
+	p->post = sd_event_source_disable_unref(p->post);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -EBADF;
 	p->busy = false;
+	p->parked = false;
 }
 
 static void probe_done(struct probe *p, bool ok, const char *why)
@@ -87,49 +91,101 @@ static void probe_done(struct probe *p, bool ok, const char *why)
 
 static int probe_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-/* The socket is watched from the first wake after the probe went out (see
- * COLLECT_SLACK_USEC): an answer already there is taken without one. */
-static bool probe_collect(struct probe *p, sd_event_source *timer)
+static uint64_t probe_now(const struct probe *p)
+{
+	uint64_t now = 0;
+
+	(void) sd_event_now(p->owner->event, CLOCK_MONOTONIC, &now);
+	return now;
+}
+
+/* A name's address or the probe's answer already there is taken on this wake;
+ * otherwise it is waited for, until the deadline. Returns 0 or a negative
+ * errno (the probe is then still busy, and failed by the caller). */
+static int probe_collect(struct probe *p)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = p->tcp ? POLLOUT : POLLIN };
-	int on = SD_EVENT_ON;
+	int on = SD_EVENT_ON, r;
 
+	if (p->post)
+		(void) sd_event_source_set_enabled(p->post, SD_EVENT_OFF);
+	r = sd_event_source_set_time(p->timer, p->deadline);
+	if (r < 0)
+		return r;
+	if (p->res && p->parked) {
+		p->parked = false;
+		return resolve_set_watched(p->res, true);
+	}
 	if (!p->io || sd_event_source_get_enabled(p->io, &on) < 0 || on != SD_EVENT_OFF)
-		return false;
+		return 0;
 	if (poll(&pfd, 1, 0) > 0) {
 		(void) probe_on_io(p->io, p->fd, pfd.revents, p);
 		if (!p->busy)
-			return true;
+			return 0;
 	}
-	return sd_event_source_set_enabled(p->io, SD_EVENT_ON) >= 0 &&
-	       sd_event_source_set_time(timer, p->deadline) >= 0 &&
-	       sd_event_source_set_time_accuracy(timer, 250 * USEC_PER_MSEC) >= 0 && /* the default */
-	       sd_event_source_set_enabled(timer, SD_EVENT_ONESHOT) >= 0;
+	return sd_event_source_set_enabled(p->io, SD_EVENT_ON);
 }
 
+static void probe_collect_or_fail(struct probe *p)
+{
+	int r = probe_collect(p);
+
+	if (r < 0 && p->busy)
+		probe_done(p, false, strerror(-r));
+}
+
+static int probe_on_post(sd_event_source *s, void *userdata)
+{
+	struct probe *p = userdata;
+
+	(void) s;
+	if (probe_now(p) >= p->ready_at)
+		probe_collect_or_fail(p);
+	return 0;
+}
+
+/* The collect time at the latest, then the deadline. */
 static int probe_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	(void) usec;
-	if (!probe_collect(userdata, s))
-		probe_done(userdata, false, "no answer");
+	struct probe *p = userdata;
+
+	if (usec < p->deadline) {
+		probe_collect_or_fail(p);
+		if (p->busy)
+			(void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	if (probe_collect(p) >= 0 && !p->busy)
+		return 0;
+	probe_done(p, false, "no answer");
 	return 0;
+}
+
+/* Look for the answer on a later wake (see COLLECT_AFTER_USEC). */
+static int probe_collect_later(struct probe *p)
+{
+	uint64_t now = probe_now(p);
+	int r;
+
+	p->ready_at = now + COLLECT_AFTER_USEC;
+	r = p->post ? sd_event_source_set_enabled(p->post, SD_EVENT_ON)
+		    : sd_event_add_post(p->owner->event, &p->post, probe_on_post, p);
+	if (r >= 0)
+		r = sd_event_source_set_time(p->timer,
+					     MIN(now + COLLECT_BY_USEC(p->owner->timeout_usec), p->deadline));
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+	return r;
 }
 
 /* The probe went out on an io source: leave it off until the collect time. */
 static int probe_watch(struct probe *p, int fd, uint32_t events)
 {
-	uint64_t now = 0;
 	int r = sd_event_add_io(p->owner->event, &p->io, fd, events, probe_on_io, p);
 
 	if (r >= 0)
 		r = sd_event_source_set_enabled(p->io, SD_EVENT_OFF);
-	if (r >= 0)
-		r = sd_event_now(p->owner->event, CLOCK_MONOTONIC, &now);
-	if (r >= 0)
-		r = sd_event_source_set_time(p->timer, MIN(now + COLLECT_AFTER_USEC, p->deadline));
-	if (r >= 0)
-		r = sd_event_source_set_time_accuracy(p->timer, COLLECT_SLACK_USEC(p->owner->timeout_usec));
-	return r;
+	return r < 0 ? r : probe_collect_later(p);
 }
 
 static int probe_on_icmp(struct probe *p)
@@ -328,6 +384,14 @@ static void probe_start(struct probe *p)
 				      p);
 	if (r >= 0)
 		r = resolve_start(n->event, p->host, probe_on_resolved, p, &p->res);
+	/* A name's answer comes from a thread, milliseconds later: taken on a
+	 * later wake like the probe's. A literal's comes on the next pass. */
+	if (r >= 0 && !resolve_is_numeric(p->host)) {
+		p->parked = true;
+		r = resolve_set_watched(p->res, false);
+		if (r >= 0)
+			r = probe_collect_later(p);
+	}
 	if (r < 0)
 		probe_done(p, false, strerror(-r));
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The reachability checks on a real sd-event loop against loopback targets:
- * a listening port and a closed one answer (a refusal is an answer); a port
+ * a listening port (by address and by name) and a closed one answer (a refusal is an answer); a port
  * whose accept queue is full drops the SYN and, probed over TCP, fails with
  * "no answer", never before its timeout although the answer is first looked
  * for on a later wake. Where ICMP echo sockets are allowed, every loopback
@@ -58,15 +58,14 @@ static int connect_to(uint16_t port)
 	return fd;
 }
 
-/* Probe 127.0.0.1 on port once; run the loop until the probe finished (or
+/* Probe host on port once; run the loop until the probe finished (or
  * 10 s). Returns the result (1, 0, -1) and how long it took in *took. */
-static int probe_once(sd_event *e, uint16_t port, uint64_t *took, char *method, size_t size)
+static int probe_once(sd_event *e, const char *host, uint16_t port, uint64_t *took, char *method, size_t size)
 {
 	struct reachability *n = NULL;
-	struct reachability_settings s = { .gateway = "",
-					   .internet = "127.0.0.1",
-					   .internet_port = port,
-					   .interval_usec = 60 * USEC_PER_SEC };
+	struct reachability_settings s = {
+		.gateway = "", .internet = host, .internet_port = port, .interval_usec = 60 * USEC_PER_SEC
+	};
 	uint64_t t0 = now_usec();
 	int r = -1;
 
@@ -101,19 +100,23 @@ int main(void)
 		return tap_ok(false, "sd_event_new"), tap_done();
 
 	open_fd = listener(16, &open_port);
-	r = probe_once(e, open_port, &took, method, sizeof(method));
+	r = probe_once(e, "127.0.0.1", open_port, &took, method, sizeof(method));
 	tap_ok(r == 1, "a listening port answers: reachable (%d, %s)", r, method);
+	/* A name goes through the resolver's thread, its answer taken on a later wake. */
+	r = probe_once(e, "localhost", open_port, &took, method, sizeof(method));
+	tap_ok(r == 1, "by name (localhost): reachable (%d, %s, %llu ms)", r, method,
+	       (unsigned long long) (took / 1000));
 
 	closed_fd = listener(1, &closed_port);
 	close(closed_fd); /* the port is free again: a connect is refused */
-	r = probe_once(e, closed_port, &took, method, sizeof(method));
+	r = probe_once(e, "127.0.0.1", closed_port, &took, method, sizeof(method));
 	tap_ok(r == 1, "a closed port refuses, which is an answer: reachable (%d, %s)", r, method);
 
 	/* Backlog 0 holds one connection; the filler takes it, the probe's SYN is dropped. */
 	full_fd = listener(0, &full_port);
 	filler = full_fd >= 0 ? connect_to(full_port) : -1;
 	tap_ok(full_fd >= 0 && filler >= 0, "a listener with a full accept queue");
-	r = probe_once(e, full_port, &took, method, sizeof(method));
+	r = probe_once(e, "127.0.0.1", full_port, &took, method, sizeof(method));
 	if (strcmp(method, "tcp") == 0) {
 		tap_ok(r == 0, "a dropped SYN: not reachable (%d)", r);
 		tap_ok(took >= PROBE_TIMEOUT_USEC, "failed at the timeout, not before (%llu ms)",
