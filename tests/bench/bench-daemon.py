@@ -22,8 +22,9 @@ System calls: strace -c on the daemon (no valgrind) with the meter, MQTT and
 one passthrough reader, over N telegrams. Wake-ups: voluntary context
 switches of the loop's thread over --idle-seconds with a 1 Hz meter, MQTT
 connected and the watchdog on, run alongside (same seconds) the floor, the
-same binary with the meter alone (one wake per telegram at best), and with
---baseline an older build, e.g. on a release build:
+same binary with the meter alone (one wake per telegram at best), the same
+with the network checks by name (localhost, through the resolver's thread),
+and with --baseline an older build, e.g. on a release build:
   bench-daemon.py BUILD/src/smartconnectd TESTDATA --only wakeups --baseline OLD/smartconnectd
 Memory: anonymous memory, RSS and PSS after --memory-telegrams
 telegrams with every output on; start-up: exec to READY=1.
@@ -57,10 +58,11 @@ import harness  # noqa: E402  (on the path benchlib sets)
 METER = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 PERIOD = 0.050  # 20 telegrams per second
 GOAL_INSTR, GOAL_SYSCALLS, GOAL_WAKEUPS, GOAL_ANON_KB, GOAL_STATUS, GOAL_TOOL = 30000, 5, 1.1, 2048, 50000, 60000
+PING = ("127.0.0.2", "127.0.0.3")  # PingGateway, PingHost: loopback, refused at once
 PASSWORD = "Pw-bench-5e21c9"
 
 
-def config(link, broker=None, modbus=True, http=True, passthrough=False):
+def config(link, broker=None, modbus=True, http=True, passthrough=False, ping=PING):
     text = "[Daemon]\nLogLevel=info\n[Meter]\nDevice=%s\nProtocol=dsmr\n[Device]\nSerial=BENCH1\n" % link
     text += "[Modbus]\nListen=%s\n" % ("127.0.0.1:0" if modbus else "")
     text += "[HTTP]\nListen=%s\nPassword=%s\n" % ("127.0.0.1:0" if http else "", PASSWORD)
@@ -70,7 +72,7 @@ def config(link, broker=None, modbus=True, http=True, passthrough=False):
         text += "[Passthrough]\nListen=127.0.0.1:0\n"
     if broker:
         text += ("[MQTT]\nEnabled=yes\nBroker=mqtt://127.0.0.1:%d\nSite=bench\n"
-                 "PingGateway=127.0.0.2\nPingHost=127.0.0.3\n" % broker.port)
+                 "PingGateway=%s\nPingHost=%s\n" % ((broker.port,) + ping))
     return text
 
 
@@ -344,14 +346,14 @@ def syscalls(args, raw):
         return total / n, (total - idle) / n, n, rows, idle / took
 
 
-def wakeups_one(args, raw, binary, mqtt=True, out=None):
+def wakeups_one(args, raw, binary, mqtt=True, out=None, ping=PING):
     """Voluntary context switches of the daemon's thread per second with a
-    1 Hz meter; with mqtt, MQTT connected, its network checks and the
-    watchdog on."""
+    1 Hz meter; with mqtt, MQTT connected, its network checks (to the ping
+    targets) and the watchdog on."""
     with harness.Workdir() as w:
         broker = w.add(Broker(w, "broker")) if mqtt else None
         meter = w.add(Meter(w, raw))
-        d = start(w, binary, meter, config(meter.link, broker),
+        d = start(w, binary, meter, config(meter.link, broker, ping=ping),
                   env={"WATCHDOG_USEC": "30000000"} if mqtt else None)
         meter.burst(3, 1.0)
 
@@ -367,20 +369,23 @@ def wakeups(args, raw):
     """The daemon, the meter-only floor (MQTT off, no watchdog: ideally one
     wake per telegram) and, with --baseline, an older build: all at once over
     the same seconds, so the machine's load weighs on each alike."""
-    runs = [("smartconnectd", args.smartconnectd, True),
-            ("floor: meter alone, no MQTT, no watchdog", args.smartconnectd, False)]
+    names = ("localhost", "localhost")
+    runs = [("smartconnectd", args.smartconnectd, True, PING),
+            ("floor: meter alone, no MQTT, no watchdog", args.smartconnectd, False, PING),
+            ("network checks by name (resolver thread)", args.smartconnectd, True, names)]
     if args.baseline:
-        runs.append(("baseline " + args.baseline, args.baseline, True))
+        runs.append(("baseline " + args.baseline, args.baseline, True, PING))
+        runs.append(("baseline, network checks by name", args.baseline, True, names))
     outs = [[] for _ in runs]
-    threads = [threading.Thread(target=wakeups_one, args=(args, raw, b, m, o))
-               for (_, b, m), o in zip(runs, outs)]
+    threads = [threading.Thread(target=wakeups_one, args=(args, raw, b, m, o, p))
+               for (_, b, m, p), o in zip(runs, outs)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     if not all(outs):
         raise RuntimeError("a wake-up run failed")
-    return [(name, o[0]) for (name, _, _), o in zip(runs, outs)]
+    return [(name, o[0]) for (name, _, _, _), o in zip(runs, outs)]
 
 
 def smaps(pid):
@@ -491,7 +496,7 @@ def main():
         print("wake-ups per second, 1 Hz meter, MQTT, watchdog (%d s): %.2f  goal <= %.1f: %s"
               % (args.idle_seconds, per, GOAL_WAKEUPS, goal(per <= GOAL_WAKEUPS)))
         for name, v in rows[1:]:
-            print("  %s: %.2f (ratio %.2f)" % (name, v, per / v if v else 0))
+            print("  %s: %.2f (smartconnectd / this: %.2f)" % (name, v, per / v if v else 0))
         sys.stdout.flush()
     if "memory" in parts:
         ms, a, b, n = memory(args, raw)
