@@ -63,7 +63,7 @@ fi
 # (callgrind and strace over the whole daemon, 100,000 telegrams) take longer
 # than a CI run should and are run by hand: meson test --benchmark fleet daemon.
 step "benchmark (figures, not a gate)"
-meson test -C build-ci --benchmark --verbose decode history modbus modbus-mqtt mqtt passthrough modbus-rtu
+meson test -C build-ci --benchmark --verbose decode history modbus modbus-mqtt mqtt passthrough latency modbus-rtu
 
 step "Debian package: build, lintian, unit exposure, install, use, purge (tests/package/check-deb.sh)"
 debs=$(mktemp -d)

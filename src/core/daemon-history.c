@@ -280,8 +280,9 @@ int daemon_history_start(struct daemon *d)
 	r = store_watch(d->store, daemon_history_on_snapshot, d, &d->history_watch);
 	if (r < 0)
 		return log_oom();
-	r = sd_event_add_time_relative(d->event, &d->history_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 0,
-				       daemon_history_on_timer, d);
+	/* A save a few seconds late rides on a telegram's wake instead of its own. */
+	r = sd_event_add_time_relative(d->event, &d->history_timer, CLOCK_MONOTONIC, USEC_PER_SEC,
+				       5 * USEC_PER_SEC, daemon_history_on_timer, d);
 	if (r < 0)
 		return log_error_errno(r, "Cannot start the history's save timer: %m");
 	daemon_history_apply(d);

@@ -99,8 +99,11 @@ int daemon_live_start(struct daemon *d)
 	r = store_watch(d->store, daemon_live_on_snapshot, d, &d->live_watch);
 	if (r < 0)
 		return log_oom();
+	/* It runs with no stream open too (there is no open callback): half a
+	 * period of slack lets it ride on a telegram's wake rather than its own. */
 	r = sd_event_add_time_relative(d->event, &d->live_net_timer, CLOCK_MONOTONIC,
-				       DAEMON_LIVE_NET_SEC * USEC_PER_SEC, 0, daemon_live_on_net_timer, d);
+				       DAEMON_LIVE_NET_SEC * USEC_PER_SEC,
+				       DAEMON_LIVE_NET_SEC * USEC_PER_SEC / 2, daemon_live_on_net_timer, d);
 	if (r < 0)
 		return log_error_errno(r, "Cannot start the live network check: %m");
 	return sd_event_source_set_enabled(d->live_net_timer, SD_EVENT_ON);

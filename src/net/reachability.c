@@ -8,6 +8,7 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,17 @@
 #define HOST_MAX 256 /* a DNS name has at most 253 characters */
 #define PROBE_TIMEOUT_USEC (3 * USEC_PER_SEC)
 #define GATEWAY_TCP_PORT 53 /* a home router's DNS forwarder: accepts or refuses */
+/* A round may start this much late: it then starts on the next wake the loop
+ * has anyway (a 1 Hz meter's telegram) instead of waking for itself. */
+#define ROUND_SLACK_USEC(interval) ((interval) / 4)
+/* A name's address and a probe's answer come milliseconds after the query
+ * and would each cost a wake of their own: they are looked for on the first
+ * wake of the loop (a post source, run after any other event) at least
+ * COLLECT_AFTER_USEC later, at the latest at half the timeout (a timer, for a
+ * silent meter), and only then waited for. An answer within the timeout
+ * still counts, as before. */
+#define COLLECT_AFTER_USEC (100 * USEC_PER_MSEC)
+#define COLLECT_BY_USEC(timeout) ((timeout) / 2)
 
 struct probe {
 	struct reachability *owner;
@@ -29,17 +41,20 @@ struct probe {
 	uint16_t tcp_port;
 	bool busy, reachable, known;
 	bool tcp;
+	bool parked;       /* the name's answer waits for the collect time */
+	uint64_t ready_at; /* CLOCK_MONOTONIC: the collect time, at the earliest */
 	uint16_t seq;
 	struct resolve *res;
 	int fd;
-	sd_event_source *io, *timer;
+	uint64_t deadline; /* CLOCK_MONOTONIC: no answer by then is a failure */
+	sd_event_source *io, *timer, *post;
 	uint64_t *pass, *fail;
 };
 
 struct reachability {
 	sd_event *event;
 	sd_event_source *round;
-	uint64_t interval_usec;
+	uint64_t interval_usec, timeout_usec;
 	char gateway_setting[HOST_MAX];
 	bool icmp_denied;
 	char method[8];
@@ -52,10 +67,12 @@ static void probe_reset(struct probe *p)
 	p->res = resolve_cancel(p->res);
 	p->io = sd_event_source_disable_unref(p->io);
 	p->timer = sd_event_source_disable_unref(p->timer);
+	p->post = sd_event_source_disable_unref(p->post);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -EBADF;
 	p->busy = false;
+	p->parked = false;
 }
 
 static void probe_done(struct probe *p, bool ok, const char *why)
@@ -72,12 +89,103 @@ static void probe_done(struct probe *p, bool ok, const char *why)
 	p->reachable = ok;
 }
 
-static int probe_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+static int probe_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static uint64_t probe_now(const struct probe *p)
 {
+	uint64_t now = 0;
+
+	(void) sd_event_now(p->owner->event, CLOCK_MONOTONIC, &now);
+	return now;
+}
+
+/* A name's address or the probe's answer already there is taken on this wake;
+ * otherwise it is waited for, until the deadline. Returns 0 or a negative
+ * errno (the probe is then still busy, and failed by the caller). */
+static int probe_collect(struct probe *p)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = p->tcp ? POLLOUT : POLLIN };
+	int on = SD_EVENT_ON, r;
+
+	if (p->post)
+		(void) sd_event_source_set_enabled(p->post, SD_EVENT_OFF);
+	r = sd_event_source_set_time(p->timer, p->deadline);
+	if (r < 0)
+		return r;
+	if (p->res && p->parked) {
+		p->parked = false;
+		return resolve_set_watched(p->res, true);
+	}
+	if (!p->io || sd_event_source_get_enabled(p->io, &on) < 0 || on != SD_EVENT_OFF)
+		return 0;
+	if (poll(&pfd, 1, 0) > 0) {
+		(void) probe_on_io(p->io, p->fd, pfd.revents, p);
+		if (!p->busy)
+			return 0;
+	}
+	return sd_event_source_set_enabled(p->io, SD_EVENT_ON);
+}
+
+static void probe_collect_or_fail(struct probe *p)
+{
+	int r = probe_collect(p);
+
+	if (r < 0 && p->busy)
+		probe_done(p, false, strerror(-r));
+}
+
+static int probe_on_post(sd_event_source *s, void *userdata)
+{
+	struct probe *p = userdata;
+
 	(void) s;
-	(void) usec;
-	probe_done(userdata, false, "no answer");
+	if (probe_now(p) >= p->ready_at)
+		probe_collect_or_fail(p);
 	return 0;
+}
+
+/* The collect time at the latest, then the deadline. */
+static int probe_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct probe *p = userdata;
+
+	if (usec < p->deadline) {
+		probe_collect_or_fail(p);
+		if (p->busy)
+			(void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	if (probe_collect(p) >= 0 && !p->busy)
+		return 0;
+	probe_done(p, false, "no answer");
+	return 0;
+}
+
+/* Look for the answer on a later wake (see COLLECT_AFTER_USEC). */
+static int probe_collect_later(struct probe *p)
+{
+	uint64_t now = probe_now(p);
+	int r;
+
+	p->ready_at = now + COLLECT_AFTER_USEC;
+	r = p->post ? sd_event_source_set_enabled(p->post, SD_EVENT_ON)
+		    : sd_event_add_post(p->owner->event, &p->post, probe_on_post, p);
+	if (r >= 0)
+		r = sd_event_source_set_time(p->timer,
+					     MIN(now + COLLECT_BY_USEC(p->owner->timeout_usec), p->deadline));
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
+	return r;
+}
+
+/* The probe went out on an io source: leave it off until the collect time. */
+static int probe_watch(struct probe *p, int fd, uint32_t events)
+{
+	int r = sd_event_add_io(p->owner->event, &p->io, fd, events, probe_on_io, p);
+
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->io, SD_EVENT_OFF);
+	return r < 0 ? r : probe_collect_later(p);
 }
 
 static int probe_on_icmp(struct probe *p)
@@ -134,7 +242,7 @@ static int probe_open_icmp(struct probe *p, int family, const struct sockaddr *s
 	/* connect() makes the kernel hand us only this host's replies. */
 	if (connect(fd, sa, salen) < 0 || send(fd, echo, sizeof(echo), MSG_DONTWAIT) < 0)
 		return -errno;
-	return sd_event_add_io(p->owner->event, &p->io, fd, EPOLLIN, probe_on_io, p);
+	return probe_watch(p, fd, EPOLLIN);
 }
 
 static int probe_open_tcp(struct probe *p, const struct sockaddr *sa, socklen_t salen)
@@ -149,7 +257,7 @@ static int probe_open_tcp(struct probe *p, const struct sockaddr *sa, socklen_t 
 			return 1;
 		return -errno;
 	}
-	return sd_event_add_io(p->owner->event, &p->io, fd, EPOLLOUT, probe_on_io, p);
+	return probe_watch(p, fd, EPOLLOUT);
 }
 
 static void probe_addr(struct probe *p, const char *addr)
@@ -269,10 +377,21 @@ static void probe_start(struct probe *p)
 	}
 
 	p->busy = true;
-	r = sd_event_add_time_relative(n->event, &p->timer, CLOCK_MONOTONIC,
-				       MIN(PROBE_TIMEOUT_USEC, n->interval_usec), 0, probe_on_timeout, p);
+	r = sd_event_now(n->event, CLOCK_MONOTONIC, &p->deadline);
+	p->deadline += n->timeout_usec;
+	if (r >= 0)
+		r = sd_event_add_time(n->event, &p->timer, CLOCK_MONOTONIC, p->deadline, 0, probe_on_timer,
+				      p);
 	if (r >= 0)
 		r = resolve_start(n->event, p->host, probe_on_resolved, p, &p->res);
+	/* A name's answer comes from a thread, milliseconds later: taken on a
+	 * later wake like the probe's. A literal's comes on the next pass. */
+	if (r >= 0 && !resolve_is_numeric(p->host)) {
+		p->parked = true;
+		r = resolve_set_watched(p->res, false);
+		if (r >= 0)
+			r = probe_collect_later(p);
+	}
 	if (r < 0)
 		probe_done(p, false, strerror(-r));
 }
@@ -335,6 +454,7 @@ int reachability_start(struct reachability *n, const struct reachability_setting
 
 	reachability_stop(n);
 	n->interval_usec = MAX(s->interval_usec, USEC_PER_SEC);
+	n->timeout_usec = MIN(PROBE_TIMEOUT_USEC, n->interval_usec);
 	snprintf(n->gateway_setting, sizeof(n->gateway_setting), "%s", s->gateway);
 	snprintf(n->inet.host, sizeof(n->inet.host), "%s", s->internet);
 	n->inet.tcp_port = s->internet_port ?: 443;
@@ -343,7 +463,8 @@ int reachability_start(struct reachability *n, const struct reachability_setting
 		return 0;
 
 	(void) sd_event_now(n->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(n->event, &n->round, CLOCK_MONOTONIC, now, 0, reachability_on_round, n);
+	r = sd_event_add_time(n->event, &n->round, CLOCK_MONOTONIC, now, ROUND_SLACK_USEC(n->interval_usec),
+			      reachability_on_round, n);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the network check timer: %m");
 	return sd_event_source_set_enabled(n->round, SD_EVENT_ON);

@@ -197,6 +197,11 @@ int resolve_start(sd_event *e, const char *host, resolve_fn cb, void *userdata, 
 	return 0;
 }
 
+int resolve_set_watched(struct resolve *r, bool on)
+{
+	return sd_event_source_set_enabled(r->io, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
 struct resolve *resolve_cancel(struct resolve *r)
 {
 	if (!r)

@@ -12,6 +12,11 @@
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/net/systemd.h"
 
+/* A ping may come this much early: sd-event then sends it on the next wake
+ * of the loop (a 1 Hz telegram's) instead of waking for it, 3.75 s with the
+ * unit's WatchdogSec=30s. */
+#define WATCHDOG_SLACK_USEC(period) ((period) / 4)
+
 int systemd_listen_fds(struct systemd_fds *ret)
 {
 	char **names = NULL;
@@ -71,8 +76,9 @@ static int systemd_on_watchdog(sd_event_source *s, uint64_t usec, void *userdata
 	int r;
 
 	(void) sd_notify(0, "WATCHDOG=1");
-	/* Fires within [period - period/50, period] after this one. */
-	r = sd_event_source_set_time(s, usec + period - period / 50);
+	/* Fires within [period - slack, period] after this one: usually on the
+	 * wake a telegram causes anyway, never later than WATCHDOG_USEC/2. */
+	r = sd_event_source_set_time(s, usec + period - WATCHDOG_SLACK_USEC(period));
 	if (r < 0)
 		return log_error_errno(r, "Failed to re-arm the watchdog timer, pings stop: %m");
 	return 0;
@@ -99,7 +105,8 @@ int systemd_watchdog_start(sd_event *e, sd_event_source **ret)
 	r = sd_event_now(e, CLOCK_MONOTONIC, &now);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the clock: %m");
-	r = sd_event_add_time(e, &s, CLOCK_MONOTONIC, now, *period / 50, systemd_on_watchdog, period);
+	r = sd_event_add_time(e, &s, CLOCK_MONOTONIC, now, WATCHDOG_SLACK_USEC(*period), systemd_on_watchdog,
+			      period);
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the watchdog: %m");
 	r = sd_event_source_set_destroy_callback(s, free);

@@ -25,6 +25,10 @@
  * not wake every second for it. Between 1 s and 15 s. */
 #define MISC_USEC(keepalive_sec) \
 	MIN(MAX((uint64_t) (keepalive_sec) *USEC_PER_SEC / 4, USEC_PER_SEC), 15 * USEC_PER_SEC)
+/* The misc timer's accuracy: it fires on the next wake the loop has anyway
+ * (a telegram's) within this slack, so a PINGREQ goes at most KeepAlive x
+ * 1.375 after the last message, still before the broker's 1.5. */
+#define MISC_SLACK_USEC(keepalive_sec) (MISC_USEC(keepalive_sec) / 2)
 
 struct mqtt {
 	sd_event *event;

@@ -673,14 +673,14 @@ int mqtt_start(struct mqtt *m)
 	if (r < 0)
 		return log_oom();
 	m->watching = true;
-	r = sd_event_add_time(m->event, &m->misc, CLOCK_MONOTONIC, now + MISC_USEC(m->set.keepalive_sec), 0,
-			      mqtt_on_misc, m);
+	r = sd_event_add_time(m->event, &m->misc, CLOCK_MONOTONIC, now + MISC_USEC(m->set.keepalive_sec),
+			      MISC_SLACK_USEC(m->set.keepalive_sec), mqtt_on_misc, m);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(m->misc, SD_EVENT_ON);
 	if (r >= 0)
 		r = sd_event_add_time(m->event, &m->tick, CLOCK_MONOTONIC,
-				      now + (uint64_t) m->set.counters_sec * USEC_PER_SEC, 0, mqtt_on_tick,
-				      m);
+				      now + (uint64_t) m->set.counters_sec * USEC_PER_SEC,
+				      (uint64_t) m->set.counters_sec * USEC_PER_SEC / 8, mqtt_on_tick, m);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(m->tick, SD_EVENT_ON);
 	if (r < 0)

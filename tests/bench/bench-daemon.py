@@ -23,8 +23,13 @@ under one per telegram: none per telegram in steady state.
 
 System calls: strace -c on the daemon (no valgrind) with the meter, MQTT and
 one passthrough reader, over N telegrams. Wake-ups: voluntary context
-switches over --idle-seconds with a 1 Hz meter, MQTT connected and the
-watchdog on. Memory: anonymous memory, RSS and PSS after --memory-telegrams
+switches of the loop's thread over --idle-seconds with a 1 Hz meter, MQTT
+connected and the watchdog on, run alongside (same seconds) the floor, the
+same binary with the meter alone (one wake per telegram at best), the same
+with the network checks by name (localhost, through the resolver's thread),
+and with --baseline an older build, e.g. on a release build:
+  bench-daemon.py BUILD/src/smartconnectd TESTDATA --only wakeups --baseline OLD/smartconnectd
+Memory: anonymous memory, RSS and PSS after --memory-telegrams
 telegrams with every output on; start-up: exec to READY=1.
 
 Instruction counts are exact; the goals: <= 30,000 instructions per telegram,
@@ -42,59 +47,25 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import harness  # noqa: E402
+from benchlib import HTTP_RX, MODBUS_RX, PT_RX, Broker, ModbusClient, port_of  # noqa: E402
+import harness  # noqa: E402  (on the path benchlib sets)
 
 METER = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
-EMPRO_BLOCKS = [(0x8000, 0x36), (0x8100, 8)]
 PERIOD = 0.050  # 20 telegrams per second
 GOAL_INSTR, GOAL_SYSCALLS, GOAL_WAKEUPS, GOAL_ANON_KB, GOAL_STATUS, GOAL_TOOL = 30000, 5, 1.1, 2048, 50000, 60000
-HTTP_RX = r"HTTP API on port (\d+)"
-MODBUS_RX = r"Modbus TCP server on port (\d+)"
-PT_RX = r"Passthrough server on port (\d+)"
+PING = ("127.0.0.2", "127.0.0.3")  # PingGateway, PingHost: loopback, refused at once
 PASSWORD = "Pw-bench-5e21c9"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Broker:
-    def __init__(self, w):
-        self.port = free_port()
-        conf = w.join("broker.conf")
-        with open(conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % self.port)
-        self.proc = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + harness.TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("mosquitto did not start")
-                time.sleep(0.05)
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def config(link, broker=None, modbus=True, http=True, passthrough=False):
+def config(link, broker=None, modbus=True, http=True, passthrough=False, ping=PING):
     text = "[Daemon]\nLogLevel=info\n[Meter]\nDevice=%s\nProtocol=dsmr\n[Device]\nSerial=BENCH1\n" % link
     text += "[Modbus]\nListen=%s\n" % ("127.0.0.1:0" if modbus else "")
     text += "[HTTP]\nListen=%s\nPassword=%s\n" % ("127.0.0.1:0" if http else "", PASSWORD)
@@ -104,7 +75,7 @@ def config(link, broker=None, modbus=True, http=True, passthrough=False):
         text += "[Passthrough]\nListen=127.0.0.1:0\n"
     if broker:
         text += ("[MQTT]\nEnabled=yes\nBroker=mqtt://127.0.0.1:%d\nSite=bench\n"
-                 "PingGateway=127.0.0.2\nPingHost=127.0.0.3\n" % broker.port)
+                 "PingGateway=%s\nPingHost=%s\n" % ((broker.port,) + ping))
     return text
 
 
@@ -150,36 +121,6 @@ class Load(threading.Thread):
         self.join(harness.TIMEOUT)
 
 
-class ModbusClient:
-    """A minimal Modbus TCP client (FC 0x03) on one persistent connection."""
-
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), harness.TIMEOUT)
-        self.tid = 0
-        self.errors = 0
-
-    def read(self, addr, n):
-        self.tid = (self.tid + 1) & 0xFFFF
-        self.sock.sendall(struct.pack(">HHHBBHH", self.tid, 0, 6, 1, 3, addr, n))
-        want = 9 + 2 * n
-        buf = b""
-        while len(buf) < want:
-            chunk = self.sock.recv(want - len(buf))
-            if not chunk:
-                raise RuntimeError("Modbus connection closed")
-            buf += chunk
-            if len(buf) >= 9 and buf[7] & 0x80:
-                self.errors += 1
-                return
-
-    def poll(self):
-        for addr, n in EMPRO_BLOCKS:
-            self.read(addr, n)
-
-    def close(self):
-        self.sock.close()
-
-
 class Reader(threading.Thread):
     """A passthrough client that reads and drops everything."""
 
@@ -216,13 +157,6 @@ def status(port):
 
 def accepted(port):
     return status(port)["meter"]["telegrams_pass"]
-
-
-def port_of(d, rx):
-    i, m = d.wait_for(rx)
-    if i is None:
-        raise RuntimeError("no log line %r" % rx)
-    return int(m.group(1))
 
 
 def start(w, binary, meter, text, prefix=None, env=None):
@@ -311,7 +245,7 @@ def alloc_summary(calls, n):
 def instructions(args, raw, full):
     """Instructions per accepted telegram, every output on (full) or the meter path with MQTT."""
     with harness.Workdir() as w:
-        broker = w.add(Broker(w))
+        broker = w.add(Broker(w, "broker"))
         meter = w.add(Meter(w, raw))
         cg = Callgrind(w)
         d = start(w, args.smartconnectd, meter, config(meter.link, broker, passthrough=full), cg.prefix)
@@ -366,7 +300,7 @@ def modbus_request_cost(args, raw):
 def status_cost(args, raw):
     """Instructions per GET /api/v1/status (no telegram meanwhile), request and response included."""
     with harness.Workdir() as w:
-        broker = w.add(Broker(w))
+        broker = w.add(Broker(w, "broker"))
         meter = w.add(Meter(w, raw))
         cg = Callgrind(w)
         d = start(w, args.smartconnectd, meter, config(meter.link, broker, passthrough=True), cg.prefix)
@@ -434,7 +368,7 @@ def syscalls(args, raw):
     """System calls per telegram: a window with the telegrams at 20/s minus an
     idle window as long (the timers' own calls: network checks, keep-alive)."""
     with harness.Workdir() as w:
-        broker = w.add(Broker(w))
+        broker = w.add(Broker(w, "broker"))
         meter = w.add(Meter(w, raw))
         d = start(w, args.smartconnectd, meter, config(meter.link, broker, passthrough=True))
         http = port_of(d, HTTP_RX)
@@ -448,12 +382,15 @@ def syscalls(args, raw):
         return total / n, (total - idle) / n, n, rows, idle / took
 
 
-def wakeups(args, raw):
+def wakeups_one(args, raw, binary, mqtt=True, out=None, ping=PING):
+    """Voluntary context switches of the daemon's thread per second with a
+    1 Hz meter; with mqtt, MQTT connected, its network checks (to the ping
+    targets) and the watchdog on."""
     with harness.Workdir() as w:
-        broker = w.add(Broker(w))
+        broker = w.add(Broker(w, "broker")) if mqtt else None
         meter = w.add(Meter(w, raw))
-        d = start(w, args.smartconnectd, meter, config(meter.link, broker),
-                  env={"WATCHDOG_USEC": "30000000"})
+        d = start(w, binary, meter, config(meter.link, broker, ping=ping),
+                  env={"WATCHDOG_USEC": "30000000"} if mqtt else None)
         meter.burst(3, 1.0)
 
         def ctxt():
@@ -461,7 +398,30 @@ def wakeups(args, raw):
                 return int(re.search(r"voluntary_ctxt_switches:\s+(\d+)", f.read()).group(1))
         c0 = ctxt()
         meter.burst(args.idle_seconds, 1.0)
-        return (ctxt() - c0) / args.idle_seconds
+        out.append((ctxt() - c0) / args.idle_seconds)
+
+
+def wakeups(args, raw):
+    """The daemon, the meter-only floor (MQTT off, no watchdog: ideally one
+    wake per telegram) and, with --baseline, an older build: all at once over
+    the same seconds, so the machine's load weighs on each alike."""
+    names = ("localhost", "localhost")
+    runs = [("smartconnectd", args.smartconnectd, True, PING),
+            ("floor: meter alone, no MQTT, no watchdog", args.smartconnectd, False, PING),
+            ("network checks by name (resolver thread)", args.smartconnectd, True, names)]
+    if args.baseline:
+        runs.append(("baseline " + args.baseline, args.baseline, True, PING))
+        runs.append(("baseline, network checks by name", args.baseline, True, names))
+    outs = [[] for _ in runs]
+    threads = [threading.Thread(target=wakeups_one, args=(args, raw, b, m, o, p))
+               for (_, b, m, p), o in zip(runs, outs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if not all(outs):
+        raise RuntimeError("a wake-up run failed")
+    return [(name, o[0]) for (name, _, _, _), o in zip(runs, outs)]
 
 
 def smaps(pid):
@@ -476,7 +436,7 @@ def smaps(pid):
 
 def memory(args, raw):
     with harness.Workdir() as w:
-        broker = w.add(Broker(w))
+        broker = w.add(Broker(w, "broker"))
         meter = w.add(Meter(w, raw))
         notify = w.add(harness.Notify(w.join("notify")))
         t0 = time.monotonic()
@@ -511,6 +471,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=60, help="telegrams before a window")
     ap.add_argument("--requests", type=int, default=200, help="Modbus polls (2 requests each)")
     ap.add_argument("--idle-seconds", type=int, default=60)
+    ap.add_argument("--baseline", help="an older smartconnectd whose wake-ups run alongside")
     ap.add_argument("--memory-telegrams", type=int, default=100000)
     ap.add_argument("--decode", help="smartconnect-decode, for its cost per telegram")
     ap.add_argument("--annotate", action="store_true", help="top functions of each callgrind window")
@@ -572,10 +533,14 @@ def main():
         print("  " + ", ".join("%s %.2f%s" % (k, c / n, " (%d errors)" % e if e else "")
                                for k, (c, e) in sorted(rows.items(), key=lambda kv: -kv[1][0])), flush=True)
     if "wakeups" in parts:
-        per = wakeups(args, raw)
+        rows = wakeups(args, raw)
+        per, floor = rows[0][1], rows[1][1]
         ok &= per <= GOAL_WAKEUPS
         print("wake-ups per second, 1 Hz meter, MQTT, watchdog (%d s): %.2f  goal <= %.1f: %s"
-              % (args.idle_seconds, per, GOAL_WAKEUPS, goal(per <= GOAL_WAKEUPS)), flush=True)
+              % (args.idle_seconds, per, GOAL_WAKEUPS, goal(per <= GOAL_WAKEUPS)))
+        for name, v in rows[1:]:
+            print("  %s: %.2f (smartconnectd / this: %.2f)" % (name, v, per / v if v else 0))
+        sys.stdout.flush()
     if "memory" in parts:
         ms, a, b, n = memory(args, raw)
         ok &= b["Anonymous"] <= GOAL_ANON_KB

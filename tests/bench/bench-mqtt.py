@@ -15,7 +15,6 @@ import argparse
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,43 +22,14 @@ import threading
 import time
 import tty
 
-sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-paho-mqtt
-import paho.mqtt.client as mqtt  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from benchlib import free_port, paho_client as client, pct, wait_port  # noqa: E402
 
 CAPTURE = "dsmr/nl_dsmr50_iskra-am550_three-phase_basjes.raw"
 TOPIC = "devices/bench/smart-connect/BENCH1/data/power_instant"
 REF_TOPIC = "bench/reference"
 GOAL_MS = 1.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("port %d not listening" % port)
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p))]
-
-
-def client(port, name):
-    c = mqtt.Client(client_id=name, protocol=mqtt.MQTTv311)
-    c.connect("127.0.0.1", port)
-    return c
 
 
 def main():
@@ -79,7 +49,8 @@ def main():
             f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
         procs.append(subprocess.Popen(["mosquitto", "-c", bconf], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
-        wait_port(port)
+        if not wait_port(port):
+            raise RuntimeError("mosquitto did not start")
 
         master, slave = os.openpty()
         tty.setraw(slave)

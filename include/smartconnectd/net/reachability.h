@@ -14,6 +14,10 @@
  * configured; host names are resolved with resolve.h. A round that cannot
  * probe (no default route, no such host) counts as a failure.
  *
+ * Rounds, a name's address and a probe's answer are taken on wake-ups the loop
+ * has anyway (a telegram's) where they can be: an idle daemon with a 1 Hz
+ * meter wakes once a second, network checks included.
+ *
  * An adapter owned by the daemon; logs changes of reachability and of method.
  */
 #pragma once

@@ -38,5 +38,11 @@ int resolve_start(sd_event *e, const char *host, resolve_fn cb, void *userdata, 
  * Must not be called after the callback ran. */
 struct resolve *resolve_cancel(struct resolve *r);
 
+/* Whether the loop watches for the answer (it does from resolve_start()).
+ * Unwatched, an answer waits and the callback runs on the first pass after
+ * it is watched again: a caller in no hurry saves the wake-up it would cost.
+ * Returns 0 or a negative errno. */
+int resolve_set_watched(struct resolve *r, bool on);
+
 /* True when host is an IPv4 or IPv6 literal. */
 bool resolve_is_numeric(const char *host);

@@ -30,7 +30,8 @@ int systemd_listen_fds(struct systemd_fds *ret);
 void systemd_close_fds(struct systemd_fds *fds);
 
 /* With WATCHDOG_USEC set (and WATCHDOG_PID unset or ours), send WATCHDOG=1 now
- * and then from the loop, never more than WATCHDOG_USEC/2 apart (sd-event's
- * own watchdog lets up to 3/4 pass). *ret stays NULL without a watchdog.
+ * and then from the loop, between 3/8 and 1/2 of WATCHDOG_USEC apart (sd-event's
+ * own watchdog lets up to 3/4 pass): the slack lets a ping ride on a wake the
+ * loop has anyway. *ret stays NULL without a watchdog.
  * Returns 0, or a negative errno (logged). */
 int systemd_watchdog_start(sd_event *e, sd_event_source **ret);
