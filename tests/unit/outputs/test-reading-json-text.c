@@ -149,7 +149,7 @@ static void test_too_small(void)
 	TAP_EQ_INT(reading_json_text_power_instant(&v, small, (size_t) n + 1), n, "the exact size fits");
 }
 
-enum section { SYSTEM, METER, NETWORK, MQTT, MODBUS };
+enum section { SYSTEM, METER, NETWORK, MQTT, MODBUS, MODBUS_RTU };
 
 struct section_case {
 	enum section which;
@@ -157,6 +157,7 @@ struct section_case {
 	struct netinfo ni;
 	int a, b;
 	const char *s1, *s2;
+	struct status_rtu_report rtu;
 };
 
 /* One section as text (in an object the test opens) against status.c's tree. */
@@ -189,6 +190,10 @@ static void same_section(const struct section_case *c, const char *what)
 	case MODBUS:
 		status_text_modbus(&j, (unsigned) c->a, (uint16_t) c->b, c->s1);
 		tree = status_modbus((unsigned) c->a, (uint16_t) c->b, c->s1);
+		break;
+	case MODBUS_RTU:
+		status_text_modbus_rtu(&j, &c->rtu);
+		tree = status_modbus_rtu(&c->rtu);
 		break;
 	}
 	jbuf_end_object(&j);
@@ -242,6 +247,26 @@ static void test_status_sections(void)
 	same_section(
 	    &(struct section_case){ .which = MODBUS, .a = 3, .b = 502, .s1 = "PhoenixContact-EMPro" },
 	    "modbus");
+	same_section(
+	    &(struct section_case){ .which = MODBUS_RTU,
+				    .rtu = { .device = "", .unit_id = 1, .meter_type = "Eastron-SDM630" } },
+	    "modbus_rtu, off");
+	same_section(&(struct section_case){ .which = MODBUS_RTU,
+					     .rtu = { .enabled = true,
+						      .device = "/dev/ttyS1",
+						      .open = true,
+						      .unit_id = 247,
+						      .meter_type = "PhoenixContact-EMPro",
+						      .requests = 18446744073709551ULL,
+						      .exceptions = 2,
+						      .ignored = 3,
+						      .bad_frames = 4 } },
+		     "modbus_rtu, open, counting");
+	same_section(
+	    &(struct section_case){
+		.which = MODBUS_RTU,
+		.rtu = { .enabled = true, .device = "/dev/tty\"x\"", .meter_type = "x" } },
+	    "modbus_rtu, a device to escape, closed");
 }
 
 struct sample {
