@@ -33,24 +33,75 @@ struct jbuf {
 
 void jbuf_init(struct jbuf *j, char *buf, size_t size);
 
-/* Containers. key: the member's name inside an object, NULL in an array or at the top. */
-void jbuf_object(struct jbuf *j, const char *key);
-void jbuf_array(struct jbuf *j, const char *key);
+/* The writers below take a key and its length: the inline wrappers after them
+ * pass strlen(key), which the compiler counts for a literal key, so writing a
+ * member costs no strlen() and no byte-by-byte copy of its name. */
+void jbuf_keyed_open(struct jbuf *j, const char *key, size_t key_len, char bracket);
+void jbuf_keyed_null(struct jbuf *j, const char *key, size_t key_len);
+void jbuf_keyed_bool(struct jbuf *j, const char *key, size_t key_len, bool b);
+void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t mant, unsigned decimals);
+void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const char *s, size_t n);
+void jbuf_keyed_raw(struct jbuf *j, const char *key, size_t key_len, const char *text, size_t n);
 void jbuf_end_object(struct jbuf *j);
 void jbuf_end_array(struct jbuf *j);
 
-void jbuf_null(struct jbuf *j, const char *key);
-void jbuf_bool(struct jbuf *j, const char *key, bool b);
-void jbuf_int(struct jbuf *j, const char *key, int64_t n);
+static inline size_t jbuf_key_len(const char *key)
+{
+	return key ? __builtin_strlen(key) : 0;
+}
+
+/* Containers. key: the member's name inside an object, NULL in an array or at the top. */
+static inline void jbuf_object(struct jbuf *j, const char *key)
+{
+	jbuf_keyed_open(j, key, jbuf_key_len(key), '{');
+}
+
+static inline void jbuf_array(struct jbuf *j, const char *key)
+{
+	jbuf_keyed_open(j, key, jbuf_key_len(key), '[');
+}
+
+static inline void jbuf_null(struct jbuf *j, const char *key)
+{
+	jbuf_keyed_null(j, key, jbuf_key_len(key));
+}
+
+static inline void jbuf_bool(struct jbuf *j, const char *key, bool b)
+{
+	jbuf_keyed_bool(j, key, jbuf_key_len(key), b);
+}
+
 /* mant / 10^decimals, exactly: "6657.461", "433", "-0.5". An integer when whole. */
-void jbuf_decimal(struct jbuf *j, const char *key, int64_t mant, unsigned decimals);
+static inline void jbuf_decimal(struct jbuf *j, const char *key, int64_t mant, unsigned decimals)
+{
+	jbuf_keyed_decimal(j, key, jbuf_key_len(key), mant, decimals);
+}
+
+static inline void jbuf_int(struct jbuf *j, const char *key, int64_t n)
+{
+	jbuf_keyed_decimal(j, key, jbuf_key_len(key), n, 0);
+}
+
 /* s[0..n) escaped; null when it is not valid UTF-8. */
-void jbuf_string(struct jbuf *j, const char *key, const char *s, size_t n);
+static inline void jbuf_string(struct jbuf *j, const char *key, const char *s, size_t n)
+{
+	jbuf_keyed_string(j, key, jbuf_key_len(key), s, n);
+}
+
 /* A NUL-terminated string; NULL writes null. */
-void jbuf_cstring(struct jbuf *j, const char *key, const char *s);
+static inline void jbuf_cstring(struct jbuf *j, const char *key, const char *s)
+{
+	if (s)
+		jbuf_keyed_string(j, key, jbuf_key_len(key), s, __builtin_strlen(s));
+	else
+		jbuf_keyed_null(j, key, jbuf_key_len(key));
+}
 
 /* Text that is JSON already (a value dumped by jansson), written as it is. */
-void jbuf_raw(struct jbuf *j, const char *key, const char *text, size_t n);
+static inline void jbuf_raw(struct jbuf *j, const char *key, const char *text, size_t n)
+{
+	jbuf_keyed_raw(j, key, jbuf_key_len(key), text, n);
+}
 
 /* NUL-terminate: the text's length, or -ENOBUFS when it did not fit (the buffer
  * then holds no usable text). */
