@@ -25,128 +25,33 @@ void jbuf_init(struct jbuf *j, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-/* Room for n more bytes, keeping one for the NUL of jbuf_finish(). Once a
- * write did not fit the text is lost (overflow), but nothing is ever written
- * past the buffer. */
-static inline bool room(struct jbuf *j, size_t n)
-{
-	if (n < j->size - j->len)
-		return true;
-	j->overflow = true;
-	return false;
-}
-
 static inline void put(struct jbuf *j, const char *s, size_t n)
 {
-	if (!room(j, n))
+	if (!jbuf_room(j, n))
 		return;
 	memcpy(j->buf + j->len, s, n);
 	j->len += n;
 }
 
-static inline void putc_(struct jbuf *j, char c)
+/* The slow way of jbuf_member(): a key longer than 16 bytes, or near the end. */
+void jbuf_member_slow(struct jbuf *j, const char *key, size_t key_len, bool comma)
 {
-	if (room(j, 1))
-		j->buf[j->len++] = c;
-}
-
-/* n <= 16 bytes copied without a call to memcpy(): two moves that may overlap. */
-static inline void copy_short(char *d, const char *s, size_t n)
-{
-	if (n >= 8) {
-		uint64_t a, b;
-
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n > 0) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
-/* The comma before a value and its key, where one belongs. Keys are our own
- * literals, their length counted by the compiler (jbuf.h): written in place. */
-static inline void member(struct jbuf *j, const char *key, size_t key_len)
-{
-	bool comma = !j->first[j->depth];
-	char *d;
-
-	j->first[j->depth] = false;
-	if (!key) {
-		if (comma)
-			putc_(j, ',');
-		return;
-	}
-	if (key_len > 16 || comma + key_len + 3 >= j->size - j->len) {
-		if (comma)
-			putc_(j, ',');
-		put(j, "\"", 1);
-		put(j, key, key_len);
-		put(j, "\":", 2);
-		return;
-	}
-	d = j->buf + j->len;
-	*d = ',';
-	d += comma;
-	*d++ = '"';
-	copy_short(d, key, key_len);
-	d += key_len;
-	*d++ = '"';
-	*d++ = ':';
-	j->len = (size_t) (d - j->buf);
+	if (comma)
+		jbuf_put_char(j, ',');
+	put(j, "\"", 1);
+	put(j, key, key_len);
+	put(j, "\":", 2);
 }
 
 void jbuf_keyed_open(struct jbuf *j, const char *key, size_t key_len, char bracket)
 {
-	member(j, key, key_len);
-	putc_(j, bracket);
+	jbuf_member(j, key, key_len);
+	jbuf_put_char(j, bracket);
 	if (j->depth + 1 >= JBUF_DEPTH_MAX) {
 		j->overflow = true;
 		return;
 	}
 	j->first[++j->depth] = true;
-}
-
-static void close_(struct jbuf *j, char c)
-{
-	if (j->depth > 0)
-		j->depth--;
-	putc_(j, c);
-}
-
-void jbuf_end_object(struct jbuf *j)
-{
-	close_(j, '}');
-}
-
-void jbuf_end_array(struct jbuf *j)
-{
-	close_(j, ']');
-}
-
-void jbuf_keyed_null(struct jbuf *j, const char *key, size_t key_len)
-{
-	member(j, key, key_len);
-	put(j, "null", 4);
-}
-
-void jbuf_keyed_bool(struct jbuf *j, const char *key, size_t key_len, bool b)
-{
-	member(j, key, key_len);
-	if (b)
-		put(j, "true", 4);
-	else
-		put(j, "false", 5);
 }
 
 static const uint64_t powers_of_10[20] = {
@@ -207,7 +112,7 @@ void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t
 	size_t len;
 	char *start;
 
-	member(j, key, key_len);
+	jbuf_member(j, key, key_len);
 	/* Trailing zeros of the fraction go: 5.500 is 5.5, 433.000 is 433. Most
 	 * values are millionths of a whole number: one division for them. */
 	if (u == 0)
@@ -225,7 +130,7 @@ void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t
 	len = (size_t) (mant < 0 && u != 0) + (decimals == 0   ? nd
 					       : decimals < nd ? (size_t) nd + 1
 							       : (size_t) decimals + 2);
-	if (!room(j, len))
+	if (!jbuf_room(j, len))
 		return;
 	start = j->buf + j->len;
 	j->len += len;
@@ -357,7 +262,7 @@ static bool plain_ascii(struct jbuf *j, const char *s, size_t n)
 
 void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const char *s, size_t n)
 {
-	member(j, key, key_len);
+	jbuf_member(j, key, key_len);
 	/* plain_ascii() moves len only when it succeeds. */
 	if (plain_ascii(j, s, n))
 		return;
@@ -365,14 +270,14 @@ void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const ch
 		put(j, "null", 4);
 		return;
 	}
-	putc_(j, '"');
+	jbuf_put_char(j, '"');
 	escaped(j, s, n);
-	putc_(j, '"');
+	jbuf_put_char(j, '"');
 }
 
 void jbuf_keyed_raw(struct jbuf *j, const char *key, size_t key_len, const char *text, size_t n)
 {
-	member(j, key, key_len);
+	jbuf_member(j, key, key_len);
 	put(j, text, n);
 }
 
