@@ -60,14 +60,16 @@ static struct httpd_fail *fail_slot(struct httpd *h, const struct sockaddr *sa, 
 	uint8_t addr[16];
 	int family;
 
-	if (!fail_source(sa, &family, addr))
+	if ((!create && h->fails_used == 0) || !fail_source(sa, &family, addr))
 		return NULL;
 	for (size_t i = 0; i < HTTPD_FAIL_SLOTS; i++) {
 		struct httpd_fail *f = &h->fails[i];
 		bool locked = f->used && f->locked_until > now;
 
-		if (f->used && !locked && now - f->last_usec > HTTPD_FAIL_FORGET_USEC)
+		if (f->used && !locked && now - f->last_usec > HTTPD_FAIL_FORGET_USEC) {
 			f->used = false;
+			h->fails_used--;
+		}
 		if (f->used && f->family == family && memcmp(f->addr, addr, sizeof(f->addr)) == 0)
 			return f;
 		/* A free slot, else the least recently used one that is not locked. */
@@ -76,6 +78,8 @@ static struct httpd_fail *fail_slot(struct httpd *h, const struct sockaddr *sa, 
 	}
 	if (!create || !victim)
 		return NULL;
+	if (!victim->used)
+		h->fails_used++;
 	*victim = (struct httpd_fail){ .used = true, .family = family, .last_usec = now };
 	memcpy(victim->addr, addr, sizeof(addr));
 	return victim;
@@ -199,8 +203,10 @@ static bool auth_verify(struct httpd *h, const struct sockaddr *sa, struct httpd
 	if (!ok && !f)
 		f = fail_slot(h, sa, true, now);
 	if (ok) {
-		if (f)
+		if (f) {
 			f->used = false;
+			h->fails_used--;
+		}
 		return true;
 	}
 	h->budget.tokens -= HTTPD_TOKEN;
