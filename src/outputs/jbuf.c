@@ -260,12 +260,9 @@ static bool plain_ascii(struct jbuf *j, const char *s, size_t n)
 	return true;
 }
 
-void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const char *s, size_t n)
+/* Not inline: the registers it needs would be saved for every string. */
+static __attribute__((noinline)) void string_slow(struct jbuf *j, const char *s, size_t n)
 {
-	jbuf_member(j, key, key_len);
-	/* plain_ascii() moves len only when it succeeds. */
-	if (plain_ascii(j, s, n))
-		return;
 	if (!utf8_valid(s, n)) {
 		put(j, "null", 4);
 		return;
@@ -273,6 +270,14 @@ void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const ch
 	jbuf_put_char(j, '"');
 	escaped(j, s, n);
 	jbuf_put_char(j, '"');
+}
+
+void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const char *s, size_t n)
+{
+	jbuf_member(j, key, key_len);
+	/* plain_ascii() moves len only when it succeeds. */
+	if (!plain_ascii(j, s, n))
+		string_slow(j, s, n);
 }
 
 void jbuf_keyed_raw(struct jbuf *j, const char *key, size_t key_len, const char *text, size_t n)
