@@ -43,17 +43,6 @@ void jbuf_member_slow(struct jbuf *j, const char *key, size_t key_len, bool comm
 	put(j, "\":", 2);
 }
 
-void jbuf_keyed_open(struct jbuf *j, const char *key, size_t key_len, char bracket)
-{
-	jbuf_member(j, key, key_len);
-	jbuf_put_char(j, bracket);
-	if (j->depth + 1 >= JBUF_DEPTH_MAX) {
-		j->overflow = true;
-		return;
-	}
-	j->first[++j->depth] = true;
-}
-
 static const uint64_t powers_of_10[20] = {
 	1ULL,
 	10ULL,

@@ -37,7 +37,6 @@ void jbuf_init(struct jbuf *j, char *buf, size_t size);
  * pass strlen(key), which the compiler counts for a literal key, so writing a
  * member costs no strlen() and no byte-by-byte copy of its name. The small
  * steps are inline too: a call would cost more than they do. */
-void jbuf_keyed_open(struct jbuf *j, const char *key, size_t key_len, char bracket);
 void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t mant, unsigned decimals);
 void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const char *s, size_t n);
 void jbuf_keyed_raw(struct jbuf *j, const char *key, size_t key_len, const char *text, size_t n);
@@ -109,6 +108,17 @@ static inline void jbuf_member(struct jbuf *j, const char *key, size_t key_len)
 	*d++ = '"';
 	*d++ = ':';
 	j->len = (size_t) (d - j->buf);
+}
+
+static inline void jbuf_keyed_open(struct jbuf *j, const char *key, size_t key_len, char bracket)
+{
+	jbuf_member(j, key, key_len);
+	jbuf_put_char(j, bracket);
+	if (j->depth + 1 >= JBUF_DEPTH_MAX) {
+		j->overflow = true;
+		return;
+	}
+	j->first[++j->depth] = true;
 }
 
 static inline void jbuf_close(struct jbuf *j, char bracket)
