@@ -55,13 +55,16 @@ void daemon_device_update(struct daemon *d)
 		(void) indicator_show(dd->indicator, indicator_state_pattern(&dd->in));
 }
 
-static bool daemon_network_up(void)
+static bool daemon_network_up(const struct netinfo *ni)
 {
-	struct netinfo ni;
+	struct netinfo own;
 
-	if (netinfo_read(&ni) < 0)
-		return false;
-	return ni.interface[0] && ni.address[0];
+	if (!ni) {
+		if (netinfo_read(&own) < 0)
+			return false;
+		ni = &own;
+	}
+	return ni->interface[0] && ni->address[0];
 }
 
 /* Only a wired LED shows the network's state by itself; without one the
@@ -76,7 +79,7 @@ static int daemon_on_network_timer(sd_event_source *s, uint64_t usec, void *user
 	struct daemon *d = userdata;
 	int r;
 
-	d->device->in.network_up = daemon_network_up();
+	d->device->in.network_up = daemon_network_up(NULL);
 	daemon_device_update(d);
 	if (!daemon_led_wired(d))
 		return 0; /* a one-shot timer: it stays off until an LED is set up */
@@ -360,7 +363,7 @@ int daemon_device_start(struct daemon *d)
 		return log_oom();
 	d->device = dd;
 	dd->in.phase = INDICATOR_PHASE_STARTING;
-	dd->in.network_up = daemon_network_up();
+	dd->in.network_up = daemon_network_up(NULL);
 	daemon_device_apply(d);
 	r = sd_event_add_time_relative(d->event, &dd->network_timer, CLOCK_MONOTONIC, NETWORK_POLL_USEC, 0,
 				       daemon_on_network_timer, d);
@@ -384,7 +387,7 @@ void daemon_device_ready(struct daemon *d)
 	daemon_device_update(d);
 }
 
-const char *daemon_device_pattern(const struct daemon *d)
+const char *daemon_device_pattern(const struct daemon *d, const struct netinfo *ni)
 {
 	struct indicator_inputs in;
 
@@ -392,7 +395,7 @@ const char *daemon_device_pattern(const struct daemon *d)
 		return "off";
 	in = d->device->in;
 	if (!daemon_led_wired(d))
-		in.network_up = daemon_network_up();
+		in.network_up = daemon_network_up(ni);
 	return indicator_pattern_to_string(indicator_state_pattern(&in));
 }
 

@@ -105,8 +105,10 @@ void daemon_device_update(struct daemon *d);
 void daemon_device_apply(struct daemon *d);
 /* Turns the LED off and frees it all; NULL-safe on d->device. */
 void daemon_device_free(struct daemon *d);
-/* The LED's pattern in words, for the status. */
-const char *daemon_device_pattern(const struct daemon *d);
+/* The LED's pattern in words, for the status. ni: the network as the status
+ * just read it (without a wired LED the pattern depends on it), NULL to read it. */
+struct netinfo;
+const char *daemon_device_pattern(const struct daemon *d, const struct netinfo *ni);
 /* Before the overrides are read: finish a factory reset a kill interrupted. */
 void daemon_factory_reset_recover(struct daemon *d);
 /* daemon-identity.c: [MQTT] CertFile=/KeyFile=, or the device's certificate
@@ -167,7 +169,9 @@ char *daemon_metrics_text(struct daemon *d);
  * [ModbusRTU] says (logs; 0 or a negative errno), and stop it for good. */
 int daemon_apply_modbus_rtu(struct daemon *d);
 void daemon_stop_modbus_rtu(struct daemon *d);
-/* The status's "modbus_rtu" object; NULL on OOM. */
+/* The status's "modbus_rtu" object; NULL on OOM. The report is what it shows. */
+struct status_rtu_report;
+void daemon_modbus_rtu_report(const struct daemon *d, struct status_rtu_report *r);
 json_t *daemon_modbus_rtu_status(const struct daemon *d);
 
 /* daemon-http.c: the HTTP API's settings and start (logs; 0 or a negative errno). */

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/outputs/modbus-rtu.h"
+#include "smartconnectd/outputs/status.h"
 
 #include "daemon-internal.h"
 
@@ -52,18 +53,30 @@ int daemon_apply_modbus_rtu(struct daemon *d)
 	return modbus_rtu_start(d->modbus_rtu);
 }
 
-json_t *daemon_modbus_rtu_status(const struct daemon *d)
+void daemon_modbus_rtu_report(const struct daemon *d, struct status_rtu_report *r)
 {
 	const struct modbus_rtu_counters *n = d->modbus_rtu ? modbus_rtu_counters(d->modbus_rtu) : NULL;
 	const struct config *c = d->config;
 
-	return json_pack(
-	    "{s:b,s:s?,s:b,s:I,s:s,s:I,s:I,s:I,s:I}", "enabled", n != NULL, "device",
-	    c->rtu_device[0] ? c->rtu_device : NULL, "open",
-	    d->modbus_rtu && modbus_rtu_is_open(d->modbus_rtu), "unit_id", (json_int_t) c->rtu_unit_id,
-	    "meter_type", config_meter_type_to_string(c->rtu_meter_type), "requests",
-	    (json_int_t) (n ? n->requests : 0), "exceptions", (json_int_t) (n ? n->exceptions : 0), "ignored",
-	    (json_int_t) (n ? n->ignored : 0), "bad_frames", (json_int_t) (n ? n->bad : 0));
+	*r = (struct status_rtu_report){
+		.enabled = n != NULL,
+		.device = c->rtu_device,
+		.open = d->modbus_rtu && modbus_rtu_is_open(d->modbus_rtu),
+		.unit_id = c->rtu_unit_id,
+		.meter_type = config_meter_type_to_string(c->rtu_meter_type),
+		.requests = n ? n->requests : 0,
+		.exceptions = n ? n->exceptions : 0,
+		.ignored = n ? n->ignored : 0,
+		.bad_frames = n ? n->bad : 0,
+	};
+}
+
+json_t *daemon_modbus_rtu_status(const struct daemon *d)
+{
+	struct status_rtu_report r;
+
+	daemon_modbus_rtu_report(d, &r);
+	return status_modbus_rtu(&r);
 }
 
 void daemon_stop_modbus_rtu(struct daemon *d)

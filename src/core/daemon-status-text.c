@@ -47,13 +47,11 @@ static void daemon_status_text_manager(struct daemon *d, struct jbuf *j, uint64_
 	daemon_status_text_tree(j, "manager", network_manager_status_json(d->network, now));
 }
 
-static void daemon_status_text_network(struct daemon *d, struct jbuf *j, uint64_t now)
+static void daemon_status_text_network(struct daemon *d, struct jbuf *j, const struct netinfo *ni,
+				       uint64_t now)
 {
-	struct netinfo ni;
-
-	(void) netinfo_read(&ni);
 	jbuf_object(j, "network");
-	status_text_network(j, &ni, reachability_gateway_reachable(d->reachability),
+	status_text_network(j, ni, reachability_gateway_reachable(d->reachability),
 			    reachability_internet_reachable(d->reachability));
 	daemon_status_text_manager(d, j, now);
 	jbuf_end_object(j);
@@ -61,6 +59,8 @@ static void daemon_status_text_network(struct daemon *d, struct jbuf *j, uint64_
 
 static void daemon_status_text_outputs(struct daemon *d, struct jbuf *j)
 {
+	struct status_rtu_report rtu;
+
 	jbuf_object(j, "mqtt");
 	status_text_mqtt(j, d->config->mqtt_enabled, mqtt_state_to_string(mqtt_get_state(d->mqtt)),
 			 mqtt_last_error(d->mqtt));
@@ -74,7 +74,10 @@ static void daemon_status_text_outputs(struct daemon *d, struct jbuf *j)
 	jbuf_object(j, "passthrough");
 	passthrough_status_text(d->passthrough, j);
 	jbuf_end_object(j);
-	daemon_status_text_tree(j, "modbus_rtu", daemon_modbus_rtu_status(d));
+	jbuf_object(j, "modbus_rtu");
+	daemon_modbus_rtu_report(d, &rtu);
+	status_text_modbus_rtu(j, &rtu);
+	jbuf_end_object(j);
 	daemon_history_capacity_text(d, j);
 }
 
@@ -82,22 +85,25 @@ int daemon_status_text(struct daemon *d, char *buf, size_t size)
 {
 	const struct snapshot *snap = store_current(d->store);
 	struct status_meter_report mr;
+	struct netinfo ni;
 	uint64_t now = 0;
 	struct jbuf j;
 
 	(void) sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+	/* Read once: the network section and the LED's pattern both show it. */
+	(void) netinfo_read(&ni);
 	daemon_meter_report(d, snap, now, &mr);
 	jbuf_init(&j, buf, size);
 	jbuf_object(&j, NULL);
 	jbuf_object(&j, "system");
 	status_text_system(&j, d->serial, PACKAGE_VERSION, (now - d->start_usec) / USEC_PER_SEC);
 	jbuf_int(&j, "resets", (int64_t) d->resets);
-	jbuf_cstring(&j, "led", daemon_device_pattern(d));
+	jbuf_cstring(&j, "led", daemon_device_pattern(d, &ni));
 	jbuf_end_object(&j);
 	jbuf_object(&j, "meter");
 	status_text_meter(&j, &mr);
 	jbuf_end_object(&j);
-	daemon_status_text_network(d, &j, now);
+	daemon_status_text_network(d, &j, &ni, now);
 	daemon_status_text_outputs(d, &j);
 	jbuf_end_object(&j);
 	return jbuf_finish(&j);

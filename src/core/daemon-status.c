@@ -135,8 +135,8 @@ json_t *daemon_status_json(struct daemon *d)
 		return NULL;
 	if (json_object_set_new(json_object_get(st, "system"), "resets",
 				json_integer((json_int_t) d->resets)) < 0 ||
-	    json_object_set_new(json_object_get(st, "system"), "led", json_string(daemon_device_pattern(d))) <
-		0)
+	    json_object_set_new(json_object_get(st, "system"), "led",
+				json_string(daemon_device_pattern(d, &ni))) < 0)
 		return NULL;
 	/* Counted by the MQTT adapter; in the status so an operator sees a
 	 * broker (or an impostor) that sent what the bound refused. */

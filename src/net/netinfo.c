@@ -4,7 +4,6 @@
  * lowest metric wins, as the kernel's own choice would.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -12,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,17 +63,27 @@ static bool route_fields(const char *line, unsigned n, const char **f, size_t *l
 	return true;
 }
 
-/* A whole field as a number in base 16 or 10; nothing else in it. */
+/* A whole field as a number in base 16 or 10; nothing else in it. At most
+ * 16 digits: no overflow. By hand: the status reads the file per request. */
 static bool route_number(const char *s, size_t len, int base, unsigned long *ret)
 {
-	char *end;
+	unsigned long v = 0;
 
-	if (len == 0 || len > 16 ||
-	    !(base == 16 ? isxdigit((unsigned char) s[0]) : isdigit((unsigned char) s[0])))
+	if (len == 0 || len > 16)
 		return false;
-	errno = 0;
-	*ret = strtoul(s, &end, base);
-	return errno == 0 && end == s + len;
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char) s[i], d;
+
+		if (c - '0' < 10)
+			d = c - '0';
+		else if (base == 16 && (c | 0x20) - 'a' < 6)
+			d = (c | 0x20) - 'a' + 10;
+		else
+			return false;
+		v = v * (unsigned) base + d;
+	}
+	*ret = v;
+	return true;
 }
 
 /* One line: Iface Destination Gateway Flags RefCnt Use Metric Mask. By hand,
@@ -124,20 +132,28 @@ int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway
 }
 
 /* The first line of /sys/class/net/<ifname>/<attr>, without its newline; ""
- * when it cannot be read. */
+ * when it cannot be read. No stdio, no printf: read per status request. */
 static void read_net_attr(const char *ifname, const char *attr, char *buf, size_t size)
 {
-	char path[128];
-	FILE *f;
+	static const char dir[] = "/sys/class/net/";
+	char path[sizeof(dir) + IF_NAMESIZE + 32];
+	size_t ni = strlen(ifname), na = strlen(attr);
+	ssize_t n;
+	int fd;
 
 	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, attr);
-	f = fopen(path, "re");
-	if (!f)
+	if (ni >= IF_NAMESIZE || na >= 32 || size == 0)
 		return;
-	if (!fgets(buf, (int) size, f))
-		buf[0] = '\0';
-	fclose(f);
+	memcpy(path, dir, sizeof(dir) - 1);
+	memcpy(path + sizeof(dir) - 1, ifname, ni);
+	path[sizeof(dir) - 1 + ni] = '/';
+	memcpy(path + sizeof(dir) + ni, attr, na + 1);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 }
 

@@ -60,14 +60,16 @@ static struct httpd_fail *fail_slot(struct httpd *h, const struct sockaddr *sa, 
 	uint8_t addr[16];
 	int family;
 
-	if (!fail_source(sa, &family, addr))
+	if ((!create && h->fails_used == 0) || !fail_source(sa, &family, addr))
 		return NULL;
 	for (size_t i = 0; i < HTTPD_FAIL_SLOTS; i++) {
 		struct httpd_fail *f = &h->fails[i];
 		bool locked = f->used && f->locked_until > now;
 
-		if (f->used && !locked && now - f->last_usec > HTTPD_FAIL_FORGET_USEC)
+		if (f->used && !locked && now - f->last_usec > HTTPD_FAIL_FORGET_USEC) {
 			f->used = false;
+			h->fails_used--;
+		}
 		if (f->used && f->family == family && memcmp(f->addr, addr, sizeof(f->addr)) == 0)
 			return f;
 		/* A free slot, else the least recently used one that is not locked. */
@@ -76,6 +78,8 @@ static struct httpd_fail *fail_slot(struct httpd *h, const struct sockaddr *sa, 
 	}
 	if (!create || !victim)
 		return NULL;
+	if (!victim->used)
+		h->fails_used++;
 	*victim = (struct httpd_fail){ .used = true, .family = family, .last_usec = now };
 	memcpy(victim->addr, addr, sizeof(addr));
 	return victim;
@@ -188,18 +192,21 @@ static int respond_401(struct MHD_Connection *c, enum MHD_Result *ret)
 	return -EACCES;
 }
 
-/* Compare the credentials and count a failure: whether they are right. */
-static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *user, const char *pass,
-			uint64_t now)
+/* Compare the credentials and count a failure: whether they are right. f:
+ * the source's slot as auth_gate() found it just before (NULL: none). */
+static bool auth_verify(struct httpd *h, const struct sockaddr *sa, struct httpd_fail *f, const char *user,
+			const char *pass, uint64_t now)
 {
-	struct httpd_fail *f;
 	/* Both compared, whichever differs: no short-circuit to time. */
 	bool ok = (int) secret_equal(user, h->mat.user) & (int) secret_equal(pass, h->mat.password);
 
-	f = fail_slot(h, sa, !ok, now);
+	if (!ok && !f)
+		f = fail_slot(h, sa, true, now);
 	if (ok) {
-		if (f)
+		if (f) {
 			f->used = false;
+			h->fails_used--;
+		}
 		return true;
 	}
 	h->budget.tokens -= HTTPD_TOKEN;
@@ -212,10 +219,11 @@ static bool auth_verify(struct httpd *h, const struct sockaddr *sa, const char *
 
 /* A locked source, or no budget left for one more check: 429 queued, -EPERM. */
 static int auth_gate(struct httpd *h, struct MHD_Connection *c, const struct sockaddr *sa, uint64_t now,
-		     bool has_cred, enum MHD_Result *ret)
+		     bool has_cred, struct httpd_fail **ret_slot, enum MHD_Result *ret)
 {
 	struct httpd_fail *f = fail_slot(h, sa, false, now);
 
+	*ret_slot = f;
 	if (f && f->locked_until > now) {
 		*ret = respond_429(c, f->locked_until - now,
 				   "too many failed logins from this address, try again later");
@@ -241,12 +249,13 @@ int httpd_auth_login(struct httpd *h, struct MHD_Connection *c, const char *user
 		     enum MHD_Result *ret)
 {
 	const struct sockaddr *sa = client_addr(c);
+	struct httpd_fail *f;
 	uint64_t now = 0;
 
 	(void) sd_event_now(h->event, CLOCK_MONOTONIC, &now);
-	if (auth_gate(h, c, sa, now, true, ret) < 0)
+	if (auth_gate(h, c, sa, now, true, &f, ret) < 0)
 		return -EPERM;
-	if (auth_verify(h, sa, user, pass, now))
+	if (auth_verify(h, sa, f, user, pass, now))
 		return 0;
 	*ret =
 	    httpd_routes_queue(c, MHD_HTTP_UNAUTHORIZED,
@@ -261,6 +270,7 @@ int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result 
 {
 	const struct sockaddr *sa = client_addr(c);
 	_cleanup_free_ char *cred = NULL;
+	struct httpd_fail *f;
 	size_t size = 0;
 	uint64_t now = 0;
 	bool ok;
@@ -277,12 +287,12 @@ int httpd_auth_check(struct httpd *h, struct MHD_Connection *c, enum MHD_Result 
 		*ret = MHD_NO;
 		return r;
 	}
-	if (auth_gate(h, c, sa, now, cred != NULL, ret) < 0) {
+	if (auth_gate(h, c, sa, now, cred != NULL, &f, ret) < 0) {
 		if (cred)
 			OPENSSL_cleanse(cred, size);
 		return -EPERM;
 	}
-	ok = cred && auth_verify(h, sa, cred, cred + strlen(cred) + 1, now);
+	ok = cred && auth_verify(h, sa, f, cred, cred + strlen(cred) + 1, now);
 	if (cred)
 		OPENSSL_cleanse(cred, size);
 	if (ok)

@@ -182,7 +182,9 @@ static const char *same_site(struct MHD_Connection *c, const char *host, bool ch
 	const char *referer;
 	unsigned origins = 0;
 
-	(void) MHD_get_connection_values(c, MHD_HEADER_KIND, count_origin, &origins);
+	/* Counted only when there is one: without, there is nothing to count. */
+	if (origin)
+		(void) MHD_get_connection_values(c, MHD_HEADER_KIND, count_origin, &origins);
 	if (origins > 1)
 		return "more than one Origin header";
 	if (!changes_state)

@@ -107,6 +107,7 @@ struct httpd {
 	struct httpd_material mat;
 	struct httpd_srv *retired; /* list */
 	struct httpd_fail fails[HTTPD_FAIL_SLOTS];
+	unsigned fails_used; /* slots in use: none, and a good login looks at none */
 	struct httpd_budget budget;
 	struct httpd_session session;
 	uint64_t session_idle_usec;

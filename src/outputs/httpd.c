@@ -175,6 +175,26 @@ static void srv_free(struct httpd_srv *srv)
 	free(srv);
 }
 
+/* The timer at when (UINT64_MAX: nothing to wait for). Each run re-arms it,
+ * mostly to what it was, and sd-event is asked only for a change: each call
+ * is a queue update. With nothing to wait for the timer is left as it is,
+ * not turned off: at worst it fires once for nothing, where turning it off
+ * and on again would cost two updates per request. */
+static void srv_timer_set(struct httpd_srv *srv, uint64_t when)
+{
+	int enabled = SD_EVENT_OFF;
+	uint64_t armed = 0;
+
+	if (when == UINT64_MAX)
+		return;
+	(void) sd_event_source_get_enabled(srv->timer, &enabled);
+	if (enabled == SD_EVENT_ONESHOT && sd_event_source_get_time(srv->timer, &armed) >= 0 && armed == when)
+		return;
+	(void) sd_event_source_set_time(srv->timer, when);
+	if (enabled != SD_EVENT_ONESHOT)
+		(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_ONESHOT);
+}
+
 static void srv_arm(struct httpd_srv *srv)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
@@ -188,12 +208,7 @@ static void srv_arm(struct httpd_srv *srv)
 	if (srv->kicked)
 		when = now;
 	when = MIN(when, httpd_conn_sweep(srv, now));
-	if (when == UINT64_MAX) {
-		(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_OFF);
-		return;
-	}
-	(void) sd_event_source_set_time(srv->timer, when);
-	(void) sd_event_source_set_enabled(srv->timer, SD_EVENT_ONESHOT);
+	srv_timer_set(srv, when);
 }
 
 void httpd_srv_kick(struct httpd_srv *srv)

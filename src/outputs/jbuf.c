@@ -11,8 +11,6 @@
 
 #include "smartconnectd/outputs/jbuf.h"
 
-#define JBUF_KEY_FAST 32
-
 /* Bytes a string may hold as they are: printable ASCII but the quote and the backslash. */
 static const bool plain[256] = {
 	[0x20 ... 0x21] = true,
@@ -27,187 +25,119 @@ void jbuf_init(struct jbuf *j, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-/* Room for n more bytes, keeping one for the NUL of jbuf_finish(). Once a
- * write did not fit the text is lost (overflow), but nothing is ever written
- * past the buffer. */
-static inline bool room(struct jbuf *j, size_t n)
-{
-	if (n < j->size - j->len)
-		return true;
-	j->overflow = true;
-	return false;
-}
-
 static inline void put(struct jbuf *j, const char *s, size_t n)
 {
-	if (!room(j, n))
+	if (!jbuf_room(j, n))
 		return;
 	memcpy(j->buf + j->len, s, n);
 	j->len += n;
 }
 
-static inline void putc_(struct jbuf *j, char c)
+/* The slow way of jbuf_member(): a key longer than 16 bytes, or near the end. */
+void jbuf_member_slow(struct jbuf *j, const char *key, size_t key_len, bool comma)
 {
-	if (room(j, 1))
-		j->buf[j->len++] = c;
-}
-
-/* The comma before a value and its key, where one belongs. Keys are our own
- * short literals: copied byte by byte when there is room for the longest,
- * which costs less than strlen() and memcpy() calls. */
-static inline void member(struct jbuf *j, const char *key)
-{
-	char *d;
-	size_t k;
-
-	if (!j->first[j->depth])
-		putc_(j, ',');
-	j->first[j->depth] = false;
-	if (!key)
-		return;
-	if (j->size - j->len <= JBUF_KEY_FAST + 3) {
-		put(j, "\"", 1);
-		put(j, key, strlen(key));
-		put(j, "\":", 2);
-		return;
-	}
-	d = j->buf + j->len;
-	*d++ = '"';
-	for (k = 0; key[k] && k < JBUF_KEY_FAST; k++)
-		d[k] = key[k];
-	j->len += k + 1;
-	if (key[k])
-		put(j, key + k, strlen(key + k));
+	if (comma)
+		jbuf_put_char(j, ',');
+	put(j, "\"", 1);
+	put(j, key, key_len);
 	put(j, "\":", 2);
 }
 
-static void open_(struct jbuf *j, const char *key, char c)
+static const uint64_t powers_of_10[20] = {
+	1ULL,
+	10ULL,
+	100ULL,
+	1000ULL,
+	10000ULL,
+	100000ULL,
+	1000000ULL,
+	10000000ULL,
+	100000000ULL,
+	1000000000ULL,
+	10000000000ULL,
+	100000000000ULL,
+	1000000000000ULL,
+	10000000000000ULL,
+	100000000000000ULL,
+	1000000000000000ULL,
+	10000000000000000ULL,
+	100000000000000000ULL,
+	1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+/* Decimal digits of u > 0: log10 from log2 (1233 / 4096 is about log10(2)),
+ * then one comparison. */
+static inline unsigned count_digits(uint64_t u)
 {
-	member(j, key);
-	putc_(j, c);
-	if (j->depth + 1 >= JBUF_DEPTH_MAX) {
-		j->overflow = true;
-		return;
-	}
-	j->first[++j->depth] = true;
+	unsigned t = ((64u - (unsigned) __builtin_clzll(u)) * 1233u) >> 12;
+
+	return t + (u >= powers_of_10[t]);
 }
 
-static void close_(struct jbuf *j, char c)
-{
-	if (j->depth > 0)
-		j->depth--;
-	putc_(j, c);
-}
-
-void jbuf_object(struct jbuf *j, const char *key)
-{
-	open_(j, key, '{');
-}
-
-void jbuf_array(struct jbuf *j, const char *key)
-{
-	open_(j, key, '[');
-}
-
-void jbuf_end_object(struct jbuf *j)
-{
-	close_(j, '}');
-}
-
-void jbuf_end_array(struct jbuf *j)
-{
-	close_(j, ']');
-}
-
-void jbuf_null(struct jbuf *j, const char *key)
-{
-	member(j, key);
-	put(j, "null", 4);
-}
-
-void jbuf_bool(struct jbuf *j, const char *key, bool b)
-{
-	member(j, key);
-	if (b)
-		put(j, "true", 4);
-	else
-		put(j, "false", 5);
-}
-
-/* The digits of n, at least min_digits of them (leading zeros), ending at end:
- * their start. Two digits per division. */
-static char *digits(uint64_t n, unsigned min_digits, char *end)
+/* The last width digits of n (leading zeros included), ending at end. Two per division. */
+static inline void digits_back(char *end, uint64_t n, unsigned width)
 {
 	static const char pairs[] =
 	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	    "8081828384858687888990919293949596979899";
-	char *p = end;
 
-	while (n >= 100) {
+	for (; width >= 2; width -= 2) {
 		unsigned r = (unsigned) (n % 100);
+
 		n /= 100;
-		p -= 2;
-		memcpy(p, pairs + 2 * r, 2);
+		end -= 2;
+		memcpy(end, pairs + 2 * r, 2);
 	}
-	if (n >= 10) {
-		p -= 2;
-		memcpy(p, pairs + 2 * n, 2);
-	} else
-		*--p = (char) ('0' + n);
-	while ((unsigned) (end - p) < min_digits)
-		*--p = '0';
-	return p;
+	if (width)
+		end[-1] = (char) ('0' + n % 10);
 }
 
-void jbuf_int(struct jbuf *j, const char *key, int64_t n)
+void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t mant, unsigned decimals)
 {
-	jbuf_decimal(j, key, n, 0);
-}
-
-void jbuf_decimal(struct jbuf *j, const char *key, int64_t mant, unsigned decimals)
-{
-	char tmp[24], *end = tmp + sizeof(tmp), *p, *d;
 	uint64_t u = mant < 0 ? -(uint64_t) mant : (uint64_t) mant;
-	size_t nd;
+	unsigned nd;
+	size_t len;
+	char *start;
 
-	member(j, key);
+	jbuf_member(j, key, key_len);
 	/* Trailing zeros of the fraction go: 5.500 is 5.5, 433.000 is 433. Most
 	 * values are millionths of a whole number: one division for them. */
-	if (decimals == 6 && u % 1000000 == 0) {
+	if (u == 0)
+		decimals = 0;
+	else if (decimals == 6 && u % 1000000 == 0) {
 		u /= 1000000;
 		decimals = 0;
 	}
-	while (decimals > 0 && u % 10 == 0 && u != 0) {
+	while (decimals > 0 && u % 10 == 0) {
 		u /= 10;
 		decimals--;
 	}
-	if (u == 0)
-		decimals = 0;
-	p = digits(u, 1, end);
-	nd = (size_t) (end - p);
-	/* Sign, digits, point and the zeros of 0.000ddd: written in place. */
-	if (!room(j, 3 + nd + decimals))
+	nd = u ? count_digits(u) : 1;
+	/* Sign, digits, point and the zeros of 0.000ddd: written in place, backwards. */
+	len = (size_t) (mant < 0 && u != 0) + (decimals == 0   ? nd
+					       : decimals < nd ? (size_t) nd + 1
+							       : (size_t) decimals + 2);
+	if (!jbuf_room(j, len))
 		return;
-	d = j->buf + j->len;
-	if (mant < 0 && u != 0)
-		*d++ = '-';
-	if (nd > decimals) {
-		for (size_t i = 0; i < nd - decimals; i++)
-			*d++ = p[i];
-		if (decimals > 0)
-			*d++ = '.';
-		for (size_t i = nd - decimals; i < nd; i++)
-			*d++ = p[i];
+	start = j->buf + j->len;
+	j->len += len;
+	start[0] = '-';
+	if (decimals == 0)
+		digits_back(start + len, u, nd);
+	else if (decimals < nd) {
+		digits_back(start + len, u % powers_of_10[decimals], decimals);
+		start[len - decimals - 1] = '.';
+		digits_back(start + len - decimals - 1, u / powers_of_10[decimals], nd - decimals);
 	} else {
-		*d++ = '0';
-		*d++ = '.';
-		for (size_t z = nd; z < decimals; z++)
-			*d++ = '0';
-		for (size_t i = 0; i < nd; i++)
-			*d++ = p[i];
+		char *zeros = start + len - decimals;
+
+		digits_back(start + len, u, nd);
+		memset(zeros, '0', decimals - nd);
+		zeros[-1] = '.';
+		zeros[-2] = '0';
 	}
-	j->len = (size_t) (d - j->buf);
 }
 
 /* Length of the UTF-8 sequence at s (at most n bytes), 0 when not valid:
@@ -275,62 +205,73 @@ static inline bool word_special(uint64_t x)
 }
 
 /* Copied in one pass while nothing needs escaping and nothing is past ASCII
- * (most of our strings): true when done, false to take the slow way. */
+ * (most of our strings): true when done, false to take the slow way. Whole
+ * words, the last one overlapping the one before. */
 static bool plain_ascii(struct jbuf *j, const char *s, size_t n)
 {
-	size_t i = 0;
 	char *d;
 
 	if (n + 2 >= j->size - j->len)
 		return false;
-	d = j->buf + j->len;
-	*d++ = '"';
-	for (; i + 8 <= n; i += 8) {
+	d = j->buf + j->len + 1;
+	if (n >= 8) {
 		uint64_t x;
 
-		memcpy(&x, s + i, 8);
+		for (size_t i = 0; i + 8 <= n; i += 8) {
+			memcpy(&x, s + i, 8);
+			if (word_special(x))
+				return false;
+			memcpy(d + i, &x, 8);
+		}
+		memcpy(&x, s + n - 8, 8);
 		if (word_special(x))
 			return false;
-		memcpy(d + i, &x, 8);
-	}
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char) s[i];
+		memcpy(d + n - 8, &x, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
 
-		if (!plain[c])
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		if (word_special((uint64_t) a << 32 | b))
 			return false;
-		d[i] = (char) c;
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (!plain[(unsigned char) s[i]])
+				return false;
+			d[i] = s[i];
+		}
 	}
+	d[-1] = '"';
 	d[n] = '"';
 	j->len += n + 2;
 	return true;
 }
 
-void jbuf_string(struct jbuf *j, const char *key, const char *s, size_t n)
+/* Not inline: the registers it needs would be saved for every string. */
+static __attribute__((noinline)) void string_slow(struct jbuf *j, const char *s, size_t n)
 {
-	member(j, key);
-	/* plain_ascii() moves len only when it succeeds. */
-	if (plain_ascii(j, s, n))
-		return;
 	if (!utf8_valid(s, n)) {
 		put(j, "null", 4);
 		return;
 	}
-	putc_(j, '"');
+	jbuf_put_char(j, '"');
 	escaped(j, s, n);
-	putc_(j, '"');
+	jbuf_put_char(j, '"');
 }
 
-void jbuf_cstring(struct jbuf *j, const char *key, const char *s)
+void jbuf_keyed_string(struct jbuf *j, const char *key, size_t key_len, const char *s, size_t n)
 {
-	if (!s)
-		jbuf_null(j, key);
-	else
-		jbuf_string(j, key, s, strlen(s));
+	jbuf_member(j, key, key_len);
+	/* plain_ascii() moves len only when it succeeds. */
+	if (!plain_ascii(j, s, n))
+		string_slow(j, s, n);
 }
 
-void jbuf_raw(struct jbuf *j, const char *key, const char *text, size_t n)
+void jbuf_keyed_raw(struct jbuf *j, const char *key, size_t key_len, const char *text, size_t n)
 {
-	member(j, key);
+	jbuf_member(j, key, key_len);
 	put(j, text, n);
 }
 

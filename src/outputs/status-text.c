@@ -87,3 +87,16 @@ void status_text_modbus(struct jbuf *j, unsigned clients, uint16_t port, const c
 	jbuf_int(j, "port", port);
 	jbuf_cstring(j, "meter_type", meter_type);
 }
+
+void status_text_modbus_rtu(struct jbuf *j, const struct status_rtu_report *r)
+{
+	jbuf_bool(j, "enabled", r->enabled);
+	string_or_null(j, "device", r->device);
+	jbuf_bool(j, "open", r->open);
+	jbuf_int(j, "unit_id", r->unit_id);
+	jbuf_cstring(j, "meter_type", r->meter_type);
+	jbuf_int(j, "requests", (int64_t) r->requests);
+	jbuf_int(j, "exceptions", (int64_t) r->exceptions);
+	jbuf_int(j, "ignored", (int64_t) r->ignored);
+	jbuf_int(j, "bad_frames", (int64_t) r->bad_frames);
+}

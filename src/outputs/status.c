@@ -81,3 +81,12 @@ json_t *status_modbus(unsigned clients, uint16_t port, const char *meter_type)
 	return json_pack("{s:I,s:I,s:s}", "clients", (json_int_t) clients, "port", (json_int_t) port,
 			 "meter_type", meter_type);
 }
+
+json_t *status_modbus_rtu(const struct status_rtu_report *r)
+{
+	return json_pack("{s:b,s:o,s:b,s:I,s:s,s:I,s:I,s:I,s:I}", "enabled", r->enabled, "device",
+			 string_or_null(r->device), "open", r->open, "unit_id", (json_int_t) r->unit_id,
+			 "meter_type", r->meter_type, "requests", (json_int_t) r->requests, "exceptions",
+			 (json_int_t) r->exceptions, "ignored", (json_int_t) r->ignored, "bad_frames",
+			 (json_int_t) r->bad_frames);
+}

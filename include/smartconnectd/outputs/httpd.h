@@ -67,9 +67,14 @@
 
 #include "smartconnectd/base/macro.h"
 
-#define HTTPD_BODY_MAX (64 * 1024)     /* request bodies; more gets 413 */
-#define HTTPD_MEMORY_LIMIT (32 * 1024) /* per connection: caps the request line and headers */
-#define HTTPD_FAIL_FREE 5              /* failed logins per address before the lockout */
+#define HTTPD_BODY_MAX (64 * 1024) /* request bodies; more gets 413 */
+/* libmicrohttpd's memory per connection. Half is the read buffer, which caps
+ * the request line and headers at about 3.5 KiB (more gets 431): a browser
+ * with the page's cookie and Basic credentials sends well under 2. Bodies do
+ * not need it: they are copied out chunk by chunk (HTTPD_BODY_MAX). It is
+ * cleared for every connection, so each KiB more costs every request. */
+#define HTTPD_MEMORY_LIMIT (8 * 1024)
+#define HTTPD_FAIL_FREE 5 /* failed logins per address before the lockout */
 #define HTTPD_LOCKOUT_MAX_SEC 300
 #define HTTPD_CHECKS_PER_SEC 20 /* failed logins checked per second, all sources together */
 #define HTTPD_REQUEST_SEC 10    /* a request's line, headers and body, from its start */

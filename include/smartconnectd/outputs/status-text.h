@@ -18,3 +18,4 @@ void status_text_network(struct jbuf *j, const struct netinfo *ni, int gateway_r
 			 int internet_reachable);
 void status_text_mqtt(struct jbuf *j, bool enabled, const char *state, const char *last_error);
 void status_text_modbus(struct jbuf *j, unsigned clients, uint16_t port, const char *meter_type);
+void status_text_modbus_rtu(struct jbuf *j, const struct status_rtu_report *r);

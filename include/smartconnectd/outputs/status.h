@@ -58,5 +58,18 @@ json_t *status_mqtt(bool enabled, const char *state, const char *last_error);
 /* {"clients","port","meter_type"} */
 json_t *status_modbus(unsigned clients, uint16_t port, const char *meter_type);
 
+/* What the status shows of the Modbus RTU server: copied out by the daemon. */
+struct status_rtu_report {
+	bool enabled;       /* a device is set and the server exists */
+	const char *device; /* NULL or "": none set (null) */
+	bool open;          /* the line is open */
+	unsigned unit_id;
+	const char *meter_type; /* the register map it serves */
+	uint64_t requests, exceptions, ignored, bad_frames;
+};
+
+/* {"enabled","device","open","unit_id","meter_type","requests","exceptions","ignored","bad_frames"} */
+json_t *status_modbus_rtu(const struct status_rtu_report *r);
+
 /* NULL for a value out of range. */
 const char *status_meter_state_to_string(enum status_meter_state s) __attribute__((const));

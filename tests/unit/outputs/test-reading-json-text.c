@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,25 @@ static const char *decimal(int64_t mant, unsigned decimals, char *buf, size_t si
 	return jbuf_finish(&j) < 0 ? "(overflow)" : buf;
 }
 
+/* The same by printf: the digits, the point put in, trailing zeros cut. */
+static void decimal_reference(int64_t mant, unsigned decimals, char *out, size_t size)
+{
+	uint64_t u = mant < 0 ? -(uint64_t) mant : (uint64_t) mant;
+	char digits[64];
+	int n = snprintf(digits, sizeof(digits), "%0*" PRIu64, (int) decimals + 1, u);
+	char *end;
+
+	snprintf(out, size, "%s%.*s.%s", mant < 0 ? "-" : "", n - (int) decimals, digits,
+		 digits + n - (int) decimals);
+	end = out + strlen(out);
+	while (end[-1] == '0' && strchr(out, '.'))
+		*--end = '\0';
+	if (end[-1] == '.')
+		*--end = '\0';
+	if (!strcmp(out, "-0"))
+		strcpy(out, "0");
+}
+
 static void test_decimals(void)
 {
 	static const struct {
@@ -52,12 +72,38 @@ static void test_decimals(void)
 		{ INT64_MIN, 0, "-9223372036854775808" },
 		{ INT64_MIN, 3, "-9223372036854775.808" },
 		{ 100, 2, "1" },
+		{ 5, 1, "0.5" },
+		{ -5, 0, "-5" },
+		{ 10, 1, "1" },
+		{ 123456, 3, "123.456" },
+		{ 1000000000000000000, 0, "1000000000000000000" },
+		{ INT64_MAX, 19, "0.9223372036854775807" },
+		{ INT64_MAX, 18, "9.223372036854775807" },
+		{ 7, 25, "0.0000000000000000000000007" },
 	};
-	char buf[64];
+	char buf[64], want[64];
+	int bad = 0;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		TAP_EQ_STR(decimal(cases[i].mant, cases[i].decimals, buf, sizeof(buf)), cases[i].want,
 			   "exact decimal");
+	/* Around every power of ten, at every count of decimals: as printf's digits say. */
+	for (unsigned e = 0; e <= 18; e++)
+		for (int64_t off = -2; off <= 2; off++)
+			for (unsigned dec = 0; dec <= 21; dec++) {
+				int64_t m = (int64_t) 1;
+
+				for (unsigned k = 0; k < e; k++)
+					m *= 10;
+				m += off;
+				decimal_reference(m, dec, want, sizeof(want));
+				if (strcmp(decimal(m, dec, buf, sizeof(buf)), want) != 0 && bad++ < 5)
+					tap_diag("%" PRId64 " / 10^%u: %s, want %s", m, dec, buf, want);
+				decimal_reference(-m, dec, want, sizeof(want));
+				if (strcmp(decimal(-m, dec, buf, sizeof(buf)), want) != 0 && bad++ < 5)
+					tap_diag("%" PRId64 " / 10^%u: %s, want %s", -m, dec, buf, want);
+			}
+	TAP_EQ_INT(bad, 0, "decimals around every power of ten as printf's digits");
 }
 
 static void test_strings(void)
@@ -114,6 +160,66 @@ static void test_strings(void)
 		}
 	TAP_EQ_INT(bad, 0, "special bytes at every place of a long string");
 
+	/* Every length up to three words, each special byte at every place:
+	 * the short and the overlapping copies. */
+	bad = 0;
+	for (size_t len = 0; len <= 24; len++)
+		for (size_t k = 0; k <= sizeof(specials); k++)
+			for (size_t pos = 0; pos < (len ? len : 1); pos++) {
+				char in[25] = "ABCDEFGHIJKLMNOPQRSTUVWX";
+				json_t *back;
+
+				if (k < sizeof(specials) && len > 0)
+					in[pos] = specials[k];
+				jbuf_init(&j, buf, sizeof(buf));
+				jbuf_string(&j, NULL, in, len);
+				back = jbuf_finish(&j) < 0 ? NULL : json_loads(buf, JSON_DECODE_ANY, NULL);
+				if (k < sizeof(specials) && len > 0 && specials[k] == (char) 0xc3
+					? !json_is_null(back)
+					: !json_is_string(back) || json_string_length(back) != len ||
+					      memcmp(json_string_value(back), in, len) != 0)
+					bad++;
+				json_decref(back);
+			}
+	TAP_EQ_INT(bad, 0, "strings of every length up to 24, special bytes anywhere");
+
+	/* Keys of every length up to 40 in buffers of every size: the text
+	 * jansson reads back, or -ENOBUFS and nothing past the buffer. */
+	bad = 0;
+	for (size_t klen = 1; klen <= 40; klen++) {
+		char key[41], big[256], small[256];
+		int n;
+
+		memset(key, 'k', klen);
+		key[klen] = '\0';
+		jbuf_init(&j, big, sizeof(big));
+		jbuf_object(&j, NULL);
+		jbuf_int(&j, "a", 1);
+		jbuf_int(&j, key, 2);
+		jbuf_object(&j, key + 1);
+		jbuf_end_object(&j);
+		jbuf_end_object(&j);
+		n = jbuf_finish(&j);
+		json_t *back = n > 0 ? json_loads(big, 0, NULL) : NULL;
+		if (!back || json_integer_value(json_object_get(back, key)) != 2 ||
+		    !json_is_object(json_object_get(back, key + 1)))
+			bad++;
+		json_decref(back);
+		for (int size = 0; size <= n; size++) {
+			memset(small, 'x', sizeof(small));
+			jbuf_init(&j, small, (size_t) size);
+			jbuf_object(&j, NULL);
+			jbuf_int(&j, "a", 1);
+			jbuf_int(&j, key, 2);
+			jbuf_object(&j, key + 1);
+			jbuf_end_object(&j);
+			jbuf_end_object(&j);
+			if ((jbuf_finish(&j) < 0) != (size <= n) || small[size] != 'x')
+				bad++;
+		}
+	}
+	TAP_EQ_INT(bad, 0, "keys of every length up to 40, buffers of every size");
+
 	/* Deeper than the writer keeps track of: refused, never a wrong text. */
 	jbuf_init(&j, buf, sizeof(buf));
 	for (int i = 0; i < JBUF_DEPTH_MAX + 2; i++)
@@ -149,7 +255,7 @@ static void test_too_small(void)
 	TAP_EQ_INT(reading_json_text_power_instant(&v, small, (size_t) n + 1), n, "the exact size fits");
 }
 
-enum section { SYSTEM, METER, NETWORK, MQTT, MODBUS };
+enum section { SYSTEM, METER, NETWORK, MQTT, MODBUS, MODBUS_RTU };
 
 struct section_case {
 	enum section which;
@@ -157,6 +263,7 @@ struct section_case {
 	struct netinfo ni;
 	int a, b;
 	const char *s1, *s2;
+	struct status_rtu_report rtu;
 };
 
 /* One section as text (in an object the test opens) against status.c's tree. */
@@ -189,6 +296,10 @@ static void same_section(const struct section_case *c, const char *what)
 	case MODBUS:
 		status_text_modbus(&j, (unsigned) c->a, (uint16_t) c->b, c->s1);
 		tree = status_modbus((unsigned) c->a, (uint16_t) c->b, c->s1);
+		break;
+	case MODBUS_RTU:
+		status_text_modbus_rtu(&j, &c->rtu);
+		tree = status_modbus_rtu(&c->rtu);
 		break;
 	}
 	jbuf_end_object(&j);
@@ -242,6 +353,26 @@ static void test_status_sections(void)
 	same_section(
 	    &(struct section_case){ .which = MODBUS, .a = 3, .b = 502, .s1 = "PhoenixContact-EMPro" },
 	    "modbus");
+	same_section(
+	    &(struct section_case){ .which = MODBUS_RTU,
+				    .rtu = { .device = "", .unit_id = 1, .meter_type = "Eastron-SDM630" } },
+	    "modbus_rtu, off");
+	same_section(&(struct section_case){ .which = MODBUS_RTU,
+					     .rtu = { .enabled = true,
+						      .device = "/dev/ttyS1",
+						      .open = true,
+						      .unit_id = 247,
+						      .meter_type = "PhoenixContact-EMPro",
+						      .requests = 18446744073709551ULL,
+						      .exceptions = 2,
+						      .ignored = 3,
+						      .bad_frames = 4 } },
+		     "modbus_rtu, open, counting");
+	same_section(
+	    &(struct section_case){
+		.which = MODBUS_RTU,
+		.rtu = { .enabled = true, .device = "/dev/tty\"x\"", .meter_type = "x" } },
+	    "modbus_rtu, a device to escape, closed");
 }
 
 struct sample {
