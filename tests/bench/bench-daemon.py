@@ -26,7 +26,8 @@ telegrams with every output on, and where the anonymous memory lives (heap,
 anonymous mappings, the private pages of the program and of each library,
 stacks, from /proc/PID/smaps); again with a full history file restored (both
 rings resident, written by --history-fill) when given; start-up: exec to
-READY=1.
+READY=1 with mDNS off and on (instructions under callgrind, shared objects
+mapped, RSS/PSS), side by side with --baseline (an older build) when given.
 
 Instruction counts are exact; the goals: <= 30,000 instructions per telegram,
 <= 5 system calls per telegram, <= 1.1 wake-ups per second at idle,
@@ -496,6 +497,53 @@ def libraries(pid):
         return sorted({line.split()[-1] for line in f if ".so" in line.split()[-1]})
 
 
+def startup_once(binary, mdns, callgrind=False):
+    """exec to READY=1 of one daemon (no meter, Modbus and HTTP on): seconds,
+    shared objects mapped, smaps_rollup at READY=1, and with callgrind the
+    instructions up to READY=1 (the dynamic loader's included)."""
+    with harness.Workdir() as w:
+        notify = w.add(harness.Notify(w.join("notify")))
+        text = ("[Meter]\nDevice=%s\n[Modbus]\nListen=127.0.0.1:0\n[HTTP]\nListen=127.0.0.1:0\nPassword=%s\n"
+                "[mDNS]\nEnabled=%s\n" % (w.join("none"), PASSWORD, "yes" if mdns else "no"))
+        out = w.join("callgrind.out")
+        prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out] if callgrind else None
+        t0 = time.monotonic()
+        d = w.add(harness.Daemon(binary, w.path, text, notify=notify, prefix=prefix))
+        i, msg = notify.wait_for(lambda m: m.get("READY") == "1", timeout=120)
+        if i is None:
+            raise RuntimeError("no READY=1")
+        seconds = msg["_t"] - t0
+        libs, mem, ir = len(libraries(d.proc.pid)), smaps(d.proc.pid), None
+        if callgrind:
+            subprocess.run(["callgrind_control", "-d", str(d.proc.pid)], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=120)
+            ir = callgrind_ir(out + ".1")
+        return seconds, libs, mem, ir
+
+
+def startup(args):
+    """This binary against --baseline side by side: wall time to READY=1 as the
+    median of alternated runs (the machine's noise hits both alike), and the
+    exact instruction counts to READY=1, with mDNS off and on."""
+    binaries = [("baseline", args.baseline), ("this", args.smartconnectd)] if args.baseline else \
+        [("this", args.smartconnectd)]
+    for mdns in (False, True):
+        times = {name: [] for name, _ in binaries}
+        for _ in range(args.startup_runs):
+            for name, b in binaries:
+                times[name].append(startup_once(b, mdns)[0])
+        med = {name: sorted(t)[len(t) // 2] * 1000 for name, t in times.items()}
+        for name, b in binaries:
+            _, libs, mem, ir = startup_once(b, mdns, callgrind=True)
+            _, _, mem, _ = startup_once(b, mdns)
+            print("start-up, mDNS %s, %s: %.1f ms to READY=1 (median of %d), %d instructions, %d shared objects, "
+                  "RSS %d kB, PSS %d kB, anonymous %d kB"
+                  % ("on" if mdns else "off", name, med[name], args.startup_runs, ir, libs, mem["Rss"], mem["Pss"],
+                     mem["Anonymous"]), flush=True)
+        if args.baseline:
+            print("  time ratio this / baseline: %.3f" % (med["this"] / med["baseline"]), flush=True)
+
+
 def memory(args, raw, full_history=False):
     with harness.Workdir() as w:
         broker = w.add(Broker(w))
@@ -541,7 +589,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("smartconnectd")
     ap.add_argument("testdata")
-    ap.add_argument("--only", default="full,meter,modbus,status,tool,syscalls,wakeups,memory",
+    ap.add_argument("--only", default="full,meter,modbus,status,tool,syscalls,wakeups,memory,startup",
                     help="comma-separated parts to run")
     ap.add_argument("--telegrams", type=int, default=200, help="telegrams in a measured window")
     ap.add_argument("--warmup", type=int, default=60, help="telegrams before a window")
@@ -550,6 +598,8 @@ def main():
     ap.add_argument("--memory-telegrams", type=int, default=100000)
     ap.add_argument("--decode", help="smartconnect-decode, for its cost per telegram")
     ap.add_argument("--history-fill", help="history-fill: memory again with a full history restored")
+    ap.add_argument("--baseline", help="another smartconnectd to compare start-up with, side by side")
+    ap.add_argument("--startup-runs", type=int, default=15)
     ap.add_argument("--annotate", action="store_true", help="top functions of each callgrind window")
     args = ap.parse_args()
     os.environ.setdefault("TESTDATA", args.testdata)
@@ -615,6 +665,8 @@ def main():
         if args.history_fill:
             _, _, b = memory(args, raw, full_history=True)
             ok &= b["Anonymous"] <= GOAL_ANON_KB
+    if "startup" in parts:
+        startup(args)
     return 0 if ok else 1
 
 
