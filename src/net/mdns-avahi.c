@@ -77,10 +77,26 @@ int mdns_avahi_load(struct mdns_avahi *a, char *err, size_t size)
 	return 0;
 }
 
+/* libdbus (avahi-client's) keeps global allocations until dbus_shutdown():
+ * unloaded without it they would be lost on every Enabled=yes/no cycle. Only
+ * avahi-client used libdbus here, and its client is freed by now. */
+static void dbus_release(void *client)
+{
+	void *p = dlsym(client, "dbus_shutdown");
+	void (*shutdown)(void);
+
+	if (!p)
+		return;
+	memcpy(&shutdown, &p, sizeof(p));
+	shutdown();
+}
+
 void mdns_avahi_unload(struct mdns_avahi *a)
 {
-	if (a->client)
+	if (a->client) {
+		dbus_release(a->client);
 		(void) dlclose(a->client);
+	}
 	if (a->common)
 		(void) dlclose(a->common);
 	*a = (struct mdns_avahi){ 0 };

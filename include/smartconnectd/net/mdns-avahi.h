@@ -44,6 +44,7 @@ struct mdns_avahi {
  * symbol that is missing) is in err. -ELIBACC or 0. */
 int mdns_avahi_load(struct mdns_avahi *a, char *err, size_t size);
 
-/* Close what mdns_avahi_load() opened, after every avahi object is freed.
- * Safe on a zeroed or unloaded table. */
+/* Close what mdns_avahi_load() opened, after every avahi object is freed;
+ * libdbus's global memory is freed first (dbus_shutdown()). Safe on a zeroed
+ * or unloaded table. */
 void mdns_avahi_unload(struct mdns_avahi *a);
