@@ -494,7 +494,7 @@ def print_breakdown(pid):
 def libraries(pid):
     """The shared objects mapped into the process."""
     with open("/proc/%d/maps" % pid) as f:
-        return sorted({line.split()[-1] for line in f if ".so" in line.split()[-1]})
+        return sorted({line.split()[-1] for line in f if re.search(r"\.so(\.\d+)*$", line.split()[-1])})
 
 
 def startup_once(binary, mdns, callgrind=False):
