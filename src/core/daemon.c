@@ -219,6 +219,8 @@ static int daemon_apply_mdns(struct daemon *d)
 		return mdns_reconfigure(d->mdns, &ms);
 
 	r = mdns_new(d->event, &ms, &d->mdns);
+	if (r == -ELIBACC)
+		return 0; /* avahi-client missing: logged, the rest runs without mDNS */
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up mDNS: %m");
 	return mdns_start(d->mdns);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <mosquitto.h>
 #include <signal.h>
 #include <stdio.h>
@@ -279,6 +280,13 @@ int main(int argc, char *argv[])
 
 	/* A closed stderr or, later, a peer that went away must not kill the daemon. */
 	(void) signal(SIGPIPE, SIG_IGN);
+
+	/* glibc raises its mmap threshold to the largest mapped block freed (the
+	 * history file's read buffer, a long history answer), after which every
+	 * block below it comes from the heap and stays resident after free(), and
+	 * the heap's top is no longer trimmed. A fixed threshold (the default
+	 * value) keeps large blocks in mappings that free() gives back. */
+	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	r = daemon_new(c, arg_config, !arg_config_given, arg_state_dir, arg_log_level, &d);
 	if (r < 0) {

@@ -2,12 +2,10 @@
 /*
  * mDNS announcements through avahi-client (see mdns.h). One entry group holds
  * everything: the address records of "<name>.local" and both services, so a
- * collision on any of them renames all of them together.
+ * collision on any of them renames all of them together. avahi's functions are
+ * called through m->av, loaded by mdns_new() (mdns-avahi.h).
  */
 #include <arpa/inet.h>
-#include <avahi-client/client.h>
-#include <avahi-client/publish.h>
-#include <avahi-common/error.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <linux/rtnetlink.h>
@@ -20,6 +18,7 @@
 
 #include "smartconnectd/net/avahi-sdevent.h"
 #include "smartconnectd/base/log.h"
+#include "smartconnectd/net/mdns-avahi.h"
 #include "smartconnectd/net/mdns.h"
 
 /* IANA names port 502 "mbap"; browsers and admins look for "modbus". */
@@ -34,6 +33,7 @@
 #define MDNS_RENAMES_MAX 16
 
 struct mdns {
+	struct mdns_avahi av; /* avahi-client's functions, loaded by mdns_new() */
 	sd_event *event;
 	struct sdevent_avahi_poll *poll;
 	AvahiClient *client;
@@ -151,7 +151,7 @@ static uint64_t mdns_address_signature(void)
 
 /* Address records for every address of every interface that is up, each on
  * its own interface: a loopback address is never announced on the LAN. */
-static int mdns_add_addresses(AvahiEntryGroup *g, const char *fqdn)
+static int mdns_add_addresses(const struct mdns *m, AvahiEntryGroup *g, const char *fqdn)
 {
 	struct ifaddrs *list = NULL;
 	int r, n = 0;
@@ -165,7 +165,7 @@ static int mdns_add_addresses(AvahiEntryGroup *g, const char *fqdn)
 
 		if (!mdns_address_of(i, &a, &idx))
 			continue;
-		r = avahi_entry_group_add_address(g, (AvahiIfIndex) idx, a.proto, AVAHI_PUBLISH_NO_REVERSE,
+		r = m->av.entry_group_add_address(g, (AvahiIfIndex) idx, a.proto, AVAHI_PUBLISH_NO_REVERSE,
 						  fqdn, &a);
 		if (r == AVAHI_ERR_COLLISION) {
 			freeifaddrs(list);
@@ -173,7 +173,7 @@ static int mdns_add_addresses(AvahiEntryGroup *g, const char *fqdn)
 		}
 		if (r < 0)
 			log_debug("mDNS: not announcing an address of %s: %s", i->ifa_name,
-				  avahi_strerror(r));
+				  m->av.strerror(r));
 		else
 			n++;
 	}
@@ -188,29 +188,29 @@ static int mdns_add_entries(struct mdns *m, AvahiClient *c, AvahiEntryGroup *g, 
 	char serial[MDNS_TXT_MAX], version[MDNS_TXT_MAX + 8];
 	int r;
 
-	snprintf(fqdn, size, "%s.%s", m->name, avahi_client_get_domain_name(c) ?: "local");
+	snprintf(fqdn, size, "%s.%s", m->name, m->av.client_get_domain_name(c) ?: "local");
 	snprintf(serial, sizeof(serial), "serial=%s", m->serial);
 	snprintf(version, sizeof(version), "version=%s", m->version);
 
-	r = mdns_add_addresses(g, fqdn);
+	r = mdns_add_addresses(m, g, fqdn);
 	if (r < 0)
 		return r;
 	if (m->http_port) {
-		r = avahi_entry_group_add_service(g, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, 0, m->name,
+		r = m->av.entry_group_add_service(g, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, 0, m->name,
 						  MDNS_TYPE_HTTP, NULL, fqdn, m->http_port, serial, version,
 						  "path=/", NULL);
 		if (r < 0)
 			return r;
 	}
 	if (m->modbus_port) {
-		r = avahi_entry_group_add_service(g, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, 0, m->name,
+		r = m->av.entry_group_add_service(g, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, 0, m->name,
 						  MDNS_TYPE_MODBUS, NULL, fqdn, m->modbus_port, serial,
 						  version, NULL);
 		if (r < 0)
 			return r;
 	}
 	if (m->hwe_port)
-		r = avahi_entry_group_add_service(
+		r = m->av.entry_group_add_service(
 		    g, AVAHI_IF_UNSPEC, AVAHI_PROTO_UNSPEC, 0, m->name, MDNS_TYPE_HOMEWIZARD, NULL, fqdn,
 		    m->hwe_port, "api_enabled=1", "path=/api/v1", serial, m->hwe_name, m->hwe_type, NULL);
 	return r < 0 ? r : 0;
@@ -225,17 +225,17 @@ static void mdns_register(struct mdns *m, AvahiClient *c)
 	int r;
 
 	if (!m->group) {
-		m->group = avahi_entry_group_new(c, mdns_on_group, m);
+		m->group = m->av.entry_group_new(c, mdns_on_group, m);
 		if (!m->group) {
 			log_warning("mDNS: cannot create an entry group: %s",
-				    avahi_strerror(avahi_client_errno(c)));
+				    m->av.strerror(m->av.client_errno(c)));
 			return;
 		}
 	}
 
 	m->addr_sig = mdns_address_signature();
 	for (;;) {
-		(void) avahi_entry_group_reset(m->group);
+		(void) m->av.entry_group_reset(m->group);
 		r = mdns_add_entries(m, c, m->group, fqdn, sizeof(fqdn));
 		if (r != AVAHI_ERR_COLLISION)
 			break;
@@ -243,20 +243,20 @@ static void mdns_register(struct mdns *m, AvahiClient *c)
 			return;
 	}
 	if (r < 0) {
-		log_warning("mDNS: cannot announce %s: %s", fqdn, avahi_strerror(r));
+		log_warning("mDNS: cannot announce %s: %s", fqdn, m->av.strerror(r));
 		return;
 	}
-	if (avahi_entry_group_is_empty(m->group))
+	if (m->av.entry_group_is_empty(m->group))
 		return;
-	r = avahi_entry_group_commit(m->group);
+	r = m->av.entry_group_commit(m->group);
 	if (r < 0)
-		log_warning("mDNS: cannot announce %s: %s", fqdn, avahi_strerror(r));
+		log_warning("mDNS: cannot announce %s: %s", fqdn, m->av.strerror(r));
 }
 
 static void mdns_on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *userdata)
 {
 	struct mdns *m = userdata;
-	AvahiClient *c = avahi_entry_group_get_client(g);
+	AvahiClient *c = m->av.entry_group_get_client(g);
 	char http[32] = "HTTP not announced", modbus[32] = "Modbus not announced";
 
 	switch (state) {
@@ -265,7 +265,7 @@ static void mdns_on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *
 			snprintf(http, sizeof(http), "HTTP on port %u", m->http_port);
 		if (m->modbus_port)
 			snprintf(modbus, sizeof(modbus), "Modbus on port %u", m->modbus_port);
-		log_info("mDNS: announced %s.%s: %s, %s", m->name, avahi_client_get_domain_name(c) ?: "local",
+		log_info("mDNS: announced %s.%s: %s, %s", m->name, m->av.client_get_domain_name(c) ?: "local",
 			 http, modbus);
 		m->renames = 0;
 		break;
@@ -275,7 +275,7 @@ static void mdns_on_group(AvahiEntryGroup *g, AvahiEntryGroupState state, void *
 			mdns_register(m, c);
 		break;
 	case AVAHI_ENTRY_GROUP_FAILURE:
-		log_warning("mDNS: announcing failed: %s", avahi_strerror(avahi_client_errno(c)));
+		log_warning("mDNS: announcing failed: %s", m->av.strerror(m->av.client_errno(c)));
 		break;
 	case AVAHI_ENTRY_GROUP_UNCOMMITED:
 	case AVAHI_ENTRY_GROUP_REGISTERING:
@@ -294,14 +294,14 @@ static void mdns_on_client(AvahiClient *c, AvahiClientState state, void *userdat
 	case AVAHI_CLIENT_S_RUNNING:
 		m->waiting = false;
 		m->retry_usec = 0;
-		log_debug("mDNS: avahi-daemon %s is running", avahi_client_get_version_string(c) ?: "");
+		log_debug("mDNS: avahi-daemon %s is running", m->av.client_get_version_string(c) ?: "");
 		mdns_register(m, c);
 		break;
 	case AVAHI_CLIENT_S_REGISTERING:
 	case AVAHI_CLIENT_S_COLLISION:
 		/* The daemon is (re)establishing its own host name; ours follow when it runs. */
 		if (m->group)
-			(void) avahi_entry_group_reset(m->group);
+			(void) m->av.entry_group_reset(m->group);
 		break;
 	case AVAHI_CLIENT_CONNECTING:
 		if (!m->waiting)
@@ -310,7 +310,7 @@ static void mdns_on_client(AvahiClient *c, AvahiClientState state, void *userdat
 		break;
 	case AVAHI_CLIENT_FAILURE:
 		log_warning("mDNS: lost avahi-daemon (%s), reconnecting",
-			    avahi_strerror(avahi_client_errno(c)));
+			    m->av.strerror(m->av.client_errno(c)));
 		m->waiting = false;
 		mdns_schedule_retry(m);
 		break;
@@ -321,10 +321,10 @@ static void mdns_on_client(AvahiClient *c, AvahiClientState state, void *userdat
 static void mdns_disconnect(struct mdns *m)
 {
 	if (m->group)
-		(void) avahi_entry_group_free(m->group);
+		(void) m->av.entry_group_free(m->group);
 	m->group = NULL;
 	if (m->client)
-		avahi_client_free(m->client);
+		m->av.client_free(m->client);
 	m->client = NULL;
 }
 
@@ -333,7 +333,7 @@ static void mdns_connect(struct mdns *m)
 	int error = 0;
 
 	mdns_disconnect(m);
-	m->client = avahi_client_new(sdevent_avahi_poll_get(m->poll), AVAHI_CLIENT_NO_FAIL, mdns_on_client, m,
+	m->client = m->av.client_new(sdevent_avahi_poll_get(m->poll), AVAHI_CLIENT_NO_FAIL, mdns_on_client, m,
 				     &error);
 	if (m->client) {
 		m->last_error = 0;
@@ -342,7 +342,7 @@ static void mdns_connect(struct mdns *m)
 
 	/* No system bus at all: NO_FAIL only covers a missing avahi-daemon. */
 	if (error != m->last_error)
-		log_warning("mDNS: cannot connect to avahi (%s), retrying", avahi_strerror(error));
+		log_warning("mDNS: cannot connect to avahi (%s), retrying", m->av.strerror(error));
 	m->last_error = error;
 	mdns_schedule_retry(m);
 }
@@ -381,7 +381,7 @@ static int mdns_on_addresses_settled(sd_event_source *s, uint64_t usec, void *us
 
 	(void) s;
 	(void) usec;
-	if (!m->client || avahi_client_get_state(m->client) != AVAHI_CLIENT_S_RUNNING ||
+	if (!m->client || m->av.client_get_state(m->client) != AVAHI_CLIENT_S_RUNNING ||
 	    mdns_address_signature() == m->addr_sig)
 		return 0;
 	log_info("mDNS: the host's addresses changed, announcing them");
@@ -431,6 +431,7 @@ static int mdns_watch_addresses(struct mdns *m)
 int mdns_new(sd_event *e, const struct mdns_settings *s, struct mdns **ret)
 {
 	_cleanup_(mdns_freep) struct mdns *m = calloc(1, sizeof(*m));
+	char why[256];
 	int r;
 
 	if (!m)
@@ -444,6 +445,12 @@ int mdns_new(sd_event *e, const struct mdns_settings *s, struct mdns **ret)
 	r = sdevent_avahi_poll_new(e, &m->poll);
 	if (r < 0)
 		return r;
+	/* Only now: with mDNS off the daemon never maps avahi-client or libdbus. */
+	r = mdns_avahi_load(&m->av, why, sizeof(why));
+	if (r < 0) {
+		log_warning("mDNS: avahi-client cannot be loaded (%s), not announcing", why);
+		return r;
+	}
 	*ret = TAKE_PTR(m);
 	return 0;
 }
@@ -458,7 +465,9 @@ struct mdns *mdns_free(struct mdns *m)
 	if (m->nl_fd >= 0)
 		close(m->nl_fd);
 	mdns_disconnect(m);
+	/* After the client: it frees its watches and timeouts through the poll. */
 	sdevent_avahi_poll_free(m->poll);
+	mdns_avahi_unload(&m->av);
 	sd_event_unref(m->event);
 	free(m);
 	return NULL;
@@ -492,7 +501,7 @@ int mdns_reconfigure(struct mdns *m, const struct mdns_settings *s)
 		snprintf(m->name, sizeof(m->name), "%s", m->base);
 		m->renames = 0;
 	}
-	if (m->client && avahi_client_get_state(m->client) == AVAHI_CLIENT_S_RUNNING)
+	if (m->client && m->av.client_get_state(m->client) == AVAHI_CLIENT_S_RUNNING)
 		mdns_register(m, m->client);
 	return 0;
 }

@@ -10,7 +10,8 @@ dbus-daemon as the system bus:
   - avahi-daemon restarted: announced again;
   - a new address on lo is announced, and withdrawn when it goes;
   - SIGHUP with a new Name: the new name is announced, the old one is gone;
-    Enabled=no withdraws everything, Enabled=yes announces again;
+    Enabled=no withdraws everything (and unloads avahi-client), Enabled=yes
+    announces again;
   - the daemon stops: everything disappears;
   - the name taken by another publisher: smart-connect-<serial> instead.
 As root it uses the namespaces directly; otherwise inside a user namespace
@@ -171,6 +172,11 @@ def config(w, name=None, enabled=True, homewizard=False):
                         "[HTTP]\nListen=127.0.0.1:%d\nPassword=%s" % (HTTP_PORT, httpapi.PASSWORD))
 
 
+def avahi_mapped(d):
+    with open("/proc/%d/maps" % d.proc.pid) as f:
+        return "libavahi-client.so" in f.read()
+
+
 def lifecycle(tap, binary):
     with Workdir() as w:
         with open(w.join("avahi.conf"), "w") as f:
@@ -193,6 +199,7 @@ def lifecycle(tap, binary):
         i, _ = d.wait_for(r"mDNS: announced smart-connect\.local: HTTP on port %d, Modbus on port %d" %
                           (HTTP_PORT, modbus_port))
         tap.ok(i is not None, "the daemon announces once avahi-daemon runs")
+        tap.ok(avahi_mapped(d), "mDNS on: libavahi-client mapped (/proc/PID/maps)")
         check_announced(tap, "late avahi", "smart-connect", modbus_port)
         st, _ = httpapi.Api(HTTP_PORT).json("GET", "/api/v1/status")
         tap.ok(st == 200, "the announced HTTP port answers (%r)" % st)
@@ -238,6 +245,8 @@ def lifecycle(tap, binary):
         k, _ = d.wait_for(r"mDNS: disabled, withdrawing the announcements", mark)
         tap.ok(k is not None, "SIGHUP with Enabled=no: logged")
         check_gone(tap, "Enabled=no", "meter-gateway")
+        tap.ok(d.wait_for(r"Configuration reloaded", mark)[0] is not None and not avahi_mapped(d),
+               "Enabled=no: avahi-client unloaded (/proc/PID/maps)")
         mark = d.count()
         d.write_config(config(w, "meter-gateway"))
         d.signal(signal.SIGHUP)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mDNS / DNS-SD through avahi-daemon (avahi-client on the daemon's loop):
+ * mDNS / DNS-SD through avahi-daemon (avahi-client on the daemon's loop,
+ * loaded with dlopen() when an mdns object is made, unloaded when it is freed):
  *   - "<Name>.local" (default smart-connect.local) as address records for the
  *     host's addresses, each on its own interface, without reverse entries
  *     (those belong to the host's own name), followed through rtnetlink so
@@ -17,6 +18,7 @@
  * and the change is logged.
  *
  * Log lines other code and tests rely on:
+ *   "mDNS: avahi-client cannot be loaded (<dlerror()>), not announcing"
  *   "mDNS: announced <fqdn>: HTTP on port <p>, Modbus on port <p>" (or "HTTP not announced")
  *   "mDNS: avahi-daemon is not running, waiting for it"
  *   "mDNS: name '<old>' is taken, using '<new>'"
@@ -46,8 +48,11 @@ struct mdns_settings {
 
 struct mdns;
 
-/* The strings are copied. Nothing is contacted before mdns_start(). -ENOMEM,
- * -EINVAL (a string too long) or 0. */
+/* The strings are copied. Loads avahi-client (mdns-avahi.h): a library that
+ * is missing or lacks a function is logged once ("mDNS: avahi-client cannot
+ * be loaded (<why>), not announcing") and gives -ELIBACC. Nothing is
+ * contacted before mdns_start(). -ENOMEM, -EINVAL (a string too long),
+ * -ELIBACC or 0. */
 int mdns_new(sd_event *e, const struct mdns_settings *s, struct mdns **ret);
 
 /* Withdraws everything announced. NULL-safe, returns NULL. */
