@@ -2,9 +2,10 @@
 /*
  * Tests of the history rings over synthetic telegram streams: minute and
  * quarter records (mean, min, max, registers at the end, currents and
- * voltages), the period being built, gaps, the ring wrapping after 8 days,
- * a clock stepped back, and the save file: round trip, restart restore with
- * the downtime left a gap, torn, flipped, foreign and malformed files.
+ * voltages), the period being built, gaps, the ring wrapping after 7 days
+ * and an hour, a clock stepped back, and the save file: round trip, restart
+ * restore with the downtime left a gap, torn, flipped, foreign and malformed
+ * files, a file of the former 8-day minute ring.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -108,7 +109,7 @@ static void test_wrap_and_clock(void)
 	history_new(&h);
 	for (int64_t t = M0; t <= last; t += 60)
 		feed(h, t, 100, 1);
-	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0, &r, &building), 0, "8 days ago: overwritten");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0, &r, &building), 0, "a ring ago: overwritten");
 	/* A ring slot's block is an hour: the new hour's first minute empties it. */
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 10 * 60 + 60, &r, &building), 0,
 		   "the rest of that hour went with its block");
@@ -251,8 +252,8 @@ static void test_compact(void)
 
 	TAP_EQ_INT(sizeof(struct history_min), 26, "a minute record: 26 bytes");
 	TAP_EQ_INT(sizeof(struct history_qtr), 12, "a quarter record: 12 bytes");
-	tap_ok(sizeof(struct history) < 780000, "the whole history: %zu bytes (was 2 811 648)",
-	       sizeof(struct history));
+	tap_ok(sizeof(struct history) < 740000,
+	       "the whole history: %zu bytes (773 664 with 8 days of minutes)", sizeof(struct history));
 	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
 		tap_ok(history_power_decode(history_power_encode(w[i])) == back[i], "power %lld W kept as %d",
 		       (long long) w[i], back[i]);
@@ -282,6 +283,73 @@ static void test_compact(void)
 	history_free(h);
 }
 
+/* A file as the 8-day minute ring wrote it: 192 hours of minutes in slot
+ * order (hour % 192), hour i's power 100 + i W. */
+static uint8_t *file_of_8_days(uint32_t hour0, size_t *len)
+{
+	struct history *h;
+	struct history_min m;
+	struct history_block b;
+	uint32_t head[8] = { 2, 0x01020304u, 26u << 16 | 12, 192, 0, 0 };
+	uint64_t sum;
+	uint8_t *buf, *p;
+
+	history_new(&h);
+	for (int64_t t = M0; t <= M0 + 60; t += 60)
+		feed(h, t, 100, 9);
+	m = h->minutes[(M0 / 60) % HISTORY_MINUTES];
+	b = h->minute_blocks[(M0 / 3600) % (HISTORY_MINUTES / 60)];
+	history_free(h);
+	*len = HISTORY_FILE_HEADER + 192 * HISTORY_FILE_MINUTE_BLOCK;
+	buf = calloc(1, *len);
+	p = buf + HISTORY_FILE_HEADER;
+	for (uint32_t slot = 0; slot < 192; slot++) {
+		uint32_t hour = hour0 + (slot + 192 - hour0 % 192) % 192;
+
+		b.index = hour + 1;
+		m.p_mean = m.p_min = m.p_max = history_power_encode(100 + hour - hour0);
+		memcpy(p, &b, sizeof(b));
+		p += sizeof(b);
+		for (unsigned k = 0; k < HISTORY_MINUTE_BLOCK; k++, p += sizeof(m))
+			memcpy(p, &m, sizeof(m));
+	}
+	sum = history_file_checksum(buf + HISTORY_FILE_HEADER, *len - HISTORY_FILE_HEADER);
+	memcpy(buf, "SCHIST\r\n", 8);
+	memcpy(buf + 8, head, 24);
+	memcpy(buf + 32, &sum, sizeof(sum));
+	return buf;
+}
+
+static void test_file_of_8_days(void)
+{
+	uint32_t hour0 = (uint32_t) (M0 / 3600);
+	struct history *h;
+	struct history_rec r;
+	bool building;
+	uint8_t *buf;
+	size_t len;
+
+	history_new(&h);
+	buf = file_of_8_days(hour0, &len);
+	TAP_EQ_INT(history_file_decode(h, buf, len), 0, "a file of the 8-day minute ring loads");
+	free(buf);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, (hour0 + 191) * 3600LL + 59 * 60, &r, &building), 1,
+		   "its newest minute kept");
+	TAP_EQ_INT(r.p_mean, 100 + 191, "the newest hour's own record");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, (hour0 + 191 - 168) * 3600LL, &r, &building), 1,
+		   "7 days before the newest hour kept");
+	TAP_EQ_INT(r.p_mean, 100 + 191 - 168, "that hour's own record");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, (hour0 + 22) * 3600LL, &r, &building), 0,
+		   "the hour before: dropped for the newer hour of its slot");
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, hour0 * 3600LL, &r, &building), 0,
+		   "the oldest dropped");
+	buf = encode(h, &len);
+	TAP_EQ_INT(len, HISTORY_FILE_HEADER + (HISTORY_MINUTES / 60) * HISTORY_FILE_MINUTE_BLOCK,
+		   "saved again: 7 days and an hour of minutes");
+	free(buf);
+	history_free(h);
+}
+
 int main(void)
 {
 	test_compact();
@@ -290,5 +358,6 @@ int main(void)
 	test_wrap_and_clock();
 	test_file_roundtrip();
 	test_file_refused();
+	test_file_of_8_days();
 	return tap_done();
 }
