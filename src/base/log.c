@@ -73,41 +73,59 @@ void log_open(void)
 	log_to_journal = stderr_is_journal();
 }
 
-size_t log_escape(const char *in, size_t n, char *out, size_t size)
+/* log_escape() of the k bytes at p, in place within size bytes: the escaped
+ * length counted first, then written from the end (never over a byte not yet
+ * read, the escaped form being no shorter). */
+static size_t escape_in_place(char *p, size_t k, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t k = 0;
+	size_t i, n = 0;
+
+	for (i = 0; i < k; i++) {
+		unsigned char c = (unsigned char) p[i];
+		/* CR, ESC and the rest could rewrite or fake lines on a terminal or in
+		 * a viewer: written as \xNN. A newline only splits the message: a
+		 * space keeps it one readable line. */
+		size_t w = c == '\n' || (c >= 0x20 && c != 0x7f) ? 1 : 4;
+
+		if (n + w >= size)
+			break;
+		n += w;
+	}
+	p[n] = '\0';
+	for (size_t o = n; i-- > 0;) {
+		unsigned char c = (unsigned char) p[i];
+
+		if (c == '\n' || (c >= 0x20 && c != 0x7f)) {
+			p[--o] = c == '\n' ? ' ' : (char) c;
+			continue;
+		}
+		o -= 4;
+		p[o] = '\\';
+		p[o + 1] = 'x';
+		p[o + 2] = hex[c >> 4];
+		p[o + 3] = hex[c & 15];
+	}
+	return n;
+}
+
+size_t log_escape(const char *in, size_t n, char *out, size_t size)
+{
+	size_t k = strnlen(in, n);
 
 	if (size == 0)
 		return 0;
-	for (size_t i = 0; i < n && in[i]; i++) {
-		unsigned char c = (unsigned char) in[i];
-
-		/* A newline only splits the message: a space keeps it one readable line. */
-		if (c == '\n')
-			c = ' ';
-		if (c >= 0x20 && c != 0x7f) {
-			if (k + 1 >= size)
-				break;
-			out[k++] = (char) c;
-			continue;
-		}
-		/* CR, ESC and the rest could rewrite or fake lines on a terminal or in a
-		 * viewer: written as \xNN. */
-		if (k + 4 >= size)
-			break;
-		out[k++] = '\\';
-		out[k++] = 'x';
-		out[k++] = hex[c >> 4];
-		out[k++] = hex[c & 15];
-	}
-	out[k] = '\0';
-	return k;
+	/* A byte past size - 1 never fits, escaped or not. */
+	k = k < size - 1 ? k : size - 1;
+	memmove(out, in, k);
+	return escape_in_place(out, k, size);
 }
 
 int log_internal(int level, int error, const char *fmt, ...)
 {
-	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX];
+	/* One buffer, the message escaped in place: log calls come from deep in
+	 * the loop, and a stack page once touched stays resident. */
+	char line[LOG_LINE_MAX];
 	int saved = errno;
 	va_list ap;
 	int n;
@@ -123,13 +141,13 @@ int log_internal(int level, int error, const char *fmt, ...)
 	/* %m prints strerror(errno): make it the error we were given. */
 	errno = error;
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	if (vsnprintf(line + n, sizeof(line) - (size_t) n - 1, fmt, ap) < 0)
+		line[n] = '\0';
 	va_end(ap);
 
 	/* Text from outside (user names, paths, topics, meter text) is in the
 	 * message: one message is one line, with no control character in it. */
-	n += (int) log_escape(msg, sizeof(msg), line + n, sizeof(line) - (size_t) n - 1);
+	n += (int) escape_in_place(line + n, strlen(line + n), sizeof(line) - (size_t) n - 1);
 	line[n++] = '\n';
 
 	/* A failing stderr has nowhere to report to. */

@@ -24,6 +24,9 @@ _Static_assert(sizeof(struct file_header) == HISTORY_FILE_HEADER, "header layout
 _Static_assert(sizeof(struct history_min) == 26, "minute record layout");
 _Static_assert(sizeof(struct history_qtr) == 12, "quarter record layout");
 _Static_assert(sizeof(struct history_block) == 16, "block header layout");
+_Static_assert(N_MINUTE_BLOCKS <= HISTORY_FILE_MINUTE_BLOCKS_MAX &&
+		   N_QUARTER_BLOCKS <= HISTORY_FILE_QUARTER_BLOCKS_MAX,
+	       "older files hold at least a ring");
 
 /* FNV-1a 64: finds a torn or bit-flipped file; not meant against forgery
  * (the state directory is the daemon's own). */
@@ -104,8 +107,8 @@ static int check_header(const struct file_header *hd, size_t n)
 		return -EPROTONOSUPPORT;
 	if (hd->rec_sizes != REC_SIZES)
 		return -EPROTO;
-	if (hd->n_minute_blocks > N_MINUTE_BLOCKS || hd->n_quarter_blocks > N_QUARTER_BLOCKS ||
-	    hd->reserved != 0 ||
+	if (hd->n_minute_blocks > HISTORY_FILE_MINUTE_BLOCKS_MAX ||
+	    hd->n_quarter_blocks > HISTORY_FILE_QUARTER_BLOCKS_MAX || hd->reserved != 0 ||
 	    n != HISTORY_FILE_HEADER + body_size(hd->n_minute_blocks, hd->n_quarter_blocks))
 		return -EBADMSG;
 	return 0;
@@ -129,8 +132,10 @@ static int load_blocks(struct history *h, enum history_step s, const uint8_t *p,
 		if (b.index == 0)
 			return -EINVAL;
 		k = (b.index - 1) % n_blocks;
-		if (blocks[k].index != 0)
+		if (blocks[k].index == b.index)
 			return -EINVAL; /* the same block twice */
+		if (blocks[k].index > b.index)
+			continue; /* a file of a longer ring: the newer hour or day of this slot kept */
 		blocks[k] = b;
 		memcpy(recs + k * rec_bytes, p + sizeof(b), rec_bytes);
 		if (!history_block_ok(h, s, k))

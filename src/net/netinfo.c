@@ -104,11 +104,11 @@ static bool route_line(const char *line, char name[IF_NAMESIZE], unsigned long *
 	return true;
 }
 
-int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway[16])
+/* The default route of lowest metric among the lines after nl (a newline),
+ * when its metric is below *best, which it lowers. */
+static bool route_best(const char *line, unsigned long *best, char ifname[IF_NAMESIZE], char gateway[16])
 {
-	unsigned long best_metric = ~0ul;
 	bool found = false;
-	const char *line = strchr(text, '\n'); /* the header line */
 
 	while (line && *++line) {
 		char name[IF_NAMESIZE];
@@ -116,8 +116,8 @@ int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway
 		const char *nl = strchr(line, '\n');
 
 		if (route_line(line, name, &dest, &gw, &flags, &metric, &mask) && dest == 0 && mask == 0 &&
-		    (flags & RTF_UP_FLAG) && metric < best_metric && gw <= UINT32_MAX) {
-			best_metric = metric;
+		    (flags & RTF_UP_FLAG) && metric < *best && gw <= UINT32_MAX) {
+			*best = metric;
 			found = true;
 			memcpy(ifname, name, IF_NAMESIZE);
 			/* The file is in network order. */
@@ -128,7 +128,15 @@ int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway
 		}
 		line = nl;
 	}
-	return found ? 0 : -ENOENT;
+	return found;
+}
+
+int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway[16])
+{
+	unsigned long best = ~0ul;
+
+	/* After the header line. */
+	return route_best(strchr(text, '\n'), &best, ifname, gateway) ? 0 : -ENOENT;
 }
 
 /* The first line of /sys/class/net/<ifname>/<attr>, without its newline; ""
@@ -191,24 +199,53 @@ static void read_address(const char *ifname, char address[16])
 	close(fd);
 }
 
+/* /proc/net/route in turns of whole lines (128 bytes each), so a status
+ * request's stack stays shallow (its deepest pages stay resident); text[0]
+ * is a newline before the lines kept from the turn before. */
+int netinfo_read_route(int fd, char ifname[IF_NAMESIZE], char gateway[16])
+{
+	char text[2048];
+	unsigned long best = ~0ul;
+	bool found = false, header = true;
+	size_t n = 0; /* bytes kept after text[0] */
+	ssize_t k;
+
+	text[0] = '\n';
+	while ((k = read(fd, text + 1 + n, sizeof(text) - 2 - n)) > 0 || n > 0) {
+		char *end, saved;
+
+		n += k > 0 ? (size_t) k : 0;
+		text[1 + n] = '\0';
+		end = k > 0 ? memrchr(text + 1, '\n', n) : text + n; /* at the end: the rest too */
+		if (!end) {
+			n = n == sizeof(text) - 2 ? 0 : n; /* a line longer than the buffer: not a route */
+			continue;
+		}
+		saved = end[1];
+		end[1] = '\0';
+		found |= route_best(header ? strchr(text + 1, '\n') : text, &best, ifname, gateway);
+		header = false;
+		end[1] = saved;
+		n = (size_t) (text + 1 + n - (end + 1));
+		memmove(text + 1, end + 1, n);
+		if (k <= 0)
+			break;
+	}
+	return found ? 0 : -ENOENT;
+}
+
 int netinfo_read(struct netinfo *ret)
 {
-	char text[16384];
-	size_t n = 0;
-	ssize_t k = 0;
-	int fd;
+	int fd, r;
 
 	*ret = (struct netinfo){ .link = NETINFO_LINK_UNKNOWN };
 	/* No stdio: its buffer is an allocation per status request. */
 	fd = open("/proc/net/route", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (n < sizeof(text) - 1 && (k = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
-		n += (size_t) k;
+	r = netinfo_read_route(fd, ret->interface, ret->gateway);
 	close(fd);
-	text[n] = '\0';
-
-	if (netinfo_parse_route(text, ret->interface, ret->gateway) < 0)
+	if (r < 0)
 		return 0;
 	ret->link = read_link(ret->interface);
 	read_address(ret->interface, ret->address);

@@ -159,17 +159,24 @@ static enum MHD_Result on_i18n_nl(struct httpd *h, struct MHD_Connection *c, str
 
 static enum MHD_Result on_status(struct httpd *h, struct MHD_Connection *c, struct httpd_request *rq)
 {
-	char text[HTTPD_STATUS_TEXT_MAX];
+	/* Not on the stack: the status path runs deep (netinfo_read()), and a
+	 * stack page once touched stays resident. The response takes it over,
+	 * one allocation per request as the copy was. */
+	char *text = h->ops->status_text ? malloc(HTTPD_STATUS_TEXT_MAX) : NULL;
 	struct MHD_Response *resp;
 	int n;
 
 	(void) rq;
-	n = h->ops->status_text ? h->ops->status_text(h->userdata, text, sizeof(text)) : -ENOTSUP;
-	if (n < 0)
+	n = text ? h->ops->status_text(h->userdata, text, HTTPD_STATUS_TEXT_MAX) : -ENOTSUP;
+	if (n < 0) {
+		free(text);
 		return respond_json(c, MHD_HTTP_OK, h->ops->status(h->userdata));
-	resp = MHD_create_response_from_buffer((size_t) n, text, MHD_RESPMEM_MUST_COPY);
+	}
+	resp = MHD_create_response_from_buffer((size_t) n, text, MHD_RESPMEM_MUST_FREE);
 	if (resp)
 		(void) MHD_add_response_header(resp, "Content-Type", "application/json");
+	else
+		free(text);
 	return httpd_routes_queue(c, MHD_HTTP_OK, resp);
 }
 

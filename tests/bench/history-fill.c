@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A full history file for the memory benchmark: every minute of the last
- * 8 days and every quarter of the last 13 months up to NOW hold a record, so
+ * A full history file for the memory benchmark: every minute of the minute
+ * ring (7 days and an hour) and every quarter of the last 13 months up to NOW hold a record, so
  * the daemon that restores it has both rings resident, as a gateway that has
  * run for a year has.
  *

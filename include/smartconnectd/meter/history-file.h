@@ -11,8 +11,13 @@
  *   the header.
  *
  * Only used blocks are written: a new gateway saves a few kilobytes, a full
- * history 40 + 192 * 1 576 + 403 * 1 168 = 773 336 bytes. Version 1 (56-byte
+ * history 40 + 169 * 1 576 + 398 * 1 168 = 731 248 bytes. Version 1 (56-byte
  * records, never released) is refused as another version.
+ *
+ * A file of the former longer rings (up to 192 minute blocks, 8 days, and
+ * 403 quarter blocks, 13 * 31 days; the same version) still loads: where two
+ * hours or days fall on one slot of the shorter ring the newer is kept, the
+ * older dropped.
  *
  * Pure. No I/O. Never logs.
  */
@@ -29,9 +34,11 @@
 	(sizeof(struct history_block) + HISTORY_MINUTE_BLOCK * sizeof(struct history_min))
 #define HISTORY_FILE_QUARTER_BLOCK \
 	(sizeof(struct history_block) + HISTORY_QUARTER_BLOCK * sizeof(struct history_qtr))
-#define HISTORY_FILE_MAX                                                                              \
-	(HISTORY_FILE_HEADER + (HISTORY_MINUTES / HISTORY_MINUTE_BLOCK) * HISTORY_FILE_MINUTE_BLOCK + \
-	 (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK) * HISTORY_FILE_QUARTER_BLOCK)
+#define HISTORY_FILE_MINUTE_BLOCKS_MAX 192  /* 8 days: the files of the longer ring */
+#define HISTORY_FILE_QUARTER_BLOCKS_MAX 403 /* 13 * 31 days, likewise */
+#define HISTORY_FILE_MAX                                                                    \
+	(HISTORY_FILE_HEADER + HISTORY_FILE_MINUTE_BLOCKS_MAX * HISTORY_FILE_MINUTE_BLOCK + \
+	 HISTORY_FILE_QUARTER_BLOCKS_MAX * HISTORY_FILE_QUARTER_BLOCK)
 
 /* Bytes history_file_encode() writes for h. */
 size_t history_file_size(const struct history *h);

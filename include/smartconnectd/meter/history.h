@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the meter did: two fixed rings of records, one per minute for 8 days
- * and one per quarter-hour for 13 months, on the gateway's clock
+ * What the meter did: two fixed rings of records, one per minute for 7 days
+ * and an hour and one per quarter-hour for 13 months, on the gateway's clock
  * (CLOCK_REALTIME minutes since the epoch, UTC), so a meter with a wrong
  * clock still gets a history. Both rings and the two records being built
  * live in one block allocated by history_new(); history_add() never
@@ -29,9 +29,10 @@
  * An energy register that does not fit its block's base (meter replaced,
  * register reset) leaves that record's energy unknown, never wrong.
  *
- * Memory: 11 520 minutes * 26 + 38 688 quarters * 12 = 763 776 bytes, plus
- * 595 block headers of 16 bytes and two accumulators: 773 664 bytes in all
- * (was 2 811 648 with 56-byte records).
+ * Memory: 10 140 minutes * 26 + 38 208 quarters * 12 = 722 136 bytes, plus
+ * 567 block headers of 16 bytes and two accumulators: 731 576 bytes in all
+ * (773 664 with 8 days of minutes and 403 days of quarters, 2 811 648 with
+ * 56-byte records).
  *
  * Pure. No I/O. Never logs. Time is passed in.
  */
@@ -44,8 +45,12 @@
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/reading.h"
 
-#define HISTORY_MINUTES (8 * 1440)      /* 8 days: the last 7 days always complete */
-#define HISTORY_QUARTERS (13 * 31 * 96) /* 13 months of 31 days */
+/* 7 days and an hour: the last 7 days always complete beside the hour being
+ * built. Was 8 days (files written then still load: history-file.h). */
+#define HISTORY_MINUTES ((7 * 24 + 1) * 60)
+/* 398 days: the longest 13 months (397 days) beside the day being built.
+ * Was 13 * 31 days (files written then still load). */
+#define HISTORY_QUARTERS (398 * 96)
 
 enum history_step {
 	HISTORY_STEP_MINUTE,  /* 60 s */

@@ -34,5 +34,9 @@ int netinfo_read(struct netinfo *ret);
  * Pure; the unit test and netinfo_read() use it. Returns 0 or -ENOENT. */
 int netinfo_parse_route(const char *text, char ifname[IF_NAMESIZE], char gateway[16]);
 
+/* The same, read from fd (/proc/net/route) in turns of a 2 KiB buffer, so
+ * any number of routes is read with a shallow stack. 0 or -ENOENT. */
+int netinfo_read_route(int fd, char ifname[IF_NAMESIZE], char gateway[16]);
+
 /* NULL for a value out of range. */
 const char *netinfo_link_to_string(enum netinfo_link l) __attribute__((const));

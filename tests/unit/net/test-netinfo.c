@@ -2,16 +2,60 @@
 /*
  * The default route out of /proc/net/route text: lowest metric wins, routes
  * that are down or not default are skipped, the gateway is decoded from the
- * file's network byte order.
+ * file's network byte order; the file read in turns (a table longer than the
+ * reader's buffer, lines across its turns).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "smartconnectd/net/netinfo.h"
 #include "tap.h"
 
 static const char header[] =
     "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+
+/* A table of 100 routes (12.8 KB, as the kernel pads lines to 128 bytes),
+ * read through a pipe: the best default route comes last. */
+static void test_read_long(void)
+{
+	char ifname[IF_NAMESIZE], gw[16], line[129];
+	int fds[2];
+
+	if (pipe(fds) < 0)
+		return;
+	(void) !write(fds[1], header, sizeof(header) - 1);
+	for (int i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "%-127s\n",
+			 i == 99  ? "eth9\t00000000\t0200A8C0\t0003\t0\t0\t5\t00000000\t0\t0\t0"
+			 : i == 3 ? "eth3\t00000000\t0300A8C0\t0003\t0\t0\t50\t00000000\t0\t0\t0"
+				  : "eth1\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0");
+		(void) !write(fds[1], line, 128);
+	}
+	close(fds[1]);
+	tap_ok(netinfo_read_route(fds[0], ifname, gw) == 0 && strcmp(ifname, "eth9") == 0 &&
+		   strcmp(gw, "192.168.0.2") == 0,
+	       "a 100-route table read in turns: the best route, last (%s %s)", ifname, gw);
+	close(fds[0]);
+	if (pipe(fds) < 0)
+		return;
+	(void) !write(fds[1], header, sizeof(header) - 1);
+	snprintf(line, sizeof(line), "eth0\t00000000\t0100A8C0\t0003\t0\t0\t1\t00000000");
+	(void) !write(fds[1], line, strlen(line));
+	close(fds[1]);
+	tap_ok(netinfo_read_route(fds[0], ifname, gw) == 0 && strcmp(ifname, "eth0") == 0,
+	       "a last line without its newline still read");
+	close(fds[0]);
+	if (pipe(fds) < 0)
+		return;
+	memset(line, 'x', 128);
+	for (int i = 0; i < 40; i++)
+		(void) !write(fds[1], line, 128);
+	close(fds[1]);
+	tap_ok(netinfo_read_route(fds[0], ifname, gw) == -ENOENT, "a 5 KB line: -ENOENT");
+	close(fds[0]);
+}
 
 int main(void)
 {
@@ -66,5 +110,6 @@ int main(void)
 	int r = netinfo_read(&ni);
 	tap_ok(r == 0 && ni.link < _NETINFO_LINK_MAX, "netinfo_read on this machine: '%s' %s %s %s",
 	       ni.interface, netinfo_link_to_string(ni.link), ni.address, ni.gateway);
+	test_read_long();
 	return tap_done();
 }
