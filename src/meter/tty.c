@@ -47,6 +47,7 @@ struct tty {
 	bool ever_opened;     /* this path was open before: a reopen is "back" */
 	bool got_data;        /* bytes since the last open: the device works */
 	bool want_write;      /* EPOLLOUT asked for by the owner */
+	uint64_t data_usec;   /* loop time of the last read that brought bytes */
 
 	struct tty_callbacks cb;
 	void *userdata;
@@ -239,8 +240,18 @@ static int tty_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct tty *t = userdata;
 
+	uint64_t now, due = t->data_usec + tty_setting_idle_usec(t->setting);
+
 	(void) s;
 	(void) usec;
+	/* The timer may have gone pending in the same pass as a read that re-armed
+	 * it: the line is not idle then, and flushing would cut the frame that
+	 * read began. */
+	if (sd_event_now(t->event, CLOCK_MONOTONIC, &now) >= 0 && now < due) {
+		if (event_timer_arm(t->event, &t->idle_timer, due - now, tty_on_idle, t) < 0)
+			log_warning("Failed to arm the idle timer of '%s', ignoring", t->path);
+		return 0;
+	}
 	if (t->cb.on_idle)
 		t->cb.on_idle(t->userdata);
 	return 0;
@@ -255,6 +266,7 @@ static void tty_data(struct tty *t, const uint8_t *buf, size_t n)
 		t->backoff_sec = TTY_BACKOFF_MIN_SEC;
 	}
 
+	(void) sd_event_now(t->event, CLOCK_MONOTONIC, &t->data_usec);
 	r = event_timer_arm(t->event, &t->idle_timer, tty_setting_idle_usec(t->setting), tty_on_idle, t);
 	if (r < 0)
 		log_warning_errno(r, "Failed to arm the idle timer of '%s', ignoring: %m", t->path);
