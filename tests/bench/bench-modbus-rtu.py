@@ -63,7 +63,9 @@ def measure(master, count):
 
 def floor(w, count):
     """The same exchange with an echo of the answer's length on the daemon's end."""
-    line = w.add(rtulib.Line(w, "floor"))
+    # A pty pair of its own per call: a second pair under the same links
+    # would unlink the first's while its socat still runs.
+    line = w.add(rtulib.Line(w, "floor%d" % count))
     stop = threading.Event()
     want_in, answer = 8, bytes(5 + 2 * count)
 
