@@ -30,6 +30,8 @@
 /* StaleAfter=0: three intervals, but never less than this (DSMR 5 sends every
  * second, and a busy host should not flap between fresh and stale). */
 #define METER_STALE_MIN_USEC (10 * USEC_PER_SEC)
+/* How late a stale mark may come, at most a fifth of the limit. */
+#define METER_STALE_SLACK_USEC (2 * USEC_PER_SEC)
 /* Interval assumed before the first telegram tells us. */
 #define METER_DEFAULT_INTERVAL_S 10
 
@@ -66,6 +68,8 @@ struct meter {
 	uint32_t interval_s;
 	bool stale;
 	sd_event_source *stale_timer;
+	bool stale_armed; /* stale_timer runs, for stale_armed_at */
+	uint64_t stale_armed_at;
 
 	bool no_key; /* encrypted frames came and no DecryptionKey= is set */
 
@@ -337,25 +341,46 @@ static unsigned meter_stale_sec(const struct meter *m)
 
 static int meter_on_stale_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
+/*
+ * Arm for the moment data turns stale. A timer already set no later stays: it
+ * fires early and moves itself on, so a telegram costs no timer change. The
+ * slack lets that early firing ride on a telegram's own wake-up (sd-event runs
+ * a due timer in the same pass) instead of waking the loop once more.
+ */
+static void meter_arm_stale(struct meter *m, uint64_t at)
+{
+	uint64_t slack = MIN(METER_STALE_SLACK_USEC, meter_stale_usec(m) / 5);
+	int r;
+
+	if (m->stale_armed && m->stale_armed_at <= at)
+		return;
+	r = meter_arm(m, &m->stale_timer, CLOCK_MONOTONIC, at, false, meter_on_stale_timer);
+	if (r >= 0)
+		r = sd_event_source_set_time_accuracy(m->stale_timer, slack ?: 1);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to arm the staleness timer, ignoring: %m");
+		return;
+	}
+	m->stale_armed = true;
+	m->stale_armed_at = at;
+}
+
 /* Re-evaluate against the current limit: arm for the moment data turns stale,
  * or mark it stale now. */
 static void meter_check_stale(struct meter *m)
 {
 	uint64_t now = meter_now(m, CLOCK_MONOTONIC);
-	int r;
 
 	store_set_max_age(m->store, meter_stale_usec(m));
 	source_set_dead_after(m->src, meter_stale_usec(m));
 	if (!store_current(m->store)) {
 		meter_disarm(m->stale_timer);
+		m->stale_armed = false;
 		return;
 	}
 
 	if (!store_is_stale(m->store, now)) {
-		r = meter_arm(m, &m->stale_timer, CLOCK_MONOTONIC, store_stale_at(m->store), false,
-			      meter_on_stale_timer);
-		if (r < 0)
-			log_warning_errno(r, "Failed to arm the staleness timer, ignoring: %m");
+		meter_arm_stale(m, store_stale_at(m->store));
 		/* A new telegram, or a longer StaleAfter= from a reload. */
 		if (m->stale) {
 			m->stale = false;
@@ -363,6 +388,7 @@ static void meter_check_stale(struct meter *m)
 		}
 	} else {
 		meter_disarm(m->stale_timer);
+		m->stale_armed = false;
 		if (!m->stale) {
 			m->stale = true;
 			log_warning("meter data stale (no telegram for %us)", meter_stale_sec(m));
@@ -373,9 +399,12 @@ static void meter_check_stale(struct meter *m)
 
 static int meter_on_stale_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
+	struct meter *m = userdata;
+
 	(void) s;
 	(void) usec;
-	meter_check_stale(userdata);
+	m->stale_armed = false;
+	meter_check_stale(m);
 	return 0;
 }
 
@@ -508,7 +537,7 @@ static void meter_tap_sync(struct meter *m)
 			       m->tap.userdata);
 }
 
-static void meter_on_tty_data(const uint8_t *buf, size_t n, void *userdata)
+static bool meter_on_tty_data(const uint8_t *buf, size_t n, void *userdata)
 {
 	struct meter *m = userdata;
 
@@ -517,6 +546,7 @@ static void meter_on_tty_data(const uint8_t *buf, size_t n, void *userdata)
 				m->tap.userdata);
 	telegram_feed(m->framer, buf, n, (int64_t) (meter_now(m, CLOCK_REALTIME) / USEC_PER_SEC));
 	meter_tap_sync(m);
+	return telegram_in_frame(m->framer);
 }
 
 static void meter_on_tty_idle(void *userdata)
@@ -622,6 +652,7 @@ void meter_stop(struct meter *m)
 	m->quiet = false;
 	meter_disarm_hunt(m);
 	meter_disarm(m->stale_timer);
+	m->stale_armed = false;
 	/* Rejections of a run that ended are not worth a summary. */
 	log_summary_done(&m->rejects);
 	memset(m->reject_counts, 0, sizeof(m->reject_counts));

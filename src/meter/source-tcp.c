@@ -212,12 +212,17 @@ static void source_tcp_data(struct source_tcp *t, const uint8_t *buf, size_t n)
 	t->got_data = true;
 	t->backoff_sec = SOURCE_TCP_BACKOFF_MIN_SEC;
 	source_tcp_arm_dead(t);
+	if (!t->cb.on_data || !t->cb.on_data(buf, n, t->userdata)) {
+		/* No frame in progress: silence cuts nothing. */
+		source_tcp_disarm(t->idle_timer);
+		return;
+	}
+	if (t->fd < 0) /* closed by the owner meanwhile */
+		return;
 	r = event_timer_arm(t->event, &t->idle_timer, tty_setting_idle_usec(t->setting), source_tcp_on_idle,
 			    t);
 	if (r < 0)
 		log_warning_errno(r, "Failed to arm the idle timer of %s, ignoring: %m", t->device);
-	if (t->cb.on_data)
-		t->cb.on_data(buf, n, t->userdata);
 }
 
 static void source_tcp_connected(struct source_tcp *t)

@@ -48,6 +48,7 @@ struct tty {
 	bool got_data;        /* bytes since the last open: the device works */
 	bool want_write;      /* EPOLLOUT asked for by the owner */
 	uint64_t data_usec;   /* loop time of the last read that brought bytes */
+	bool idle_armed;      /* idle_timer runs: the owner holds part of a frame */
 
 	struct tty_callbacks cb;
 	void *userdata;
@@ -142,6 +143,7 @@ static void tty_close(struct tty *t)
 	t->fd = -EBADF;
 	if (t->idle_timer)
 		(void) sd_event_source_set_enabled(t->idle_timer, SD_EVENT_OFF);
+	t->idle_armed = false;
 }
 
 static int tty_on_reopen(sd_event_source *s, uint64_t usec, void *userdata);
@@ -244,22 +246,43 @@ static int tty_on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 
 	(void) s;
 	(void) usec;
-	/* The timer may have gone pending in the same pass as a read that re-armed
-	 * it: the line is not idle then, and flushing would cut the frame that
-	 * read began. */
+	/* Armed once per frame, not per read: bytes that came since move the
+	 * deadline, and the timer follows it instead of cutting the frame. */
 	if (sd_event_now(t->event, CLOCK_MONOTONIC, &now) >= 0 && now < due) {
 		if (event_timer_arm(t->event, &t->idle_timer, due - now, tty_on_idle, t) < 0)
 			log_warning("Failed to arm the idle timer of '%s', ignoring", t->path);
 		return 0;
 	}
+	t->idle_armed = false;
 	if (t->cb.on_idle)
 		t->cb.on_idle(t->userdata);
 	return 0;
 }
 
-static void tty_data(struct tty *t, const uint8_t *buf, size_t n)
+/* The frame gap is watched only while the owner holds part of a frame: a
+ * telegram read whole costs no timer at all. */
+static void tty_watch_gap(struct tty *t, bool in_frame)
 {
 	int r;
+
+	if (in_frame == t->idle_armed)
+		return;
+	t->idle_armed = in_frame;
+	if (!in_frame) {
+		(void) sd_event_source_set_enabled(t->idle_timer, SD_EVENT_OFF);
+		return;
+	}
+	r = event_timer_arm(t->event, &t->idle_timer, tty_setting_idle_usec(t->setting), tty_on_idle, t);
+	if (r < 0) {
+		t->idle_armed = false;
+		log_warning_errno(r, "Failed to arm the idle timer of '%s', ignoring: %m", t->path);
+	}
+}
+
+static void tty_data(struct tty *t, const uint8_t *buf, size_t n)
+{
+	int fd = t->fd;
+	bool in_frame;
 
 	if (!t->got_data) {
 		t->got_data = true;
@@ -267,12 +290,9 @@ static void tty_data(struct tty *t, const uint8_t *buf, size_t n)
 	}
 
 	(void) sd_event_now(t->event, CLOCK_MONOTONIC, &t->data_usec);
-	r = event_timer_arm(t->event, &t->idle_timer, tty_setting_idle_usec(t->setting), tty_on_idle, t);
-	if (r < 0)
-		log_warning_errno(r, "Failed to arm the idle timer of '%s', ignoring: %m", t->path);
-
-	if (t->cb.on_data)
-		t->cb.on_data(buf, n, t->userdata);
+	in_frame = t->cb.on_data && t->cb.on_data(buf, n, t->userdata);
+	if (t->fd == fd) /* not closed or switched by the owner meanwhile */
+		tty_watch_gap(t, in_frame);
 }
 
 static int tty_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)

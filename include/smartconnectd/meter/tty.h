@@ -39,9 +39,10 @@ enum tty_state {
 };
 
 struct tty_callbacks {
-	/* Bytes as read; borrowed for the call. */
-	void (*on_data)(const uint8_t *buf, size_t n, void *userdata);
-	/* The line was silent for the setting's frame gap after some bytes. */
+	/* Bytes as read; borrowed for the call. Returns true while the owner holds
+	 * an unfinished frame: only then does silence on the line matter. */
+	bool (*on_data)(const uint8_t *buf, size_t n, void *userdata);
+	/* The line was silent for the setting's frame gap inside a frame. */
 	void (*on_idle)(void *userdata);
 	/* After each state change, including those inside tty_start()/tty_set_path(). */
 	void (*on_state)(enum tty_state state, void *userdata);

@@ -70,13 +70,14 @@ struct probe {
 	size_t n;
 };
 
-static void on_data(const uint8_t *buf, size_t n, void *userdata)
+static bool on_data(const uint8_t *buf, size_t n, void *userdata)
 {
 	struct probe *p = userdata;
 
 	n = MIN(n, sizeof(p->got) - p->n);
 	memcpy(p->got + p->n, buf, n);
 	p->n += n;
+	return false;
 }
 
 /* Run the loop until the probe holds n bytes (bounded: a failure must end). */
