@@ -52,10 +52,46 @@ static bool object_watts(const struct reading *v, const struct reading_object *o
 	return true;
 }
 
-static void read_measured(struct capacity *c, const struct reading *v)
+/* The objects the tariff reads, found in one pass over the telegram (most
+ * telegrams carry none of them); the first of each id counts. */
+enum { OBJ_AVG, OBJ_MAX, OBJ_MONTHS, OBJ_BE_VERSION, _OBJ_MAX };
+
+struct tariff_objects {
+	const struct reading_object *o[_OBJ_MAX];
+};
+
+static void find_tariff_objects(const struct reading *v, struct tariff_objects *ret)
 {
-	const struct reading_object *avg = reading_find(v, "1-0:1.4.0");
-	const struct reading_object *max = reading_find(v, "1-0:1.6.0");
+	static const char ids[_OBJ_MAX][11] = {
+		[OBJ_AVG] = "1-0:1.4.0",
+		[OBJ_MAX] = "1-0:1.6.0",
+		[OBJ_MONTHS] = "0-0:98.1.0",
+		[OBJ_BE_VERSION] = "0-0:96.1.4",
+	};
+	uint64_t head[_OBJ_MAX], w;
+
+	/* Every id sought is 9 or 10 bytes long; their first eight bytes, one
+	 * word, set them apart from the other codes of that length. */
+	for (unsigned k = 0; k < _OBJ_MAX; k++)
+		memcpy(&head[k], ids[k], sizeof(head[k]));
+	*ret = (struct tariff_objects){ 0 };
+	for (unsigned i = 0; i < v->n_objects; i++) {
+		const struct reading_object *o = &v->objects[i];
+		const char *t = reading_str(v, o->id);
+
+		if (o->id.len != 9 && o->id.len != 10)
+			continue;
+		memcpy(&w, t, sizeof(w));
+		for (unsigned k = 0; k < _OBJ_MAX; k++)
+			if (w == head[k] && !ret->o[k] && o->id.len == strlen(ids[k]) &&
+			    memcmp(t + sizeof(w), ids[k] + sizeof(w), o->id.len - sizeof(w)) == 0)
+				ret->o[k] = o;
+	}
+}
+
+static void read_measured(struct capacity *c, const struct reading *v, const struct tariff_objects *objs)
+{
+	const struct reading_object *avg = objs->o[OBJ_AVG], *max = objs->o[OBJ_MAX];
 	struct capacity_figures *m = &c->meter;
 
 	*m = (struct capacity_figures){ 0 };
@@ -74,12 +110,12 @@ static void read_measured(struct capacity *c, const struct reading *v)
 }
 
 /* 0-0:98.1.0(z)(1-0:1.6.0)(1-0:1.6.0) then (month closed)(peak time)(kW) per month. */
-static void read_months(struct capacity *c, const struct reading *v)
+static void read_months(struct capacity *c, const struct reading *v, const struct tariff_objects *objs)
 {
-	const struct reading_object *o = reading_find(v, "0-0:98.1.0");
+	const struct reading_object *o = objs->o[OBJ_MONTHS];
 
 	c->n_meter_months = 0;
-	c->has_meter_months = o && reading_find(v, "0-0:96.1.4");
+	c->has_meter_months = o && objs->o[OBJ_BE_VERSION];
 	for (unsigned i = 3; c->has_meter_months && i + 2 < o->count && c->n_meter_months < CAPACITY_MONTHS;
 	     i += 3) {
 		struct reading_span closed = v->values[o->first + i], at = v->values[o->first + i + 1];
@@ -163,11 +199,13 @@ void capacity_add(struct capacity *c, const struct reading *v)
 	bool has_e = reading_has(v, READING_E_IMPORT);
 	int64_t e = has_e ? v->field[READING_E_IMPORT] : 0;
 	int64_t ts = v->ts, qs;
+	struct tariff_objects objs;
 
 	if (ts <= 0 || ts < c->last_ts)
 		return;
-	read_measured(c, v);
-	read_months(c, v);
+	find_tariff_objects(v, &objs);
+	read_measured(c, v, &objs);
+	read_months(c, v, &objs);
 	c->has_power = reading_has(v, READING_P);
 	c->power_w = c->has_power ? MAX(v->field[READING_P], 0) / 1000000 : 0;
 
