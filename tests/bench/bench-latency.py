@@ -17,7 +17,11 @@ Each telegram carries a new 1-0:1.8.1 value, so the Modbus block changes.
 The observers are Python threads: on a loaded machine their scheduling shows
 in p99, alike for the daemon and its floors. Nothing asserts a time.
 
-usage: bench-latency.py SMARTCONNECTD TESTDATA [--count N] [--pace S]
+usage: bench-latency.py SMARTCONNECTD TESTDATA [--count N] [--pace S] [--baseline OLD]
+
+With --baseline, an older build runs the same measurement after this one, each
+with its own floors, and a last table gives this build's floor multiples over
+the baseline's.
 """
 
 import argparse
@@ -133,10 +137,10 @@ def relay(w, streams):
     return pty
 
 
-def measure(args, w, raw):
+def measure(args, binary, w, raw):
     broker = w.add(Broker(w, "broker"))
     meter = w.add(harness.Pty(w.join("ttyMETER")))
-    d = w.add(harness.Daemon(args.smartconnectd, w.path, daemon_config(meter.link, broker)))
+    d = w.add(harness.Daemon(binary, w.path, daemon_config(meter.link, broker)))
     harness.feed_until(d, meter, ptlib.numbered(raw, 1), r"Receiving DSMR")
     streams = Streams()
     streams.add("passthrough", socket.create_connection(("127.0.0.1", port_of(d, PT_RX))))
@@ -196,23 +200,14 @@ def measure(args, w, raw):
     return rows, len(raw)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("smartconnectd")
-    ap.add_argument("testdata")
-    ap.add_argument("--count", type=int, default=400)
-    ap.add_argument("--pace", type=float, default=0.05, help="seconds between two samples")
-    args = ap.parse_args()
-    os.environ.setdefault("TESTDATA", args.testdata)
-    raw = harness.testdata(METER)
-    with harness.Workdir() as w:
-        rows, size = measure(args, w, raw)
-    print("end-to-end latency, %d telegrams of %d bytes, interleaved with the floors, %d CPUs"
-          % (args.count, size, os.cpu_count()))
+PATHS = (("modbus", "modbus floor", "pty -> daemon -> Modbus client sees the value"),
+         ("mqtt", "mqtt floor", "pty -> daemon -> broker -> subscriber"),
+         ("passthrough", "relay", "pty -> daemon -> passthrough client"))
+
+
+def print_table(rows):
     print("%-44s %9s %9s %9s %9s" % ("path", "p50 ms", "p99 ms", "x floor50", "x floor99"))
-    for name, fl, what in (("modbus", "modbus floor", "pty -> daemon -> Modbus client sees the value"),
-                           ("mqtt", "mqtt floor", "pty -> daemon -> broker -> subscriber"),
-                           ("passthrough", "relay", "pty -> daemon -> passthrough client")):
+    for name, fl, what in PATHS:
         xs, fs = rows[name], rows[fl]
         print("%-44s %9.3f %9.3f %9.2f %9.2f" % (what, pct(xs, .5) * 1e3, pct(xs, .99) * 1e3,
                                                   pct(xs, .5) / pct(fs, .5), pct(xs, .99) / pct(fs, .99)))
@@ -222,6 +217,41 @@ def main():
                      ("mqtt floor", "pty floor + publish -> broker -> subscriber"),
                      ("relay", "pty -> socat -> TCP client")):
         print("  %-42s %9.3f %9.3f" % (what, pct(rows[fl], .5) * 1e3, pct(rows[fl], .99) * 1e3))
+
+
+def print_versus(rows, base):
+    """Each path's multiple of its own floor, this build over the baseline:
+    the floors absorb what the machine did in between."""
+    print("this build / baseline, each as a multiple of its floor:")
+    print("%-44s %9s %9s" % ("path", "p50", "p99"))
+    for name, fl, what in PATHS:
+        r = [pct(rows[name], q) / pct(rows[fl], q) / (pct(base[name], q) / pct(base[fl], q)) for q in (.5, .99)]
+        print("%-44s %9.2f %9.2f" % (what, r[0], r[1]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("smartconnectd")
+    ap.add_argument("testdata")
+    ap.add_argument("--count", type=int, default=400)
+    ap.add_argument("--pace", type=float, default=0.05, help="seconds between two samples")
+    ap.add_argument("--baseline", help="an older smartconnectd, measured the same way in the same run")
+    args = ap.parse_args()
+    os.environ.setdefault("TESTDATA", args.testdata)
+    raw = harness.testdata(METER)
+    runs = [("this build", args.smartconnectd)] + ([("baseline", args.baseline)] if args.baseline else [])
+    results = {}
+    for label, binary in runs:
+        with harness.Workdir() as w:
+            results[label] = measure(args, binary, w, raw)[0]
+    print("end-to-end latency, %d telegrams of %d bytes, interleaved with the floors, %d CPUs"
+          % (args.count, len(raw), os.cpu_count()))
+    for label, binary in runs:
+        if args.baseline:
+            print("%s: %s" % (label, binary))
+        print_table(results[label])
+    if args.baseline:
+        print_versus(results["this build"], results["baseline"])
     return 0
 
 
