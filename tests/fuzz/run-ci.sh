@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The fuzzing step of tests/run-all.sh: build the libFuzzer harnesses with
-# clang, ASan and UBSan, and fuzz every target for FUZZ_SECONDS (default 60).
+# clang, ASan and UBSan, and fuzz every target for FUZZ_SECONDS (default 60),
+# FUZZ_JOBS targets at a time (default: one per CPU).
 #
 #   tests/fuzz/run-ci.sh                    # FUZZ_SECONDS=300 for a longer run
 #
@@ -35,9 +36,8 @@ ninja -C "$build" "${targets[@]/#/tests/fuzz/fuzz-}"
 # libFuzzer takes one dictionary; the all-protocol target gets both.
 cat tests/fuzz/dsmr.dict tests/fuzz/tic.dict >"$build/telegram.dict"
 
-failed=()
-for t in "${targets[@]}"; do
-        case $t in
+fuzz_args() {
+        case $1 in
         telegram | passthrough) args=(-dict="$build/telegram.dict" -max_len=20000) ;;
         config) args=(-dict=tests/fuzz/config.dict) ;;
         config-patch) args=(-dict=tests/fuzz/config-patch.dict -max_len=70000) ;;
@@ -45,16 +45,29 @@ for t in "${targets[@]}"; do
         mbap | rtu | modbus-framing | mqtt-header | history-file) args=(-max_len=4096) ;;
         capacity-file) args=(-max_len=512) ;;
         history-query) args=(-max_len=256) ;;
-        *) args=(-dict="tests/fuzz/$t.dict" -max_len=20000) ;;
+        *) args=(-dict="tests/fuzz/$1.dict" -max_len=20000) ;;
         esac
-        mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-artifacts/$t"
-        log="$build/fuzz-$t.log"
+}
 
-        echo "fuzz-$t: ${seconds}s, log in $log"
-        if "$build/tests/fuzz/fuzz-$t" "${args[@]}" -max_total_time="$seconds" -timeout=10 \
-                -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t/" \
-                "$build/fuzz-corpus/$t" "tests/fuzz/corpus/$t" >"$log" 2>&1; then
-                grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log" | sed 's/^/  /'
+# One target in the background; its verdict lands in $build/fuzz-$t.rc.
+fuzz_start() {
+        local t=$1
+        fuzz_args "$t"
+        mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-artifacts/$t"
+        echo "fuzz-$t: ${seconds}s, log in $build/fuzz-$t.log"
+        (
+                rc=0
+                "$build/tests/fuzz/fuzz-$t" "${args[@]}" -max_total_time="$seconds" -timeout=10 \
+                        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t/" \
+                        "$build/fuzz-corpus/$t" "tests/fuzz/corpus/$t" >"$build/fuzz-$t.log" 2>&1 || rc=$?
+                echo "$rc" >"$build/fuzz-$t.rc"
+        ) &
+}
+
+fuzz_report() {
+        local t=$1 log="$build/fuzz-$1.log"
+        if [ "$(cat "$build/fuzz-$t.rc")" = 0 ]; then
+                grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log" | sed "s/^/  $t: /"
         else
                 echo "fuzz-$t FAILED:"
                 grep -m 1 -A 30 -E 'invariant broken|runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)' \
@@ -62,6 +75,20 @@ for t in "${targets[@]}"; do
                 ls "$build/fuzz-artifacts/$t" | sed 's/^/  artifact: /'
                 failed+=("$t")
         fi
+}
+
+# FUZZ_JOBS targets at a time (default: the number of CPUs), each one process.
+jobs=${FUZZ_JOBS:-$(nproc)}
+failed=()
+for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+        batch=("${targets[@]:i:jobs}")
+        for t in "${batch[@]}"; do
+                fuzz_start "$t"
+        done
+        wait
+        for t in "${batch[@]}"; do
+                fuzz_report "$t"
+        done
 done
 
 if [ ${#failed[@]} -gt 0 ]; then
