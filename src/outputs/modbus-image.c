@@ -16,12 +16,14 @@ static void image_fill(struct modbus_image *img, const struct reading *v)
 			img->map->tab_registers);
 }
 
-static void image_on_snapshot(const struct snapshot *snap, void *userdata)
+/* Brought up to the store's snapshot at a read, not at every telegram: a
+ * meter sending every second costs nothing while no client asks, and every
+ * answer still comes from one telegram. */
+static void image_sync(struct modbus_image *img)
 {
-	struct modbus_image *img = userdata;
+	const struct snapshot *snap = store_current(img->store);
 
-	/* Once per telegram, not per request: every answer then comes from one telegram. */
-	if (snap->generation == img->generation && !img->zeroed)
+	if (!snap || (snap->generation == img->generation && !img->zeroed))
 		return;
 	image_fill(img, &snap->v);
 	img->generation = snap->generation;
@@ -61,21 +63,16 @@ int modbus_image_init(struct modbus_image *img, struct store *store, const struc
 		.stale_policy = policy,
 	};
 	img->map = modbus_mapping_new_start_address(0, 0, 0, 0, 0, MODBUS_MAP_SIZE, 0, MODBUS_MAP_SIZE);
-	if (!img->map || image_reset_written(img) < 0 ||
-	    store_watch(store, image_on_snapshot, img, &img->watch_id) < 0) {
+	if (!img->map || image_reset_written(img) < 0) {
 		modbus_image_done(img);
 		return -ENOMEM;
 	}
-	img->watching = true;
 	image_refill(img);
 	return 0;
 }
 
 void modbus_image_done(struct modbus_image *img)
 {
-	if (img->watching)
-		store_unwatch(img->store, img->watch_id);
-	img->watching = false;
 	if (img->map)
 		modbus_mapping_free(img->map);
 	img->map = NULL;
@@ -101,8 +98,10 @@ int modbus_image_set(struct modbus_image *img, const struct modbus_map_template 
  * loses its measurements until the next telegram. */
 static bool image_stale(struct modbus_image *img, uint64_t now)
 {
-	if (!store_is_stale(img->store, now) || img->stale_policy == MODBUS_SERVER_STALE_KEEP)
+	if (!store_is_stale(img->store, now) || img->stale_policy == MODBUS_SERVER_STALE_KEEP) {
+		image_sync(img);
 		return false;
+	}
 	if (img->stale_policy == MODBUS_SERVER_STALE_ERROR)
 		return true;
 	if (!img->zeroed) {

@@ -29,8 +29,6 @@ struct modbus_image {
 	uint16_t *written;     /* current values of the template's writable registers */
 	uint64_t generation;   /* of the snapshot in the image; 0 = none */
 	bool zeroed;           /* the image shows no measurements */
-	unsigned watch_id;
-	bool watching;
 };
 
 /* What to do with a request. */
@@ -40,8 +38,8 @@ enum modbus_image_verdict {
 	MODBUS_IMAGE_EXCEPTION, /* the exception code in *code */
 };
 
-/* -ENOMEM or 0; the image then holds the store's current snapshot and follows
- * every new one. */
+/* -ENOMEM or 0; the image then holds the store's current snapshot, and each
+ * read request (modbus_image_check()) brings it up to the newest one. */
 int modbus_image_init(struct modbus_image *img, struct store *store, const struct modbus_map_template *t,
 		      const struct modbus_map_ident *ident, enum modbus_server_stale_policy policy);
 void modbus_image_done(struct modbus_image *img); /* safe on a zeroed or half-initialised image */

@@ -87,7 +87,8 @@ static void test_stale(struct modbus_image *img, struct store *store)
 		   img->map->tab_input_registers[0x34] == 0 && img->map->tab_registers[0xFC02] == 112,
 	       "stale, policy zero: measurements 0, identification kept");
 	(void) store_publish(store, store_current(store) ? &store_current(store)->v : NULL, LATER, 2);
-	tap_ok(img->map->tab_input_registers[0x34] == p_hi && !img->zeroed,
+	tap_ok(check(img, read_p, 5, LATER, &single, &code) == MODBUS_IMAGE_REPLY &&
+		   img->map->tab_input_registers[0x34] == p_hi && !img->zeroed,
 	       "the next telegram: values again");
 }
 
@@ -95,8 +96,11 @@ int main(void)
 {
 	const struct modbus_map_ident id = { "SC1", "0.1" };
 	struct store *store = NULL;
+	const uint8_t read_p[] = { 4, 0x00, 0x34, 0x00, 0x02 };
 	struct modbus_image img;
 	struct reading v = { 0 };
+	uint16_t single;
+	uint8_t code;
 
 	if (store_new(10000000ull, &store) < 0)
 		return 1;
@@ -107,8 +111,19 @@ int main(void)
 	v.valid = 1u << READING_P;
 	v.field[READING_P] = 1234 * READING_SCALE;
 	(void) store_publish(store, &v, NOW, 1);
+	tap_ok(img.zeroed && img.map->tab_input_registers[0x34] == 0,
+	       "a snapshot, no read yet: the image is not touched");
+	TAP_EQ_INT(check(&img, read_p, 5, NOW, &single, &code), MODBUS_IMAGE_REPLY, "a read of P");
 	tap_ok(!img.zeroed && img.map->tab_input_registers[0x34] == 0x449A,
-	       "a snapshot: P 1234 W as float ABCD");
+	       "the read brought the snapshot: P 1234 W as float ABCD");
+	v.field[READING_P] = 2468 * READING_SCALE;
+	(void) store_publish(store, &v, NOW, 2);
+	TAP_EQ_INT(check(&img, read_p, 5, NOW, &single, &code), MODBUS_IMAGE_REPLY,
+		   "a read after the next telegram");
+	tap_ok(img.map->tab_input_registers[0x34] == 0x451A, "the newer telegram's P, 2468 W");
+	v.field[READING_P] = 1234 * READING_SCALE;
+	(void) store_publish(store, &v, NOW, 3);
+	(void) check(&img, read_p, 5, NOW, &single, &code);
 	test_requests(&img);
 	test_stale(&img, store);
 	modbus_image_done(&img);
