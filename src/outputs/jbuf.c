@@ -75,14 +75,13 @@ static inline unsigned count_digits(uint64_t u)
 	return t + (u >= powers_of_10[t]);
 }
 
+static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+			    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+			    "8081828384858687888990919293949596979899";
+
 /* The last width digits of n (leading zeros included), ending at end. Two per division. */
 static inline void digits_back(char *end, uint64_t n, unsigned width)
 {
-	static const char pairs[] =
-	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	    "8081828384858687888990919293949596979899";
-
 	for (; width >= 2; width -= 2) {
 		unsigned r = (unsigned) (n % 100);
 
@@ -94,28 +93,37 @@ static inline void digits_back(char *end, uint64_t n, unsigned width)
 		end[-1] = (char) ('0' + n % 10);
 }
 
-void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t mant, unsigned decimals)
+/* The same for n below 2^32 (most numbers): 32-bit divisions, fewer instructions. */
+static inline void digits_back32(char *end, uint32_t n, unsigned width)
+{
+	for (; width >= 2; width -= 2) {
+		uint32_t q = n / 100;
+
+		end -= 2;
+		memcpy(end, pairs + 2 * (n - 100 * q), 2);
+		n = q;
+	}
+	if (width)
+		end[-1] = (char) ('0' + n % 10);
+}
+
+/* The general way, for decimals past 19 or a buffer near its end: trailing
+ * zeros cut from the integer first, then the text written backwards. */
+static __attribute__((noinline)) void decimal_slow(struct jbuf *j, int64_t mant, unsigned decimals)
 {
 	uint64_t u = mant < 0 ? -(uint64_t) mant : (uint64_t) mant;
 	unsigned nd;
 	size_t len;
 	char *start;
 
-	jbuf_member(j, key, key_len);
-	/* Trailing zeros of the fraction go: 5.500 is 5.5, 433.000 is 433. Most
-	 * values are millionths of a whole number: one division for them. */
 	if (u == 0)
 		decimals = 0;
-	else if (decimals == 6 && u % 1000000 == 0) {
-		u /= 1000000;
-		decimals = 0;
-	}
 	while (decimals > 0 && u % 10 == 0) {
 		u /= 10;
 		decimals--;
 	}
 	nd = u ? count_digits(u) : 1;
-	/* Sign, digits, point and the zeros of 0.000ddd: written in place, backwards. */
+	/* Sign, digits, point and the zeros of 0.000ddd. */
 	len = (size_t) (mant < 0 && u != 0) + (decimals == 0   ? nd
 					       : decimals < nd ? (size_t) nd + 1
 							       : (size_t) decimals + 2);
@@ -138,6 +146,64 @@ void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t
 		zeros[-1] = '.';
 		zeros[-2] = '0';
 	}
+}
+
+char *jbuf_write_decimal(char *d, int64_t mant, unsigned decimals)
+{
+	uint64_t u = mant < 0 ? -(uint64_t) mant : (uint64_t) mant, q, r;
+	unsigned nd;
+
+	/* Whole part and fraction apart; millionths (most values) and integers
+	 * without a division by a variable. */
+	if (decimals == 6) {
+		q = u / 1000000;
+		r = u % 1000000;
+	} else if (decimals == 0) {
+		q = u;
+		r = 0;
+	} else {
+		q = u / powers_of_10[decimals];
+		r = u % powers_of_10[decimals];
+	}
+	*d = '-';
+	d += mant < 0;
+	/* Small whole parts (currents, voltages, most powers, 0) the shortest way. */
+	if (q < 10)
+		*d++ = (char) ('0' + q);
+	else if (q < 100) {
+		memcpy(d, pairs + 2 * q, 2);
+		d += 2;
+	} else {
+		nd = count_digits(q);
+		if (q <= UINT32_MAX)
+			digits_back32(d + nd, (uint32_t) q, nd);
+		else
+			digits_back(d + nd, q, nd);
+		d += nd;
+	}
+	if (!r)
+		return d;
+	/* The fraction with its leading zeros, then its trailing zeros cut: r is
+	 * not 0, so a digit other than 0 stops the scan before the point. */
+	*d = '.';
+	if (r <= UINT32_MAX)
+		digits_back32(d + 1 + decimals, (uint32_t) r, decimals);
+	else
+		digits_back(d + 1 + decimals, r, decimals);
+	d += decimals;
+	while (*d == '0')
+		d--;
+	return d + 1;
+}
+
+void jbuf_keyed_decimal(struct jbuf *j, const char *key, size_t key_len, int64_t mant, unsigned decimals)
+{
+	jbuf_member(j, key, key_len);
+	if (decimals > JBUF_DECIMALS_MAX || JBUF_DECIMAL_MAX >= j->size - j->len) {
+		decimal_slow(j, mant, decimals);
+		return;
+	}
+	j->len = (size_t) (jbuf_write_decimal(j->buf + j->len, mant, decimals) - j->buf);
 }
 
 /* Length of the UTF-8 sequence at s (at most n bytes), 0 when not valid:

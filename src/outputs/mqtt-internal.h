@@ -63,6 +63,11 @@ struct mqtt {
 
 	/* The MQTT version of the next attempt (mqtt-protocol.c). */
 	bool v311, protocol_known;
+	/* power_instant under a topic alias (mqtt-protocol.c): the property, made
+	 * once; whether this connection's CONNACK allows an alias; whether the
+	 * broker holds its topic yet (the first publish of a connection binds it). */
+	mosquitto_property *power_alias;
+	bool alias_ok, alias_bound;
 
 	/* Recorded by library callbacks, acted on after the call returns. */
 	bool connack;
@@ -130,6 +135,19 @@ void mqtt_protocol_accepted(struct mqtt *m);
 /* Before a failure tears the connection down: switch versions if the broker
  * refused ours or closed without a CONNACK. */
 void mqtt_protocol_failed(struct mqtt *m);
+/* From the library's connect callback: an MQTT 5 CONNACK's properties (NULL
+ * in 3.1.1). power_instant goes under a topic alias when they allow one. */
+void mqtt_protocol_on_connack(struct mqtt *m, const mosquitto_property *props);
+/* The topic of the next power_instant and, in *ret_alias, the alias property
+ * to send with it (NULL: none): the whole topic while no alias is allowed or
+ * bound, and NULL (the alias alone) once mqtt_protocol_power_sent() said
+ * the broker has it. */
+const char *mqtt_protocol_power_topic(struct mqtt *m, const mosquitto_property **ret_alias);
+/* A power_instant sent with the alias was queued: the broker will know it. */
+void mqtt_protocol_power_sent(struct mqtt *m);
+/* The connection is gone: its alias with it. */
+void mqtt_protocol_disconnected(struct mqtt *m);
+void mqtt_protocol_free(struct mqtt *m);
 
 /* mqtt-commands.c: the message callback on a new mosquitto object; on CONNACK
  * the subscription and an answer that waited; all freed. */

@@ -11,8 +11,18 @@
  * the read-ahead refused as too big or malformed (mqtt-limits.c) means the
  * peer took our version. The
  * version found is kept until the connection settings change or a soft reset.
+ *
+ * Over MQTT 5, power_instant (a message per telegram, always on one topic)
+ * goes under topic alias 1 when the broker's CONNACK allows aliases: the
+ * first message of a connection carries the topic and the alias, the later
+ * ones the alias alone. That spares the broker the topic's bytes, and
+ * libmosquitto its UTF-8 and topic checks, per message; subscribers still get
+ * the whole topic (the broker resolves the alias, per connection). A broker
+ * forgets the alias when the connection ends, so every connection binds it
+ * again.
  */
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include "smartconnectd/base/log.h"
 
@@ -20,6 +30,7 @@
 
 #define CONNACK_V3_BAD_PROTOCOL 1    /* MQTT 3.1.1: unacceptable protocol version */
 #define CONNACK_V5_BAD_PROTOCOL 0x84 /* MQTT 5: unsupported protocol version */
+#define POWER_ALIAS 1
 
 bool mqtt_protocol_v5(const struct mqtt *m)
 {
@@ -54,4 +65,51 @@ void mqtt_protocol_failed(struct mqtt *m)
 	m->v311 = !m->v311;
 	log_info("MQTT: %s:%u did not take an MQTT %s CONNECT; the next attempt speaks MQTT %s",
 		 m->set.broker.host, m->set.broker.port, m->v311 ? "5" : "3.1.1", m->v311 ? "3.1.1" : "5");
+}
+
+void mqtt_protocol_on_connack(struct mqtt *m, const mosquitto_property *props)
+{
+	uint16_t max = 0;
+
+	m->alias_ok = false;
+	m->alias_bound = false;
+	if (!props || !mqtt_protocol_v5(m) || !m->power_topic[0])
+		return;
+	/* Absent: the broker takes no alias (MQTT 5, 3.2.2.3.8). */
+	if (!mosquitto_property_read_int16(props, MQTT_PROP_TOPIC_ALIAS_MAXIMUM, &max, false) ||
+	    max < POWER_ALIAS)
+		return;
+	/* Made once, kept for every later connection: no allocation per message. */
+	if (!m->power_alias && mosquitto_property_add_int16(&m->power_alias, MQTT_PROP_TOPIC_ALIAS,
+							    POWER_ALIAS) != MOSQ_ERR_SUCCESS) {
+		mosquitto_property_free_all(&m->power_alias);
+		return;
+	}
+	m->alias_ok = true;
+}
+
+const char *mqtt_protocol_power_topic(struct mqtt *m, const mosquitto_property **ret_alias)
+{
+	if (!m->alias_ok) {
+		*ret_alias = NULL;
+		return m->power_topic;
+	}
+	*ret_alias = m->power_alias;
+	return m->alias_bound ? NULL : m->power_topic;
+}
+
+void mqtt_protocol_power_sent(struct mqtt *m)
+{
+	m->alias_bound = m->alias_ok;
+}
+
+void mqtt_protocol_disconnected(struct mqtt *m)
+{
+	m->alias_ok = false;
+	m->alias_bound = false;
+}
+
+void mqtt_protocol_free(struct mqtt *m)
+{
+	mosquitto_property_free_all(&m->power_alias);
 }

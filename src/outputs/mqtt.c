@@ -80,8 +80,10 @@ static void mqtt_build_topics(struct mqtt *m)
 	mqtt_topic(m, "capacity", m->capacity_topic, sizeof(m->capacity_topic));
 }
 
-/* Hand one message to the connection. Counted either way. */
-int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain)
+/* Hand one message of len bytes to the connection, with MQTT 5 properties
+ * (NULL: none; never on 3.1.1). Counted either way. */
+static int mqtt_publish(struct mqtt *m, const char *topic, const char *payload, size_t len, int qos,
+			bool retain, const mosquitto_property *props)
 {
 	int rc;
 
@@ -89,7 +91,7 @@ int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, b
 		m->counters.send_fail++;
 		return -ENOTCONN;
 	}
-	rc = mosquitto_publish(m->mosq, NULL, topic, (int) strlen(payload), payload, qos, retain);
+	rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int) len, payload, qos, retain, props);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		m->counters.send_fail++;
 		if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)
@@ -98,6 +100,21 @@ int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, b
 	}
 	m->counters.send_pass++;
 	return 0;
+}
+
+int mqtt_send(struct mqtt *m, const char *topic, const char *payload, int qos, bool retain)
+{
+	return mqtt_publish(m, topic, payload, strlen(payload), qos, retain, NULL);
+}
+
+/* power_instant, under its topic alias where the connection has one (mqtt-protocol.c). */
+static void mqtt_send_power(struct mqtt *m, const char *text, size_t len)
+{
+	const mosquitto_property *alias;
+	const char *topic = mqtt_protocol_power_topic(m, &alias);
+
+	if (mqtt_publish(m, topic, text, len, 0, false, alias) == 0 && alias)
+		mqtt_protocol_power_sent(m);
 }
 
 int mqtt_send_json(struct mqtt *m, const char *topic, json_t *o, int qos, bool retain)
@@ -206,13 +223,17 @@ void mqtt_flush(struct mqtt *m)
 
 /* ---- library callbacks: record only ---- */
 
-static void mqtt_lib_on_connect(struct mosquitto *mosq, void *obj, int rc)
+static void mqtt_lib_on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
+				const mosquitto_property *props)
 {
 	struct mqtt *m = obj;
 
 	(void) mosq;
+	(void) flags;
 	m->connack = true;
 	m->connack_rc = rc;
+	if (rc == 0)
+		mqtt_protocol_on_connack(m, props);
 }
 
 static void mqtt_lib_on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -343,7 +364,7 @@ static int mqtt_setup_mosq(struct mqtt *m, char *err, size_t errsz)
 	m->mosq = mosquitto_new(client_id, true, m);
 	if (!m->mosq)
 		return -ENOMEM;
-	mosquitto_connect_callback_set(m->mosq, mqtt_lib_on_connect);
+	mosquitto_connect_v5_callback_set(m->mosq, mqtt_lib_on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mqtt_lib_on_disconnect);
 	mosquitto_log_callback_set(m->mosq, mqtt_lib_on_log);
 	mqtt_commands_setup(m);
@@ -480,6 +501,7 @@ static void mqtt_teardown(struct mqtt *m)
 	}
 	m->connack = m->lost = m->rx_wait = false;
 	mqtt_rx_guard_reset(&m->rx);
+	mqtt_protocol_disconnected(m);
 }
 
 static void mqtt_fail(struct mqtt *m, const char *why)
@@ -512,14 +534,16 @@ static void mqtt_on_snapshot(const struct snapshot *snap, void *userdata)
 {
 	struct mqtt *m = userdata;
 	char text[READING_JSON_TEXT_POWER_MAX];
+	int n;
 
 	/* A message per accepted telegram, never one of stale data. */
 	if (store_is_stale(m->store, mqtt_now(m)) || snap != store_current(m->store))
 		return;
 	/* Written from the integers on the stack; the tree only for a frame too odd to fit. */
-	if (reading_json_text_power_instant(&snap->v, text, sizeof(text)) >= 0)
-		(void) mqtt_send(m, m->power_topic, text, 0, false);
-	else
+	n = reading_json_text_power_instant(&snap->v, text, sizeof(text));
+	if (n >= 0)
+		mqtt_send_power(m, text, (size_t) n);
+	else /* the whole topic: a message without the alias is as good */
 		(void) mqtt_send_json(m, m->power_topic, reading_json_power_instant(&snap->v), 0, false);
 	if (m->set.homeassistant)
 		mqtt_homeassistant_follow(m, snap);
@@ -649,6 +673,7 @@ struct mqtt *mqtt_free(struct mqtt *m)
 		return NULL;
 	mqtt_stop(m);
 	sd_event_unref(m->event);
+	mqtt_protocol_free(m);
 	free(m->strings);
 	free(m->ha_topics);
 	mqtt_commands_free(m);

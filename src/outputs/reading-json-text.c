@@ -10,7 +10,10 @@
 #include "smartconnectd/outputs/jbuf.h"
 #include "smartconnectd/outputs/reading-json-text.h"
 
-static void field(struct jbuf *j, const char *key, const struct reading *v, enum reading_field f)
+/* Inline, so that each key is a literal whose length the compiler counts: a
+ * call would pay a strlen() per member. */
+static inline __attribute__((always_inline)) void field(struct jbuf *j, const char *key,
+							const struct reading *v, enum reading_field f)
 {
 	if (!reading_has(v, f))
 		jbuf_null(j, key);
@@ -78,7 +81,64 @@ void reading_json_text_power_instant_to(struct jbuf *j, const char *key, const s
 	jbuf_end_object(j);
 }
 
-void reading_json_text_power_instant_members(struct jbuf *j, const struct reading *v)
+/* The members before the M-Bus channels at most: their keys (under 256
+ * bytes) and 16 numbers. */
+#define FIXED_MAX (256 + 16 * JBUF_DECIMAL_MAX)
+_Static_assert(FIXED_MAX < READING_JSON_TEXT_POWER_MAX, "power_instant's own buffer takes the quick way");
+
+/* The quick way, once FIXED_MAX bytes are known to fit: keys with their
+ * commas as literals copied whole, numbers by jbuf_write_decimal(), no
+ * check per member. Same text as the members written one by one. */
+static inline __attribute__((always_inline)) char *put(char *d, const char *text, size_t n)
+{
+	__builtin_memcpy(d, text, n);
+	return d + n;
+}
+
+static inline __attribute__((always_inline)) char *put_field(char *d, const char *key, size_t key_len,
+							     const struct reading *v, enum reading_field f)
+{
+	d = put(d, key, key_len);
+	if (!reading_has(v, f))
+		return put(d, "null", 4);
+	return jbuf_write_decimal(d, v->field[f], 6); /* millionths: READING_SCALE */
+}
+
+/* key: the literal text before the value, quotes, colon and comma included. */
+#define PUT(d, key) put(d, key, sizeof(key) - 1)
+#define PUT_FIELD(d, key, v, f) put_field(d, key, sizeof(key) - 1, v, f)
+
+static char *fixed_members(char *d, const struct reading *v, bool comma)
+{
+	static const char phases[3][8] = { ",\"l1\":{", ",\"l2\":{", ",\"l3\":{" };
+	bool apparent = v->flags & READING_FLAG_P_APPARENT;
+
+	*d = ',';
+	d += comma;
+	d = PUT(d, "\"ts\":");
+	d = jbuf_write_decimal(d, v->ts, 0);
+	d = apparent ? PUT(d, ",\"P\":null") : PUT_FIELD(d, ",\"P\":", v, READING_P);
+	d = PUT_FIELD(d, ",\"E_IMPORT\":", v, READING_E_IMPORT);
+	d = PUT_FIELD(d, ",\"E_EXPORT\":", v, READING_E_EXPORT);
+	d = PUT_FIELD(d, ",\"U12\":", v, READING_U12);
+	d = PUT_FIELD(d, ",\"U31\":", v, READING_U31);
+	d = PUT_FIELD(d, ",\"U32\":", v, READING_U32);
+	for (unsigned x = 0; x < 3; x++) {
+		enum reading_field p = (enum reading_field)(READING_P1 + x);
+
+		d = put(d, phases[x], 7);
+		d = PUT_FIELD(d, "\"U\":", v, (enum reading_field)(READING_U1 + x));
+		d = PUT_FIELD(d, ",\"I\":", v, (enum reading_field)(READING_I1 + x));
+		d = apparent ? PUT_FIELD(d, ",\"P\":null,\"S\":", v, p) : PUT_FIELD(d, ",\"P\":", v, p);
+		*d++ = '}';
+	}
+	if (apparent)
+		d = PUT_FIELD(d, ",\"S\":", v, READING_P);
+	return d;
+}
+
+/* The same member by member through jbuf, for a buffer near its end. */
+static void fixed_members_slow(struct jbuf *j, const struct reading *v)
 {
 	static const char *const phases[] = { "l1", "l2", "l3" };
 	bool apparent = v->flags & READING_FLAG_P_APPARENT;
@@ -97,6 +157,17 @@ void reading_json_text_power_instant_members(struct jbuf *j, const struct readin
 		phase(j, phases[x], v, x, apparent);
 	if (apparent)
 		field(j, "S", v, READING_P);
+}
+
+void reading_json_text_power_instant_members(struct jbuf *j, const struct reading *v)
+{
+	if (FIXED_MAX < j->size - j->len) {
+		bool comma = !j->first[j->depth];
+
+		j->first[j->depth] = false;
+		j->len = (size_t) (fixed_members(j->buf + j->len, v, comma) - j->buf);
+	} else
+		fixed_members_slow(j, v);
 	/* Only the kinds the meter has: a meter without gas has no "gas" key. */
 	for (unsigned k = 0; k < _READING_MBUS_KIND_MAX; k++)
 		if (v->mbus[k].channel)

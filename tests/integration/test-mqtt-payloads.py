@@ -5,18 +5,23 @@ exactly one power_instant per telegram fed through the pty, equal to the
 decoded telegram and to the values of the capture's JSON sidecar; nothing
 while the data are stale; device_counters on time with exactly the documented
 keys; the retained "offline" last will after kill -9; and the Home Assistant
-discovery configs against the documented sensor schema."""
+discovery configs against the documented sensor schema. Over MQTT 5,
+power_instant goes under a topic alias (the topic once per connection, then
+the alias alone, as libmosquitto's own log of each PUBLISH shows), and the
+subscriber still gets the whole topic; a broker that allows no alias gets the
+whole topic every time."""
 
 import datetime
 import json
 import os
+import re
 import signal
 import time
 
 import harness
 import mqttlib
 from harness import TELEGRAM_RX, Daemon, Pty, Tap, Workdir
-from mqttlib import BASE, CONNECTED_RX, SERIAL, Broker, Sub
+from mqttlib import BASE, CONNECTED_RX, FAILED_RX, SERIAL, Broker, Sub
 
 POWER = BASE + "/data/power_instant"
 COUNTERS = BASE + "/data/device_counters"
@@ -36,6 +41,16 @@ HA_UNITS = {"power": {"W", "kW"}, "energy": {"Wh", "kWh", "MWh"}, "voltage": {"V
             "current": {"A", "mA"}, "duration": {"d", "h", "min", "s", "ms"},
             "data_size": {"bit", "kbit", "Mbit", "B", "kB", "MB", "GB", "KiB", "MiB", "GiB"}}
 HA_STATE_CLASSES = {"measurement", "total", "total_increasing"}
+# libmosquitto's debug line for each PUBLISH it sends (the daemon logs it at
+# debug): the topic in quotes, "(null)" when only a topic alias goes.
+PUBLISH_RX = r"libmosquitto: Client \S+ sending PUBLISH \(d0, q0, r0, m\d+, '([^']*)'"
+
+
+def published_topics(d, start=0):
+    """The topics of the PUBLISH packets the library sent, from the daemon's log."""
+    rx = re.compile(PUBLISH_RX)
+    with d.cond:
+        return [m.group(1) for m in (rx.search(line) for line in d.lines[start:]) if m]
 
 
 def sidecar_expect():
@@ -99,6 +114,12 @@ def check_power(tap, w, binary, broker):
     payloads = [json.loads(m[3]) for m in msgs]
     tap.ok(payloads == lines, "power_instant is the decoded telegram, key for key")
     tap.ok(all(not m[2] for m in msgs), "power_instant is not retained")
+    topics = published_topics(d)
+    power = [t for t in topics if t in (POWER, "(null)")]
+    tap.ok(len(power) >= n + 1 and power[0] == POWER and set(power[1:]) == {"(null)"},
+           "power_instant under a topic alias: the topic once, then the alias alone (%d PUBLISH, %d with the "
+           "topic)" % (len(power), power.count(POWER)))
+    tap.ok("(null)" not in [t for t in topics if t not in power], "only power_instant goes under the alias")
     first = payloads[0] if payloads else {}
     tap.ok(list(first) == ["ts", "P", "E_IMPORT", "E_EXPORT", "U12", "U31", "U32", "l1", "l2", "l3"],
            "keys in the documented order: %s" % list(first))
@@ -214,6 +235,37 @@ def check_discovery(tap, w, binary, broker):
     pty.close()
 
 
+def check_no_alias(tap, w, binary):
+    """A broker whose CONNACK allows no topic alias: the whole topic each time."""
+    broker = w.add(Broker(w, "no-alias", listeners="max_topic_alias 0"))
+    link = w.join("tty-na")
+    pty = w.add(Pty(link))
+    sub = w.add(Sub(broker.port, (POWER, STATUS)))
+    conf = mqttlib.mqtt_config(link, "mqtt://127.0.0.1:%d" % broker.port)
+    d = w.add(Daemon(binary, w.path, conf, name="na.conf"))
+    tap.on_failure = [lambda: d.dump(tap)]
+    tap.ok(d.wait_for(CONNECTED_RX)[0] is not None, "no alias: connected")
+    # Subscribed once it holds the retained "online": no message is missed after it.
+    tap.ok(sub.wait_for(STATUS, lambda p: p == "online") is not None, "no alias: the subscriber is subscribed")
+    raw = harness.testdata(mqttlib.DSMR50)
+    harness.feed_until(d, pty, raw, TELEGRAM_RX)
+    for _ in range(3):
+        pty.write(raw)
+        time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while len(sub.on(POWER)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    power = [t for t in published_topics(d) if t in (POWER, "(null)")]
+    tap.ok(len(power) >= 4 and set(power) == {POWER} and len(sub.on(POWER)) == len(power),
+           "no alias: power_instant with its whole topic each time, all received (%d sent, %d received)" %
+           (len(power), len(sub.on(POWER))))
+    tap.ok(d.wait_for(FAILED_RX, timeout=0)[0] is None, "no alias: the connection held")
+    harness.stop_and_check(tap, d, "no alias")
+    tap.on_failure = []
+    sub.close()
+    pty.close()
+
+
 def main():
     binary = harness.daemon_path()
     tap = Tap()
@@ -221,6 +273,7 @@ def main():
         broker = w.add(Broker(w, "broker"))
         check_power(tap, w, binary, broker)
         check_discovery(tap, w, binary, broker)
+        check_no_alias(tap, w, binary)
     return tap.done()
 
 

@@ -208,6 +208,14 @@ static inline void jbuf_raw(struct jbuf *j, const char *key, const char *text, s
 	jbuf_keyed_raw(j, key, jbuf_key_len(key), text, n);
 }
 
+/* For a writer of a fixed shape that checked its room once: mant /
+ * 10^decimals written at d as jbuf_decimal() writes it, for decimals up to
+ * JBUF_DECIMALS_MAX, in at most JBUF_DECIMAL_MAX bytes (the sign, 19 digits
+ * of 2^63, the point, 19 decimals). Returns the end of the text; no NUL. */
+#define JBUF_DECIMALS_MAX 19
+#define JBUF_DECIMAL_MAX 40
+char *jbuf_write_decimal(char *d, int64_t mant, unsigned decimals);
+
 /* NUL-terminate: the text's length, or -ENOBUFS when it did not fit (the buffer
  * then holds no usable text). */
 int jbuf_finish(struct jbuf *j);

@@ -18,7 +18,9 @@
  *
  * Topics, under devices/<Site>/smart-connect/<serial>/ (Site "default" when
  * empty):
- *   data/power_instant   every accepted, fresh telegram (QoS 0)
+ *   data/power_instant   every accepted, fresh telegram (QoS 0); over MQTT 5
+ *                        under topic alias 1 when the broker allows aliases
+ *                        (the topic itself once per connection)
  *   data/device_counters every CountersInterval (QoS 0)
  *   status               "online"/"offline", retained, QoS 0; "offline" is
  *                        also the last will (QoS 1)

@@ -52,6 +52,38 @@ static void decimal_reference(int64_t mant, unsigned decimals, char *out, size_t
 		strcpy(out, "0");
 }
 
+/* Random mantissas of every magnitude (many with trailing zeros, as meters
+ * send them) at 0 to 21 decimals, the quick way and the general way (a buffer
+ * of the text's size), against printf's digits. */
+static void test_decimals_random(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	char buf[64], want[64];
+	int bad = 0;
+
+	for (unsigned i = 0; i < 200000; i++) {
+		int64_t m;
+		unsigned dec = i % 22;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		m = (int64_t) (x >> (x % 64));
+		for (unsigned z = (unsigned) (x >> 58) % 8; z > 0 && m < INT64_MAX / 10 && m > INT64_MIN / 10;
+		     z--)
+			m *= 10;
+		if (x & 1)
+			m = -m;
+		decimal_reference(m, dec, want, sizeof(want));
+		if (strcmp(decimal(m, dec, buf, sizeof(buf)), want) != 0 && bad++ < 5)
+			tap_diag("%" PRId64 " / 10^%u: %s, want %s", m, dec, buf, want);
+		if (strcmp(decimal(m, dec, buf, strlen(want) + 1), want) != 0 && bad++ < 5)
+			tap_diag("%" PRId64 " / 10^%u in %zu bytes: %s, want %s", m, dec, strlen(want) + 1,
+				 buf, want);
+	}
+	TAP_EQ_INT(bad, 0, "random decimals both ways as printf's digits");
+}
+
 static void test_decimals(void)
 {
 	static const struct {
@@ -84,9 +116,17 @@ static void test_decimals(void)
 	char buf[64], want[64];
 	int bad = 0;
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].want);
+
 		TAP_EQ_STR(decimal(cases[i].mant, cases[i].decimals, buf, sizeof(buf)), cases[i].want,
 			   "exact decimal");
+		/* A buffer with room for the text alone takes the general way. */
+		TAP_EQ_STR(decimal(cases[i].mant, cases[i].decimals, buf, n + 1), cases[i].want,
+			   "exact decimal in a buffer of its size");
+		TAP_EQ_STR(decimal(cases[i].mant, cases[i].decimals, buf, n), "(overflow)",
+			   "a byte short: refused");
+	}
 	/* Around every power of ten, at every count of decimals: as printf's digits say. */
 	for (unsigned e = 0; e <= 18; e++)
 		for (int64_t off = -2; off <= 2; off++)
@@ -104,6 +144,7 @@ static void test_decimals(void)
 					tap_diag("%" PRId64 " / 10^%u: %s, want %s", -m, dec, buf, want);
 			}
 	TAP_EQ_INT(bad, 0, "decimals around every power of ten as printf's digits");
+	test_decimals_random();
 }
 
 static void test_strings(void)
@@ -378,7 +419,7 @@ static void test_status_sections(void)
 struct sample {
 	const char *name;
 	struct decode_opts opts;
-	unsigned frames, same, same_lines;
+	unsigned frames, same, same_lines, same_tight;
 	char *line; /* READING_JSON_TEXT_TELEGRAM_MAX */
 };
 
@@ -409,9 +450,18 @@ static void on_accept(const struct reading *r, void *userdata)
 	json_t *tree = reading_json_power_instant(r), *parsed = NULL;
 	char *a = tree ? json_dumps(tree, READING_JSON_DUMP_FLAGS) : NULL, *b = NULL;
 
+	char tight[READING_JSON_TEXT_POWER_MAX];
+	int n;
+
 	s->frames++;
-	if (reading_json_text_power_instant(r, text, sizeof(text)) >= 0)
+	n = reading_json_text_power_instant(r, text, sizeof(text));
+	if (n >= 0)
 		parsed = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	/* Byte for byte the same in a buffer of its size, written member by member. */
+	if (n >= 0 && reading_json_text_power_instant(r, tight, (size_t) n + 1) == n && !strcmp(tight, text))
+		s->same_tight++;
+	else
+		tap_diag("%s: frame %u: in %d bytes %s, text %s", s->name, s->frames, n + 1, tight, text);
 	if (parsed)
 		b = json_dumps(parsed, READING_JSON_DUMP_FLAGS);
 	if (a && b && !strcmp(a, b) && json_equal(tree, parsed))
@@ -475,6 +525,9 @@ static unsigned run_file(const char *dir, const char *name)
 	       s.frames);
 	tap_ok(s.same_lines == s.frames, "%s: the decode line (objects) equals the tree in %u of %u frames",
 	       name, s.same_lines, s.frames);
+	tap_ok(s.same_tight == s.frames,
+	       "%s: power_instant the same in a buffer of its size in %u of %u frames", name, s.same_tight,
+	       s.frames);
 	free(s.line);
 	return s.frames;
 }
