@@ -10,6 +10,10 @@
 static const char file_magic[8] = { 'S', 'C', 'H', 'I', 'S', 'T', '\r', '\n' };
 #define FILE_BOM 0x01020304u
 #define REC_SIZES ((uint32_t) sizeof(struct history_min) << 16 | (uint32_t) sizeof(struct history_qtr))
+/* Version 2: the same, with 26-byte minutes (struct min_v2). */
+#define VERSION_V2 2
+#define REC_SIZES_V2 ((uint32_t) sizeof(struct min_v2) << 16 | (uint32_t) sizeof(struct history_qtr))
+#define V2_USED (1u << 15)
 #define N_MINUTE_BLOCKS (HISTORY_MINUTES / HISTORY_MINUTE_BLOCK)
 #define N_QUARTER_BLOCKS (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK)
 
@@ -20,8 +24,16 @@ struct file_header {
 	uint64_t checksum;
 };
 
+/* A minute of version 2: the fields one by one, valid | V2_USED. */
+struct min_v2 {
+	uint16_t valid, samples, e_import, e_export;
+	int16_t p_mean, p_min, p_max, i_mean[3];
+	uint16_t u_mean[3];
+};
+
 _Static_assert(sizeof(struct file_header) == HISTORY_FILE_HEADER, "header layout");
-_Static_assert(sizeof(struct history_min) == 26, "minute record layout");
+_Static_assert(sizeof(struct history_min) == 24, "minute record layout");
+_Static_assert(sizeof(struct min_v2) == HISTORY_FILE_MIN_V2, "version 2 minute record layout");
 _Static_assert(sizeof(struct history_qtr) == 12, "quarter record layout");
 _Static_assert(sizeof(struct history_block) == 16, "block header layout");
 _Static_assert(N_MINUTE_BLOCKS <= HISTORY_FILE_MINUTE_BLOCKS_MAX &&
@@ -49,15 +61,24 @@ static uint32_t count_used(const struct history_block *b, size_t n)
 	return k;
 }
 
-static size_t body_size(uint32_t n_minute_blocks, uint32_t n_quarter_blocks)
+/* An hour of minutes in the file of this version. */
+static size_t minute_block_size(uint32_t version)
 {
-	return (size_t) n_minute_blocks * HISTORY_FILE_MINUTE_BLOCK +
+	return version == VERSION_V2
+		   ? sizeof(struct history_block) + HISTORY_MINUTE_BLOCK * sizeof(struct min_v2)
+		   : HISTORY_FILE_MINUTE_BLOCK;
+}
+
+static size_t body_size(uint32_t version, uint32_t n_minute_blocks, uint32_t n_quarter_blocks)
+{
+	return (size_t) n_minute_blocks * minute_block_size(version) +
 	       (size_t) n_quarter_blocks * HISTORY_FILE_QUARTER_BLOCK;
 }
 
 size_t history_file_size(const struct history *h)
 {
-	return HISTORY_FILE_HEADER + body_size(count_used(h->minute_blocks, N_MINUTE_BLOCKS),
+	return HISTORY_FILE_HEADER + body_size(HISTORY_FILE_VERSION,
+					       count_used(h->minute_blocks, N_MINUTE_BLOCKS),
 					       count_used(h->quarter_blocks, N_QUARTER_BLOCKS));
 }
 
@@ -103,28 +124,62 @@ static int check_header(const struct file_header *hd, size_t n)
 	/* The version first: a file of another version is told as such. */
 	if (memcmp(hd->magic, file_magic, sizeof(file_magic)) != 0 || hd->bom != FILE_BOM)
 		return -EPROTO;
-	if (hd->version != HISTORY_FILE_VERSION)
+	if (hd->version != HISTORY_FILE_VERSION && hd->version != VERSION_V2)
 		return -EPROTONOSUPPORT;
-	if (hd->rec_sizes != REC_SIZES)
+	if (hd->rec_sizes != (hd->version == VERSION_V2 ? REC_SIZES_V2 : REC_SIZES))
 		return -EPROTO;
 	if (hd->n_minute_blocks > HISTORY_FILE_MINUTE_BLOCKS_MAX ||
 	    hd->n_quarter_blocks > HISTORY_FILE_QUARTER_BLOCKS_MAX || hd->reserved != 0 ||
-	    n != HISTORY_FILE_HEADER + body_size(hd->n_minute_blocks, hd->n_quarter_blocks))
+	    n != HISTORY_FILE_HEADER + body_size(hd->version, hd->n_minute_blocks, hd->n_quarter_blocks))
 		return -EBADMSG;
 	return 0;
 }
 
-/* Put n blocks of step s from p into their places. */
-static int load_blocks(struct history *h, enum history_step s, const uint8_t *p, size_t n)
+/* A version 2 minute that history_block_ok() refused: empty but not all
+ * zero, or used without its mark, a sample or with unknown field bits. */
+static bool v2_malformed(const struct min_v2 *m)
 {
-	bool minute = s == HISTORY_STEP_MINUTE;
+	static const struct min_v2 empty;
+
+	if (m->valid == 0)
+		return memcmp(m, &empty, sizeof(empty)) != 0;
+	return (m->valid & ~(HISTORY_HAS_MASK | V2_USED)) || !(m->valid & V2_USED) || m->samples == 0;
+}
+
+/* An hour of version 2 minutes as this version keeps them: the same values
+ * (a voltage over 1 638.3 V saturates), a malformed one still refused. */
+static void minutes_of_v2(struct history_min *out, const uint8_t *p)
+{
+	for (unsigned i = 0; i < HISTORY_MINUTE_BLOCK; i++, p += sizeof(struct min_v2)) {
+		struct min_v2 m;
+
+		memcpy(&m, p, sizeof(m));
+		out[i] = (struct history_min){
+			.meta = history_min_meta(m.valid, m.samples, m.u_mean),
+			.e_import = m.e_import,
+			.e_export = m.e_export,
+			.p_mean = m.p_mean,
+			.p_min = m.p_min,
+			.p_max = m.p_max,
+			.i_mean = { m.i_mean[0], m.i_mean[1], m.i_mean[2] },
+		};
+		if (v2_malformed(&m))
+			out[i].meta = HISTORY_HAS_P; /* fields without a sample */
+	}
+}
+
+/* Put n blocks of step s from p into their places. */
+static int load_blocks(struct history *h, enum history_step s, uint32_t version, const uint8_t *p, size_t n)
+{
+	bool minute = s == HISTORY_STEP_MINUTE, v2 = minute && version == VERSION_V2;
 	struct history_block *blocks = minute ? h->minute_blocks : h->quarter_blocks;
 	uint32_t n_blocks = minute ? N_MINUTE_BLOCKS : N_QUARTER_BLOCKS;
 	size_t rec_bytes = minute ? HISTORY_MINUTE_BLOCK * sizeof(h->minutes[0])
 				  : HISTORY_QUARTER_BLOCK * sizeof(h->quarters[0]);
+	size_t in_bytes = v2 ? HISTORY_MINUTE_BLOCK * sizeof(struct min_v2) : rec_bytes;
 	uint8_t *recs = minute ? (uint8_t *) h->minutes : (uint8_t *) h->quarters;
 
-	for (size_t i = 0; i < n; i++, p += sizeof(struct history_block) + rec_bytes) {
+	for (size_t i = 0; i < n; i++, p += sizeof(struct history_block) + in_bytes) {
 		struct history_block b;
 		uint32_t k;
 
@@ -137,7 +192,10 @@ static int load_blocks(struct history *h, enum history_step s, const uint8_t *p,
 		if (blocks[k].index > b.index)
 			continue; /* a file of a longer ring: the newer hour or day of this slot kept */
 		blocks[k] = b;
-		memcpy(recs + k * rec_bytes, p + sizeof(b), rec_bytes);
+		if (v2)
+			minutes_of_v2(&h->minutes[k * HISTORY_MINUTE_BLOCK], p + sizeof(b));
+		else
+			memcpy(recs + k * rec_bytes, p + sizeof(b), rec_bytes);
 		if (!history_block_ok(h, s, k))
 			return -EINVAL;
 	}
@@ -158,10 +216,11 @@ int history_file_decode(struct history *h, const void *buf, size_t n)
 	if (r == 0 && history_file_checksum(p + HISTORY_FILE_HEADER, n - HISTORY_FILE_HEADER) != hd.checksum)
 		r = -EBADMSG;
 	if (r == 0)
-		r = load_blocks(h, HISTORY_STEP_MINUTE, p + HISTORY_FILE_HEADER, hd.n_minute_blocks);
+		r = load_blocks(h, HISTORY_STEP_MINUTE, hd.version, p + HISTORY_FILE_HEADER,
+				hd.n_minute_blocks);
 	if (r == 0)
-		r = load_blocks(h, HISTORY_STEP_QUARTER,
-				p + HISTORY_FILE_HEADER + body_size(hd.n_minute_blocks, 0),
+		r = load_blocks(h, HISTORY_STEP_QUARTER, hd.version,
+				p + HISTORY_FILE_HEADER + body_size(hd.version, hd.n_minute_blocks, 0),
 				hd.n_quarter_blocks);
 	if (r < 0)
 		history_clear(h);

@@ -15,10 +15,12 @@
  *
  * Records are compact (issue 20: the whole daemon in 2 MB of anonymous
  * memory), history_get() returns them decoded as a struct history_rec:
- *   minute, 26 bytes: fields known, samples, import and export in Wh above
- *     the hour's base (u16: 65 kWh in an hour, 65 kW for an hour, more than a
- *     3 x 80 A house draws), mean/min/max power, per-phase mean current in
- *     10 mA (int16, +-327 A) and voltage in 0.1 V (u16);
+ *   minute, 24 bytes: fields known, samples (saturating at 4095), import
+ *     and export in Wh above the hour's base (u16: 65 kWh in an hour, 65 kW
+ *     for an hour, more than a 3 x 80 A house draws), mean/min/max power,
+ *     per-phase mean current in 10 mA (int16, +-327 A) and voltage in 0.1 V
+ *     (14 bits: up to 1 638.3 V, saturating); fields, samples and voltages
+ *     share one 64-bit word;
  *   quarter, 12 bytes: what the quarter history and the capacity tariff use,
  *     fields known and samples (saturating at 4095) in 16 bits, import and
  *     export in Wh above the day's base (u24: 16.7 MWh a day), mean and max
@@ -29,10 +31,10 @@
  * An energy register that does not fit its block's base (meter replaced,
  * register reset) leaves that record's energy unknown, never wrong.
  *
- * Memory: 10 140 minutes * 26 + 38 208 quarters * 12 = 722 136 bytes, plus
- * 567 block headers of 16 bytes and two accumulators: 731 576 bytes in all
- * (773 664 with 8 days of minutes and 403 days of quarters, 2 811 648 with
- * 56-byte records).
+ * Memory: 10 140 minutes * 24 + 38 208 quarters * 12 = 701 856 bytes, plus
+ * 567 block headers of 16 bytes and two accumulators: 711 296 bytes in all
+ * (731 576 with 26-byte minutes, 773 664 with 8 days of those and 403 days
+ * of quarters, 2 811 648 with 56-byte records).
  *
  * Pure. No I/O. Never logs. Time is passed in.
  */
@@ -67,7 +69,6 @@ enum {
 	HISTORY_HAS_U1 = 1u << 6,    /* U2, U3: << 7, << 8 */
 	HISTORY_HAS_P_MIN = 1u << 9, /* HISTORY_HAS_P: mean and max; minutes have the minimum too */
 	HISTORY_HAS_MASK = (1u << 10) - 1,
-	HISTORY_USED = 1u << 15, /* in a stored record: the slot holds a period */
 };
 
 #define HISTORY_MINUTE_BLOCK 60  /* minutes per block: an hour */
@@ -97,15 +98,23 @@ struct history_acc {
 	uint16_t valid;
 };
 
-/* Stored minute: 26 bytes. valid 0: an empty slot. */
+/* Stored minute: 24 bytes. meta 0: an empty slot; a used one has at least
+ * one sample. */
 struct history_min {
-	uint16_t valid;               /* HISTORY_HAS_* | HISTORY_USED */
-	uint16_t samples;             /* saturating */
+	uint64_t meta; /* HISTORY_HAS_* (bits 0-9), samples (10-21), u_mean[k] in 0.1 V (22 + 14 k) */
 	uint16_t e_import, e_export;  /* Wh above the block's base */
 	int16_t p_mean, p_min, p_max; /* history_power_encode() */
 	int16_t i_mean[3];            /* 10 mA */
-	uint16_t u_mean[3];           /* 0.1 V */
 };
+
+#define HISTORY_MIN_SAMPLES_MAX 4095u
+#define HISTORY_MIN_U_MAX 16383u /* 0.1 V */
+
+/* The meta word of a stored minute and back (fields beyond their bits saturate). */
+uint64_t history_min_meta(uint16_t valid, uint32_t samples, const uint16_t u_mean[3]) __attribute__((pure));
+uint16_t history_min_valid(const struct history_min *m) __attribute__((pure));
+uint16_t history_min_samples(const struct history_min *m) __attribute__((pure));
+uint16_t history_min_u(const struct history_min *m, unsigned k) __attribute__((pure));
 
 /* Stored quarter: 12 bytes. meta 0: an empty slot. */
 struct history_qtr {
