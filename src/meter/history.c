@@ -113,7 +113,7 @@ static uint32_t block_slot(enum history_step s, uint32_t n)
 	return n % ring_size[s] / block_size[s];
 }
 
-/* Make n's block hold n's hour or day: a block of an earlier lap is emptied. */
+/* Make n's block hold n's hour or half day: a block of an earlier lap is emptied. */
 static struct history_block *block_claim(struct history *h, enum history_step s, uint32_t n)
 {
 	struct history_block *b =
@@ -162,20 +162,26 @@ static void energy_offsets(struct history_block *b, const struct history_rec *r,
 		*valid &= (uint16_t) ~HISTORY_HAS_E_EXPORT;
 }
 
-static void put24(uint8_t p[3], uint32_t x)
+uint32_t history_qtr_energy(const struct history_qtr *q, unsigned k)
 {
-	p[0] = (uint8_t) x;
-	p[1] = (uint8_t) (x >> 8);
-	p[2] = (uint8_t) (x >> 16);
+	const uint8_t *e = q->e;
+
+	if (k == 0)
+		return e[0] | (uint32_t) e[1] << 8 | (uint32_t) (e[2] & 0x0f) << 16;
+	return e[2] >> 4 | (uint32_t) e[3] << 4 | (uint32_t) e[4] << 12;
 }
 
-static uint32_t get24(const uint8_t p[3])
+void history_qtr_set_energy(struct history_qtr *q, uint32_t e_import, uint32_t e_export)
 {
-	return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16;
+	q->e[0] = (uint8_t) e_import;
+	q->e[1] = (uint8_t) (e_import >> 8);
+	q->e[2] = (uint8_t) ((e_import >> 16 & 0x0f) | (e_export & 0x0f) << 4);
+	q->e[3] = (uint8_t) (e_export >> 4);
+	q->e[4] = (uint8_t) (e_export >> 12);
 }
 
 #define QTR_FIELDS (HISTORY_HAS_P | HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT)
-#define QTR_USED (1u << 3)
+#define QTR_USED HISTORY_QTR_USED
 #define QTR_SAMPLES_MAX 4095u
 
 #define META_SAMPLES_SHIFT 10
@@ -234,10 +240,9 @@ static void store_quarter(struct history *h, const struct history_rec *r)
 	uint16_t valid = r->valid & QTR_FIELDS;
 	struct history_qtr *q = &h->quarters[n % HISTORY_QUARTERS];
 
-	energy_offsets(b, r, 0xffffff, off, &valid);
+	energy_offsets(b, r, HISTORY_QTR_E_MAX, off, &valid);
 	q->meta = (uint16_t) (valid | QTR_USED | MIN((uint32_t) r->samples, QTR_SAMPLES_MAX) << 4);
-	put24(q->e_import, off[0]);
-	put24(q->e_export, off[1]);
+	history_qtr_set_energy(q, off[0], off[1]);
 	q->p_mean = history_power_encode(r->p_mean);
 	q->p_max = history_power_encode(r->p_max);
 }
@@ -278,8 +283,8 @@ static bool load_quarter(const struct history *h, uint32_t n, struct history_rec
 		.start_min = n * 15,
 		.samples = q->meta >> 4,
 		.valid = q->meta & QTR_FIELDS,
-		.e_import = ((int64_t) b->e_import + get24(q->e_import)) * 1000,
-		.e_export = ((int64_t) b->e_export + get24(q->e_export)) * 1000,
+		.e_import = ((int64_t) b->e_import + history_qtr_energy(q, 0)) * 1000,
+		.e_export = ((int64_t) b->e_export + history_qtr_energy(q, 1)) * 1000,
 		.p_mean = history_power_decode(q->p_mean),
 		.p_max = history_power_decode(q->p_max),
 	};
@@ -297,7 +302,7 @@ bool history_slot_get(const struct history *h, enum history_step s, uint32_t slo
 				     : &h->quarter_blocks[slot / HISTORY_QUARTER_BLOCK];
 	if (b->index == 0)
 		return false;
-	/* The period of this slot in the block's hour or day. */
+	/* The period of this slot in the block's hour or half day. */
 	n = (b->index - 1) * block_size[s] + slot % block_size[s];
 	return s == HISTORY_STEP_MINUTE ? load_minute(h, n, ret) : load_quarter(h, n, ret);
 }

@@ -8,8 +8,8 @@
  * allocates.
  *
  * A period sits in slot (period index % ring size). The rings are cut in
- * blocks, an hour of minutes and a day of quarters; a block's header says
- * which hour or day its slots hold (a slot of another hour or day is a gap:
+ * blocks, an hour of minutes and half a day of quarters; a block's header
+ * says which hour or half day its slots hold (a slot of another is a gap:
  * minutes without a telegram, daemon down or meter stale, stay gaps and are
  * never filled in) and the energy registers its records count from.
  *
@@ -21,9 +21,10 @@
  *     per-phase mean current in 10 mA (int16, +-327 A) and voltage in 0.1 V
  *     (14 bits: up to 1 638.3 V, saturating); fields, samples and voltages
  *     share one 64-bit word;
- *   quarter, 12 bytes: what the quarter history and the capacity tariff use,
+ *   quarter, 11 bytes: what the quarter history and the capacity tariff use,
  *     fields known and samples (saturating at 4095) in 16 bits, import and
- *     export in Wh above the day's base (u24: 16.7 MWh a day), mean and max
+ *     export in Wh above the half day's base (20 bits: 1 048 kWh in 12 hours,
+ *     87 kW for 12 hours, beyond the power scale's 81.9 kW), mean and max
  *     power; no minimum, currents or voltages.
  * Power, int16 on a two-slope scale: 1 W steps up to +-16 384 W (the meter's
  * own resolution, where a house spends its time), 4 W steps beyond, up to
@@ -31,10 +32,10 @@
  * An energy register that does not fit its block's base (meter replaced,
  * register reset) leaves that record's energy unknown, never wrong.
  *
- * Memory: 10 140 minutes * 24 + 38 208 quarters * 12 = 701 856 bytes, plus
- * 567 block headers of 16 bytes and two accumulators: 711 296 bytes in all
- * (731 576 with 26-byte minutes, 773 664 with 8 days of those and 403 days
- * of quarters, 2 811 648 with 56-byte records).
+ * Memory: 10 140 minutes * 24 + 38 208 quarters * 11 = 663 648 bytes, plus
+ * 965 block headers of 16 bytes and two accumulators: 679 456 bytes in all
+ * (731 576 with 26-byte minutes and 12-byte quarters in days, 773 664 with
+ * 8 days of those and 403 days of quarters, 2 811 648 with 56-byte records).
  *
  * Pure. No I/O. Never logs. Time is passed in.
  */
@@ -72,7 +73,7 @@ enum {
 };
 
 #define HISTORY_MINUTE_BLOCK 60  /* minutes per block: an hour */
-#define HISTORY_QUARTER_BLOCK 96 /* quarters per block: a day */
+#define HISTORY_QUARTER_BLOCK 48 /* quarters per block: half a day (a day until file version 2) */
 
 /* A period as history_get() returns it. Fixed-point integers: W, mWh (whole
  * Wh: the rings keep Wh), mA (multiples of 10), 0.1 V. */
@@ -116,16 +117,24 @@ uint16_t history_min_valid(const struct history_min *m) __attribute__((pure));
 uint16_t history_min_samples(const struct history_min *m) __attribute__((pure));
 uint16_t history_min_u(const struct history_min *m, unsigned k) __attribute__((pure));
 
-/* Stored quarter: 12 bytes. meta 0: an empty slot. */
+/* Stored quarter: 11 bytes. meta 0: an empty slot. */
 struct history_qtr {
-	uint16_t meta;                    /* HISTORY_HAS_P, _E_IMPORT, _E_EXPORT, bit 3 used, samples << 4 */
-	uint8_t e_import[3], e_export[3]; /* Wh above the block's base, little-endian */
-	int16_t p_mean, p_max;            /* history_power_encode() */
-};
+	uint16_t meta; /* HISTORY_HAS_P, _E_IMPORT, _E_EXPORT, HISTORY_QTR_USED, samples << 4 */
+	uint8_t e[5];  /* import and export, 20 bits each from the low end: Wh above the block's base */
+	int16_t p_mean, p_max; /* history_power_encode() */
+} __attribute__((packed));
 
-/* An hour of minutes or a day of quarters. */
+#define HISTORY_QTR_USED (1u << 3)
+#define HISTORY_QTR_E_MAX 0xfffffu
+
+/* A quarter's energy offsets (k 0: import, 1: export) and both set at once (each at most HISTORY_QTR_E_MAX).
+ */
+uint32_t history_qtr_energy(const struct history_qtr *q, unsigned k) __attribute__((pure));
+void history_qtr_set_energy(struct history_qtr *q, uint32_t e_import, uint32_t e_export);
+
+/* An hour of minutes or half a day of quarters. */
 struct history_block {
-	uint32_t index;              /* hour or day since the epoch + 1; 0: unused */
+	uint32_t index;              /* hour or half day since the epoch + 1; 0: unused */
 	uint32_t e_import, e_export; /* Wh: the registers its records count from */
 	uint32_t base;               /* which of the two are set: HISTORY_HAS_E_IMPORT, _E_EXPORT */
 };

@@ -167,7 +167,7 @@ static void test_file_roundtrip(void)
 	history_flush(h);
 	buf = encode(h, &len);
 	TAP_EQ_INT(len, HISTORY_FILE_HEADER + HISTORY_FILE_MINUTE_BLOCK + HISTORY_FILE_QUARTER_BLOCK,
-		   "an hour of minutes, a day of quarters: one block each");
+		   "an hour of minutes, half a day of quarters: one block each");
 	TAP_EQ_INT(history_file_decode(back, buf, len), 0, "decoded");
 	tap_ok(same_rings(h, back), "the same records after the round trip");
 	free(buf);
@@ -257,7 +257,7 @@ static void test_compact(void)
 	int16_t prev = INT16_MIN;
 
 	TAP_EQ_INT(sizeof(struct history_min), 24, "a minute record: 24 bytes");
-	TAP_EQ_INT(sizeof(struct history_qtr), 12, "a quarter record: 12 bytes");
+	TAP_EQ_INT(sizeof(struct history_qtr), 11, "a quarter record: 11 bytes");
 	tap_ok(sizeof(struct history) < 712000, "the whole history: %zu bytes (731 576 with 26-byte minutes)",
 	       sizeof(struct history));
 	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
@@ -286,6 +286,14 @@ static void test_compact(void)
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 3600 + 60, &r, &building), 1, "after the swap");
 	TAP_EQ_INT(r.valid & HISTORY_HAS_E_IMPORT, 0, "a register below the base: energy unknown, not wrong");
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0 + 3600, &r, &building), 1, "the quarter, closed");
+	/* Half a day at 81 kW (the power scale's end): 952 kWh above the half
+	 * day's base, still in the quarter's 20 bits. */
+	for (int64_t q = 0, h0 = M0 - M0 % 43200 + 43200; q <= 48; q++)
+		feed(h, h0 + q * 900, 81000, 2000000 + q * 20250);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0 - M0 % 43200 + 43200 + 47 * 900, &r, &building), 1,
+		   "the half day's last quarter");
+	tap_ok((r.valid & HISTORY_HAS_E_IMPORT) && r.e_import == (2000000 + 47 * 20250) * 1000LL,
+	       "81 kW for 12 hours: the quarter's register kept to the Wh (%lld)", (long long) r.e_import);
 	history_free(h);
 }
 
@@ -322,9 +330,27 @@ static void set_minute_power(void *rec, int32_t w)
 	m->p_mean = m->p_min = m->p_max = history_power_encode(w);
 }
 
+/* A quarter as version 2 of the file keeps it: 24-bit energies above the day's base. */
+struct qtr_v2 {
+	uint16_t meta;
+	uint8_t e_import[3], e_export[3];
+	int16_t p_mean, p_max;
+};
+
+static struct qtr_v2 qtr_v2_of(const struct history_qtr *q)
+{
+	struct qtr_v2 o = { .meta = q->meta, .p_mean = q->p_mean, .p_max = q->p_max };
+
+	for (unsigned i = 0; i < 3; i++) {
+		o.e_import[i] = (uint8_t) (history_qtr_energy(q, 0) >> (8 * i));
+		o.e_export[i] = (uint8_t) (history_qtr_energy(q, 1) >> (8 * i));
+	}
+	return o;
+}
+
 static void set_quarter_power(void *rec, int32_t w)
 {
-	struct history_qtr *q = rec;
+	struct qtr_v2 *q = rec;
 
 	q->p_mean = q->p_max = history_power_encode(w);
 }
@@ -354,7 +380,7 @@ static uint8_t *file_of_longer_rings(uint32_t hour0, uint32_t day0, size_t *len)
 {
 	struct history *h;
 	struct min_v2 m;
-	struct history_qtr q;
+	struct qtr_v2 q;
 	struct history_block b, bq;
 	uint32_t head[8] = { 2, 0x01020304u, 26u << 16 | 12, 192, 403, 0 };
 	uint64_t sum;
@@ -365,15 +391,16 @@ static uint8_t *file_of_longer_rings(uint32_t hour0, uint32_t day0, size_t *len)
 		feed(h, t, 100, 9);
 	m = min_v2_of(&h->minutes[(M0 / 60) % HISTORY_MINUTES]);
 	b = h->minute_blocks[(M0 / 3600) % (HISTORY_MINUTES / 60)];
-	q = h->quarters[(M0 / 900) % HISTORY_QUARTERS];
-	bq = h->quarter_blocks[(M0 / 86400) % (HISTORY_QUARTERS / 96)];
+	q = qtr_v2_of(&h->quarters[(M0 / 900) % HISTORY_QUARTERS]);
+	bq = h->quarter_blocks[(M0 / 900 / HISTORY_QUARTER_BLOCK) %
+			       (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK)];
 	history_free(h);
 	*len = HISTORY_FILE_HEADER + 192 * (sizeof(b) + HISTORY_MINUTE_BLOCK * sizeof(m)) +
-	       403 * HISTORY_FILE_QUARTER_BLOCK;
+	       403 * (sizeof(bq) + 96 * sizeof(q));
 	buf = calloc(1, *len);
 	p = buf + HISTORY_FILE_HEADER;
 	p = put_ring(p, &b, &m, sizeof(m), HISTORY_MINUTE_BLOCK, 192, hour0, set_minute_power);
-	put_ring(p, &bq, &q, sizeof(q), HISTORY_QUARTER_BLOCK, 403, day0, set_quarter_power);
+	put_ring(p, &bq, &q, sizeof(q), 96, 403, day0, set_quarter_power);
 	sum = history_file_checksum(buf + HISTORY_FILE_HEADER, *len - HISTORY_FILE_HEADER);
 	memcpy(buf, "SCHIST\r\n", 8);
 	memcpy(buf + 8, head, 24);
@@ -432,7 +459,7 @@ static void test_file_of_longer_rings(void)
 	buf = encode(h, &len);
 	TAP_EQ_INT(len,
 		   HISTORY_FILE_HEADER + (HISTORY_MINUTES / 60) * HISTORY_FILE_MINUTE_BLOCK +
-		       (HISTORY_QUARTERS / 96) * HISTORY_FILE_QUARTER_BLOCK,
+		       (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK) * HISTORY_FILE_QUARTER_BLOCK,
 		   "saved again: 7 days and an hour of minutes, 398 days of quarters");
 	free(buf);
 	history_free(h);
