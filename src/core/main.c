@@ -17,6 +17,7 @@
 #include "smartconnectd/core/daemon.h"
 #include "smartconnectd/core/device-identity.h"
 #include "smartconnectd/base/log.h"
+#include "smartconnectd/outputs/httpd.h"
 #include "smartconnectd/outputs/https-cert.h"
 
 #define EXIT_USAGE 2
@@ -251,6 +252,23 @@ static int config_tool(struct config *c)
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* Process-wide memory settings, before the daemon object and its servers. */
+static void memory_setup(void)
+{
+	/* glibc raises its mmap threshold to the largest mapped block freed (the
+	 * history file's read buffer, a long history answer), after which every
+	 * block below it comes from the heap and stays resident after free(), and
+	 * the heap's top is no longer trimmed. A fixed threshold (the default
+	 * value) keeps large blocks in mappings that free() gives back. */
+	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* Before any server: an HTTPS instance takes a reference of its own. What
+	 * GnuTLS gives back lies under everything allocated at load: the trim
+	 * returns its pages, so the blocks that land there later touch only what
+	 * they use. */
+	httpd_tls_library_release();
+	(void) malloc_trim(0);
+}
+
 int main(int argc, char *argv[])
 {
 	_cleanup_(daemon_freep) struct daemon *d = NULL;
@@ -281,12 +299,7 @@ int main(int argc, char *argv[])
 	/* A closed stderr or, later, a peer that went away must not kill the daemon. */
 	(void) signal(SIGPIPE, SIG_IGN);
 
-	/* glibc raises its mmap threshold to the largest mapped block freed (the
-	 * history file's read buffer, a long history answer), after which every
-	 * block below it comes from the heap and stays resident after free(), and
-	 * the heap's top is no longer trimmed. A fixed threshold (the default
-	 * value) keeps large blocks in mappings that free() gives back. */
-	(void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	memory_setup();
 
 	r = daemon_new(c, arg_config, !arg_config_given, arg_state_dir, arg_log_level, &d);
 	if (r < 0) {

@@ -113,7 +113,7 @@ static uint32_t block_slot(enum history_step s, uint32_t n)
 	return n % ring_size[s] / block_size[s];
 }
 
-/* Make n's block hold n's hour or day: a block of an earlier lap is emptied. */
+/* Make n's block hold n's hour or half day: a block of an earlier lap is emptied. */
 static struct history_block *block_claim(struct history *h, enum history_step s, uint32_t n)
 {
 	struct history_block *b =
@@ -162,42 +162,74 @@ static void energy_offsets(struct history_block *b, const struct history_rec *r,
 		*valid &= (uint16_t) ~HISTORY_HAS_E_EXPORT;
 }
 
-static void put24(uint8_t p[3], uint32_t x)
+uint32_t history_qtr_energy(const struct history_qtr *q, unsigned k)
 {
-	p[0] = (uint8_t) x;
-	p[1] = (uint8_t) (x >> 8);
-	p[2] = (uint8_t) (x >> 16);
+	const uint8_t *e = q->e;
+
+	if (k == 0)
+		return e[0] | (uint32_t) e[1] << 8 | (uint32_t) (e[2] & 0x0f) << 16;
+	return e[2] >> 4 | (uint32_t) e[3] << 4 | (uint32_t) e[4] << 12;
 }
 
-static uint32_t get24(const uint8_t p[3])
+void history_qtr_set_energy(struct history_qtr *q, uint32_t e_import, uint32_t e_export)
 {
-	return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16;
+	q->e[0] = (uint8_t) e_import;
+	q->e[1] = (uint8_t) (e_import >> 8);
+	q->e[2] = (uint8_t) ((e_import >> 16 & 0x0f) | (e_export & 0x0f) << 4);
+	q->e[3] = (uint8_t) (e_export >> 4);
+	q->e[4] = (uint8_t) (e_export >> 12);
 }
 
 #define QTR_FIELDS (HISTORY_HAS_P | HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT)
-#define QTR_USED (1u << 3)
+#define QTR_USED HISTORY_QTR_USED
 #define QTR_SAMPLES_MAX 4095u
+
+#define META_SAMPLES_SHIFT 10
+#define META_U_SHIFT 22
+#define META_U_BITS 14
+
+uint64_t history_min_meta(uint16_t valid, uint32_t samples, const uint16_t u_mean[3])
+{
+	uint64_t x = (valid & HISTORY_HAS_MASK) | (uint64_t) MIN(samples, HISTORY_MIN_SAMPLES_MAX)
+						      << META_SAMPLES_SHIFT;
+
+	for (unsigned k = 0; k < 3; k++)
+		x |= (uint64_t) MIN(u_mean[k], HISTORY_MIN_U_MAX) << (META_U_SHIFT + META_U_BITS * k);
+	return x;
+}
+
+uint16_t history_min_valid(const struct history_min *m)
+{
+	return (uint16_t) (m->meta & HISTORY_HAS_MASK);
+}
+
+uint16_t history_min_samples(const struct history_min *m)
+{
+	return (uint16_t) (m->meta >> META_SAMPLES_SHIFT & HISTORY_MIN_SAMPLES_MAX);
+}
+
+uint16_t history_min_u(const struct history_min *m, unsigned k)
+{
+	return (uint16_t) (m->meta >> (META_U_SHIFT + META_U_BITS * k) & HISTORY_MIN_U_MAX);
+}
 
 static void store_minute(struct history *h, const struct history_rec *r)
 {
 	uint32_t n = r->start_min, off[2];
 	struct history_block *b = block_claim(h, HISTORY_STEP_MINUTE, n);
+	uint16_t valid = r->valid;
 	struct history_min m = {
-		.valid = r->valid,
-		.samples = r->samples,
 		.p_mean = history_power_encode(r->p_mean),
 		.p_min = history_power_encode(r->p_min),
 		.p_max = history_power_encode(r->p_max),
 	};
 
-	energy_offsets(b, r, UINT16_MAX, off, &m.valid);
-	m.valid |= HISTORY_USED;
+	energy_offsets(b, r, UINT16_MAX, off, &valid);
+	m.meta = history_min_meta(valid, r->samples, r->u_mean);
 	m.e_import = (uint16_t) off[0];
 	m.e_export = (uint16_t) off[1];
-	for (unsigned k = 0; k < 3; k++) {
+	for (unsigned k = 0; k < 3; k++)
 		m.i_mean[k] = clamp16s(div_round(r->i_mean[k], 10));
-		m.u_mean[k] = r->u_mean[k];
-	}
 	h->minutes[n % HISTORY_MINUTES] = m;
 }
 
@@ -208,10 +240,9 @@ static void store_quarter(struct history *h, const struct history_rec *r)
 	uint16_t valid = r->valid & QTR_FIELDS;
 	struct history_qtr *q = &h->quarters[n % HISTORY_QUARTERS];
 
-	energy_offsets(b, r, 0xffffff, off, &valid);
+	energy_offsets(b, r, HISTORY_QTR_E_MAX, off, &valid);
 	q->meta = (uint16_t) (valid | QTR_USED | MIN((uint32_t) r->samples, QTR_SAMPLES_MAX) << 4);
-	put24(q->e_import, off[0]);
-	put24(q->e_export, off[1]);
+	history_qtr_set_energy(q, off[0], off[1]);
 	q->p_mean = history_power_encode(r->p_mean);
 	q->p_max = history_power_encode(r->p_max);
 }
@@ -222,12 +253,12 @@ static bool load_minute(const struct history *h, uint32_t n, struct history_rec 
 	const struct history_block *b = &h->minute_blocks[block_slot(HISTORY_STEP_MINUTE, n)];
 	const struct history_min *m = &h->minutes[n % HISTORY_MINUTES];
 
-	if (b->index != n / HISTORY_MINUTE_BLOCK + 1 || !(m->valid & HISTORY_USED))
+	if (b->index != n / HISTORY_MINUTE_BLOCK + 1 || history_min_samples(m) == 0)
 		return false;
 	*r = (struct history_rec){
 		.start_min = n,
-		.samples = m->samples,
-		.valid = m->valid & ~HISTORY_USED,
+		.samples = history_min_samples(m),
+		.valid = history_min_valid(m),
 		.e_import = ((int64_t) b->e_import + m->e_import) * 1000,
 		.e_export = ((int64_t) b->e_export + m->e_export) * 1000,
 		.p_mean = history_power_decode(m->p_mean),
@@ -236,7 +267,7 @@ static bool load_minute(const struct history *h, uint32_t n, struct history_rec 
 	};
 	for (unsigned k = 0; k < 3; k++) {
 		r->i_mean[k] = m->i_mean[k] * 10;
-		r->u_mean[k] = m->u_mean[k];
+		r->u_mean[k] = history_min_u(m, k);
 	}
 	return true;
 }
@@ -252,8 +283,8 @@ static bool load_quarter(const struct history *h, uint32_t n, struct history_rec
 		.start_min = n * 15,
 		.samples = q->meta >> 4,
 		.valid = q->meta & QTR_FIELDS,
-		.e_import = ((int64_t) b->e_import + get24(q->e_import)) * 1000,
-		.e_export = ((int64_t) b->e_export + get24(q->e_export)) * 1000,
+		.e_import = ((int64_t) b->e_import + history_qtr_energy(q, 0)) * 1000,
+		.e_export = ((int64_t) b->e_export + history_qtr_energy(q, 1)) * 1000,
 		.p_mean = history_power_decode(q->p_mean),
 		.p_max = history_power_decode(q->p_max),
 	};
@@ -271,7 +302,7 @@ bool history_slot_get(const struct history *h, enum history_step s, uint32_t slo
 				     : &h->quarter_blocks[slot / HISTORY_QUARTER_BLOCK];
 	if (b->index == 0)
 		return false;
-	/* The period of this slot in the block's hour or day. */
+	/* The period of this slot in the block's hour or half day. */
 	n = (b->index - 1) * block_size[s] + slot % block_size[s];
 	return s == HISTORY_STEP_MINUTE ? load_minute(h, n, ret) : load_quarter(h, n, ret);
 }
@@ -366,8 +397,11 @@ static void quantize(struct history_rec *r, enum history_step s)
 	r->p_mean = history_power_decode(history_power_encode(r->p_mean));
 	r->p_min = history_power_decode(history_power_encode(r->p_min));
 	r->p_max = history_power_decode(history_power_encode(r->p_max));
-	for (unsigned k = 0; k < 3; k++)
+	for (unsigned k = 0; k < 3; k++) {
 		r->i_mean[k] = clamp16s(div_round(r->i_mean[k], 10)) * 10;
+		r->u_mean[k] = (uint16_t) MIN(r->u_mean[k], HISTORY_MIN_U_MAX);
+	}
+	r->samples = (uint16_t) MIN((uint32_t) r->samples, HISTORY_MIN_SAMPLES_MAX);
 	if (s == HISTORY_STEP_QUARTER) {
 		*r = (struct history_rec){ .start_min = r->start_min,
 					   .samples = (uint16_t) MIN((uint32_t) r->samples, QTR_SAMPLES_MAX),
@@ -419,10 +453,10 @@ static bool minute_ok(const struct history *h, uint32_t slot, const struct histo
 	const struct history_min *m = &h->minutes[slot];
 	struct history_rec r;
 
-	if (m->valid == 0)
+	if (m->meta == 0)
 		return memcmp(m, &empty, sizeof(empty)) == 0;
-	if ((m->valid & ~(HISTORY_HAS_MASK | HISTORY_USED)) || !(m->valid & HISTORY_USED) ||
-	    (m->valid & (HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT) & ~b->base))
+	if (history_min_samples(m) == 0 ||
+	    (history_min_valid(m) & (HISTORY_HAS_E_IMPORT | HISTORY_HAS_E_EXPORT) & ~b->base))
 		return false;
 	return history_slot_get(h, HISTORY_STEP_MINUTE, slot, &r) && history_rec_ok(&r, HISTORY_STEP_MINUTE);
 }

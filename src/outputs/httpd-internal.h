@@ -63,6 +63,7 @@ struct httpd_srv {
 	struct MHD_Daemon *mhd;
 	sd_event_source *io, *timer;
 	bool retiring;            /* quiesced: serves its connections, then goes */
+	bool tls_ref;             /* holds a reference on GnuTLS's global state */
 	bool kicked;              /* a connection was resumed: run MHD at once */
 	uint64_t deadline;        /* CLOCK_MONOTONIC: retiring ends at the latest then */
 	struct httpd_conn *conns; /* list, newest first */

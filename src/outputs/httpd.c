@@ -17,6 +17,7 @@
  * (httpd-routes.c), what the answers contain (struct httpd_ops, given by the
  * daemon).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -137,7 +138,56 @@ void httpd_log_mhd(void *cls, const char *fmt, va_list ap)
 	msg[strcspn(msg, "\n")] = '\0';
 	log_debug("%s: %s", (const char *) cls, msg);
 }
+/* ---- GnuTLS's global state: held while an HTTPS instance runs --------------------------------- */
+
+/* Looked up at run time: the build needs no GnuTLS headers, and a
+ * libmicrohttpd without TLS brings no GnuTLS. POSIX: a function's address
+ * from dlsym() converts to its pointer type. */
+static void *tls_library_fn(const char *name)
+{
+	return dlsym(RTLD_DEFAULT, name);
+}
+
+void httpd_tls_library_release(void)
+{
+	void *p = tls_library_fn("gnutls_global_deinit");
+	void (*deinit)(void);
+
+	if (!p)
+		return;
+	memcpy(&deinit, &p, sizeof(p));
+	/* Its own reference and libmicrohttpd's. Below zero it does nothing: a
+	 * GnuTLS that did not initialise itself (GNUTLS_NO_IMPLICIT_INIT=1) loses
+	 * nothing, and the library's destructors at exit are harmless. */
+	deinit();
+	deinit();
+}
+
+static int tls_library_ref(void)
+{
+	void *p = tls_library_fn("gnutls_global_init");
+	int (*init)(void);
+
+	if (!p)
+		return 0; /* no GnuTLS: libmicrohttpd refuses TLS on its own */
+	memcpy(&init, &p, sizeof(p));
+	return init() < 0 ? -EIO : 0;
+}
+
+static void tls_library_unref(void)
+{
+	void *p = tls_library_fn("gnutls_global_deinit");
+	void (*deinit)(void);
+
+	if (!p)
+		return;
+	memcpy(&deinit, &p, sizeof(p));
+	deinit();
+}
+
 /* ---- instances in the loop -------------------------------------------------------------------- */
+
+#define HTTPD_OPTIONS_MAX 16
 
 static void srv_unlink(struct httpd_srv *srv)
 {
@@ -172,6 +222,8 @@ static void srv_free(struct httpd_srv *srv)
 			(void) MHD_quiesce_daemon(srv->mhd);
 		MHD_stop_daemon(srv->mhd);
 	}
+	if (srv->tls_ref)
+		tls_library_unref();
 	free(srv);
 }
 
@@ -268,20 +320,13 @@ static int httpd_on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int srv_new(struct httpd *h, struct httpd_endpoint *ep, struct httpd_srv **ret)
+/* The options of an instance of ep; returns the flags. */
+static unsigned srv_options(struct httpd *h, struct httpd_endpoint *ep, struct httpd_srv *srv,
+			    struct MHD_OptionItem opts[static HTTPD_OPTIONS_MAX])
 {
-	_cleanup_free_ struct httpd_srv *srv = calloc(1, sizeof(*srv));
-	struct MHD_OptionItem opts[16];
-	const union MHD_DaemonInfo *info;
 	/* Suspend and resume: live streams wait for events without busy calls. */
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	size_t n = 0;
-	int r;
-
-	if (!srv)
-		return -ENOMEM;
-	srv->h = h;
-	srv->ep = ep;
 
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){ (o), (intptr_t) (v), (p) }
 	/* First, or MHD writes its earlier messages to stderr itself. */
@@ -305,12 +350,49 @@ static int srv_new(struct httpd *h, struct httpd_endpoint *ep, struct httpd_srv 
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
+	return flags;
+}
+
+/* Stop what srv_new() started, for its error paths. */
+static void srv_abort(struct httpd_srv *srv)
+{
+	if (srv->mhd)
+		srv->mhd = (MHD_quiesce_daemon(srv->mhd), MHD_stop_daemon(srv->mhd), NULL);
+	srv->io = sd_event_source_disable_unref(srv->io);
+	srv->timer = sd_event_source_disable_unref(srv->timer);
+	if (srv->tls_ref)
+		tls_library_unref();
+	srv->tls_ref = false;
+}
+
+static int srv_new(struct httpd *h, struct httpd_endpoint *ep, struct httpd_srv **ret)
+{
+	_cleanup_free_ struct httpd_srv *srv = calloc(1, sizeof(*srv));
+	struct MHD_OptionItem opts[HTTPD_OPTIONS_MAX];
+	const union MHD_DaemonInfo *info;
+	unsigned flags;
+	int r;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->h = h;
+	srv->ep = ep;
+	flags = srv_options(h, ep, srv, opts);
+	if (ep->tls) {
+		r = tls_library_ref();
+		if (r < 0)
+			return log_error_errno(
+			    r, "Cannot start the HTTPS server: the TLS library does not initialise");
+		srv->tls_ref = true;
+	}
 
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, httpd_routes_on_request, srv, MHD_OPTION_ARRAY,
 				    opts, MHD_OPTION_END);
-	if (!srv->mhd)
+	if (!srv->mhd) {
+		srv_abort(srv);
 		return log_error_errno(EINVAL, "Cannot start the HTTP server%s",
 				       ep->tls ? " (check the certificate and key)" : "");
+	}
 
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	r = info ? sd_event_add_io(h->event, &srv->io, info->epoll_fd, EPOLLIN, httpd_on_io, srv) : -EINVAL;
@@ -318,9 +400,7 @@ static int srv_new(struct httpd *h, struct httpd_endpoint *ep, struct httpd_srv 
 		r = sd_event_add_time(h->event, &srv->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, httpd_on_timer,
 				      srv);
 	if (r < 0) {
-		srv->mhd = (MHD_quiesce_daemon(srv->mhd), MHD_stop_daemon(srv->mhd), NULL);
-		srv->io = sd_event_source_disable_unref(srv->io);
-		srv->timer = sd_event_source_disable_unref(srv->timer);
+		srv_abort(srv);
 		return log_error_errno(r, "Cannot watch the HTTP server: %m");
 	}
 	(void) sd_event_source_set_description(srv->io, "httpd-epoll");

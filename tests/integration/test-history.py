@@ -249,9 +249,9 @@ def history_scenario(tap, binary):
         # Restart: saved at SIGTERM, restored at start; the downtime is a gap.
         stop_and_check(tap, d, "history")
         path = w.join("state", "history")
-        # Saved by blocks: an hour of minutes (16 + 60 * 26 bytes), a day of quarters (16 + 96 * 12).
-        hours, days = {t // 3600 for t in minutes}, {t // 86400 for t in quarters}
-        size = 40 + 1576 * len(hours) + 1168 * len(days)
+        # Saved by blocks: an hour of minutes (16 + 60 * 24 bytes), half a day of quarters (16 + 48 * 11).
+        hours, days = {t // 3600 for t in minutes}, {t // 43200 for t in quarters}
+        size = 40 + 1456 * len(hours) + 544 * len(days)
         tap.ok(os.path.getsize(path) == size, "saved: header + %d hour blocks + %d day blocks (%d bytes)"
                % (len(hours), len(days), os.path.getsize(path)))
         d, port = httpapi.start(tap, binary, w, text, name="restarted")

@@ -8,20 +8,23 @@
  * allocates.
  *
  * A period sits in slot (period index % ring size). The rings are cut in
- * blocks, an hour of minutes and a day of quarters; a block's header says
- * which hour or day its slots hold (a slot of another hour or day is a gap:
+ * blocks, an hour of minutes and half a day of quarters; a block's header
+ * says which hour or half day its slots hold (a slot of another is a gap:
  * minutes without a telegram, daemon down or meter stale, stay gaps and are
  * never filled in) and the energy registers its records count from.
  *
  * Records are compact (issue 20: the whole daemon in 2 MB of anonymous
  * memory), history_get() returns them decoded as a struct history_rec:
- *   minute, 26 bytes: fields known, samples, import and export in Wh above
- *     the hour's base (u16: 65 kWh in an hour, 65 kW for an hour, more than a
- *     3 x 80 A house draws), mean/min/max power, per-phase mean current in
- *     10 mA (int16, +-327 A) and voltage in 0.1 V (u16);
- *   quarter, 12 bytes: what the quarter history and the capacity tariff use,
+ *   minute, 24 bytes: fields known, samples (saturating at 4095), import
+ *     and export in Wh above the hour's base (u16: 65 kWh in an hour, 65 kW
+ *     for an hour, more than a 3 x 80 A house draws), mean/min/max power,
+ *     per-phase mean current in 10 mA (int16, +-327 A) and voltage in 0.1 V
+ *     (14 bits: up to 1 638.3 V, saturating); fields, samples and voltages
+ *     share one 64-bit word;
+ *   quarter, 11 bytes: what the quarter history and the capacity tariff use,
  *     fields known and samples (saturating at 4095) in 16 bits, import and
- *     export in Wh above the day's base (u24: 16.7 MWh a day), mean and max
+ *     export in Wh above the half day's base (20 bits: 1 048 kWh in 12 hours,
+ *     87 kW for 12 hours, beyond the power scale's 81.9 kW), mean and max
  *     power; no minimum, currents or voltages.
  * Power, int16 on a two-slope scale: 1 W steps up to +-16 384 W (the meter's
  * own resolution, where a house spends its time), 4 W steps beyond, up to
@@ -29,10 +32,10 @@
  * An energy register that does not fit its block's base (meter replaced,
  * register reset) leaves that record's energy unknown, never wrong.
  *
- * Memory: 10 140 minutes * 26 + 38 208 quarters * 12 = 722 136 bytes, plus
- * 567 block headers of 16 bytes and two accumulators: 731 576 bytes in all
- * (773 664 with 8 days of minutes and 403 days of quarters, 2 811 648 with
- * 56-byte records).
+ * Memory: 10 140 minutes * 24 + 38 208 quarters * 11 = 663 648 bytes, plus
+ * 965 block headers of 16 bytes and two accumulators: 679 456 bytes in all
+ * (731 576 with 26-byte minutes and 12-byte quarters in days, 773 664 with
+ * 8 days of those and 403 days of quarters, 2 811 648 with 56-byte records).
  *
  * Pure. No I/O. Never logs. Time is passed in.
  */
@@ -67,11 +70,10 @@ enum {
 	HISTORY_HAS_U1 = 1u << 6,    /* U2, U3: << 7, << 8 */
 	HISTORY_HAS_P_MIN = 1u << 9, /* HISTORY_HAS_P: mean and max; minutes have the minimum too */
 	HISTORY_HAS_MASK = (1u << 10) - 1,
-	HISTORY_USED = 1u << 15, /* in a stored record: the slot holds a period */
 };
 
 #define HISTORY_MINUTE_BLOCK 60  /* minutes per block: an hour */
-#define HISTORY_QUARTER_BLOCK 96 /* quarters per block: a day */
+#define HISTORY_QUARTER_BLOCK 48 /* quarters per block: half a day (a day until file version 2) */
 
 /* A period as history_get() returns it. Fixed-point integers: W, mWh (whole
  * Wh: the rings keep Wh), mA (multiples of 10), 0.1 V. */
@@ -97,26 +99,42 @@ struct history_acc {
 	uint16_t valid;
 };
 
-/* Stored minute: 26 bytes. valid 0: an empty slot. */
+/* Stored minute: 24 bytes. meta 0: an empty slot; a used one has at least
+ * one sample. */
 struct history_min {
-	uint16_t valid;               /* HISTORY_HAS_* | HISTORY_USED */
-	uint16_t samples;             /* saturating */
+	uint64_t meta; /* HISTORY_HAS_* (bits 0-9), samples (10-21), u_mean[k] in 0.1 V (22 + 14 k) */
 	uint16_t e_import, e_export;  /* Wh above the block's base */
 	int16_t p_mean, p_min, p_max; /* history_power_encode() */
 	int16_t i_mean[3];            /* 10 mA */
-	uint16_t u_mean[3];           /* 0.1 V */
 };
 
-/* Stored quarter: 12 bytes. meta 0: an empty slot. */
+#define HISTORY_MIN_SAMPLES_MAX 4095u
+#define HISTORY_MIN_U_MAX 16383u /* 0.1 V */
+
+/* The meta word of a stored minute and back (fields beyond their bits saturate). */
+uint64_t history_min_meta(uint16_t valid, uint32_t samples, const uint16_t u_mean[3]) __attribute__((pure));
+uint16_t history_min_valid(const struct history_min *m) __attribute__((pure));
+uint16_t history_min_samples(const struct history_min *m) __attribute__((pure));
+uint16_t history_min_u(const struct history_min *m, unsigned k) __attribute__((pure));
+
+/* Stored quarter: 11 bytes. meta 0: an empty slot. */
 struct history_qtr {
-	uint16_t meta;                    /* HISTORY_HAS_P, _E_IMPORT, _E_EXPORT, bit 3 used, samples << 4 */
-	uint8_t e_import[3], e_export[3]; /* Wh above the block's base, little-endian */
-	int16_t p_mean, p_max;            /* history_power_encode() */
-};
+	uint16_t meta; /* HISTORY_HAS_P, _E_IMPORT, _E_EXPORT, HISTORY_QTR_USED, samples << 4 */
+	uint8_t e[5];  /* import and export, 20 bits each from the low end: Wh above the block's base */
+	int16_t p_mean, p_max; /* history_power_encode() */
+} __attribute__((packed));
 
-/* An hour of minutes or a day of quarters. */
+#define HISTORY_QTR_USED (1u << 3)
+#define HISTORY_QTR_E_MAX 0xfffffu
+
+/* A quarter's energy offsets (k 0: import, 1: export) and both set at once (each at most HISTORY_QTR_E_MAX).
+ */
+uint32_t history_qtr_energy(const struct history_qtr *q, unsigned k) __attribute__((pure));
+void history_qtr_set_energy(struct history_qtr *q, uint32_t e_import, uint32_t e_export);
+
+/* An hour of minutes or half a day of quarters. */
 struct history_block {
-	uint32_t index;              /* hour or day since the epoch + 1; 0: unused */
+	uint32_t index;              /* hour or half day since the epoch + 1; 0: unused */
 	uint32_t e_import, e_export; /* Wh: the registers its records count from */
 	uint32_t base;               /* which of the two are set: HISTORY_HAS_E_IMPORT, _E_EXPORT */
 };

@@ -182,6 +182,13 @@ int httpd_reconfigure(struct httpd *h, const struct httpd_settings *s);
  * a string naming the server. */
 void httpd_log_mhd(void *cls, const char *fmt, va_list ap);
 
+/* GnuTLS (libmicrohttpd's TLS library) initialises itself when it is loaded,
+ * and libmicrohttpd's constructor initialises it once more: ~120 kB of heap,
+ * the ASN.1 trees of PKIX, whether or not HTTPS ever runs. Each HTTPS instance
+ * holds a reference of its own, so the process drops those two, once, before
+ * the first server starts. Nothing when no GnuTLS is loaded. Never logs. */
+void httpd_tls_library_release(void);
+
 bool httpd_serving(const struct httpd *h);
 /* Borrowed; NULL-safe (NULL). */
 const struct httpd_counters *httpd_counters(const struct httpd *h);

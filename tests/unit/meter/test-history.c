@@ -167,7 +167,7 @@ static void test_file_roundtrip(void)
 	history_flush(h);
 	buf = encode(h, &len);
 	TAP_EQ_INT(len, HISTORY_FILE_HEADER + HISTORY_FILE_MINUTE_BLOCK + HISTORY_FILE_QUARTER_BLOCK,
-		   "an hour of minutes, a day of quarters: one block each");
+		   "an hour of minutes, half a day of quarters: one block each");
 	TAP_EQ_INT(history_file_decode(back, buf, len), 0, "decoded");
 	tap_ok(same_rings(h, back), "the same records after the round trip");
 	free(buf);
@@ -216,7 +216,12 @@ static void test_file_refused(void)
 	buf[8] = 1;
 	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTONOSUPPORT,
 		   "version 1 (56-byte records) refused");
+	buf[8] = 4;
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTONOSUPPORT, "a later version refused");
 	buf[8] = 2;
+	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTO,
+		   "version 2 with this version's record sizes");
+	buf[8] = 3;
 	buf[12] ^= 0xff;
 	TAP_EQ_INT(history_file_decode(back, buf, len), -EPROTO, "other byte order");
 	buf[12] ^= 0xff;
@@ -251,10 +256,10 @@ static void test_compact(void)
 	bool building;
 	int16_t prev = INT16_MIN;
 
-	TAP_EQ_INT(sizeof(struct history_min), 26, "a minute record: 26 bytes");
-	TAP_EQ_INT(sizeof(struct history_qtr), 12, "a quarter record: 12 bytes");
-	tap_ok(sizeof(struct history) < 735000,
-	       "the whole history: %zu bytes (773 664 with 8 days of minutes)", sizeof(struct history));
+	TAP_EQ_INT(sizeof(struct history_min), 24, "a minute record: 24 bytes");
+	TAP_EQ_INT(sizeof(struct history_qtr), 11, "a quarter record: 11 bytes");
+	tap_ok(sizeof(struct history) < 712000, "the whole history: %zu bytes (731 576 with 26-byte minutes)",
+	       sizeof(struct history));
 	for (size_t i = 0; i < ARRAY_SIZE(w); i++)
 		tap_ok(history_power_decode(history_power_encode(w[i])) == back[i], "power %lld W kept as %d",
 		       (long long) w[i], back[i]);
@@ -281,19 +286,71 @@ static void test_compact(void)
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, M0 + 3600 + 60, &r, &building), 1, "after the swap");
 	TAP_EQ_INT(r.valid & HISTORY_HAS_E_IMPORT, 0, "a register below the base: energy unknown, not wrong");
 	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0 + 3600, &r, &building), 1, "the quarter, closed");
+	/* Half a day at 81 kW (the power scale's end): 952 kWh above the half
+	 * day's base, still in the quarter's 20 bits. */
+	for (int64_t q = 0, h0 = M0 - M0 % 43200 + 43200; q <= 48; q++)
+		feed(h, h0 + q * 900, 81000, 2000000 + q * 20250);
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_QUARTER, M0 - M0 % 43200 + 43200 + 47 * 900, &r, &building), 1,
+		   "the half day's last quarter");
+	tap_ok((r.valid & HISTORY_HAS_E_IMPORT) && r.e_import == (2000000 + 47 * 20250) * 1000LL,
+	       "81 kW for 12 hours: the quarter's register kept to the Wh (%lld)", (long long) r.e_import);
 	history_free(h);
+}
+
+/* A minute as version 2 of the file keeps it. */
+struct min_v2 {
+	uint16_t valid, samples, e_import, e_export;
+	int16_t p_mean, p_min, p_max, i_mean[3];
+	uint16_t u_mean[3];
+};
+
+static struct min_v2 min_v2_of(const struct history_min *m)
+{
+	struct min_v2 o = {
+		.valid = history_min_valid(m) | 1u << 15,
+		.samples = history_min_samples(m),
+		.e_import = m->e_import,
+		.e_export = m->e_export,
+		.p_mean = m->p_mean,
+		.p_min = m->p_min,
+		.p_max = m->p_max,
+	};
+
+	for (unsigned k = 0; k < 3; k++) {
+		o.i_mean[k] = m->i_mean[k];
+		o.u_mean[k] = history_min_u(m, k);
+	}
+	return o;
 }
 
 static void set_minute_power(void *rec, int32_t w)
 {
-	struct history_min *m = rec;
+	struct min_v2 *m = rec;
 
 	m->p_mean = m->p_min = m->p_max = history_power_encode(w);
 }
 
+/* A quarter as version 2 of the file keeps it: 24-bit energies above the day's base. */
+struct qtr_v2 {
+	uint16_t meta;
+	uint8_t e_import[3], e_export[3];
+	int16_t p_mean, p_max;
+};
+
+static struct qtr_v2 qtr_v2_of(const struct history_qtr *q)
+{
+	struct qtr_v2 o = { .meta = q->meta, .p_mean = q->p_mean, .p_max = q->p_max };
+
+	for (unsigned i = 0; i < 3; i++) {
+		o.e_import[i] = (uint8_t) (history_qtr_energy(q, 0) >> (8 * i));
+		o.e_export[i] = (uint8_t) (history_qtr_energy(q, 1) >> (8 * i));
+	}
+	return o;
+}
+
 static void set_quarter_power(void *rec, int32_t w)
 {
-	struct history_qtr *q = rec;
+	struct qtr_v2 *q = rec;
 
 	q->p_mean = q->p_max = history_power_encode(w);
 }
@@ -322,8 +379,8 @@ static uint8_t *put_ring(uint8_t *p, struct history_block *b, void *rec, size_t 
 static uint8_t *file_of_longer_rings(uint32_t hour0, uint32_t day0, size_t *len)
 {
 	struct history *h;
-	struct history_min m;
-	struct history_qtr q;
+	struct min_v2 m;
+	struct qtr_v2 q;
 	struct history_block b, bq;
 	uint32_t head[8] = { 2, 0x01020304u, 26u << 16 | 12, 192, 403, 0 };
 	uint64_t sum;
@@ -332,16 +389,18 @@ static uint8_t *file_of_longer_rings(uint32_t hour0, uint32_t day0, size_t *len)
 	history_new(&h);
 	for (int64_t t = M0; t <= M0 + 900; t += 60)
 		feed(h, t, 100, 9);
-	m = h->minutes[(M0 / 60) % HISTORY_MINUTES];
+	m = min_v2_of(&h->minutes[(M0 / 60) % HISTORY_MINUTES]);
 	b = h->minute_blocks[(M0 / 3600) % (HISTORY_MINUTES / 60)];
-	q = h->quarters[(M0 / 900) % HISTORY_QUARTERS];
-	bq = h->quarter_blocks[(M0 / 86400) % (HISTORY_QUARTERS / 96)];
+	q = qtr_v2_of(&h->quarters[(M0 / 900) % HISTORY_QUARTERS]);
+	bq = h->quarter_blocks[(M0 / 900 / HISTORY_QUARTER_BLOCK) %
+			       (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK)];
 	history_free(h);
-	*len = HISTORY_FILE_HEADER + 192 * HISTORY_FILE_MINUTE_BLOCK + 403 * HISTORY_FILE_QUARTER_BLOCK;
+	*len = HISTORY_FILE_HEADER + 192 * (sizeof(b) + HISTORY_MINUTE_BLOCK * sizeof(m)) +
+	       403 * (sizeof(bq) + 96 * sizeof(q));
 	buf = calloc(1, *len);
 	p = buf + HISTORY_FILE_HEADER;
 	p = put_ring(p, &b, &m, sizeof(m), HISTORY_MINUTE_BLOCK, 192, hour0, set_minute_power);
-	put_ring(p, &bq, &q, sizeof(q), HISTORY_QUARTER_BLOCK, 403, day0, set_quarter_power);
+	put_ring(p, &bq, &q, sizeof(q), 96, 403, day0, set_quarter_power);
 	sum = history_file_checksum(buf + HISTORY_FILE_HEADER, *len - HISTORY_FILE_HEADER);
 	memcpy(buf, "SCHIST\r\n", 8);
 	memcpy(buf + 8, head, 24);
@@ -388,10 +447,19 @@ static void test_file_of_longer_rings(void)
 
 		tap_ok(want[i].p ? found == 1 && r.p_mean == want[i].p : found == 0, "%s", want[i].what);
 	}
+	/* The version 2 minute's other values, as feed() made them. */
+	TAP_EQ_INT(history_get(h, HISTORY_STEP_MINUTE, (hour0 + 191) * 3600LL, &r, &building), 1,
+		   "a version 2 minute");
+	tap_ok(r.samples == 1 && r.u_mean[0] == 2300 + M0 % 3 && r.i_mean[0] == 440 && r.e_import == 9000 &&
+		   r.e_export == 7000 &&
+		   r.valid == (HISTORY_HAS_P | HISTORY_HAS_P_MIN | HISTORY_HAS_E_IMPORT |
+			       HISTORY_HAS_E_EXPORT | HISTORY_HAS_I1 | HISTORY_HAS_U1),
+	       "its samples, voltage, current, registers and fields kept (%u %u %d %lld %lld %#x)", r.samples,
+	       r.u_mean[0], r.i_mean[0], (long long) r.e_import, (long long) r.e_export, r.valid);
 	buf = encode(h, &len);
 	TAP_EQ_INT(len,
 		   HISTORY_FILE_HEADER + (HISTORY_MINUTES / 60) * HISTORY_FILE_MINUTE_BLOCK +
-		       (HISTORY_QUARTERS / 96) * HISTORY_FILE_QUARTER_BLOCK,
+		       (HISTORY_QUARTERS / HISTORY_QUARTER_BLOCK) * HISTORY_FILE_QUARTER_BLOCK,
 		   "saved again: 7 days and an hour of minutes, 398 days of quarters");
 	free(buf);
 	history_free(h);
