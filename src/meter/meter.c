@@ -6,8 +6,8 @@
  * rejected frames (every LogSummaryInterval).
  *
  * Not here: decoding (proto-*.c via telegram.c), what each protocol is
- * (proto.h's driver table), serial I/O (tty.c), status reporting to systemd
- * (daemon.c).
+ * (proto.h's driver table), serial I/O (tty.c), the status line
+ * (meter-status.c), status reporting to systemd (daemon.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +19,7 @@
 #include "smartconnectd/base/log.h"
 #include "smartconnectd/meter/meter.h"
 #include "smartconnectd/meter/source.h"
+#include "meter-internal.h"
 
 /* A DSMR 2.2-4.x meter sends every 10 s; TIC meters send all the time. */
 #define METER_WINDOW_USEC (12 * USEC_PER_SEC)
@@ -34,54 +35,6 @@
 #define METER_STALE_SLACK_USEC (2 * USEC_PER_SEC)
 /* Interval assumed before the first telegram tells us. */
 #define METER_DEFAULT_INTERVAL_S 10
-
-struct meter {
-	sd_event *event;
-	struct store *store; /* borrowed */
-	struct source *src;  /* the tty, or a TCP connection */
-	struct telegram *framer;
-	struct meter_tap tap;
-	meter_state_fn on_state;
-	void *userdata;
-
-	struct meter_settings settings;
-
-	/* Detection: the serial settings to try, the one in use, and whether it is locked. */
-	enum tty_setting serial[_TTY_SETTING_MAX];
-	size_t n_serial, serial_idx;
-	unsigned hunt;
-	bool locked;
-	bool detect_reported; /* "nothing found yet" said for this round */
-	unsigned extensions;
-	sd_event_source *hunt_timer; /* detection window, or lock loss when locked */
-	/* Locked: the timer runs for the lock loss, counted from lock_ref_usec
-	 * (the last frame), and moves itself on when it fires: a frame does not
-	 * re-arm it, and a 1 Hz meter costs one extra wake-up a minute. */
-	bool hunt_lazy;
-	uint64_t lock_ref_usec;
-
-	/* What the meter turned out to be (valid when found_protocol != NONE). */
-	enum reading_protocol found_protocol;
-	char found_version[READING_VERSION_MAX];
-	char found_id[READING_ID_MAX];
-
-	uint32_t interval_s;
-	bool stale;
-	sd_event_source *stale_timer;
-	bool stale_armed; /* stale_timer runs, for stale_armed_at */
-	uint64_t stale_armed_at;
-
-	bool no_key; /* encrypted frames came and no DecryptionKey= is set */
-
-	struct log_summary rejects;
-	unsigned reject_counts[_TELEGRAM_ERR_MAX]; /* by reason, since the last summary */
-
-	uint64_t device_opens;
-
-	enum meter_state state;
-	bool started;
-	bool quiet; /* reconfiguring: report the state once at the end */
-};
 
 static uint64_t meter_now(const struct meter *m, clockid_t clock)
 {
@@ -334,7 +287,7 @@ uint64_t meter_stale_usec(const struct meter *m)
 	return MAX(3 * interval * USEC_PER_SEC, METER_STALE_MIN_USEC);
 }
 
-static unsigned meter_stale_sec(const struct meter *m)
+unsigned meter_stale_sec(const struct meter *m)
 {
 	return (unsigned) ((meter_stale_usec(m) + USEC_PER_SEC - 1) / USEC_PER_SEC);
 }
@@ -726,94 +679,6 @@ int meter_reconfigure(struct meter *m, const struct meter_settings *s, bool rede
 enum meter_state meter_get_state(const struct meter *m)
 {
 	return m->state;
-}
-
-/* What went wrong with encrypted frames, for the status line: ", encrypted
- * (2 wrong key (tag mismatch), 1 tag not verified)". Nothing for plain meters. */
-static void meter_status_encrypted(const struct meter *m, char *buf, size_t size)
-{
-	static const enum telegram_error reasons[] = {
-		TELEGRAM_ERR_NO_KEY,
-		TELEGRAM_ERR_WRONG_KEY,
-		TELEGRAM_ERR_LENGTH,
-		TELEGRAM_ERR_REPLAY,
-	};
-	const struct telegram_counters *c = telegram_counters(m->framer);
-	const char *sep = " (";
-	size_t k;
-
-	if (!c->encrypted) {
-		buf[0] = '\0';
-		return;
-	}
-	k = (size_t) snprintf(buf, size, ", encrypted");
-	for (size_t i = 0; i < ARRAY_SIZE(reasons) && k < size; i++)
-		if (c->by_error[reasons[i]]) {
-			k += (size_t) snprintf(buf + k, size - k, "%s%" PRIu64 " %s", sep,
-					       c->by_error[reasons[i]], telegram_error_to_string(reasons[i]));
-			sep = ", ";
-		}
-	if (c->tag_unverified && k < size) {
-		k += (size_t) snprintf(buf + k, size - k, "%s%" PRIu64 " tag not verified", sep,
-				       c->tag_unverified);
-		sep = ", ";
-	}
-	if (sep[0] == ',' && k < size)
-		snprintf(buf + k, size - k, ")");
-}
-
-/* Values accepted frames could not give (null with a reason): ", 2 telegrams
- * with a negative energy register (left null)". Nothing when there were none. */
-static const char *meter_status_dropped(const struct meter *m, char *buf, size_t size)
-{
-	const struct telegram_counters *c = telegram_counters(m->framer);
-
-	buf[0] = '\0';
-	if (c->energy_negative)
-		snprintf(buf, size, ", %" PRIu64 " with a negative energy register (left null)",
-			 c->energy_negative);
-	return buf;
-}
-
-const char *meter_status(const struct meter *m, char *buf, size_t size)
-{
-	const struct snapshot *snap;
-	char name[READING_VERSION_MAX + 16], enc[160], drop[80];
-
-	/* Said instead of "no meter data": the one thing the user can fix. */
-	if (m->no_key && (m->state == METER_STATE_NO_DATA || m->state == METER_STATE_STALE)) {
-		snprintf(buf, size, "encrypted meter, no DecryptionKey set");
-		return buf;
-	}
-
-	switch (m->state) {
-	case METER_STATE_STOPPED:
-		snprintf(buf, size, "stopped");
-		break;
-	case METER_STATE_DEVICE_MISSING:
-		snprintf(buf, size,
-			 source_tcp_is(m->settings.device) ? "meter source unreachable, retrying"
-							   : "meter device missing, retrying");
-		break;
-	case METER_STATE_NO_DATA:
-		snprintf(buf, size, "no meter data");
-		break;
-	case METER_STATE_RECEIVING:
-		/* From the data itself: after a device switch it is what we still serve. */
-		snap = store_current(m->store);
-		proto_describe(snap->v.protocol, snap->v.version, name, sizeof(name));
-		meter_status_encrypted(m, enc, sizeof(enc));
-		snprintf(buf, size, "receiving %s telegrams%s%s", name, enc,
-			 meter_status_dropped(m, drop, sizeof(drop)));
-		break;
-	case METER_STATE_STALE:
-		snprintf(buf, size, "meter data stale, no telegram for %us", meter_stale_sec(m));
-		break;
-	case _METER_STATE_MAX:
-		snprintf(buf, size, "?");
-		break;
-	}
-	return buf;
 }
 
 const struct telegram_counters *meter_counters(const struct meter *m)
