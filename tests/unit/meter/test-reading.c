@@ -4,6 +4,7 @@
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/reading.h"
+#include "reading-ref.h"
 #include "tap.h"
 
 static int64_t micro(const char *s, enum reading_quantity q, const char *def)
@@ -48,6 +49,73 @@ static void test_find(void)
 	tap_ok(!reading_find(&v, "0-0:96.1.1"), "ten bytes, the last differs: none");
 	tap_ok(!reading_find(&v, "1-0:1.8"), "a prefix: none");
 	tap_ok(!reading_find(&v, ""), "empty: none");
+}
+
+/* Units as meters write them, in every case, with prefixes, and near misses. */
+static const char *const units[] = {
+	"",      "kWh",   "KWH",  "kwh",   "kWH", "Kwh", "Wh",   "wh", "WH", "mWh", "MWh", "mwh",
+	"kW",    "KW",    "kw",   "W",     "w",   "MW",  "mW",   "VA", "va", "Va",  "kVA", "KVA",
+	"kva",   "MVA",   "V",    "v",     "kV",  "mV",  "A",    "a",  "mA", "MA",  "kA",  "m3",
+	"k",     "M",     "m",    "kWhh",  "kWx", "Wx",  "x",    "h",  "H",  "kk",  "KK",  "\xd7",
+	"\xd7W", "W\xc8", "\xc1", "\xd6h", "wH ", "s",   "kWh)", "Ah",
+};
+
+static uint32_t lcg(uint32_t *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return *state >> 8;
+}
+
+/* A number as a meter (or line noise) might write it. */
+static size_t random_number(uint32_t *st, char *buf)
+{
+	static const char *const signs[] = { "", "", "", "-", "+" };
+	size_t n = 0;
+
+	n += (size_t) sprintf(buf, "%s", signs[lcg(st) % 5]);
+	for (unsigned k = lcg(st) % 22; k > 0; k--)
+		buf[n++] = (char) (lcg(st) % 3 == 0 ? '0' : '0' + lcg(st) % 10);
+	if (lcg(st) % 2) {
+		buf[n++] = '.';
+		for (unsigned k = lcg(st) % 9; k > 0; k--)
+			buf[n++] = (char) ('0' + lcg(st) % 10);
+	}
+	if (lcg(st) % 8 == 0)
+		buf[n++] = (char) (lcg(st) % 96 + 32);
+	if (lcg(st) % 3)
+		buf[n++] = '*';
+	n += (size_t) sprintf(buf + n, "%s", units[lcg(st) % ARRAY_SIZE(units)]);
+	return n;
+}
+
+/* The fast path against the plain model: same verdict, same value, same unit. */
+static void test_against_model(uint32_t seed)
+{
+	static const char *const defaults[] = { "kWh", "kW", "V", "A", "VA", "W", "Wh", "mA" };
+	uint32_t st = seed;
+	unsigned bad = 0, runs = 20000;
+
+	tap_diag("model seed %u", seed);
+	for (unsigned i = 0; i < runs; i++) {
+		char buf[96];
+		size_t n = random_number(&st, buf);
+		enum reading_quantity q = (enum reading_quantity)(lcg(&st) % 4);
+		const char *def = defaults[lcg(&st) % ARRAY_SIZE(defaults)];
+		struct reading_number a, b;
+		int64_t x = 0, y = 0;
+		int ra = ref_parse(buf, n, &a), rb = reading_parse_number(buf, n, &b);
+		int sa = ra < 0 ? ra : ref_scale(&a, q, def, &x),
+		    sb = reading_parse_scaled(buf, n, q, def, &y);
+
+		if (rb >= 0 && (ra < 0 || a.mant != b.mant || a.decimals != b.decimals || a.unit != b.unit ||
+				a.unit_len != b.unit_len))
+			rb = -1000;
+		if (sa != sb || (sa == 0 && x != y) || (rb < 0 && rb != ra && rb != -EINVAL) || rb == -1000) {
+			if (bad++ < 5)
+				tap_diag("differs: \"%.*s\" q %d default %s", (int) n, buf, q, def);
+		}
+	}
+	tap_ok(bad == 0, "%u generated numbers parse and scale as the plain model does", runs);
 }
 
 int main(void)
@@ -95,5 +163,6 @@ int main(void)
 		   "protocol names");
 	TAP_EQ_INT(reading_protocol_from_string("x"), _READING_PROTO_MAX, "unknown protocol name");
 	test_find();
+	test_against_model(20261207);
 	return tap_done();
 }
