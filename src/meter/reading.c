@@ -299,6 +299,13 @@ int reading_scale(const struct reading_number *num, enum reading_quantity q, con
 	return scale(num, q, default_unit, ret_micro);
 }
 
+/* One more than the value of each hex digit, 0 for any other byte. */
+static const uint8_t hex_value1[256] = {
+	['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+	['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 int reading_hex_to_text(const char *s, size_t n, char *ret, size_t ret_size)
 {
 	size_t k = 0;
@@ -307,12 +314,13 @@ int reading_hex_to_text(const char *s, size_t n, char *ret, size_t ret_size)
 		return -EINVAL;
 
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = reading_hex_digit(s[i]), lo = reading_hex_digit(s[i + 1]);
-		if (hi < 0 || lo < 0)
+		unsigned hi = hex_value1[(uint8_t) s[i]], lo = hex_value1[(uint8_t) s[i + 1]];
+		if (!hi || !lo)
 			return -EINVAL;
 
-		int c = hi << 4 | lo;
-		if (c < 0x20 || c > 0x7e)
+		unsigned c = (hi - 1) << 4 | (lo - 1);
+		/* Printable: 0x20..0x7e. */
+		if (c - 0x20 > 0x7e - 0x20)
 			return -EINVAL;
 		if (k + 1 < ret_size)
 			ret[k++] = (char) c;

@@ -155,6 +155,14 @@ int main(void)
 	TAP_EQ_INT(reading_hex_to_text("123", 3, text, sizeof(text)), -EINVAL, "odd length");
 	TAP_EQ_INT(reading_hex_to_text("0001", 4, text, sizeof(text)), -EINVAL, "control bytes");
 	TAP_EQ_INT(reading_hex_to_text("zz", 2, text, sizeof(text)), -EINVAL, "not hex");
+	TAP_EQ_INT(reading_hex_to_text("207E4a4B", 8, text, sizeof(text)), 4, "0x20 and 0x7e, mixed case");
+	TAP_EQ_STR(text, " ~JK", "the printable edges decoded");
+	TAP_EQ_INT(reading_hex_to_text("7F", 2, text, sizeof(text)), -EINVAL, "DEL refused");
+	TAP_EQ_INT(reading_hex_to_text("1F", 2, text, sizeof(text)), -EINVAL, "0x1f refused");
+	TAP_EQ_INT(reading_hex_to_text("80", 2, text, sizeof(text)), -EINVAL, "0x80 refused");
+	TAP_EQ_INT(reading_hex_to_text("4G", 2, text, sizeof(text)), -EINVAL, "G is no hex digit");
+	TAP_EQ_INT(reading_hex_to_text("g4", 2, text, sizeof(text)), -EINVAL, "g is no hex digit");
+	TAP_EQ_INT(reading_hex_to_text("4\xb1", 2, text, sizeof(text)), -EINVAL, "'1' with bit 7 is none");
 	TAP_EQ_INT(reading_hex_to_text("414243", 6, text, 3), 2, "cut at the buffer size");
 	TAP_EQ_STR(text, "AB", "cut text is terminated");
 
