@@ -657,35 +657,56 @@ static void dsmr_find_line_start(struct telegram *t, size_t from, size_t to)
 		}
 }
 
-/* Copy bytes until '/' or '!' (with or without bit 7) or the limit max, eight
- * at a time; the bytes keep bit 7, which is collected in *high. */
-static size_t dsmr_copy(char *out, const uint8_t *p, size_t i, size_t max, uint64_t *high)
+/* Bit 7 set in the bytes of w that are '/' or '!' with or without bit 7,
+ * exactly for the lowest; above it, a borrow may mark others too. */
+static inline uint64_t dsmr_special(uint64_t w)
 {
+	uint64_t w7 = w & ~BYTES_80;
+
+	return (word_match(w7, '/') | word_match(w7, '!')) & BYTES_80;
+}
+
+/* Copy bytes until '/' or '!' (with or without bit 7) or the limit max,
+ * sixteen then eight at a time; the bytes keep bit 7, which is collected in
+ * *ret_high. Returns the offset of the byte it stopped at. */
+static size_t dsmr_copy(char *out, const uint8_t *p, size_t i, size_t max, uint64_t *ret_high)
+{
+	uint64_t high = 0; /* a local: stores to out[] may alias *ret_high */
+
+	for (; i + 16 <= max; i += 16) {
+		uint64_t w0, w1;
+
+		memcpy(&w0, p + i, 8);
+		memcpy(&w1, p + i + 8, 8);
+		memcpy(out + i, &w0, 8);
+		memcpy(out + i + 8, &w1, 8);
+		if (dsmr_special(w0) | dsmr_special(w1))
+			break; /* found again below */
+		high |= w0 | w1;
+	}
 	for (; i + 8 <= max; i += 8) {
-		uint64_t w, w7, special;
+		uint64_t w, special;
 
 		memcpy(&w, p + i, 8);
 		memcpy(out + i, &w, 8);
-		/* The lowest marked byte is the first '/' or '!': no test marks a
-		 * byte below it (only above, by a borrow). */
-		w7 = w & ~BYTES_80;
-		special = (word_match(w7, '/') | word_match(w7, '!')) & BYTES_80;
+		special = dsmr_special(w);
 		if (special) {
 			unsigned k = (unsigned) __builtin_ctzll(special) >> 3;
 
-			*high |= w & ((UINT64_C(1) << (8 * k)) - 1);
+			*ret_high |= high | (w & ((UINT64_C(1) << (8 * k)) - 1));
 			return i + k;
 		}
-		*high |= w;
+		high |= w;
 	}
 	for (; i < max; i++) {
 		char c = (char) (p[i] & 0x7f);
 
 		if (c == '/' || c == '!')
 			break;
-		*high |= p[i];
+		high |= p[i];
 		out[i] = (char) p[i]; /* as received: see dsmr_byte() */
 	}
+	*ret_high |= high;
 	return i;
 }
 
