@@ -714,8 +714,9 @@ static size_t dsmr_copy(char *out, const uint8_t *p, size_t i, size_t max, uint6
  * machine. Line ends need no stop: the copy runs to the current line's limit
  * at most, and only there, or at the end, is the last line end looked up.
  * Stops early at the frame or line limit so that feed_byte() reports it.
- * Returns the number of bytes consumed. */
-static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
+ * Returns the number of bytes consumed. Not inlined, as tic_fast(): inside
+ * telegram_feed() the word loops lose registers, an instruction a word. */
+__attribute__((noinline)) static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
 {
 	char *out = t->v.text + t->v.text_len; /* out[i] receives p[i] */
 	size_t base = t->v.text_len, i = 0, scanned = 0;
@@ -744,7 +745,7 @@ static inline uint64_t word_has_less(uint64_t w, uint8_t n)
 
 /* The common case inside a TIC frame: copy until STX, ETX, EOT or a byte with
  * bit 7 set, eight bytes at a time. Returns the number of bytes consumed. */
-static size_t tic_fast(struct telegram *t, const uint8_t *p, size_t n)
+__attribute__((noinline)) static size_t tic_fast(struct telegram *t, const uint8_t *p, size_t n)
 {
 	char *out = t->v.text + t->v.text_len;
 	size_t base = t->v.text_len, i = 0;
