@@ -74,12 +74,12 @@ const struct reading_object *reading_find(const struct reading *v, const char *i
 	 * their first eight bytes, one word, tell most apart without a call. */
 	if (n >= sizeof(head))
 		memcpy(&head, id, sizeof(head));
-	for (unsigned i = 0; i < v->n_objects; i++) {
-		const struct reading_object *o = &v->objects[i];
-		const char *t = v->text + o->id.off;
+	for (const struct reading_object *o = v->objects, *end = o + v->n_objects; o < end; o++) {
+		const char *t;
 
 		if (o->id.len != n)
 			continue;
+		t = v->text + o->id.off;
 		if (n < sizeof(head)) {
 			if (memcmp(t, id, n) == 0)
 				return o;
