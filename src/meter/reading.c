@@ -98,7 +98,7 @@ static inline const char *scan_digits(const char *p, const char *end, uint64_t *
 	uint64_t m = *mant;
 
 	for (; p < end; p++) {
-		unsigned d = (unsigned) (*p - '0');
+		uint64_t d = (uint64_t) (uint8_t) *p - '0'; /* a byte below '0' wraps round */
 
 		if (d > 9)
 			break;
