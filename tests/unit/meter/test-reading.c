@@ -137,6 +137,16 @@ int main(void)
 	TAP_EQ_INT(micro("01.000*kW", READING_Q_ENERGY, "kWh"), INT64_MIN,
 		   "unit of another quantity refused");
 	TAP_EQ_INT(micro("00092.287*m3", READING_Q_ENERGY, "kWh"), INT64_MIN, "m3 is no energy");
+	TAP_EQ_INT(micro("1*KWH", READING_Q_ENERGY, "kWh"), 1000000LL, "KWH: units in any case");
+	TAP_EQ_INT(micro("1*wH", READING_Q_ENERGY, "kWh"), 1000LL, "wH");
+	TAP_EQ_INT(micro("1*mwh", READING_Q_ENERGY, "kWh"), 1LL, "m is milli");
+	TAP_EQ_INT(micro("1*Mwh", READING_Q_ENERGY, "kWh"), 1000000000LL, "M is mega");
+	TAP_EQ_INT(micro("1*Kva", READING_Q_POWER, "kW"), 1000000000LL, "Kva");
+	TAP_EQ_INT(micro("2*mA", READING_Q_AMPERE, "A"), 2000LL, "mA");
+	TAP_EQ_INT(micro("2*kv", READING_Q_VOLT, "V"), 2000000000LL, "kv");
+	TAP_EQ_INT(micro("2*kVAh", READING_Q_POWER, "kW"), INT64_MIN, "four bytes: no unit");
+	TAP_EQ_INT(micro("2*xWh", READING_Q_ENERGY, "kWh"), INT64_MIN, "three bytes without a prefix: none");
+	TAP_EQ_INT(micro("2*k", READING_Q_POWER, "kW"), INT64_MIN, "a prefix alone: none");
 	TAP_EQ_INT(micro("999999999999999999*MW", READING_Q_POWER, "kW"), INT64_MIN, "overflow refused");
 	TAP_EQ_INT(parse_err(""), -EINVAL, "empty");
 	TAP_EQ_INT(parse_err("*kWh"), -EINVAL, "unit only");
