@@ -13,6 +13,7 @@
 
 #include "smartconnectd/base/macro.h"
 #include "smartconnectd/meter/telegram.h"
+#include "telegram-words.h"
 
 #define STX 0x02
 #define ETX 0x03
@@ -614,18 +615,6 @@ static void feed_byte(struct telegram *t, uint8_t b)
 	}
 }
 
-#define BYTES_01 0x0101010101010101ULL
-#define BYTES_80 0x8080808080808080ULL
-
-/* Bit 7 of a byte is set where that byte of w equals c (c < 0x80), provided
- * the byte and those below it lack bit 7; bytes above a match may be marked
- * too (the borrow), those below never are. Hacker's Delight 6-1 without its
- * "& ~x", which only matters for bytes with bit 7, tested apart. */
-static inline uint64_t word_match(uint64_t w, uint8_t c)
-{
-	return (w ^ (BYTES_01 * c)) - BYTES_01;
-}
-
 /* How many of n input bytes may be copied without passing the frame limit or
  * the current line's limit; the byte that would is left to dsmr_byte(). */
 static size_t fast_limit(const struct telegram *t, size_t base, size_t n)
@@ -637,62 +626,56 @@ static size_t fast_limit(const struct telegram *t, size_t base, size_t n)
 	return MIN(MIN(n, READING_TEXT_MAX - base), line_end - base);
 }
 
+/* Move line_start past the last line end in text[from, to), if any. A byte
+ * with bit 7 may be a line end too (parity on a 7-bit line), as in dsmr_byte(). */
+static void dsmr_find_line_start(struct telegram *t, size_t from, size_t to)
+{
+	const char *text = t->v.text;
+
+	if (!t->high) {
+		const char *lf = memrchr(text + from, '\n', to - from);
+
+		if (lf)
+			t->line_start = (size_t) (lf - text) + 1;
+		return;
+	}
+	for (size_t k = to; k > from; k--)
+		if ((text[k - 1] & 0x7f) == '\n') {
+			t->line_start = k;
+			return;
+		}
+}
+
 /* The common case, a DSMR body: copy bytes until '/' or '!' needs the state
- * machine, eight at a time while a word holds no '/', '!', LF or byte with bit
- * 7 set; line ends are handled here too. Stops early at the frame or line limit
- * so that feed_byte() reports it. Returns the number of bytes consumed. */
-static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
+ * machine. Line ends need no stop: the copy runs to the current line's limit
+ * at most, and only there, or at the end, is the last line end looked up.
+ * Stops early at the frame or line limit so that feed_byte() reports it.
+ * Returns the number of bytes consumed. Not inlined, as tic_fast(): inside
+ * telegram_feed() the word loops lose registers, an instruction a word. */
+__attribute__((noinline)) static size_t dsmr_fast(struct telegram *t, const uint8_t *p, size_t n)
 {
 	char *out = t->v.text + t->v.text_len; /* out[i] receives p[i] */
-	size_t base = t->v.text_len, i = 0;
+	size_t base = t->v.text_len, i = 0, scanned = 0;
 	size_t max = fast_limit(t, base, n);
+	uint64_t high = 0;
 
-	while (i < max) {
-		char c;
-
-		if (i + 8 <= max) {
-			uint64_t w, special;
-
-			memcpy(&w, p + i, 8);
-			/* The lowest marked byte is the first with bit 7, '/', '!' or
-			 * LF: no test marks a byte below it (only above, by a borrow). */
-			special =
-			    (w | word_match(w, '/') | word_match(w, '!') | word_match(w, '\n')) & BYTES_80;
-			/* The word is stored whole (it fits: i + 8 <= max) but only the
-			 * bytes before the lowest marked one count. */
-			memcpy(out + i, &w, 8);
-			if (!special) {
-				i += 8;
-				continue;
-			}
-			i += (size_t) __builtin_ctzll(special) >> 3;
-		}
-
-		c = (char) (p[i] & 0x7f);
-		if (c == '/' || c == '!')
+	for (;;) {
+		i = dsmr_copy(out, p, i, max, &high);
+		t->high |= (high & BYTES_80) != 0;
+		dsmr_find_line_start(t, base + scanned, base + i);
+		scanned = i;
+		/* At the line's limit with a line end since: a new limit. */
+		if (i != max || i == n || fast_limit(t, base, n) == max)
 			break;
-		t->high |= p[i] & 0x80;
-		out[i] = (char) p[i]; /* as received: see dsmr_byte() */
-		i++;
-		if (c == '\n') {
-			/* A line ended within the limit: the next one gets its own. */
-			t->line_start = base + i;
-			max = fast_limit(t, base, n);
-		}
+		max = fast_limit(t, base, n);
 	}
 	t->v.text_len = (uint16_t) (base + i);
 	return i;
 }
 
-/* Non-zero when some byte of w is below n (n <= 128, bytes without bit 7). */
-static inline uint64_t word_has_less(uint64_t w, uint8_t n)
-{
-	return (w - BYTES_01 * n) & ~w & BYTES_80;
-}
-
 /* The common case inside a TIC frame: copy until STX, ETX, EOT or a byte with
  * bit 7 set, eight bytes at a time. Returns the number of bytes consumed. */
-static size_t tic_fast(struct telegram *t, const uint8_t *p, size_t n)
+__attribute__((noinline)) static size_t tic_fast(struct telegram *t, const uint8_t *p, size_t n)
 {
 	char *out = t->v.text + t->v.text_len;
 	size_t base = t->v.text_len, i = 0;

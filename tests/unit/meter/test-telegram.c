@@ -3,6 +3,7 @@
  * The streaming framer: resynchronisation, noise, limits, ciphered frames, TIC
  * interruptions, flushing, protocol masks, 7E1 bytes read as 8N1, counters.
  */
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "smartconnectd/meter/crc.h"
@@ -15,13 +16,27 @@ struct result {
 	uint64_t last_offset;
 	enum reading_protocol last_protocol;
 	char last_id[READING_ID_MAX];
+	char log[512]; /* one entry per frame: "A" or "R<error>@<offset>:<detail>" */
 };
+
+static void log_event(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_event(struct result *r, const char *fmt, ...)
+{
+	size_t k = strlen(r->log);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->log + k, sizeof(r->log) - k, fmt, ap);
+	va_end(ap);
+}
 
 static void on_accept(const struct reading *v, void *userdata)
 {
 	struct result *r = userdata;
 
 	r->accepted++;
+	log_event(r, "A%u;", v->text_len);
 	r->last_protocol = v->protocol;
 	memcpy(r->last_id, v->id, sizeof(r->last_id));
 }
@@ -31,6 +46,7 @@ static void on_reject(const struct telegram_reject *rj, void *userdata)
 	struct result *r = userdata;
 
 	r->rejected++;
+	log_event(r, "R%d@%llu:%s;", rj->error, (unsigned long long) rj->offset, rj->detail);
 	r->last_error = rj->error;
 	r->last_offset = rj->offset;
 }
@@ -263,6 +279,84 @@ static void test_negative_energy_counted(void)
 	telegram_free(t);
 }
 
+/* A telegram whose body lines are "0-0:96.13.0(AAA...)" CR LF, each `len`
+ * bytes long with its line end, then "!CRC"; bit 7 holds even parity when
+ * parity is set (7E1 read as 8N1). Returns the length. */
+static size_t long_lines(uint8_t *buf, const size_t *len, size_t n_lines, bool parity)
+{
+	char *s = (char *) buf;
+	size_t k = (size_t) sprintf(s, "/XXX5\r\n\r\n");
+
+	for (size_t i = 0; i < n_lines; i++) {
+		size_t a = len[i] - strlen("0-0:96.13.0()\r\n");
+
+		k += (size_t) sprintf(s + k, "0-0:96.13.0(");
+		memset(s + k, 'A', a);
+		k += a;
+		k += (size_t) sprintf(s + k, ")\r\n");
+	}
+	k += (size_t) sprintf(s + k, "1-0:1.7.0(00.318*kW)\r\n!");
+	k += (size_t) sprintf(s + k, "%04X\r\n", crc16_arc(s, k));
+	for (size_t i = 0; parity && i < k; i++)
+		buf[i] = (uint8_t) (buf[i] | (__builtin_parity(buf[i]) << 7));
+	return k;
+}
+
+/* Feed p whole, byte by byte, in chunks of 7, 8, 9, 4095 and 4097 bytes, and in
+ * random splits: every way gives the log `want`. */
+static void feed_every_way(const uint8_t *p, size_t n, const char *want, const char *what)
+{
+	static const size_t chunks[] = { SIZE_MAX, 1, 7, 8, 9, 4095, 4097, 0 };
+	unsigned seed = 1207;
+
+	for (size_t c = 0; c < ARRAY_SIZE(chunks); c++) {
+		struct result r;
+		struct telegram *t = framer(TELEGRAM_HUNT_ALL, &r);
+
+		for (size_t off = 0; off < n;) {
+			size_t k = chunks[c] ? chunks[c] : 1 + (size_t) rand_r(&seed) % 300;
+
+			k = MIN(k, n - off);
+			feed(t, p + off, k);
+			off += k;
+		}
+		telegram_flush(t);
+		if (!tap_ok(strcmp(r.log, want) == 0, "%s, chunks of %zu", what, chunks[c]))
+			tap_diag("got %s, want %s", r.log, want);
+		telegram_free(t);
+	}
+}
+
+/* Line ends found while copying whole words: the limit stays exact. */
+static void test_line_limit_in_words(void)
+{
+	static uint8_t buf[16384];
+	char want[256];
+	size_t n;
+
+	for (int parity = 0; parity <= 1; parity++) {
+		const char *p7 = parity ? " (parity bits)" : "";
+		char what[96];
+
+		n = long_lines(buf, (size_t[]){ 4096, 30, 4096, 4096 }, 4, parity);
+		snprintf(want, sizeof(want), "A%zu;", n);
+		snprintf(what, sizeof(what), "lines of exactly the limit with their line end%s", p7);
+		feed_every_way(buf, n, want, what);
+
+		n = long_lines(buf, (size_t[]){ 4096, 4097 }, 2, parity);
+		snprintf(want, sizeof(want), "R%d@0:a line of 4097 bytes (limit 4096);",
+			 TELEGRAM_ERR_LINE_TOO_LONG);
+		snprintf(what, sizeof(what), "a line one byte over the limit%s", p7);
+		feed_every_way(buf, n, want, what);
+
+		/* The line without its line end reaches the limit, then '!'. */
+		n = long_lines(buf, (size_t[]){ 4098 }, 1, parity);
+		buf[9 + 4096] = parity ? 0xA1 : (uint8_t) '!'; /* with bit 7 when on a 7E1 line */
+		snprintf(what, sizeof(what), "'!' right after a full line%s", p7);
+		feed_every_way(buf, 9 + 4097, want, what);
+	}
+}
+
 int main(void)
 {
 	test_negative_energy_counted();
@@ -273,6 +367,7 @@ int main(void)
 	test_flush();
 	test_hunt_masks();
 	test_parity_bits();
+	test_line_limit_in_words();
 	TAP_EQ_STR(telegram_error_to_string(TELEGRAM_ERR_CRC), "CRC mismatch", "error names");
 	return tap_done();
 }
