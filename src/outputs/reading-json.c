@@ -33,7 +33,10 @@ static json_t *number_json(const struct reading_number *num)
 {
 	int64_t div = 1;
 
-	/* More than 18 decimals (leading zeros after the point) only fits a double. */
+	/* More than 18 decimals (leading zeros after the point) only fits a double,
+	 * but a zero stays the integer the text writer gives ("0.000...0" is 0). */
+	if (num->decimals > 18 && num->mant == 0)
+		return json_integer(0);
 	if (num->decimals > 18)
 		return json_real((double) num->mant / pow(10.0, num->decimals));
 	for (unsigned i = 0; i < num->decimals; i++)

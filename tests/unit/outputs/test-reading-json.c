@@ -163,8 +163,29 @@ static void test_mbus(void)
 	free(s);
 }
 
+/* Values with more decimals than an int64 divisor holds: a double, except a
+ * zero, which stays the integer 0 as in the text output. */
+static void test_long_decimals(void)
+{
+	struct decode_opts o = DECODE_OPTS_DEFAULT;
+
+	TAP_EQ_INT(decode("/XMX5LGBBM\r\n\r\n1-0:2.8.1(000000.0000000000000000000)\r\n"
+			  "1-0:2.8.2(000000.0000000000000000001)\r\n!"),
+		   0, "values with 19 decimals decode");
+
+	json_t *objs = reading_json_objects(&v, &o);
+	json_t *zero = json_object_get(object(objs, "1-0:2.8.1"), "value");
+	json_t *tiny = json_object_get(object(objs, "1-0:2.8.2"), "value");
+	tap_ok(json_is_integer(zero) && json_integer_value(zero) == 0,
+	       "0.000... with 19 decimals is the integer 0");
+	tap_ok(json_is_real(tiny) && json_real_value(tiny) > 0.99e-19 && json_real_value(tiny) < 1.01e-19,
+	       "a one in the 19th decimal is a real");
+	json_decref(objs);
+}
+
 int main(void)
 {
+	test_long_decimals();
 	test_apparent();
 	test_mbus();
 	test_power_instant();
