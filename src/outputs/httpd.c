@@ -148,21 +148,6 @@ static void *tls_library_fn(const char *name)
 	return dlsym(RTLD_DEFAULT, name);
 }
 
-void httpd_tls_library_release(void)
-{
-	void *p = tls_library_fn("gnutls_global_deinit");
-	void (*deinit)(void);
-
-	if (!p)
-		return;
-	memcpy(&deinit, &p, sizeof(p));
-	/* Its own reference and libmicrohttpd's. Below zero it does nothing: a
-	 * GnuTLS that did not initialise itself (GNUTLS_NO_IMPLICIT_INIT=1) loses
-	 * nothing, and the library's destructors at exit are harmless. */
-	deinit();
-	deinit();
-}
-
 static int tls_library_ref(void)
 {
 	void *p = tls_library_fn("gnutls_global_init");
@@ -183,6 +168,15 @@ static void tls_library_unref(void)
 		return;
 	memcpy(&deinit, &p, sizeof(p));
 	deinit();
+}
+
+void httpd_tls_library_release(void)
+{
+	/* Its own reference and libmicrohttpd's. Below zero it does nothing: a
+	 * GnuTLS that did not initialise itself (GNUTLS_NO_IMPLICIT_INIT=1) loses
+	 * nothing, and the library's destructors at exit are harmless. */
+	tls_library_unref();
+	tls_library_unref();
 }
 
 /* ---- instances in the loop -------------------------------------------------------------------- */
