@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import tty
 
 TIMEOUT = float(os.environ.get("SMARTCONNECT_TEST_TIMEOUT", "20"))
@@ -109,6 +110,54 @@ class Tap:
                 cb()
         print("1..%d" % self.n, flush=True)
         return 1 if self.failed else 0
+
+
+class PartTap:
+    """The checks of one part of a test that runs beside others (concurrently()):
+    kept in order, written to the test's Tap once the part is over."""
+
+    def __init__(self):
+        self.out = []
+        self.failed = 0
+        self.on_failure = []
+
+    def ok(self, cond, what):
+        self.out.append((bool(cond), what))
+        if not cond:
+            self.failed += 1
+        return bool(cond)
+
+    def diag(self, text):
+        self.out.append((None, text))
+
+
+def concurrently(tap, *parts):
+    """Each part(tap) in a thread of its own, for parts that mostly wait on
+    timers; then the checks and diagnostics of each, part by part, on tap. An
+    exception in a part is a failed check with its traceback."""
+    taps = [PartTap() for _ in parts]
+
+    def run(part, sub):
+        try:
+            part(sub)
+        except Exception:
+            sub.ok(False, "no exception in %s" % part.__name__)
+            sub.diag(traceback.format_exc())
+        if sub.failed:
+            for cb in sub.on_failure:
+                cb()
+
+    threads = [threading.Thread(target=run, args=(p, t)) for p, t in zip(parts, taps)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for sub in taps:
+        for cond, what in sub.out:
+            if cond is None:
+                tap.diag(what)
+            else:
+                tap.ok(cond, what)
 
 
 class Pty:

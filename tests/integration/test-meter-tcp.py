@@ -286,9 +286,18 @@ def run_chain(tap, binary):
 def main():
     binary = harness.daemon_path()
     tap = Tap()
-    run_faults(tap, binary)
-    run_names(tap, binary)
-    run_chain(tap, binary)
+    # Independent daemons and servers: the faults' back-offs, frame gaps and
+    # StaleAfter are waited out while the names and the chain are checked.
+    def faults(t):
+        run_faults(t, binary)
+
+    def names(t):
+        run_names(t, binary)
+
+    def chain(t):
+        run_chain(t, binary)
+
+    harness.concurrently(tap, faults, names, chain)
     return tap.done()
 
 
