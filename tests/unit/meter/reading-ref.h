@@ -76,11 +76,25 @@ static int ref_unit_exponent(enum reading_quantity q, const char *u, size_t n)
 
 static int ref_scale(const struct reading_number *num, enum reading_quantity q, const char *def, int64_t *ret)
 {
-	static const int64_t p10[19] = { 1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL,
-					 10000000LL, 100000000LL, 1000000000LL, 10000000000LL,
-					 100000000000LL, 1000000000000LL, 10000000000000LL,
-					 100000000000000LL, 1000000000000000LL, 10000000000000000LL,
-					 100000000000000000LL, 1000000000000000000LL };
+	static const int64_t p10[19] = { 1LL,
+					 10LL,
+					 100LL,
+					 1000LL,
+					 10000LL,
+					 100000LL,
+					 1000000LL,
+					 10000000LL,
+					 100000000LL,
+					 1000000000LL,
+					 10000000000LL,
+					 100000000000LL,
+					 1000000000000LL,
+					 10000000000000LL,
+					 100000000000000LL,
+					 1000000000000000LL,
+					 10000000000000000LL,
+					 100000000000000000LL,
+					 1000000000000000000LL };
 	int exp = num->unit_len ? ref_unit_exponent(q, num->unit, num->unit_len)
 				: ref_unit_exponent(q, def, strlen(def));
 	int64_t v = num->mant;
